@@ -1,0 +1,40 @@
+"""rnbayes: Bayesian decision support for recurrence vs radiation necrosis after glioma therapy.
+
+The public API is re-exported here and imported lazily, so that ``import model`` (and the
+``rnbayes`` command's start-up) stays fast: PyMC is only imported when a model is built or fitted.
+
+Decision support, not a diagnosis. The bundled cohort is synthetic.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "Cohort": "model.schema",
+    "load_cohort": "model.schema",
+    "load_patient": "model.schema",
+    "cohort_from_records": "model.schema",
+    "summarize": "model.schema",
+    "InputError": "model.errors",
+    "Problem": "model.errors",
+    "Parameters": "model.parameters",
+    "load_parameters": "model.parameters",
+    "simulate": "model.simulate",
+    "SimulationTruth": "model.simulate",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'model' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

@@ -1,0 +1,38 @@
+"""Names shared by the data format, the model and the reports.
+
+One place for the category labels, so that the schema, the simulator, the PyMC model and the
+scorer cannot disagree about what "DSC" or "focal_deficit" means.
+"""
+
+from __future__ import annotations
+
+TECHNIQUES: tuple[str, ...] = ("DSC", "ASL")
+"""Perfusion techniques: DSC rCBV and ASL rCBF, both as ratios to normal-appearing tissue."""
+
+TRACERS: tuple[str, ...] = ("MET", "FET", "DOPA")
+"""Amino-acid PET tracers; the value is the tumour-to-background ratio (TBR)."""
+
+SYMPTOMS: tuple[str, ...] = (
+    "headache",
+    "seizure",
+    "focal_deficit",
+    "cognitive_change",
+    "steroid_increase",
+)
+"""Binary clinical items (yes / no / unknown). Steroid dose increase is pooled with the symptoms."""
+
+CLASSES: tuple[str, ...] = ("necrosis", "recurrence")
+"""Latent classes, index 0 and 1: treatment effect / radiation necrosis, and tumour recurrence."""
+
+READS: tuple[str, ...] = ("negative", "positive")
+"""A qualitative read at a stated cutoff: positive means the value was above the cutoff."""
+
+REFERENCE_SOURCES: tuple[str, ...] = ("histopathology", "follow_up")
+"""Where a reference diagnosis comes from: tissue (taken as truth) or clinical-radiological
+follow-up (an imperfect reference)."""
+
+MAX_FOLLOW_UPS: int = 3
+"""Follow-up scans per lesion the format holds."""
+
+GROWTH_WEEKS: float = 6.0
+"""The interval, in weeks, that growth rates refer to (one rescan round)."""

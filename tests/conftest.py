@@ -1,0 +1,24 @@
+"""Shared fixtures: paths of the bundled data and small valid cohorts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "data"
+
+
+@pytest.fixture(scope="session")
+def bundled_cohort_path() -> Path:
+    return DATA / "cohort.csv"
+
+
+@pytest.fixture(scope="session")
+def small_cohort_text() -> str:
+    """A valid 20-lesion cohort as CSV text (simulated, so every field kind occurs)."""
+    from model.simulate import simulate
+
+    cohort, _ = simulate(20, 3, seed=7)
+    return cohort.to_csv_text()
