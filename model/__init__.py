@@ -23,8 +23,15 @@ _EXPORTS = {
     "Problem": "model.errors",
     "Parameters": "model.parameters",
     "load_parameters": "model.parameters",
-    "simulate": "model.simulate",
-    "SimulationTruth": "model.simulate",
+    "simulate": "model.simulation",
+    "SimulationTruth": "model.simulation",
+    "fit": "model.fitting",
+    "load_fit": "model.fitting",
+    "Fit": "model.fitting",
+    "SamplerSettings": "model.fitting",
+    "predict": "model.score",
+    "recurrence_draws": "model.score",
+    "bundled": "model.files",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -176,6 +176,23 @@ class Parameters:
             entries[name] = replace(entry, fields={**entry.fields, "value": float(value)})
         return Parameters(entries, self.path)
 
+    def with_symptom_rates(self, rates: Mapping[str, tuple[float, float]]) -> Parameters:
+        """A copy with some symptom items' (P(yes | necrosis), P(yes | recurrence)) replaced.
+
+        Note that the prior of the class-mean symptom logits is centred on the items' rates, so a
+        copy made for simulation should not be used as the fit's priors.
+        """
+        entries = dict(self.entries)
+        for item, (p_necrosis, p_recurrence) in rates.items():
+            entry = entries[f"symptoms.{item}"]
+            fields = {
+                **entry.fields,
+                "p_necrosis": float(p_necrosis),
+                "p_recurrence": float(p_recurrence),
+            }
+            entries[f"symptoms.{item}"] = replace(entry, fields=fields)
+        return Parameters(entries, self.path)
+
     @property
     def digest(self) -> str:
         """SHA-256 of the entries (not of the file's comments or layout)."""

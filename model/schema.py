@@ -187,6 +187,38 @@ class Cohort:
         return atomic_write_text(path, self.to_csv_text())
 
 
+def trusted_cohort(frame: pd.DataFrame, source: str) -> Cohort:
+    """A Cohort from a DataFrame built by this package (the simulator), without range checks.
+
+    Only for generated data in simulation studies, where a prior draw may legitimately produce
+    values outside the plausibility ranges that user files are held to. Columns are cast to the
+    canonical types; nothing is validated.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Columns :data:`COLUMNS`, values already canonical (choices spelled as in the format).
+    source : str
+
+    Returns
+    -------
+    Cohort
+    """
+    data = {}
+    for field in FIELDS:
+        column = frame[field.name]
+        if field.kind == "number":
+            data[field.name] = column.to_numpy(dtype=float, na_value=np.nan)
+        elif field.kind == "yesno":
+            data[field.name] = pd.array(column, dtype="boolean")
+        elif field.kind == "choice":
+            values = [None if v is None or v is pd.NA or v != v else v for v in column]
+            data[field.name] = pd.Categorical(values, categories=list(field.choices))
+        else:
+            data[field.name] = pd.array(column.to_numpy(object), dtype=object)
+    return Cohort(pd.DataFrame(data), source)
+
+
 def _format_cell(value: Any) -> str:
     if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return ""

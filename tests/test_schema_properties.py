@@ -117,7 +117,7 @@ def corruption(draw, text):
 
 @pytest.fixture(scope="module")
 def base_text():
-    from model.simulate import simulate
+    from model.simulation import simulate
 
     return simulate(20, 3, seed=11)[0].to_csv_text()
 

@@ -1,6 +1,6 @@
 """Synthetic multi-center cohorts drawn from the model's own generative process.
 
-The generative model is the one the fit uses (``shared/DESIGN.md``, "The model"): a center-level
+The generative model is the one the fit uses (:mod:`model.pymc_model`): a center-level
 class prior with covariates; log perfusion ratio and log TBR bivariate normal within each class with
 center offsets; reads as the value compared with a cutoff; symptom items as Bernoulli draws; and
 follow-up growth proportional to the interval. Every number comes from the parameter file
@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 
 from model.files import atomic_write_text
-from model.parameters import Parameters, load_parameters
-from model.schema import COLUMNS, Cohort, cohort_from_records
+from model.parameters import MODEL_ENTRIES, Parameters, Prior, load_parameters
+from model.schema import COLUMNS, Cohort, cohort_from_records, trusted_cohort
 from model.vocabulary import GROWTH_WEEKS, MAX_FOLLOW_UPS, SYMPTOMS
 
 _ROUND = {"ratio": 2, "volume": 2, "months": 1}
@@ -113,6 +113,8 @@ def simulate(
     n_centers: int,
     seed: int,
     parameters: Parameters | None = None,
+    *,
+    validate: bool = True,
 ) -> tuple[Cohort, SimulationTruth]:
     """Draw a synthetic cohort.
 
@@ -182,7 +184,10 @@ def simulate(
     table.update(_follow_up(rng, p, values, z))
     table.update(_reference(rng, p, values, z))
     frame = pd.DataFrame(table)[list(COLUMNS)]
-    cohort = cohort_from_records(frame, source=f"simulate(n={n}, centers={n_centers}, seed={seed})")
+    source = f"simulate(n={n}, centers={n_centers}, seed={seed})"
+    cohort = (
+        cohort_from_records(frame, source=source) if validate else trusted_cohort(frame, source)
+    )
     truth = SimulationTruth(
         parameters=values,
         symptom_rates={s: p.symptom_rates(s) for s in SYMPTOMS},
@@ -320,3 +325,43 @@ def _reference(rng, p: Parameters, values: dict[str, float], z: np.ndarray) -> d
             labelled, np.where(histology, "histopathology", "follow_up"), None
         ),
     }
+
+
+def draw_parameters(parameters: Parameters, seed: int) -> Parameters:
+    """Model parameter values drawn from their priors (for recovery and calibration studies).
+
+    Parameters
+    ----------
+    parameters : model.parameters.Parameters
+        The priors.
+    seed : int
+
+    Returns
+    -------
+    model.parameters.Parameters
+        A copy whose model values and symptom rates are one prior draw; pass it to
+        :func:`simulate` as the truth, and the original ``parameters`` to the fit as priors.
+    """
+    rng = np.random.default_rng(seed)
+    values = {name: _draw(parameters.prior(name), rng) for name in MODEL_ENTRIES}
+    rates = np.array([parameters.symptom_rates(s) for s in SYMPTOMS]).T  # (class, item)
+    class_mean = np.log(rates / (1 - rates)).mean(axis=1) + rng.normal(
+        0.0, parameters.prior("symptoms.class_mean").scale, 2
+    )
+    logits = class_mean[:, None] + values["symptoms.tau_item"] * rng.standard_normal(rates.shape)
+    drawn = 1.0 / (1.0 + np.exp(-logits))
+    return parameters.with_values(values).with_symptom_rates(
+        {item: (drawn[0, j], drawn[1, j]) for j, item in enumerate(SYMPTOMS)}
+    )
+
+
+def _draw(prior: Prior, rng: np.random.Generator) -> float:
+    if prior.kind == "normal":
+        return float(rng.normal(prior.center, prior.scale))
+    if prior.kind == "lognormal":
+        return float(np.exp(rng.normal(np.log(prior.center), prior.scale)))
+    if prior.kind == "halfnormal":
+        return float(abs(rng.normal(0.0, prior.scale)))
+    m = prior.center if prior.kind == "beta" else (prior.center + 1) / 2
+    value = float(rng.beta(m * prior.scale, (1 - m) * prior.scale))
+    return value if prior.kind == "beta" else 2 * value - 1

@@ -1,0 +1,376 @@
+"""Fitting the model with NUTS, and the fit file.
+
+:func:`fit` encodes a validated cohort, builds the PyMC model, samples it (nutpie by default,
+PyMC's own NUTS on request), runs the convergence gate and returns a :class:`Fit`.
+:meth:`Fit.save` writes one netCDF file (ArviZ 1.x ``DataTree``) whose root attributes carry the
+provenance as JSON: package and model version, model-spec hash, cohort digest, sampler settings,
+diagnostics and a checksum of the stored draws. :func:`load_fit` refuses a file from another model
+version, a truncated or corrupt file, or a file whose draws do not match their checksum. No pickle;
+training rows are stored only when asked.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from model import __version__
+from model.diagnostics import Gate, compute_gate
+from model.encode import encode
+from model.errors import InputError, Problem
+from model.files import atomic_write, bundled
+from model.parameters import Parameters, load_parameters
+from model.posterior import PosteriorDraws, draws_from_posterior
+from model.schema import Cohort
+
+MODEL_VERSION = 1
+"""Bump when the model's parameters or likelihood change meaning: older fit files are refused."""
+
+FIT_FORMAT = "rnbayes-fit"
+SAMPLE_STATS_KEPT = ("diverging", "n_steps", "energy", "step_size", "tree_depth", "lp")
+_MODEL_SOURCES = ("pymc_model.py", "encode.py", "quadrature.py")
+
+
+@dataclass(frozen=True)
+class SamplerSettings:
+    """How the posterior was sampled.
+
+    Parameters
+    ----------
+    sampler : {"nutpie", "pymc"}
+        nutpie (default; compiled with numba) or PyMC's own NUTS.
+    draws, tune, chains : int
+        Draws kept and warm-up draws per chain, and the number of chains.
+    seed : int
+    adaptation : str
+        nutpie's mass-matrix adaptation (``"low_rank"`` by default; ignored by PyMC).
+    target_accept : float
+    centered : "auto" or tuple of str
+        Families with centred group effects (:data:`model.pymc_model.CENTERABLE`); ``"auto"``
+        chooses from the data (:func:`model.pymc_model.choose_centered`).
+    """
+
+    sampler: str = "nutpie"
+    draws: int = 1000
+    tune: int = 1000
+    chains: int = 4
+    seed: int = 1
+    adaptation: str = "low_rank"
+    target_accept: float = 0.8
+    centered: str | tuple[str, ...] = "auto"
+
+    def __post_init__(self):
+        if self.sampler not in {"nutpie", "pymc"}:
+            raise ValueError(f"sampler must be 'nutpie' or 'pymc', not {self.sampler!r}")
+        if min(self.draws, self.chains) < 1 or self.tune < 0:
+            raise ValueError("draws and chains must be positive, tune non-negative")
+        if self.centered != "auto":
+            from model.pymc_model import CENTERABLE
+
+            unknown = set(self.centered) - set(CENTERABLE)
+            if unknown:
+                raise ValueError(f"unknown families to centre: {sorted(unknown)}")
+
+
+@dataclass(frozen=True, eq=False)
+class Fit:
+    """A fitted model: posterior draws plus provenance.
+
+    Parameters
+    ----------
+    posterior : xarray.Dataset
+        Posterior draws (dims ``chain``, ``draw``, ...).
+    sample_stats : xarray.Dataset
+        Sampler statistics kept for diagnostics.
+    provenance : dict
+        Versions, hashes, sampler settings, diagnostics (see :func:`load_fit`).
+    training_data : str or None
+        The training cohort as canonical CSV text, only when asked to store it.
+    """
+
+    posterior: Any
+    sample_stats: Any
+    provenance: dict[str, Any]
+    training_data: str | None = None
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def centers(self) -> tuple[str, ...]:
+        """Training centers, in the model's index order."""
+        return tuple(self.provenance["cohort"]["centers"])
+
+    @property
+    def gate(self) -> Gate:
+        """The convergence gate's result."""
+        return Gate.from_dict(self.provenance["diagnostics"])
+
+    @property
+    def early_window_months(self) -> float:
+        """Months after radiotherapy that count as the early window (as in training)."""
+        return float(self.provenance["early_window_months"])
+
+    @cached_property
+    def draws(self) -> PosteriorDraws:
+        """The posterior as NumPy arrays (chains and draws stacked)."""
+        return draws_from_posterior(self.posterior)
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the fit as one netCDF file, atomically.
+
+        Parameters
+        ----------
+        path : path-like
+
+        Returns
+        -------
+        pathlib.Path
+        """
+        import xarray as xr
+
+        provenance = dict(self.provenance)
+        provenance["checksum"] = _checksum(self.posterior)
+        attrs = {"rnbayes": json.dumps(provenance, sort_keys=True)}
+        if self.training_data is not None:
+            attrs["training_data_csv"] = self.training_data
+        tree = xr.DataTree.from_dict(
+            {
+                "/": xr.Dataset(attrs=attrs),
+                "posterior": self.posterior,
+                "sample_stats": self.sample_stats,
+            }
+        )
+        return atomic_write(path, lambda tmp: tree.to_netcdf(tmp, engine="h5netcdf"))
+
+
+def _checksum(posterior) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(posterior.data_vars):
+        values = np.ascontiguousarray(posterior[name].to_numpy(), dtype=np.float64)
+        digest.update(name.encode())
+        digest.update(str(values.shape).encode())
+        digest.update(values.tobytes())
+    return digest.hexdigest()
+
+
+def model_spec_hash(parameters: Parameters) -> str:
+    """Hash of what defines the model: its version, its source and its priors.
+
+    The centred/non-centred choice is not part of it: it changes the sampler's geometry, not the
+    posterior.
+    """
+    digest = hashlib.sha256()
+    digest.update(f"{MODEL_VERSION}|{parameters.digest}".encode())
+    package = Path(__file__).resolve().parent
+    for name in _MODEL_SOURCES:
+        digest.update(_code_fingerprint((package / name).read_text()).encode())
+    return digest.hexdigest()
+
+
+def _code_fingerprint(source: str) -> str:
+    """The module's syntax tree without docstrings: changes with the code, not with its layout."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (
+            isinstance(body, list)
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree)
+
+
+def fit(
+    cohort: Cohort,
+    parameters: Parameters | None = None,
+    settings: SamplerSettings | None = None,
+    *,
+    progress: bool = True,
+    store_training_data: bool = False,
+) -> Fit:
+    """Fit the hierarchical latent-class model to a cohort with NUTS.
+
+    Parameters
+    ----------
+    cohort : Cohort
+        Validated training lesions (:func:`model.load_cohort`).
+    parameters : Parameters, optional
+        Priors; default the bundled parameter file.
+    settings : SamplerSettings, optional
+        Sampler, draws, warm-up, chains, seed; defaults as in :class:`SamplerSettings`.
+    progress : bool, default True
+        Show the sampler's progress bar.
+    store_training_data : bool, default False
+        Keep the training rows in the fit (they are not stored otherwise).
+
+    Returns
+    -------
+    Fit
+        Check ``fit.gate.passed`` before trusting it.
+    """
+    from model.pymc_model import build_model, choose_centered
+
+    parameters = parameters if parameters is not None else load_parameters()
+    settings = settings if settings is not None else SamplerSettings()
+    centers = cohort.centers
+    window = float(parameters.value("cohort_design.early_window_months"))
+    lesions = encode(cohort, centers, window)
+    centered = (
+        choose_centered(lesions, parameters)
+        if settings.centered == "auto"
+        else tuple(settings.centered)
+    )
+    started = time.perf_counter()
+    graph = build_model(lesions, centers, parameters, centered=centered)
+    tree, timing = _sample(graph.model, settings, progress)
+    elapsed = time.perf_counter() - started
+    posterior = tree["posterior"].to_dataset()
+    stats = tree["sample_stats"].to_dataset()
+    stats = stats[[name for name in SAMPLE_STATS_KEPT if name in stats]]
+    gate = compute_gate(posterior, stats)
+    provenance = {
+        "format": FIT_FORMAT,
+        "package_version": __version__,
+        "model_version": MODEL_VERSION,
+        "model_spec_hash": model_spec_hash(parameters),
+        "parameters_digest": parameters.digest,
+        "early_window_months": window,
+        "cohort": _cohort_provenance(cohort, lesions),
+        "sampler": {**settings.__dict__, "centered": list(centered), **timing},
+        "diagnostics": gate.to_dict(),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "elapsed_seconds": round(elapsed, 2),
+    }
+    return Fit(posterior, stats, provenance, cohort.to_csv_text() if store_training_data else None)
+
+
+def _cohort_provenance(cohort: Cohort, lesions) -> dict[str, Any]:
+    try:
+        bundled_digest = _bundled_cohort_digest()
+    except FileNotFoundError:
+        bundled_digest = None
+    is_bundled = cohort.digest == bundled_digest
+    return {
+        "name": "bundled synthetic cohort (data/cohort.csv)"
+        if is_bundled
+        else Path(cohort.source).name,
+        "synthetic": is_bundled,
+        "digest": cohort.digest,
+        "n_lesions": len(cohort),
+        "n_labelled": int((lesions.label >= 0).sum()),
+        "n_histopathology": int((lesions.label_source == 0).sum()),
+        "centers": list(cohort.centers),
+    }
+
+
+def _bundled_cohort_digest() -> str:
+    from model.schema import load_cohort
+
+    return load_cohort(bundled("cohort.csv")).digest
+
+
+def _sample(model, settings: SamplerSettings, progress: bool):
+    """Run the chosen sampler; returns the DataTree and timing details."""
+    cores = min(settings.chains, os.cpu_count() or 1)
+    if settings.sampler == "nutpie":
+        import nutpie
+
+        t0 = time.perf_counter()
+        compiled = nutpie.compile_pymc_model(model)
+        t1 = time.perf_counter()
+        tree = nutpie.sample(
+            compiled,
+            draws=settings.draws,
+            tune=settings.tune,
+            chains=settings.chains,
+            cores=cores,
+            seed=settings.seed,
+            adaptation=settings.adaptation,
+            target_accept=settings.target_accept,
+            progress_bar=progress,
+            save_warmup=False,
+        )
+        t2 = time.perf_counter()
+        return tree, {"compile_seconds": round(t1 - t0, 2), "sampling_seconds": round(t2 - t1, 2)}
+    import pymc as pm
+
+    t0 = time.perf_counter()
+    step = pm.NUTS(model=model, target_accept=settings.target_accept)  # compiles logp and gradient
+    t1 = time.perf_counter()
+    tree = pm.sample(
+        draws=settings.draws,
+        tune=settings.tune,
+        chains=settings.chains,
+        cores=cores,
+        random_seed=settings.seed,
+        step=step,
+        progressbar=progress,
+        compute_convergence_checks=False,
+        model=model,
+    )
+    t2 = time.perf_counter()
+    return tree, {"compile_seconds": round(t1 - t0, 2), "sampling_seconds": round(t2 - t1, 2)}
+
+
+def load_fit(path: str | os.PathLike) -> Fit:
+    """Load a fit file written by :meth:`Fit.save`, checking it.
+
+    Parameters
+    ----------
+    path : path-like
+
+    Returns
+    -------
+    Fit
+
+    Raises
+    ------
+    model.errors.InputError
+        If the file is missing, not an rnbayes fit, from another model version, truncated,
+        corrupt, or its draws do not match their checksum.
+    """
+    import xarray as xr
+
+    name = Path(path).name
+
+    def refuse(expected: str) -> InputError:
+        return InputError([Problem(name, None, None, None, expected)])
+
+    try:
+        with xr.open_datatree(path, engine="h5netcdf") as tree:
+            attrs = dict(tree.attrs)
+            posterior = tree["posterior"].to_dataset().load()
+            stats = tree["sample_stats"].to_dataset().load()
+    except FileNotFoundError:
+        raise refuse("an existing fit file (not found)") from None
+    except Exception as error:  # noqa: BLE001 - any reader failure means an unreadable file
+        raise refuse(
+            f"a readable rnbayes fit file (netCDF/HDF5); reading failed: {error}"
+        ) from None
+    try:
+        provenance = json.loads(attrs["rnbayes"])
+        if provenance.get("format") != FIT_FORMAT:
+            raise KeyError("format")
+    except (KeyError, ValueError, TypeError):
+        raise refuse("an rnbayes fit file (no rnbayes provenance in it)") from None
+    if provenance.get("model_version") != MODEL_VERSION:
+        raise refuse(
+            f"a fit of model version {MODEL_VERSION}; this file was made by model version "
+            f"{provenance.get('model_version')} (rnbayes {provenance.get('package_version')}): "
+            "refit it with `rnbayes fit`"
+        )
+    if provenance.get("checksum") != _checksum(posterior):
+        raise refuse("draws matching the file's checksum (the file is corrupt or was edited)")
+    return Fit(posterior, stats, provenance, attrs.get("training_data_csv"))
