@@ -32,6 +32,9 @@ _EXPORTS = {
     "predict": "model.score",
     "recurrence_draws": "model.score",
     "bundled": "model.files",
+    "decide": "model.decision.value",
+    "load_decision_parameters": "model.decision.parameters",
+    "DecisionParameters": "model.decision.parameters",
 }
 
 __all__ = sorted(_EXPORTS)

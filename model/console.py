@@ -37,11 +37,14 @@ def frame_table(title: str, frame, formats: dict[str, str] | None = None, index:
         table.add_column(str(column), justify="right")
     for label, row in frame.iterrows():
         cells = [_cell(v, formats.get(str(c))) for c, v in row.items()]
-        table.add_row(*([str(label)] if index else []), *cells)
+        shown = " / ".join(map(str, label)) if isinstance(label, tuple) else str(label)
+        table.add_row(*([shown] if index else []), *cells)
     return table
 
 
 def _cell(value: Any, spec: str | None) -> str:
+    if isinstance(value, float) and value != value:
+        return "—"
     if spec is not None and isinstance(value, int | float):
         return format(value, spec)
     if isinstance(value, float):

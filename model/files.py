@@ -77,3 +77,9 @@ def bundled(name: str) -> Path:
     raise FileNotFoundError(
         f"bundled data file {name!r} not found (looked in the package and data/)"
     )
+
+
+def save_figure(figure, path: str | os.PathLike, dpi: int = 150) -> Path:
+    """Save a matplotlib figure atomically; the format follows the file's suffix."""
+    fmt = Path(path).suffix.lstrip(".") or "png"
+    return atomic_write(path, lambda tmp: figure.savefig(tmp, format=fmt, dpi=dpi))

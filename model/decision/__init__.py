@@ -1,0 +1,21 @@
+"""Decisions: turning P(recurrence) into manage / rescan / biopsy / treat.
+
+- :mod:`~model.decision.parameters`: the editable utilities, probabilities and costs, with sources;
+- :mod:`~model.decision.thresholds`: expected utilities and the Pauker-Kassirer thresholds;
+- :mod:`~model.decision.policy`: the rescan policy over several rounds (backward induction);
+- :mod:`~model.decision.value`: per-patient recommendation, EVPI and EVSI of PET, perfusion, rescan;
+- :mod:`~model.decision.sensitivity`: probabilistic and one-way sensitivity of the thresholds;
+- :mod:`~model.decision.plots`: figures (returned, never shown).
+"""
+
+from model.decision.parameters import DecisionParameters, load_decision_parameters
+from model.decision.thresholds import ACTIONS, Thresholds, expected_utilities, thresholds
+
+__all__ = [
+    "ACTIONS",
+    "DecisionParameters",
+    "Thresholds",
+    "expected_utilities",
+    "load_decision_parameters",
+    "thresholds",
+]

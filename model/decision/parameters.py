@@ -1,0 +1,194 @@
+"""The decision parameters file (``data/decision.toml``): utilities, biopsy accuracy, costs.
+
+Every entry has a default ``value``, a plausible range [``low``, ``high``] and a ``source``. A user
+file may hold only some entries: the rest keep their defaults.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from model.errors import InputError, Problem
+from model.files import bundled
+
+PROBABILITIES = ("biopsy_sensitivity", "biopsy_specificity")
+POSITIVE = ("benefit", "harm", "rescan_weeks")
+
+
+@dataclass(frozen=True)
+class DecisionParameters:
+    """Utilities (quality-adjusted life-weeks), probabilities and costs of the decision.
+
+    Parameters
+    ----------
+    benefit : float
+        Gain from treating a true recurrence promptly (vs managing it as necrosis).
+    harm : float
+        Loss from treating necrosis as recurrence.
+    biopsy_harm : float
+        Expected loss from a biopsy (morbidity and mortality).
+    biopsy_sensitivity, biopsy_specificity : float
+        Accuracy of the biopsy for recurrence (sampling error).
+    delay_loss : float
+        Loss under recurrence for each rescan round of waiting.
+    scan_cost : float
+        Burden of one repeat MRI.
+    pet_cost : float
+        Burden of a referral for amino-acid PET.
+    pet_delay_weeks : float
+        Time to obtain the PET; it costs ``delay_loss * pet_delay_weeks / rescan_weeks``.
+    rescan_weeks : float
+        Interval of a rescan round.
+    ranges : mapping of str to (float, float)
+        Plausible range of each parameter, for sensitivity analyses.
+    sources : mapping of str to str
+    """
+
+    benefit: float
+    harm: float
+    biopsy_harm: float
+    biopsy_sensitivity: float
+    biopsy_specificity: float
+    delay_loss: float
+    scan_cost: float
+    pet_cost: float
+    pet_delay_weeks: float
+    rescan_weeks: float
+    ranges: Mapping[str, tuple[float, float]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        """The parameter names (excluding ranges and sources)."""
+        return tuple(f.name for f in fields(cls) if f.name not in {"ranges", "sources"})
+
+    def values(self) -> dict[str, float]:
+        """The parameter values by name."""
+        return {name: getattr(self, name) for name in self.names()}
+
+    def with_values(self, **values: float) -> DecisionParameters:
+        """A copy with some values replaced (checked like a file)."""
+        unknown = set(values) - set(self.names())
+        if unknown:
+            raise InputError([_unknown("<arguments>", name) for name in sorted(unknown)])
+        updated = replace(self, **{k: float(v) for k, v in values.items()})
+        problems = _check_values(
+            "<arguments>", updated.values(), updated.ranges, check_ranges=False
+        )
+        if problems:
+            raise InputError(problems)
+        return updated
+
+    @property
+    def pet_delay_loss(self) -> float:
+        """Loss under recurrence from the PET referral's delay."""
+        return self.delay_loss * self.pet_delay_weeks / self.rescan_weeks
+
+
+def load_decision_parameters(path: str | os.PathLike | None = None) -> DecisionParameters:
+    """Read decision parameters: the bundled defaults, overridden by ``path`` if given.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        A TOML file with some or all entries of ``data/decision.toml`` (each a table with
+        ``value`` and optionally ``low``, ``high``, ``unit``, ``source``).
+
+    Returns
+    -------
+    DecisionParameters
+
+    Raises
+    ------
+    model.errors.InputError
+        Unknown entries (with the closest name suggested), non-numbers, values out of range.
+    """
+    entries = _read(bundled("decision.toml"))
+    if path is not None:
+        for name, entry in _read(Path(path)).items():
+            if name not in entries:
+                raise InputError([_unknown(Path(path).name, name)])
+            entries[name] = {**entries[name], **entry}
+    file = Path(path).name if path is not None else "decision.toml"
+    values = {name: entries[name].get("value") for name in entries}
+    ranges = {name: (entries[name].get("low"), entries[name].get("high")) for name in entries}
+    problems = _check_values(file, values, ranges, check_ranges=True)
+    if problems:
+        raise InputError(problems)
+    return DecisionParameters(
+        **{name: float(values[name]) for name in DecisionParameters.names()},
+        ranges={name: (float(lo), float(hi)) for name, (lo, hi) in ranges.items()},
+        sources={name: str(entries[name].get("source", "")) for name in entries},
+    )
+
+
+def _read(path: Path) -> dict[str, dict[str, Any]]:
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise InputError(
+            [Problem(path.name, None, None, None, f"a readable file ({error})")]
+        ) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise InputError([Problem(path.name, None, None, None, f"valid TOML ({error})")]) from None
+    problems, entries = [], {}
+    for name, entry in document.items():
+        if name not in DecisionParameters.names():
+            problems.append(_unknown(path.name, name))
+        elif not isinstance(entry, Mapping):
+            problems.append(Problem(path.name, None, name, repr(entry), "a table with a value"))
+        else:
+            entries[name] = dict(entry)
+    if problems:
+        raise InputError(problems)
+    return entries
+
+
+def _unknown(file: str, name: str) -> Problem:
+    close = difflib.get_close_matches(name, DecisionParameters.names(), n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return Problem(file, None, name, None, f"a known decision parameter{hint}")
+
+
+def _check_values(file, values, ranges, check_ranges: bool) -> list[Problem]:
+    problems = []
+    for name in DecisionParameters.names():
+        value = values.get(name)
+        if not _is_number(value):
+            problems.append(Problem(file, None, f"{name}.value", repr(value), "a number"))
+            continue
+        if name in PROBABILITIES and not 0.0 <= value <= 1.0:
+            problems.append(
+                Problem(file, None, f"{name}.value", repr(value), "a probability in [0, 1]")
+            )
+        elif name in POSITIVE and value <= 0:
+            problems.append(Problem(file, None, f"{name}.value", repr(value), "a positive number"))
+        elif value < 0:
+            problems.append(Problem(file, None, f"{name}.value", repr(value), "a number >= 0"))
+        if not check_ranges:
+            continue
+        low, high = ranges.get(name, (None, None))
+        if not (_is_number(low) and _is_number(high) and low <= value <= high):
+            problems.append(
+                Problem(
+                    file,
+                    None,
+                    f"{name}.low/high",
+                    f"[{low}, {high}]",
+                    f"a range containing {value}",
+                )
+            )
+    return problems
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

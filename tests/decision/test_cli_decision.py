@@ -1,0 +1,64 @@
+import json
+
+from model.cli import main
+
+
+def test_thresholds_json_and_plots(tmp_path, capsys):
+    assert main(["thresholds", "--json", "--plot", str(tmp_path)]) == 0
+    document = json.loads(capsys.readouterr().out)
+    t = document["thresholds"]
+    assert 0 < t["test"] < t["treat"] < t["test_treat"] < 1
+    for name in ("thresholds.png", "tornado.png", "psa.png"):
+        assert (tmp_path / name).stat().st_size > 10_000
+
+
+def test_policy_prints_bands_for_three_rounds(capsys, tmp_path):
+    from conftest import DATA
+
+    assert (
+        main(
+            [
+                "policy",
+                str(DATA / "fit.nc"),
+                "--rounds",
+                "3",
+                "--json",
+                "--plot",
+                str(tmp_path / "p.png"),
+            ]
+        )
+        == 0
+    )
+    bands = json.loads(capsys.readouterr().out)["bands"]
+    assert {b["rescans_left"] for b in bands} == {0, 1, 2, 3}
+    assert (tmp_path / "p.png").exists()
+    assert main(["policy", str(DATA / "fit.nc")]) == 0
+    out = capsys.readouterr().out
+    assert "Rescan policy" in out and "rescan" in out
+
+
+def test_decide_table_and_bad_params(capsys, tmp_path):
+    from conftest import DATA
+
+    assert main(["decide", str(DATA / "fit.nc"), str(DATA / "patients_example.csv")]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "EX3-grayzone-no-pet" in out
+        and "What would change the decision" in out
+        and "not a diagnosis" in out
+    )
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[benefit]\nvalue = 0\n")
+    assert (
+        main(
+            [
+                "decide",
+                str(DATA / "fit.nc"),
+                str(DATA / "patients_example.csv"),
+                "--params",
+                str(bad),
+            ]
+        )
+        == 2
+    )
+    assert "benefit.value" in capsys.readouterr().err

@@ -1,0 +1,43 @@
+import numpy as np
+import pytest
+
+from model.decision import expected_utilities, load_decision_parameters
+from model.decision.policy import growth_likelihood, rescan_policy
+
+BASE = load_decision_parameters()
+
+
+@pytest.fixture(scope="module")
+def likelihood(bundled_fit):
+    return growth_likelihood(bundled_fit.draws, BASE.rescan_weeks)
+
+
+def test_growth_likelihood_is_normalised_and_separates(likelihood, bundled_fit):
+    for density in likelihood.density:
+        assert (density * likelihood.weights).sum() == pytest.approx(1.0)
+    mean = (likelihood.density * likelihood.growth * likelihood.weights).sum(axis=1)
+    expected = bundled_fit.draws.growth_rate.mean(axis=0) * BASE.rescan_weeks / 6
+    np.testing.assert_allclose(mean, expected, atol=1e-3)
+
+
+def test_free_rescans_dominate_biopsy(likelihood):
+    policy = rescan_policy(likelihood, BASE.with_values(delay_loss=0, scan_cost=0), rounds=3)
+    eu = expected_utilities(policy.p, BASE)
+    for k in (1, 2, 3):
+        assert np.all(policy.value[k] >= eu["biopsy"] - 1e-12)
+        assert "biopsy" not in set(policy.action[k])
+
+
+def test_costly_delay_never_pays(likelihood):
+    policy = rescan_policy(likelihood, BASE.with_values(delay_loss=100), rounds=3)
+    assert "rescan" not in set(policy.action.ravel())
+    np.testing.assert_allclose(policy.value[3], policy.value[0])
+
+
+def test_more_rounds_never_hurt_and_bands_cover_the_axis(likelihood):
+    policy = rescan_policy(likelihood, BASE, rounds=3)
+    assert np.all(np.diff(policy.value, axis=0) >= -1e-12)
+    for k in range(4):
+        bands = policy.bands[policy.bands["rescans_left"] == k]
+        assert bands["p_from"].iloc[0] == 0.0 and bands["p_to"].iloc[-1] == 1.0
+    assert policy.action_at(0.5, 3) == "rescan" and policy.action_at(0.5, 0) == "biopsy"

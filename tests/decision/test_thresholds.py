@@ -1,0 +1,90 @@
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from model.decision import expected_utilities, load_decision_parameters, thresholds
+
+BASE = load_decision_parameters()
+
+
+def best_action(p, b, h, r, se, sp):
+    """Brute force: the action with the largest expected utility (0 manage, 1 biopsy, 2 treat)."""
+    eu = expected_utilities(
+        p,
+        BASE.with_values(
+            benefit=b, harm=h, biopsy_harm=r, biopsy_sensitivity=se, biopsy_specificity=sp
+        ),
+    )
+    return int(np.argmax([eu["manage"], eu["biopsy"], eu["treat"]]))
+
+
+def switch_points(*args):
+    """Where the best action changes on (0, 1), by grid search then bisection to 1e-13."""
+    grid = np.linspace(0, 1, 2001)
+    actions = [best_action(p, *args) for p in grid]
+    points = []
+    for i in range(len(grid) - 1):
+        if actions[i] != actions[i + 1]:
+            lo, hi = grid[i], grid[i + 1]
+            while hi - lo > 1e-13:
+                mid = (lo + hi) / 2
+                if best_action(mid, *args) == actions[i]:
+                    lo = mid
+                else:
+                    hi = mid
+            points.append(((lo + hi) / 2, actions[i], actions[i + 1]))
+    return points
+
+
+@given(
+    b=st.floats(0.5, 50),
+    h=st.floats(0.5, 50),
+    r=st.floats(0.0, 10),
+    se=st.floats(0.05, 1.0),
+    sp=st.floats(0.0, 1.0),
+)
+@settings(max_examples=200, deadline=None)
+def test_closed_forms_equal_brute_force(b, h, r, se, sp):
+    t = thresholds(b, h, r, se, sp)
+    # Degenerate cases where two actions tie at every p (a biopsy that always says "recurrence"
+    # is treating), or all three cross at one point, have no unique switch: excluded.
+    assume((1 - sp) * h + se * b > 0 and sp * h + (1 - se) * b > 0)
+    assume(not (sp == 0 and se == 1) and abs(t.test - t.test_treat) > 1e-6)
+    inside = lambda x: 1e-9 < x < 1 - 1e-9  # noqa: E731  (a tie at p = 0 or 1 is no switch)
+    points = [point for point in switch_points(b, h, r, se, sp) if inside(point[0])]
+    if t.biopsy_ever_best:
+        expected = [(x, a, c) for x, a, c in ((t.test, 0, 1), (t.test_treat, 1, 2)) if inside(x)]
+    else:
+        expected = [(t.treat, 0, 2)]
+    assert [(a, c) for _, a, c in points] == [(a, c) for _, a, c in expected]
+    for (found, _, _), (closed, _, _) in zip(points, expected, strict=True):
+        assert found == pytest.approx(closed, abs=1e-9)
+
+
+def test_harmless_perfect_biopsy_is_best_for_every_interior_p():
+    t = thresholds(benefit=8, harm=6, test_harm=0, test_sensitivity=1, test_specificity=1)
+    assert (t.test, t.test_treat) == (0.0, 1.0)
+    params = BASE.with_values(biopsy_harm=0, biopsy_sensitivity=1, biopsy_specificity=1)
+    p = np.linspace(1e-6, 1 - 1e-6, 10001)
+    eu = expected_utilities(p, params)
+    assert np.all(eu["biopsy"] > eu["manage"]) and np.all(eu["biopsy"] > eu["treat"])
+
+
+@given(b=st.floats(0.01, 100), h=st.floats(0.01, 100))
+def test_treatment_threshold_is_harm_over_harm_plus_benefit(b, h):
+    assert thresholds(b, h, 1.0, 0.9, 0.9).treat == pytest.approx(h / (h + b), rel=1e-12)
+
+
+def test_useless_biopsy_is_never_best():
+    t = thresholds(benefit=8, harm=6, test_harm=0.5, test_sensitivity=0.0, test_specificity=1.0)
+    assert t.test == np.inf and not t.biopsy_ever_best
+
+
+def test_public_api_names():
+    import model
+    import model.decision
+
+    t = model.decision.thresholds(benefit=8, harm=6, test_harm=1.5, test_sensitivity=0.9, test_specificity=0.95)
+    assert t == thresholds(8, 6, 1.5, 0.9, 0.95)
+    assert callable(model.decide) and model.load_decision_parameters().benefit == 8.0
