@@ -131,52 +131,37 @@ def preposterior(
     return Preposterior(grid, mass / mass.sum(), p_after, p_reported, float(mass.sum()))
 
 
-def with_pet(lesions: Lesions, log_tbr: np.ndarray, tracer: str) -> Lesions:
-    """The lesions with a numeric PET of the given tracer (replacing any PET result)."""
+def _with_imaging(lesions: Lesions, prefix: str, state: int, kind: int, value) -> Lesions:
     n = len(lesions)
     return replace(
         lesions,
-        pet_state=np.full(n, VALUE),
-        pet_kind=np.full(n, TRACERS.index(tracer)),
-        pet_value=np.asarray(log_tbr, float),
-        pet_sign=np.zeros(n),
+        **{
+            f"{prefix}_state": np.full(n, state),
+            f"{prefix}_kind": np.full(n, kind),
+            f"{prefix}_value": np.broadcast_to(np.asarray(value, float), (n,)).copy(),
+            f"{prefix}_sign": np.zeros(n),
+        },
     )
+
+
+def with_pet(lesions: Lesions, log_tbr: np.ndarray, tracer: str) -> Lesions:
+    """The lesions with a numeric PET of the given tracer (replacing any PET result)."""
+    return _with_imaging(lesions, "pet", VALUE, TRACERS.index(tracer), log_tbr)
 
 
 def without_pet(lesions: Lesions) -> Lesions:
     """The lesions with no PET result."""
-    n = len(lesions)
-    return replace(
-        lesions,
-        pet_state=np.full(n, NONE),
-        pet_kind=np.zeros(n, int),
-        pet_value=np.zeros(n),
-        pet_sign=np.zeros(n),
-    )
-
-
-def without_perfusion(lesions: Lesions) -> Lesions:
-    """The lesions with no perfusion result."""
-    n = len(lesions)
-    return replace(
-        lesions,
-        perf_state=np.full(n, NONE),
-        perf_kind=np.zeros(n, int),
-        perf_value=np.zeros(n),
-        perf_sign=np.zeros(n),
-    )
+    return _with_imaging(lesions, "pet", NONE, 0, 0.0)
 
 
 def with_perfusion(lesions: Lesions, log_ratio: np.ndarray, technique: str) -> Lesions:
     """The lesions with a numeric perfusion study of the given technique."""
-    n = len(lesions)
-    return replace(
-        lesions,
-        perf_state=np.full(n, VALUE),
-        perf_kind=np.full(n, TECHNIQUES.index(technique)),
-        perf_value=np.asarray(log_ratio, float),
-        perf_sign=np.zeros(n),
-    )
+    return _with_imaging(lesions, "perf", VALUE, TECHNIQUES.index(technique), log_ratio)
+
+
+def without_perfusion(lesions: Lesions) -> Lesions:
+    """The lesions with no perfusion result."""
+    return _with_imaging(lesions, "perf", NONE, 0, 0.0)
 
 
 def with_rescan(lesions: Lesions, log_growth: np.ndarray, weeks: float) -> Lesions:
