@@ -26,12 +26,13 @@ import numpy as np
 
 from model import __version__
 from model.diagnostics import Gate, compute_gate
-from model.encode import encode
+from model.encode import NONE, encode
 from model.errors import InputError, Problem
 from model.files import atomic_write, bundled
 from model.parameters import Parameters, load_parameters
 from model.posterior import PosteriorDraws, draws_from_posterior
 from model.schema import Cohort
+from model.vocabulary import TECHNIQUES, TRACERS
 
 MODEL_VERSION = 1
 """Bump when the model's parameters or likelihood change meaning: older fit files are refused."""
@@ -272,7 +273,21 @@ def _cohort_provenance(cohort: Cohort, lesions) -> dict[str, Any]:
         "n_labelled": int((lesions.label >= 0).sum()),
         "n_histopathology": int((lesions.label_source == 0).sum()),
         "centers": list(cohort.centers),
+        "imaging_counts": _imaging_counts(cohort.centers, lesions),
     }
+
+
+def _imaging_counts(centers, lesions) -> dict[str, dict[str, int]]:
+    """Training lesions with each technique and tracer, per center (aggregate counts only)."""
+    counts = {}
+    for prefix, names in (("perf", TECHNIQUES), ("pet", TRACERS)):
+        state, kind = getattr(lesions, f"{prefix}_state"), getattr(lesions, f"{prefix}_kind")
+        for index, name in enumerate(names):
+            mask = (state != NONE) & (kind == index)
+            counts[name] = {
+                c: int((mask & (lesions.center == i)).sum()) for i, c in enumerate(centers)
+            }
+    return counts
 
 
 def _bundled_cohort_digest() -> str:

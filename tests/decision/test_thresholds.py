@@ -85,6 +85,8 @@ def test_public_api_names():
     import model
     import model.decision
 
-    t = model.decision.thresholds(benefit=8, harm=6, test_harm=1.5, test_sensitivity=0.9, test_specificity=0.95)
+    t = model.decision.thresholds(
+        benefit=8, harm=6, test_harm=1.5, test_sensitivity=0.9, test_specificity=0.95
+    )
     assert t == thresholds(8, 6, 1.5, 0.9, 0.95)
     assert callable(model.decide) and model.load_decision_parameters().benefit == 8.0

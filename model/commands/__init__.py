@@ -1,0 +1,1 @@
+"""The ``rnbayes`` subcommands, one module per area; each lists its ``COMMANDS``."""

@@ -1,0 +1,244 @@
+"""The modelling commands: ``demo``, ``fit``, ``predict``, ``summary``."""
+
+from __future__ import annotations
+
+import argparse
+
+from model.commands.common import EXIT_GATE_FAILED, argument_problem, console
+from model.errors import InputError
+
+
+def add_fit(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "fit",
+        help="fit the model to a cohort with NUTS and write the fit file",
+        description="Fit the hierarchical latent-class model with NUTS (nutpie by default) and "
+        "write one netCDF fit file with provenance and diagnostics. Exit 1 if the convergence "
+        "gate fails (the file is still written, marked as failed).",
+    )
+    p.add_argument("cohort", help="cohort CSV")
+    p.add_argument("--out", required=True, help="fit file to write (.nc)")
+    p.add_argument("--draws", type=int, default=1000, help="draws per chain (default 1000)")
+    p.add_argument("--tune", type=int, default=1000, help="warm-up draws per chain (default 1000)")
+    p.add_argument("--chains", type=int, default=4, help="chains (default 4)")
+    p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    p.add_argument("--sampler", choices=("nutpie", "pymc"), default="nutpie")
+    p.add_argument("--params", help="parameter file with the priors (default: bundled)")
+    p.add_argument("--store-data", action="store_true", help="keep the training rows in the fit")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=run_fit)
+
+
+def run_fit(args: argparse.Namespace) -> int:
+    from model.console import gate_banner
+    from model.fitting import SamplerSettings, fit
+    from model.parameters import load_parameters
+    from model.schema import load_cohort
+
+    cohort = load_cohort(args.cohort)
+    parameters = load_parameters(args.params)
+    try:
+        settings = SamplerSettings(
+            sampler=args.sampler,
+            draws=args.draws,
+            tune=args.tune,
+            chains=args.chains,
+            seed=args.seed,
+        )
+    except ValueError as error:
+        raise InputError([argument_problem("--draws/--tune/--chains", "", str(error))]) from None
+    console().print(
+        f"Fitting {len(cohort)} lesions from {len(cohort.centers)} centers with {args.sampler}"
+    )
+    result = fit(
+        cohort, parameters, settings, progress=not args.quiet, store_training_data=args.store_data
+    )
+    result.save(args.out)
+    timing = result.provenance["sampler"]
+    console().print(
+        f"Wrote {args.out} ({result.provenance['elapsed_seconds']:.0f} s; sampling "
+        f"{timing['sampling_seconds']:.0f} s)"
+    )
+    gate_banner(result.gate, stderr=not result.gate.passed)
+    return 0 if result.gate.passed else EXIT_GATE_FAILED
+
+
+def add_predict(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "predict",
+        help="posterior probability of recurrence for patients",
+        description="Score lesions with a fit: P(recurrence) (mean over posterior draws), its "
+        "equal-tailed interval, and each modality's log likelihood ratio.",
+    )
+    p.add_argument("fit", help="fit file")
+    p.add_argument("patients", help="patients CSV (cohort format) or single-patient JSON")
+    p.add_argument(
+        "--ci-prob", type=float, default=0.90, help="interval probability (default 0.90)"
+    )
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--out", help="also write the table as CSV")
+    p.set_defaults(run=run_predict)
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    from model.fitting import load_fit
+    from model.score import predict
+
+    if not 0 < args.ci_prob < 1:
+        raise InputError([argument_problem("--ci-prob", str(args.ci_prob), "a number in (0, 1)")])
+    fit = load_fit(args.fit)
+    table = predict(fit, args.patients, ci_prob=args.ci_prob)
+    if args.out:
+        from model.files import atomic_write_text
+
+        atomic_write_text(args.out, table.to_csv(index=False))
+    if args.json:
+        import json
+
+        document = {**table.attrs, "predictions": table.to_dict(orient="records")}
+        print(json.dumps(document, indent=1))
+    else:
+        _print_predictions(table, fit)
+    if not fit.gate.passed:
+        from model.console import gate_banner
+
+        gate_banner(fit.gate)
+    return 0
+
+
+def _print_predictions(table, fit) -> None:
+    from model.console import DECISION_SUPPORT, SYNTHETIC_NOTE, frame_table
+
+    level = round(100 * table.attrs["ci_prob"])
+    shown = table.set_index("patient_id")[[]].copy()
+    shown["center"] = [
+        c if seen else f"{c} (unseen)"
+        for c, seen in zip(table["center"], table["center_seen"], strict=True)
+    ]
+    shown[f"P(recurrence) [{level}% interval]"] = [
+        f"{p:.3f} [{lo:.3f}, {hi:.3f}]"
+        for p, lo, hi in zip(table["p_recurrence"], table["ci_low"], table["ci_high"], strict=True)
+    ]
+    names = {
+        "prior_log_odds": "prior",
+        "llr_perfusion": "perfusion",
+        "llr_pet": "PET",
+        "llr_symptoms": "symptoms",
+        "llr_growth": "growth",
+        "log_odds": "= log-odds",
+    }
+    for column, label in names.items():
+        shown[label] = table[column].to_numpy()
+    out = console()
+    out.print(
+        frame_table(
+            f"Posterior P(recurrence) with its {level}% equal-tailed interval over posterior "
+            "draws; "
+            "log-odds = prior + log likelihood ratios (PET given perfusion), averaged over draws",
+            shown,
+            {label: "+.2f" for label in names.values()},
+        )
+    )
+    out.print(f"Model fitted to: {fit.provenance['cohort']['name']}")
+    if fit.provenance["cohort"].get("synthetic"):
+        out.print(SYNTHETIC_NOTE)
+    out.print(DECISION_SUPPORT)
+
+
+def add_summary(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("summary", help="parameters with intervals, diagnostics and provenance")
+    p.add_argument("fit", help="fit file")
+    p.add_argument(
+        "--ci-prob", type=float, default=0.90, help="interval probability (default 0.90)"
+    )
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=run_summary)
+
+
+def run_summary(args: argparse.Namespace) -> int:
+    from model.diagnostics import parameter_summary
+    from model.fitting import load_fit
+    from model.posterior import HYPERPARAMETERS
+
+    fit = load_fit(args.fit)
+    table = parameter_summary(fit.posterior, HYPERPARAMETERS, ci_prob=args.ci_prob)
+    if args.json:
+        import json
+
+        print(
+            json.dumps(
+                {"provenance": fit.provenance, "parameters": table.to_dict(orient="index")},
+                indent=1,
+            )
+        )
+        return 0
+    from model.console import frame_table, gate_banner
+
+    out = console()
+    p = fit.provenance
+    out.print(
+        f"Fit of {p['cohort']['name']}: {p['cohort']['n_lesions']} lesions, "
+        f"{len(p['cohort']['centers'])} centers, {p['cohort']['n_labelled']} labelled"
+    )
+    s = p["sampler"]
+    out.print(
+        f"Sampler {s['sampler']}: {s['chains']} chains x {s['draws']} draws "
+        f"(+{s['tune']} warm-up), "
+        f"seed {s['seed']}; centred families: {', '.join(s['centered']) or 'none'}"
+    )
+    out.print(
+        f"rnbayes {p['package_version']}, model version {p['model_version']}, "
+        f"created {p['created']}"
+    )
+    level = round(100 * args.ci_prob)
+    columns = ["mean", "sd", "eti_low", "eti_high", "ess_bulk", "ess_tail", "r_hat"]
+    formats = {c: ".3f" for c in columns}
+    formats.update({"ess_bulk": ".0f", "ess_tail": ".0f"})
+    out.print(
+        frame_table(
+            f"Population parameters ({level}% equal-tailed intervals)", table[columns], formats
+        )
+    )
+    gate_banner(fit.gate, stderr=False)
+    return 0
+
+
+def add_demo(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "demo",
+        help="score the example patients with the bundled fit of the synthetic cohort",
+        description="Load the bundled fit of the synthetic cohort (or refit it with --refit) and "
+        "print the example patients' posteriors.",
+    )
+    p.add_argument(
+        "--refit", action="store_true", help="fit the bundled cohort again (about 1-2 min)"
+    )
+    p.set_defaults(run=run_demo)
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from model.console import SYNTHETIC_NOTE
+    from model.files import bundled
+    from model.fitting import fit, load_fit
+    from model.schema import load_cohort
+    from model.score import predict
+
+    out = console()
+    out.print(f"[bold]rnbayes demo[/]. {SYNTHETIC_NOTE}")
+    if args.refit:
+        out.print("Fitting the bundled synthetic cohort (600 lesions, 8 centers)...")
+        result = fit(load_cohort(bundled("cohort.csv")))
+    else:
+        result = load_fit(bundled("fit.nc"))
+        out.print(
+            f"Loaded the bundled fit (created {result.provenance['created']}); --refit to refit."
+        )
+    table = predict(result, bundled("patients_example.csv"))
+    _print_predictions(table, result)
+    from model.console import gate_banner
+
+    gate_banner(result.gate, stderr=False)
+    return 0
+
+
+COMMANDS = (add_demo, add_fit, add_predict, add_summary)
