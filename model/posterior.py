@@ -195,3 +195,38 @@ def draws_from_values(
         sensitivity=one("reference.follow_up_sensitivity"),
         specificity=one("reference.follow_up_specificity"),
     )
+
+
+def parameter_variables() -> list[tuple[str, str, dict[str, str]]]:
+    """Each model entry of the parameter file and where it lives in the posterior.
+
+    Returns
+    -------
+    list of (entry, variable, selection)
+        The dotted entry name (``"perfusion.DSC.separation"``), the posterior variable
+        (``"perfusion_separation"``) and the coordinates that select it (``{"technique": "DSC"}``).
+    """
+    out = [
+        (f"prevalence.{k}", f"prevalence_{k}", {})
+        for k in ("intercept", "early", "mgmt", "tau_center")
+    ]
+    for family, names, dim in (("perfusion", TECHNIQUES, "technique"), ("pet", TRACERS, "tracer")):
+        for name in names:
+            for p in ("mu_necrosis", "separation"):
+                out.append((f"{family}.{name}.{p}", f"{family}_{p}", {dim: name}))
+            for p, cls in (("sigma_necrosis", "necrosis"), ("sigma_recurrence", "recurrence")):
+                out.append((f"{family}.{name}.{p}", f"{family}_sigma", {dim: name, "class": cls}))
+        out.append((f"{family}.tau_center", f"{family}_tau_center", {}))
+    out += [
+        (f"correlation.{cls}", "correlation", {"class": cls}) for cls in ("necrosis", "recurrence")
+    ]
+    out += [
+        ("symptoms.tau_item", "symptom_tau_item", {}),
+        ("growth.rate_necrosis", "growth_rate_necrosis", {}),
+        ("growth.separation", "growth_separation", {}),
+        ("growth.sd_necrosis", "growth_sd", {"class": "necrosis"}),
+        ("growth.sd_recurrence", "growth_sd", {"class": "recurrence"}),
+        ("reference.follow_up_sensitivity", "reference_sensitivity", {}),
+        ("reference.follow_up_specificity", "reference_specificity", {}),
+    ]
+    return out

@@ -1,0 +1,229 @@
+"""Figures of the fit report: convergence, priors, predictive checks, calibration."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from scipy import stats
+
+from model.encode import VALUE, Lesions
+from model.parameters import Parameters
+from model.posterior import PosteriorDraws, parameter_variables
+from model.score_tables import ScoreTables
+from model.vocabulary import GROWTH_WEEKS, SYMPTOMS, TECHNIQUES, TRACERS
+
+
+def diagnostics_figure(summary: pd.DataFrame) -> Figure:
+    """Bulk and tail ESS and R-hat of every population parameter, with the gate's limits."""
+    fig = Figure(figsize=(10, 3.6), layout="constrained")
+    left, right = fig.subplots(1, 2, sharey=True)
+    y = np.arange(len(summary))
+    left.barh(y - 0.2, summary["ess_bulk"], height=0.4, label="bulk ESS")
+    left.barh(y + 0.2, summary["ess_tail"], height=0.4, label="tail ESS")
+    left.axvline(400, color="#cf222e", ls="--", lw=1, label="gate: 400")
+    left.set(yticks=y, xlabel="effective sample size")
+    left.set_yticklabels(summary.index, fontsize=6)
+    left.legend(fontsize=7)
+    right.barh(y, summary["r_hat"] - 1, color="0.5")
+    right.axvline(0.01, color="#cf222e", ls="--", lw=1, label="gate: R-hat 1.01")
+    right.set(xlabel="R-hat - 1")
+    right.legend(fontsize=7)
+    left.invert_yaxis()
+    return fig
+
+
+def rank_figure(posterior, names: list[tuple[str, dict]]) -> Figure:
+    """Rank histograms per chain for a few parameters (flat when chains agree)."""
+    fig = Figure(figsize=(10, 2.4), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(names)))
+    for ax, (var, selection) in zip(axes, names, strict=True):
+        values = posterior[var].sel(**selection).to_numpy()  # (chain, draw)
+        ranks = stats.rankdata(values.ravel()).reshape(values.shape)
+        bins = np.linspace(0, ranks.size, 21)
+        for chain in ranks:
+            ax.hist(chain, bins=bins, histtype="step", lw=1.2)
+        label = var + ("[" + ",".join(map(str, selection.values())) + "]" if selection else "")
+        ax.set_title(label, fontsize=7)
+        ax.set_yticks([])
+        ax.set_xticks([])
+    return fig
+
+
+def _prior_density(kind: str, center: float | None, scale: float, x: np.ndarray) -> np.ndarray:
+    if kind == "normal":
+        return stats.norm.pdf(x, center, scale)
+    if kind == "lognormal":
+        return stats.lognorm.pdf(x, s=scale, scale=center)
+    if kind == "halfnormal":
+        return stats.halfnorm.pdf(x, scale=scale)
+    m = center if kind == "beta" else (center + 1) / 2
+    if kind == "beta":
+        return stats.beta.pdf(x, m * scale, (1 - m) * scale)
+    return stats.beta.pdf((x + 1) / 2, m * scale, (1 - m) * scale) / 2
+
+
+def prior_posterior_figure(posterior, parameters: Parameters) -> Figure:
+    """Prior density (line) against posterior draws (histogram) for every population parameter."""
+    entries = parameter_variables()
+    columns = 6
+    rows = int(np.ceil(len(entries) / columns))
+    fig = Figure(figsize=(12, 1.7 * rows), layout="constrained")
+    axes = fig.subplots(rows, columns).ravel()
+    for ax, (entry, var, selection) in zip(axes, entries, strict=False):
+        draws = posterior[var].sel(**selection).to_numpy().ravel()
+        prior = parameters.prior(entry)
+        low, high = np.quantile(draws, [0.0005, 0.9995])
+        span = high - low
+        x = np.linspace(low - span, high + span, 400)
+        if prior.kind in {"lognormal", "halfnormal"}:
+            x = x[x > 0]
+        elif prior.kind == "beta":
+            x = x[(x > 0) & (x < 1)]
+        elif prior.kind == "beta_pm1":
+            x = x[(x > -1) & (x < 1)]
+        ax.hist(draws, bins=40, density=True, color="#3b73b9", alpha=0.6)
+        ax.plot(x, _prior_density(prior.kind, prior.center, prior.scale, x), color="black", lw=1)
+        ax.set_title(entry, fontsize=6)
+        ax.tick_params(labelsize=5)
+        ax.set_yticks([])
+    for ax in axes[len(entries) :]:
+        ax.set_visible(False)
+    return fig
+
+
+def _class_probabilities(tables: ScoreTables, lesions: Lesions, n_centers: int) -> np.ndarray:
+    """P(class | center, covariates) per lesion and draw, before any evidence: (n, S, 2)."""
+    center = np.where(lesions.center < 0, n_centers, lesions.center)
+    early = np.rint(lesions.x_early * 2 + 1).astype(int)
+    mgmt = np.rint(lesions.x_mgmt * 2 + 1).astype(int)
+    log_prior = tables.by_class.log_prior[:, center, early, mgmt]  # (2, n, S)
+    return np.exp(log_prior).transpose(1, 2, 0)
+
+
+def predictive_check_figure(
+    tables: ScoreTables, draws: PosteriorDraws, lesions: Lesions, n_centers: int, ci_prob: float
+) -> Figure:
+    """Observed values against the posterior predictive, per technique, tracer and for growth."""
+    prior = _class_probabilities(tables, lesions, n_centers)  # (n, S, 2)
+    m = tables.moments
+    panels = []
+    for prefix, names in (("perf", TECHNIQUES), ("pet", TRACERS)):
+        state, kind = getattr(lesions, f"{prefix}_state"), getattr(lesions, f"{prefix}_kind")
+        for index, name in enumerate(names):
+            use = (state == VALUE) & (kind == index) & (lesions.center >= 0)
+            if use.sum() < 5:
+                continue
+            centers = lesions.center[use]
+            mean = getattr(m, f"{prefix}_mean")[:, index][:, centers]  # (2, n_use, S)
+            sd = getattr(m, f"{prefix}_sd")[:, index][:, centers]
+            panels.append(
+                (f"log {name}", getattr(lesions, f"{prefix}_value")[use], mean, sd, prior[use])
+            )
+    follow = lesions.growth_mask > 0
+    if follow.sum() >= 5:
+        rows, slots = np.nonzero(follow)
+        weeks = lesions.growth_weeks[rows, slots] / GROWTH_WEEKS
+        mean = draws.growth_rate.T[:, None, :] * weeks[None, :, None]  # (2, n_use, S)
+        sd = np.broadcast_to(draws.growth_sd.T[:, None, :], mean.shape)
+        panels.append(("log growth per scan", lesions.growth[rows, slots], mean, sd, prior[rows]))
+    columns = 3
+    fig = Figure(
+        figsize=(12, 2.6 * int(np.ceil((len(panels) + 1) / columns))), layout="constrained"
+    )
+    axes = fig.subplots(int(np.ceil((len(panels) + 1) / columns)), columns).ravel()
+    tail = (1 - ci_prob) / 2
+    thin = slice(None, None, max(1, prior.shape[1] // 400))
+    for ax, (label, observed, mean, sd, weight) in zip(axes, panels, strict=False):
+        grid = np.linspace(observed.min() - 0.5, observed.max() + 0.5, 200)
+        z = (grid[None, None, None, :] - mean[..., thin, None]) / sd[..., thin, None]
+        pdf = np.exp(-0.5 * z**2) / (np.sqrt(2 * np.pi) * sd[..., thin, None])  # (2, n, S', G)
+        mixture = (
+            (weight[:, thin].transpose(2, 0, 1)[..., None] * pdf).sum(axis=0).mean(axis=0)
+        )  # (S', G)
+        ax.hist(
+            observed, bins=30, density=True, color="0.75", label=f"observed (n = {len(observed)})"
+        )
+        ax.plot(grid, mixture.mean(axis=0), color="#3b73b9", lw=1.5, label="posterior predictive")
+        ax.fill_between(
+            grid, *np.quantile(mixture, [tail, 1 - tail], axis=0), color="#3b73b9", alpha=0.25
+        )
+        ax.set_title(label, fontsize=8)
+        ax.set_yticks([])
+        ax.legend(fontsize=6)
+    ax = axes[len(panels)]
+    _symptom_check(ax, tables, lesions, prior, tail)
+    for extra in axes[len(panels) + 1 :]:
+        extra.set_visible(False)
+    return fig
+
+
+def _symptom_check(
+    ax, tables: ScoreTables, lesions: Lesions, prior: np.ndarray, tail: float
+) -> None:
+    rate = np.exp(tables.by_class.log_yes)  # (2, J, S)
+    observed, low, mid, high = [], [], [], []
+    for j in range(len(SYMPTOMS)):
+        recorded = (lesions.symptom_yes[:, j] + lesions.symptom_no[:, j]) > 0
+        observed.append(lesions.symptom_yes[recorded, j].mean())
+        predicted = (prior[recorded] * rate[:, j].T[None]).sum(axis=2).mean(axis=0)  # (S,)
+        mid.append(predicted.mean())
+        low.append(np.quantile(predicted, tail))
+        high.append(np.quantile(predicted, 1 - tail))
+    y = np.arange(len(SYMPTOMS))
+    ax.errorbar(
+        mid,
+        y,
+        xerr=[np.subtract(mid, low), np.subtract(high, mid)],
+        fmt="o",
+        color="#3b73b9",
+        label="posterior predictive",
+    )
+    ax.plot(observed, y, "x", color="black", ms=8, label="observed")
+    ax.set_yticks(y, [s.replace("_", " ") for s in SYMPTOMS], fontsize=7)
+    ax.set(xlabel="share with the symptom", title="symptoms")
+    ax.title.set_fontsize(8)
+    ax.legend(fontsize=6)
+
+
+def calibration_figure(p: np.ndarray, y: np.ndarray, bins: int = 10) -> tuple[Figure, dict]:
+    """Reliability diagram of predicted P(recurrence) against histopathology labels."""
+    edges = np.linspace(0, 1, bins + 1)
+    index = np.minimum(np.digitize(p, edges) - 1, bins - 1)
+    fig = Figure(figsize=(4.6, 4.4), layout="constrained")
+    ax = fig.add_subplot()
+    ece = 0.0
+    for b in range(bins):
+        members = index == b
+        n = int(members.sum())
+        if n == 0:
+            continue
+        observed = y[members].mean()
+        interval = stats.binomtest(int(y[members].sum()), n).proportion_ci(0.9, method="wilson")
+        ax.errorbar(
+            p[members].mean(),
+            observed,
+            yerr=[[observed - interval.low], [interval.high - observed]],
+            fmt="o",
+            color="black",
+            ms=3 + 6 * np.sqrt(n / len(p)),
+        )
+        ece += abs(p[members].mean() - observed) * n / len(p)
+    ax.plot([0, 1], [0, 1], color="0.6", ls="--")
+    ax.set(
+        xlim=(0, 1),
+        ylim=(0, 1),
+        xlabel="predicted P(recurrence)",
+        ylabel="observed share of recurrence",
+        title="Calibration on histopathology-labelled lesions",
+    )
+    ax.title.set_fontsize(9)
+    brier = float(np.mean((p - y) ** 2))
+    return fig, {
+        "ece": ece,
+        "brier": brier,
+        "n": len(p),
+        "log_loss": float(
+            -np.mean(y * np.log(np.clip(p, 1e-12, 1)) + (1 - y) * np.log(np.clip(1 - p, 1e-12, 1)))
+        ),
+    }

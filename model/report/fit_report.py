@@ -1,0 +1,159 @@
+"""The fit report: convergence, parameters, prior against posterior, checks on the training data."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from model.decision.parameters import load_decision_parameters
+from model.diagnostics import parameter_summary
+from model.encode import HISTOPATHOLOGY
+from model.files import atomic_write_text
+from model.fitting import Fit
+from model.loo import label_scores, loo
+from model.parameters import load_parameters
+from model.posterior import HYPERPARAMETERS
+from model.report import figures
+from model.report import fit_figures as ff
+from model.report.patient import _provenance, environment, require_gate
+from model.score import as_cohort, as_fit, encode_patients, predict, score_tables
+
+
+def fit_report(
+    fit: Fit | str | os.PathLike,
+    out: str | os.PathLike,
+    cohort=None,
+    *,
+    force: bool = False,
+    ci_prob: float = 0.90,
+) -> Path:
+    """Write the fit report (one self-contained HTML file).
+
+    Parameters
+    ----------
+    fit : Fit or path
+    out : path-like
+        The HTML file to write.
+    cohort : path, Cohort or DataFrame, optional
+        The training lesions, for predictive checks, calibration and LOO; default the rows stored
+        in the fit (``--store-data``), if any.
+    force : bool, default False
+        Report a fit that failed its convergence gate (the report then says so at the top).
+    ci_prob : float, default 0.90
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    fit = as_fit(fit)
+    require_gate(fit, force)
+    summary = parameter_summary(fit.posterior, HYPERPARAMETERS, ci_prob=ci_prob)
+    columns = ["mean", "sd", "eti_low", "eti_high", "ess_bulk", "ess_tail", "r_hat"]
+    worst = summary["ess_bulk"].nsmallest(4).index
+    context = {
+        "provenance": _provenance(fit, load_decision_parameters()),
+        "ci_prob": ci_prob,
+        "created": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "summary_columns": columns,
+        "summary_rows": [
+            (name, [f"{row[c]:.0f}" if c.startswith("ess") else f"{row[c]:.3f}" for c in columns])
+            for name, row in summary.iterrows()
+        ],
+        "figures": {
+            "diagnostics": figures.data_uri(ff.diagnostics_figure(summary)),
+            "ranks": figures.data_uri(
+                ff.rank_figure(fit.posterior, [_variable(name) for name in worst])
+            ),
+        },
+    }
+    parameters = load_parameters()
+    if parameters.digest == fit.provenance["parameters_digest"]:
+        context["figures"]["priors"] = figures.data_uri(
+            ff.prior_posterior_figure(fit.posterior, parameters)
+        )
+    else:
+        context["priors_note"] = (
+            "The priors file differs from the one this fit used; no comparison drawn."
+        )
+    if cohort is None and fit.training_data is not None:
+        import io
+
+        import pandas as pd
+
+        cohort = pd.read_csv(
+            io.StringIO(fit.training_data), dtype=str, keep_default_na=False
+        ).replace("", None)
+    if cohort is not None:
+        checks = _data_checks(fit, as_cohort(cohort), ci_prob)
+        context["figures"].update(checks.pop("figures"))
+        context.update(checks)
+    html = environment().get_template("fit.html.j2").render(**context)
+    return atomic_write_text(out, html)
+
+
+def _variable(label: str) -> tuple[str, dict]:
+    """Parse an ArviZ summary label like ``perfusion_sigma[DSC, necrosis]``."""
+    var, _, rest = label.partition("[")
+    if not rest:
+        return var, {}
+    values = [v.strip() for v in rest.rstrip("]").split(",")]
+    return var, dict(zip(fit_dims(var), values, strict=True))
+
+
+def fit_dims(var: str) -> list[str]:
+    """The non-sample dimensions of a posterior variable, by name."""
+    return {
+        "perfusion_mu_necrosis": ["technique"],
+        "perfusion_separation": ["technique"],
+        "perfusion_sigma": ["technique", "class"],
+        "pet_mu_necrosis": ["tracer"],
+        "pet_separation": ["tracer"],
+        "pet_sigma": ["tracer", "class"],
+        "correlation": ["class"],
+        "symptom_class_mean": ["class"],
+        "growth_sd": ["class"],
+    }.get(var, [])
+
+
+def _data_checks(fit: Fit, cohort, ci_prob: float) -> dict:
+    """Posterior predictive checks, calibration and LOO on the training lesions."""
+    _, lesions = encode_patients(fit, cohort)
+    labelled = lesions.label_source == HISTOPATHOLOGY
+    p = predict(fit, cohort)["p_recurrence"].to_numpy()[labelled]
+    calibration_fig, calibration = ff.calibration_figure(
+        p, (lesions.label[labelled] == 1).astype(float)
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # Pareto k warnings: counted in the report
+        result = loo(fit, cohort)
+        labels = label_scores(fit, cohort)
+    if cohort.digest == fit.provenance["cohort"]["digest"]:
+        note = (
+            "In-sample: these are the lesions the model was fitted to (labels included), so the "
+            "calibration is optimistic; the leave-one-out scores below correct for that."
+        )
+    else:
+        note = "These lesions are not the training cohort."
+    predictive = ff.predictive_check_figure(
+        score_tables(fit), fit.draws, lesions, len(fit.centers), ci_prob
+    )
+    return {
+        "data": {"note": note},
+        "calibration": calibration,
+        "loo": {
+            "elpd": float(result.elpd),
+            "se": float(result.se),
+            "p": float(result.p),
+            "bad_k": int((np.asarray(result.pareto_k) > 0.7).sum()),
+            "n": len(lesions),
+        },
+        "label_rows": labels.to_dict(orient="records"),
+        "figures": {
+            "predictive": figures.data_uri(predictive),
+            "calibration": figures.data_uri(calibration_fig),
+        },
+    }

@@ -1,0 +1,387 @@
+"""Per-lesion tumor-board pages and their index.
+
+Each page is one self-contained HTML file: inline CSS, figures embedded as PNG data URIs, no
+script and no network fetch. Everything the user supplied is escaped by Jinja2's autoescaping.
+A fit that failed its convergence gate gets pages only when forced, and they say so at the top.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from model import __version__
+from model.cutoffs.analysis import MODALITIES
+from model.decision.parameters import DecisionParameters, load_decision_parameters
+from model.decision.plots import ACTION_LABELS
+from model.decision.thresholds import parameter_thresholds
+from model.decision.value import decide
+from model.encode import UNSEEN_CENTER, VALUE
+from model.errors import InputError, Problem
+from model.files import atomic_write_text
+from model.fitting import Fit
+from model.report import figures
+from model.schema import FIELD_BY_NAME, Cohort
+from model.score import PatientsLike, as_cohort, as_fit, encode_patients, predict, score_tables
+from model.vocabulary import MAX_FOLLOW_UPS, TECHNIQUES, TRACERS
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+REFERENCE_LINES = {
+    "DSC": [1.75, 2.1],
+    "ASL": [1.3],
+    "MET": [1.5, 2.5],
+    "FET": [2.0, 2.3],
+    "DOPA": [1.6],
+}
+"""Cutoffs drawn on the density plots: the values the literature argues about."""
+TERM_NAMES = {
+    "prior_log_odds": "prior (center, time since radiotherapy, MGMT)",
+    "llr_perfusion": "perfusion",
+    "llr_pet": "PET (given perfusion)",
+    "llr_symptoms": "symptoms",
+    "llr_growth": "growth (follow-up scans)",
+}
+
+
+def environment() -> Environment:
+    """The Jinja2 environment of the report templates, autoescaping everything."""
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(enabled_extensions=("html", "j2"), default=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    """What :func:`lesion_reports` wrote."""
+
+    index: Path
+    pages: list[Path]
+    pdfs: list[Path]
+
+
+def require_gate(fit: Fit, force: bool) -> None:
+    """Refuse a fit that failed its convergence gate unless forced."""
+    if not fit.gate.passed and not force:
+        failures = "; ".join(fit.gate.failures())
+        raise InputError(
+            [
+                Problem(
+                    "fit",
+                    None,
+                    None,
+                    None,
+                    "a fit that passed its convergence gate "
+                    f"({failures}); use --force to report anyway, marked as failed",
+                )
+            ]
+        )
+
+
+def lesion_reports(
+    fit: Fit | str | os.PathLike,
+    patients: PatientsLike,
+    out_dir: str | os.PathLike,
+    params: DecisionParameters | None = None,
+    *,
+    pdf: bool = False,
+    force: bool = False,
+    ci_prob: float = 0.90,
+) -> ReportFiles:
+    """Write one report page per lesion, and an index.
+
+    Parameters
+    ----------
+    fit : Fit or path
+    patients : path, Cohort, DataFrame, dict or list of dicts
+    out_dir : path-like
+        Folder for ``index.html`` and one ``NNN_<id>.html`` per lesion (and ``.pdf`` with ``pdf``).
+    params : DecisionParameters, optional
+        Defaults to ``data/decision.toml``.
+    pdf : bool, default False
+        Also print each page to PDF with headless Chromium.
+    force : bool, default False
+        Report a fit that failed its convergence gate (each page then says so at the top).
+    ci_prob : float, default 0.90
+
+    Returns
+    -------
+    ReportFiles
+    """
+    fit = as_fit(fit)
+    require_gate(fit, force)
+    params = params if params is not None else load_decision_parameters()
+    cohort = as_cohort(patients)
+    predictions = predict(fit, cohort, ci_prob=ci_prob)
+    decisions = decide(fit, cohort, params)
+    _, lesions = encode_patients(fit, cohort)
+    out = Path(out_dir)
+    env = environment()
+    created = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    provenance = _provenance(fit, params)
+    pages, pdfs, rows = [], [], []
+    for i in range(len(cohort)):
+        context = {
+            "lesion": _lesion_context(cohort, predictions, lesions, i, fit, ci_prob),
+            "decision": _decision_context(
+                decisions.iloc[i], params, lesions.pet_state[i] != 0, decisions.attrs["pet_tracer"]
+            ),
+            "provenance": provenance,
+            "ci_prob": ci_prob,
+            "created": created,
+        }
+        context["figures"] = _figures(context, fit, lesions, i, params)
+        safe_id = re.sub(r"[^A-Za-z0-9_.-]+", "_", str(cohort.table["patient_id"][i]))[:60]
+        name = f"{i + 1:03d}_{safe_id}"
+        page = atomic_write_text(
+            out / f"{name}.html", env.get_template("lesion.html.j2").render(**context)
+        )
+        pages.append(page)
+        if pdf:
+            from model.report.pdf import print_pdf
+
+            pdfs.append(print_pdf(page, out / f"{name}.pdf"))
+        lesion = context["lesion"]
+        rows.append(
+            {
+                "href": page.name,
+                "patient_id": lesion["patient_id"],
+                "center": lesion["center"],
+                "p": lesion["p"],
+                "low": lesion["low"],
+                "high": lesion["high"],
+                "recommendation": context["decision"]["recommendation_label"],
+            }
+        )
+    index = env.get_template("index.html.j2").render(
+        rows=rows, provenance=provenance, ci_prob=ci_prob, created=created
+    )
+    return ReportFiles(atomic_write_text(out / "index.html", index), pages, pdfs)
+
+
+def _provenance(fit: Fit, params: DecisionParameters) -> dict:
+    p, gate = fit.provenance, fit.gate
+    cohort, sampler = p["cohort"], p["sampler"]
+    gate_text = (
+        f"{'passed' if gate.passed else 'FAILED'}: max R-hat {gate.max_rhat:.3f}, min ESS bulk "
+        f"{gate.min_ess_bulk:.0f} / tail {gate.min_ess_tail:.0f}, {gate.divergences} divergences"
+    )
+    rows = [
+        ("model fitted to", cohort["name"]),
+        (
+            "training cohort",
+            f"{cohort['n_lesions']} lesions, {len(cohort['centers'])} centers, "
+            f"{cohort['n_labelled']} labelled ({cohort['n_histopathology']} histopathology)",
+        ),
+        ("fit created", p["created"]),
+        (
+            "sampler",
+            f"{sampler['sampler']}, {sampler['chains']} chains x {sampler['draws']} draws, "
+            f"seed {sampler['seed']}",
+        ),
+        ("convergence gate", gate_text),
+        ("model version", f"{p['model_version']} (spec {p['model_spec_hash'][:12]})"),
+        ("decision parameters", ", ".join(f"{k} {v:g}" for k, v in params.values().items())),
+    ]
+    return {
+        "rows": rows,
+        "cohort": cohort["name"],
+        "synthetic": bool(cohort.get("synthetic")),
+        "gate_passed": gate.passed,
+        "gate_failures": "; ".join(gate.failures()),
+        "package_version": __version__,
+    }
+
+
+def _format(value) -> str:
+    if isinstance(value, bool | np.bool_):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return format(value, "g")
+    return str(value)
+
+
+def _lesion_context(
+    cohort: Cohort, predictions: pd.DataFrame, lesions, i: int, fit: Fit, ci_prob
+) -> dict:
+    row = cohort.table.iloc[i]
+    inputs = []
+    for name, value in row.items():
+        missing = (
+            value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+        )
+        if name not in ("patient_id", "center") and not missing:
+            inputs.append((FIELD_BY_NAME[name].description, _format(value)))
+    prediction = predictions.iloc[i]
+    context = {
+        "patient_id": str(row["patient_id"]),
+        "center": str(row["center"]),
+        "center_seen": bool(prediction["center_seen"]),
+        "inputs": inputs,
+        "p": float(prediction["p_recurrence"]),
+        "low": float(prediction["ci_low"]),
+        "high": float(prediction["ci_high"]),
+        "log_odds": float(prediction["log_odds"]),
+        "terms": [(label, float(prediction[column])) for column, label in TERM_NAMES.items()],
+        "has_pet": bool(lesions.pet_state[i] != 0),
+        "sequential": _sequential(cohort, lesions, i, fit, ci_prob),
+    }
+    return context
+
+
+def _sequential(cohort: Cohort, lesions, i: int, fit: Fit, ci_prob: float) -> list[dict]:
+    """P(recurrence) with the evidence up to each scan (baseline imaging, follow-up 1, ...)."""
+    scans = int(lesions.growth_mask[i].sum())
+    if scans == 0:
+        return []
+    base = cohort.table.iloc[[i]]
+    variants = []
+    for m in range(scans + 1):
+        variant = base.copy()
+        for j in range(m + 1, MAX_FOLLOW_UPS + 1):
+            variant[f"volume_fu{j}_ml"] = np.nan
+            variant[f"interval_fu{j}_weeks"] = np.nan
+        variants.append(variant)
+    table = pd.concat(variants, ignore_index=True)
+    result = predict(fit, Cohort(table, cohort.source), ci_prob=ci_prob)
+    labels = ["baseline imaging", *(f"follow-up {j}" for j in range(1, scans + 1))]
+    return [
+        {"label": label, "p": r.p_recurrence, "low": r.ci_low, "high": r.ci_high}
+        for label, r in zip(labels, result.itertuples(), strict=True)
+    ]
+
+
+def _decision_context(
+    row: pd.Series, params: DecisionParameters, has_pet: bool, tracer: str
+) -> dict:
+    utilities = []
+    for action in ("manage", "rescan", "biopsy", "treat", "pet"):
+        value = row[f"eu_{action}"]
+        if np.isfinite(value):
+            utilities.append((ACTION_LABELS[action], f"{value:.2f}"))
+    flips = _flip_lines(row, tracer, has_pet)
+    evsi_rescan = row["evsi_rescan"]
+    return {
+        "recommendation": row["recommendation"],
+        "recommendation_label": ACTION_LABELS[row["recommendation"]],
+        "margin": float(row["margin"]),
+        "utilities": utilities,
+        "thresholds": parameter_thresholds(params),
+        "evpi": float(row["evpi"]),
+        "evsi_pet": float(row["evsi_pet"]),
+        "evsi_rescan": f"{evsi_rescan:.2f}"
+        if np.isfinite(evsi_rescan)
+        else "not computed (three follow-ups already)",
+        "pet_tracer": tracer,
+        "rescan_weeks": params.rescan_weeks,
+        "flips": flips,
+        "expected": {
+            a: float(row[f"eu_{a}"]) for a in ("manage", "rescan", "biopsy", "treat", "pet")
+        },
+    }
+
+
+def _flip_lines(row: pd.Series, tracer: str, has_pet: bool) -> list[str]:
+    instead = " instead of the measured value" if has_pet else ""
+    lines = []
+    if np.isfinite(row["tbr_treat_at"]):
+        lines.append(
+            f"A {tracer} TBR of {row['tbr_treat_at']:.2f} or more{instead} would make treating "
+            "as recurrence the best immediate action."
+        )
+    if np.isfinite(row["tbr_manage_below"]):
+        lines.append(
+            f"A {tracer} TBR of {row['tbr_manage_below']:.2f} or less{instead} would make "
+            "managing as necrosis the best immediate action."
+        )
+    if np.isfinite(row["growth_treat_at"]):
+        lines.append(
+            f"Growth of {100 * row['growth_treat_at']:+.0f}% or more at the next rescan would make "
+            "treating the best immediate action."
+        )
+    if np.isfinite(row["growth_manage_below"]):
+        lines.append(
+            f"A volume change of {100 * row['growth_manage_below']:+.0f}% or less at the next "
+            "rescan would make managing as necrosis the best immediate action."
+        )
+    return lines or ["No plausible PET or rescan result would change the best immediate action."]
+
+
+def _figures(context: dict, fit: Fit, lesions, i: int, params: DecisionParameters) -> dict:
+    lesion, decision = context["lesion"], context["decision"]
+    result = {
+        "probability": figures.data_uri(
+            figures.probability_figure(
+                lesion["p"], lesion["low"], lesion["high"], decision["thresholds"]
+            )
+        ),
+        "waterfall": figures.data_uri(
+            figures.waterfall_figure(
+                {
+                    "prior": lesion["terms"][0][1],
+                    **{k.split(" (")[0]: v for k, v in lesion["terms"][1:]},
+                },
+                lesion["p"],
+            )
+        ),
+        "utilities": figures.data_uri(
+            figures.utilities_figure(decision["expected"], decision["recommendation"])
+        ),
+        "densities": [
+            figures.data_uri(f) for f in _density_figures(fit, lesions, i, context["ci_prob"])
+        ],
+        "sequential": None,
+    }
+    if lesion["sequential"]:
+        s = lesion["sequential"]
+        result["sequential"] = figures.data_uri(
+            figures.sequential_figure(
+                [r["label"] for r in s],
+                [r["p"] for r in s],
+                [r["low"] for r in s],
+                [r["high"] for r in s],
+            )
+        )
+    return result
+
+
+def _density_figures(fit: Fit, lesions, i: int, ci_prob: float) -> list:
+    """The perfusion and PET class densities at the lesion's center, where it has them."""
+    tables = score_tables(fit)
+    thin = np.linspace(0, tables.n_draws - 1, min(tables.n_draws, 1000)).round().astype(int)
+    moments = tables.select(thin).moments
+    center = lesions.center[i]
+    column = len(fit.centers) if center == UNSEEN_CENTER else center
+    label = "a new center" if center == UNSEEN_CENTER else fit.centers[center]
+    out = []
+    for prefix, names in (("perf", TECHNIQUES), ("pet", TRACERS)):
+        state = getattr(lesions, f"{prefix}_state")[i]
+        if state == 0:
+            continue
+        kind = getattr(lesions, f"{prefix}_kind")[i]
+        mean = getattr(moments, f"{prefix}_mean")[:, kind, column]  # (2, S)
+        sd = getattr(moments, f"{prefix}_sd")[:, kind, column]
+        log_grid = np.linspace((mean - 4 * sd).min(), (mean + 4 * sd).max(), 300)
+        z = (log_grid[None, None, :] - mean[..., None]) / sd[..., None]
+        density = np.exp(-0.5 * z**2) / (np.sqrt(2 * np.pi) * sd[..., None])  # (2, S, G)
+        tail = (1 - ci_prob) / 2
+        bands = np.stack(
+            [density.mean(axis=1), *np.quantile(density, [tail, 1 - tail], axis=1)], axis=1
+        )
+        value = getattr(lesions, f"{prefix}_value")[i]
+        modality = names[kind]
+        assert modality in MODALITIES
+        shown = float(np.exp(value)) if state == VALUE else None
+        lines = REFERENCE_LINES[modality] + ([] if state == VALUE else [float(np.exp(value))])
+        out.append(figures.density_figure(modality, np.exp(log_grid), bands, shown, lines, label))
+    return out
