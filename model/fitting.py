@@ -55,7 +55,10 @@ class SamplerSettings:
     seed : int
     adaptation : str
         nutpie's mass-matrix adaptation (``"low_rank"`` by default; ignored by PyMC).
-    target_accept : float
+    target_accept : float, default 0.9
+        NUTS's target acceptance rate. 0.9 rather than the usual 0.8: a smaller step costs about
+        20% more time on the bundled cohort but avoids the few divergences a cohort with few
+        centers or sparse data can give at 0.8.
     centered : "auto" or tuple of str
         Families with centred group effects (:data:`model.pymc_model.CENTERABLE`); ``"auto"``
         chooses from the data (:func:`model.pymc_model.choose_centered`).
@@ -67,7 +70,7 @@ class SamplerSettings:
     chains: int = 4
     seed: int = 1
     adaptation: str = "low_rank"
-    target_accept: float = 0.8
+    target_accept: float = 0.9
     centered: str | tuple[str, ...] = "auto"
 
     def __post_init__(self):
