@@ -24,9 +24,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import numpy as np
 import pymc as pm
+import pytensor
 import pytensor.tensor as pt
 from pymc.distributions.dist_math import normal_lcdf
 
@@ -97,11 +99,15 @@ class ModelGraph:
         (n, 2): log P(class) + log p(evidence | class) per lesion, labels excluded.
     lesion_log_likelihood : TensorVariable
         (n,): each lesion's log-likelihood with the class marginalised, in cohort row order.
+    data : dict of str to ndarray
+        The lesion arrays, by the names of the shared variables that hold them: a model compiled
+        once takes another cohort's ``model_data`` (same number of centers) without recompiling.
     """
 
     model: pm.Model
     class_log_joint: pt.TensorVariable
     lesion_log_likelihood: pt.TensorVariable
+    data: dict
 
 
 def build_model(
@@ -138,13 +144,85 @@ def build_model(
         "class": list(CLASSES),
         "symptom": list(SYMPTOMS),
     }
+    data = model_data(lesions)
+    order = data.pop(f"{DATA_PREFIX}original")  # cohort row order, for the exported tensors only
+    shared = SimpleNamespace(
+        **{k[len(DATA_PREFIX) :]: pytensor.shared(v, name=k) for k, v in data.items()}
+    )
     with pm.Model(coords=coords) as model:
         prior = _PriorFactory(parameters)
         theta = _parameters(prior, parameters, centered)
-        ell = _class_log_joint(theta, lesions)
-        per_lesion = _lesion_log_likelihood(theta, ell, lesions)
+        ell = _class_log_joint(theta, shared)
+        per_lesion = _lesion_log_likelihood(theta, ell, shared)
         pm.Potential("lesions", per_lesion)
-    return ModelGraph(model, ell, per_lesion)
+    return ModelGraph(model, ell[order], per_lesion[order], data)
+
+
+IMAGING_CASES: tuple[tuple[int, int], ...] = tuple(
+    (a, b) for a in (NONE, VALUE, READ) for b in (NONE, VALUE, READ)
+)
+"""(perfusion state, PET state) pairs; lesions are sorted by them, each case a contiguous block."""
+DATA_PREFIX = "lesions_"
+_PER_LESION = (
+    "center",
+    "perf_kind",
+    "pet_kind",
+    "perf_value",
+    "perf_sign",
+    "pet_value",
+    "pet_sign",
+    "x_early",
+    "x_mgmt",
+    "symptom_yes",
+    "symptom_no",
+    "growth",
+    "growth_weeks",
+    "growth_mask",
+)
+
+
+def model_data(lesions: Lesions) -> dict[str, np.ndarray]:
+    """The arrays the model's shared variables hold, for these lesions.
+
+    Lesions are sorted by imaging case (``bounds`` marks where each case starts), so every case is
+    one contiguous block and the graph has no data-dependent structure. Labels enter as dense
+    per-lesion arrays.
+
+    Parameters
+    ----------
+    lesions : Lesions
+
+    Returns
+    -------
+    dict of str to ndarray
+        Keyed by the shared variables' names (prefix :data:`DATA_PREFIX`).
+    """
+    case = np.array(
+        [
+            IMAGING_CASES.index(pair)
+            for pair in zip(lesions.perf_state, lesions.pet_state, strict=True)
+        ]
+    )
+    order = np.argsort(case, kind="stable")
+    s = lesions.subset(order)
+    arrays = {name: getattr(s, name) for name in _PER_LESION}
+    arrays["growth_weeks"] = s.growth_weeks / GROWTH_WEEKS
+    is_histo = s.label_source == HISTOPATHOLOGY
+    onehot = np.zeros((len(s), 2))
+    onehot[np.flatnonzero(is_histo), s.label[is_histo]] = 1.0
+    arrays.update(
+        bounds=np.searchsorted(case[order], np.arange(len(IMAGING_CASES) + 1)),
+        is_histo=is_histo.astype(float),
+        histo_onehot=onehot,
+        is_follow=(s.label_source == FOLLOW_UP).astype(float),
+        says_recurrence=(s.label == 1).astype(float),
+        original=np.argsort(order),  # sorted position of each cohort row
+    )
+    integer = {"center", "perf_kind", "pet_kind", "bounds", "original"}
+    return {
+        f"{DATA_PREFIX}{k}": np.ascontiguousarray(v, dtype=np.int64 if k in integer else np.float64)
+        for k, v in arrays.items()
+    }
 
 
 class _PriorFactory:
@@ -252,39 +330,34 @@ def _log_ndtr(z):
     return normal_lcdf(0.0, 1.0, z)
 
 
-def _class_log_joint(theta: dict, lesions: Lesions):
-    """log P(class k) + log p(evidence | k) for every lesion: an (n, 2) tensor."""
+def _class_log_joint(theta: dict, d: SimpleNamespace):
+    """log P(class k) + log p(evidence | k) for every (sorted) lesion: an (n, 2) tensor."""
     eta = (
         theta["intercept"]
-        + theta["u"][lesions.center]
-        + theta["early"] * lesions.x_early
-        + theta["mgmt"] * lesions.x_mgmt
+        + theta["u"][d.center]
+        + theta["early"] * d.x_early
+        + theta["mgmt"] * d.x_mgmt
     )
     prior = pt.stack([-pt.softplus(eta), -pt.softplus(-eta)], axis=1)
     return (
-        prior
-        + _imaging_log_lik(theta, lesions)
-        + _symptom_log_lik(theta, lesions)
-        + _growth_log_lik(theta, lesions)
+        prior + _imaging_log_lik(theta, d) + _symptom_log_lik(theta, d) + _growth_log_lik(theta, d)
     )
 
 
-def _imaging_log_lik(theta: dict, lesions: Lesions):
-    """Each imaging case (none / value / read for perfusion and PET) on its own lesions."""
-    total = pt.zeros((len(lesions), 2))
-    for perf_state in (NONE, VALUE, READ):
-        for pet_state in (NONE, VALUE, READ):
-            idx = np.flatnonzero(
-                (lesions.perf_state == perf_state) & (lesions.pet_state == pet_state)
-            )
-            if idx.size == 0 or (perf_state == NONE and pet_state == NONE):
-                continue
-            block = _imaging_case(theta, lesions.subset(idx), perf_state, pet_state)
-            total = pt.set_subtensor(total[idx], block)
-    return total
+def _imaging_log_lik(theta: dict, d: SimpleNamespace):
+    """Each imaging case (none / value / read for perfusion and PET) on its own block of lesions."""
+    blocks = []
+    for i, (perf_state, pet_state) in enumerate(IMAGING_CASES):
+        start, stop = d.bounds[i], d.bounds[i + 1]
+        if perf_state == NONE and pet_state == NONE:
+            blocks.append(pt.zeros((stop - start, 2)))
+            continue
+        case = SimpleNamespace(**{name: getattr(d, name)[start:stop] for name in _PER_LESION})
+        blocks.append(_imaging_case(theta, case, perf_state, pet_state))
+    return pt.concatenate(blocks, axis=0)
 
 
-def _imaging_case(theta, case: Lesions, perf_state: int, pet_state: int):
+def _imaging_case(theta, case, perf_state: int, pet_state: int):
     """(n_case, 2) log-likelihood of the imaging evidence for the lesions of one case."""
     c = case.center
     mx = theta["perf_mu"][case.perf_kind] + theta["a"][c][:, None]
@@ -335,42 +408,32 @@ def _log_orthant(h, k, r):
     return pm.math.logsumexp(integrand, axis=-1) + pt.log(0.5 * span)
 
 
-def _symptom_log_lik(theta: dict, lesions: Lesions):
+def _symptom_log_lik(theta: dict, d: SimpleNamespace):
     rate = theta["symptom_rate"]  # (class, symptom)
-    return pt.dot(lesions.symptom_yes, pt.log(rate).T) + pt.dot(
-        lesions.symptom_no, pt.log1p(-rate).T
-    )
+    return pt.dot(d.symptom_yes, pt.log(rate).T) + pt.dot(d.symptom_no, pt.log1p(-rate).T)
 
 
-def _growth_log_lik(theta: dict, lesions: Lesions):
+def _growth_log_lik(theta: dict, d: SimpleNamespace):
     columns = []
-    weeks = lesions.growth_weeks / GROWTH_WEEKS
     for k in (0, 1):
         log_density = _normal_logpdf(
-            lesions.growth, theta["growth_rate"][k] * weeks, theta["growth_sd"][k]
+            d.growth, theta["growth_rate"][k] * d.growth_weeks, theta["growth_sd"][k]
         )
-        columns.append(pt.sum(log_density * lesions.growth_mask, axis=1))
+        columns.append(pt.sum(log_density * d.growth_mask, axis=1))
     return pt.stack(columns, axis=1)
 
 
-def _lesion_log_likelihood(theta: dict, ell, lesions: Lesions):
-    """Per-lesion log-likelihood with the class marginalised (histopathology fixes the class)."""
-    histo = np.flatnonzero(lesions.label_source == HISTOPATHOLOGY)
-    follow = np.flatnonzero(lesions.label_source == FOLLOW_UP)
-    unlabelled = np.flatnonzero(lesions.label_source < 0)
+def _lesion_log_likelihood(theta: dict, ell, d: SimpleNamespace):
+    """Per-lesion log-likelihood with the class marginalised (histopathology fixes the class).
+
+    The label enters as a per-lesion term added to each class before the log-sum-exp: the
+    follow-up label's log-likelihood under each class, or, for histopathology, 0 for the labelled
+    class and -1e6 for the other (exp(-1e6) is 0: the class is fixed, without infinities).
+    """
     se, sp = theta["sensitivity"], theta["specificity"]
-    says = (lesions.label[follow] == 1).astype(float)
-    label_term = pt.stack(
-        [
-            says * pt.log1p(-sp) + (1 - says) * pt.log(sp),
-            says * pt.log(se) + (1 - says) * pt.log1p(-se),
-        ],
-        axis=1,
+    says = d.says_recurrence[:, None]
+    follow = says * pt.stack([pt.log1p(-sp), pt.log(se)]) + (1 - says) * pt.stack(
+        [pt.log(sp), pt.log1p(-se)]
     )
-    parts = [
-        ell[histo, lesions.label[histo]],
-        pm.math.logsumexp(ell[follow] + label_term, axis=1),
-        pm.math.logsumexp(ell[unlabelled], axis=1),
-    ]
-    row_order = np.argsort(np.concatenate([histo, follow, unlabelled]))
-    return pt.concatenate(parts)[row_order]
+    label = d.is_follow[:, None] * follow + d.is_histo[:, None] * (d.histo_onehot - 1.0) * 1e6
+    return pm.math.logsumexp(ell + label, axis=1)
