@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -62,6 +63,8 @@ class SamplerSettings:
     centered : "auto" or tuple of str
         Families with centred group effects (:data:`model.pymc_model.CENTERABLE`); ``"auto"``
         chooses from the data (:func:`model.pymc_model.choose_centered`).
+    cores : int or None
+        Chains sampled in parallel; default as many as chains and CPUs allow.
     """
 
     sampler: str = "nutpie"
@@ -72,6 +75,7 @@ class SamplerSettings:
     adaptation: str = "low_rank"
     target_accept: float = 0.9
     centered: str | tuple[str, ...] = "auto"
+    cores: int | None = None
 
     def __post_init__(self):
         if self.sampler not in {"nutpie", "pymc"}:
@@ -196,6 +200,56 @@ def _code_fingerprint(source: str) -> str:
     return ast.dump(tree)
 
 
+@dataclass(frozen=True)
+class PreparedModel:
+    """A cohort's PyMC model, ready to sample.
+
+    Attributes
+    ----------
+    graph : ModelGraph
+        The PyMC model and its exported tensors (:func:`model.pymc_model.build_model`).
+    lesions : Lesions
+        The encoded training lesions.
+    centered : tuple of str
+        Families with centred group effects.
+    structure : tuple
+        What a compiled model depends on besides the data: (number of centers, centred
+        families, priors digest). Cohorts with equal structure share one compiled model.
+    """
+
+    graph: Any
+    lesions: Any
+    centered: tuple[str, ...]
+    structure: tuple
+
+
+def prepare_model(
+    cohort: Cohort, parameters: Parameters, centered: str | Sequence[str] = "auto"
+) -> PreparedModel:
+    """Encode a cohort and build its PyMC model, as :func:`fit` does before sampling.
+
+    Parameters
+    ----------
+    cohort : Cohort
+    parameters : Parameters
+    centered : "auto" or sequence of str, default "auto"
+        As :attr:`SamplerSettings.centered`.
+
+    Returns
+    -------
+    PreparedModel
+    """
+    from model.pymc_model import build_model, choose_centered
+
+    window = float(parameters.value("cohort_design.early_window_months"))
+    lesions = encode(cohort, cohort.centers, window)
+    families = choose_centered(lesions, parameters) if centered == "auto" else tuple(centered)
+    graph = build_model(lesions, cohort.centers, parameters, centered=families)
+    return PreparedModel(
+        graph, lesions, families, (len(cohort.centers), families, parameters.digest)
+    )
+
+
 def fit(
     cohort: Cohort,
     parameters: Parameters | None = None,
@@ -224,24 +278,15 @@ def fit(
     Fit
         Check ``fit.gate.passed`` before trusting it.
     """
-    from model.pymc_model import build_model, choose_centered
-
     parameters = parameters if parameters is not None else load_parameters()
     settings = settings if settings is not None else SamplerSettings()
-    centers = cohort.centers
     window = float(parameters.value("cohort_design.early_window_months"))
-    lesions = encode(cohort, centers, window)
-    centered = (
-        choose_centered(lesions, parameters)
-        if settings.centered == "auto"
-        else tuple(settings.centered)
-    )
     started = time.perf_counter()
-    graph = build_model(lesions, centers, parameters, centered=centered)
-    structure = (len(centers), centered, parameters.digest)
-    tree, timing = _sample(graph, structure, settings, progress)
+    prepared = prepare_model(cohort, parameters, settings.centered)
+    graph, lesions, centered = prepared.graph, prepared.lesions, prepared.centered
+    tree, timing = _sample(graph, prepared.structure, settings, progress)
     elapsed = time.perf_counter() - started
-    posterior = tree["posterior"].to_dataset().assign_coords(center=list(centers))
+    posterior = tree["posterior"].to_dataset().assign_coords(center=list(cohort.centers))
     stats = tree["sample_stats"].to_dataset()
     stats = stats[[name for name in SAMPLE_STATS_KEPT if name in stats]]
     gate = compute_gate(posterior, stats)
@@ -317,7 +362,7 @@ def _compiled_nutpie(graph, structure: tuple):
 
 def _sample(graph, structure: tuple, settings: SamplerSettings, progress: bool):
     """Run the chosen sampler; returns the DataTree and timing details."""
-    cores = min(settings.chains, os.cpu_count() or 1)
+    cores = settings.cores or min(settings.chains, os.cpu_count() or 1)
     model = graph.model
     if settings.sampler == "nutpie":
         import nutpie
