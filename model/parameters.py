@@ -308,7 +308,8 @@ def _check_entry(file: str, entry: str, group: str, fields: Mapping[str, Any]) -
 def _check_prior(file: str, entry: str, fields: Mapping[str, Any]) -> list[Problem]:
     problems = []
     kind, scale, value = fields["prior"], fields["scale"], fields.get("value")
-    if kind not in PRIOR_KINDS:
+    known_kind = isinstance(kind, str) and kind in PRIOR_KINDS
+    if not known_kind:
         problems.append(
             Problem(file, None, f"{entry}.prior", repr(kind), f"one of {', '.join(PRIOR_KINDS)}")
         )
@@ -322,7 +323,7 @@ def _check_prior(file: str, entry: str, fields: Mapping[str, Any]) -> list[Probl
         "halfnormal": (lambda x: x >= 0, "a number >= 0"),
         "beta": (lambda x: 0 < x < 1, "a probability strictly between 0 and 1"),
         "beta_pm1": (lambda x: -1 < x < 1, "a correlation strictly between -1 and 1"),
-    }.get(kind)
+    }.get(kind if known_kind else None)
     if support is not None and (not _is_number(value) or not support[0](value)):
         problems.append(Problem(file, None, f"{entry}.value", repr(value), support[1]))
     return problems

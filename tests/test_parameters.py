@@ -46,6 +46,20 @@ def test_invalid_values_are_named(tmp_path):
     assert columns == {"perfusion.DSC.separation.value", "correlation.necrosis.value"}
 
 
+def test_a_prior_kind_that_is_not_a_name_is_named(tmp_path):
+    # found by the fuzzer: a TOML array as the prior kind used to raise a TypeError
+    def edit(text):
+        start = text.index("[perfusion.DSC.sigma_necrosis]")
+        at = text.index('prior = "', start)
+        end = text.index("\n", at)
+        return text[:at] + "prior = [1, 2]" + text[end:]
+
+    with pytest.raises(InputError) as info:
+        load_parameters(rewrite(tmp_path, edit))
+    (problem,) = info.value.problems
+    assert problem.column == "perfusion.DSC.sigma_necrosis.prior" and "one of" in problem.expected
+
+
 def test_missing_source_and_bad_toml(tmp_path):
     def drop_source(text):
         start = text.index("[prevalence.mgmt]")
