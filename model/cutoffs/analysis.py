@@ -163,8 +163,13 @@ def accuracy_table(
     return table
 
 
+def _cutoff_range(mean: np.ndarray, sd: np.ndarray) -> tuple[float, float]:
+    """Log cutoffs beyond which no draw's classes have mass worth a cutoff: 5 SD either side."""
+    return float((mean - 5 * sd).min()), float((mean + 5 * sd).max())
+
+
 def _cutoff_grid(mean: np.ndarray, sd: np.ndarray, n: int = 600) -> np.ndarray:
-    return np.linspace((mean - 5 * sd).min(), (mean + 5 * sd).max(), n)
+    return np.linspace(*_cutoff_range(mean, sd), n)
 
 
 def roc_table(
@@ -259,11 +264,10 @@ def optimal_cutoff_draws(
         if method == "utility":
             log_ratio = np.log((1 - prevalence) / prevalence * threshold / (1 - threshold))
         return np.exp(acc.binormal_optimal(mean, sd, log_ratio))
-    grid = _cutoff_grid(mean, sd, n=800)  # a mixture of centers: grid search
-    se, sp = acc.accuracy(grid, mean, sd, weights)
-    if method == "youden":
-        return np.exp(acc.youden_optimal(grid, se, sp))
-    return np.exp(acc.utility_optimal(grid, se, sp, prevalence, threshold))
+    # a mixture of centers: coarse-to-fine grid search
+    objective = acc.youden_index if method == "youden" else acc.net_benefit(prevalence, threshold)
+    low, high = _cutoff_range(mean, sd)
+    return np.exp(acc.optimal_cutoff(objective, mean, sd, weights, low, high))
 
 
 def optimal_cutoff_table(

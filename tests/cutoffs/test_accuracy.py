@@ -51,6 +51,24 @@ def test_closed_form_optimum_equals_grid_search(log_ratio):
     assert acc.binormal_optimal(mean[1:2], sd[1:2], 0.0)[0] == pytest.approx(0.6)
 
 
+@pytest.mark.parametrize("objective", [acc.youden_index, acc.net_benefit(0.6, 0.3)])
+def test_coarse_to_fine_optimum_equals_a_dense_grid_search(objective):
+    # draws of a three-center mixture with unequal spreads: no closed form
+    rng = np.random.default_rng(5)
+    mean = np.stack([rng.normal(0.2, 0.2, (50, 3)), rng.normal(1.1, 0.3, (50, 3))], axis=1)
+    sd = rng.uniform(0.25, 0.6, (50, 2, 3))
+    weights = np.array([0.5, 0.3, 0.2])
+    grid = np.linspace(-3.0, 4.5, 200_001)
+    se, sp = acc.accuracy(grid, mean, sd, weights)
+    expected = grid[np.argmax(objective(se, sp), axis=1)]
+    found = acc.optimal_cutoff(objective, mean, sd, weights, -3.0, 4.5)
+    resolution = 7.5 / (63 * 16)
+    np.testing.assert_allclose(found, expected, atol=resolution)
+    # and the objective there is as good as the dense optimum's, to second order
+    at_found = objective(*acc.accuracy(found[:, None], mean, sd, weights))[:, 0]
+    assert np.all(at_found >= objective(se, sp).max(axis=1) - 1e-4)
+
+
 @pytest.mark.parametrize("rule", ["and", "or"])
 def test_two_modality_rules_equal_monte_carlo(rule):
     n = 400_000
