@@ -1,0 +1,162 @@
+"""Evidence-synthesis commands: ``meta`` (bivariate meta-analysis) and ``lca`` (latent class)."""
+
+from __future__ import annotations
+
+import argparse
+
+from model.commands.common import argument_problem, console
+from model.errors import InputError, Problem
+
+PLOT_FORMATS = (".png", ".pdf", ".svg")
+MIN_DRAWS = 50
+
+
+def _add_sampling(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--draws", type=int, default=1000, help="draws per chain (default 1000)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+
+
+def _sampling_problems(args: argparse.Namespace) -> list[Problem]:
+    if args.draws < MIN_DRAWS:
+        return [argument_problem("--draws", str(args.draws), f"a whole number >= {MIN_DRAWS}")]
+    return []
+
+
+def add_meta(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "meta",
+        help="bivariate meta-analysis of study-level 2x2 tables (pooled Se, Sp, SROC)",
+        description="Bivariate random-effects meta-analysis (Reitsma et al. 2005): pooled "
+        "sensitivity and specificity (posterior medians, 95%% intervals), between-study SDs and "
+        "correlation, the Rutter-Gatsonis SROC and the binormal separation d' implied by the "
+        "pooled point. The within-study likelihood is exact binomial by default; --likelihood "
+        "normal uses the normal approximation with continuity correction of R mada::reitsma. "
+        "DATA is a CSV with one row per study (data/README.md).",
+    )
+    p.add_argument("data", help="CSV of 2x2 tables, one row per study")
+    for cell in ("tp", "fp", "fn", "tn"):
+        p.add_argument(
+            f"--{cell}", default=cell.upper(), metavar="COL", help=f"{cell.upper()} column"
+        )
+    p.add_argument(
+        "--study", metavar="COL", help="study label column (default: 'study' if present)"
+    )
+    p.add_argument(
+        "--plot", metavar="FILE", help="also write the ROC-space plot (.png, .pdf, .svg)"
+    )
+    p.add_argument(
+        "--likelihood",
+        choices=("binomial", "normal"),
+        default="binomial",
+        help="within-study likelihood: 'binomial' (exact, default; preferred with small studies "
+        "or zero cells) or 'normal' (Reitsma 2005, as R mada::reitsma: normal observed logits, "
+        "0.5 added to every cell of every study when any cell is 0; data/meta/README.md)",
+    )
+    _add_sampling(p)
+    p.set_defaults(run=run_meta)
+
+
+def run_meta(args: argparse.Namespace) -> int:
+    from model.meta_analysis import fit_meta_analysis, load_study_tables, plot_meta_analysis
+
+    problems = _sampling_problems(args)
+    if args.plot and not args.plot.lower().endswith(PLOT_FORMATS):
+        problems.append(argument_problem("--plot", args.plot, "a .png, .pdf or .svg file name"))
+    if problems:
+        raise InputError(problems)
+    columns = {cell: getattr(args, cell) for cell in ("tp", "fp", "fn", "tn")}
+    tables = load_study_tables(args.data, columns, args.study)
+    result = fit_meta_analysis(tables, draws=args.draws, seed=args.seed, likelihood=args.likelihood)
+    if args.plot:
+        from model.files import save_figure
+
+        save_figure(plot_meta_analysis(result), args.plot)
+    if args.json:
+        import json
+
+        print(json.dumps({"data": args.data, **result.to_dict()}, indent=1))
+        return 0
+    from model.console import frame_table
+
+    out = console()
+    title = (
+        f"Bivariate meta-analysis of {len(tables)} studies ({args.data}), "
+        f"{args.likelihood} likelihood, 95% intervals"
+    )
+    out.print(
+        frame_table(title, result.summary(), {c: ".3f" for c in ("median", "lower", "upper")})
+    )
+    out.print(
+        "binormal_d_prime / binormal_auc: the equal-variance binormal model through the pooled "
+        "point; multiply d' by the within-class SD of the log value for a separation prior."
+    )
+    _print_gate(out, result.diagnostics)
+    if args.plot:
+        out.print(f"Plot written to {args.plot}")
+    return 0
+
+
+def add_lca(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "lca",
+        help="Bayesian latent-class analysis of binary tests without a gold standard",
+        description="Estimate each test's sensitivity and specificity and each population's "
+        "prevalence from 0/1 results (blank = not done), with Beta priors from a TOML file "
+        "(data/README.md). Tests are conditionally independent unless --dependent names a pair.",
+    )
+    p.add_argument("data", help="CSV: one row per subject, or per result pattern with --count")
+    p.add_argument(
+        "--test", action="append", required=True, metavar="COL", help="a test column (repeat)"
+    )
+    p.add_argument("--count", metavar="COL", help="column with the number of subjects per row")
+    p.add_argument("--population", metavar="COL", help="column naming each row's population")
+    p.add_argument("--priors", required=True, metavar="FILE", help="TOML file of Beta priors")
+    p.add_argument(
+        "--dependent",
+        nargs=2,
+        metavar=("TEST", "TEST"),
+        help="two tests conditionally dependent given the disease (Dendukuri & Joseph 2001)",
+    )
+    _add_sampling(p)
+    p.set_defaults(run=run_lca)
+
+
+def run_lca(args: argparse.Namespace) -> int:
+    from model.latent_class import fit_latent_class, load_priors, load_test_results
+
+    problems = _sampling_problems(args)
+    dependent = tuple(args.dependent) if args.dependent else None
+    if dependent and (dependent[0] == dependent[1] or not set(dependent) <= set(args.test)):
+        shown = " ".join(dependent)
+        problems.append(argument_problem("--dependent", shown, "two different --test columns"))
+    if problems:
+        raise InputError(problems)
+    data = load_test_results(args.data, args.test, args.count, args.population)
+    priors = load_priors(args.priors, data)
+    fit = fit_latent_class(data, priors, dependent, draws=args.draws, seed=args.seed)
+    if args.json:
+        import json
+
+        print(json.dumps({"data": args.data, "priors": args.priors, **fit.to_dict()}, indent=1))
+        return 0
+    from model.console import frame_table
+
+    out = console()
+    subjects = int(data.counts.sum())
+    title = f"Latent-class analysis of {subjects} subjects ({args.data}), 95% intervals"
+    out.print(frame_table(title, fit.summary(), {c: ".3f" for c in ("median", "lower", "upper")}))
+    _print_gate(out, fit.diagnostics)
+    return 0
+
+
+def _print_gate(out, diagnostics: dict) -> None:
+    if diagnostics.get("passed"):
+        return
+    from model.diagnostics import Gate
+
+    failures = "; ".join(Gate.from_dict(diagnostics).failures())
+    out.print(f"[bold yellow]Convergence check not passed:[/] {failures} (try more --draws)")
+
+
+COMMANDS = (add_meta, add_lca)
