@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from model.commands import cutoffs, data, decisions, evidence, modelling, reports, studies
+from model.commands import cutoffs, data, decisions, evidence, modelling, priors, reports, studies
 from model.commands.common import EXIT_BAD_INPUT, console
 from model.errors import InputError
 
@@ -24,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
         "glioma chemoradiotherapy. Decision support, not a diagnosis.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (modelling, decisions, cutoffs, reports, studies, evidence, data):
+    for module in (modelling, decisions, cutoffs, reports, studies, evidence, priors, data):
         for add in module.COMMANDS:
             add(sub)
     return parser

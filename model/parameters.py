@@ -157,7 +157,7 @@ class Parameters:
         return {name: float(self.value(name)) for name in MODEL_ENTRIES}
 
     def with_values(self, values: Mapping[str, float]) -> Parameters:
-        """A copy with some model values replaced (priors keep their own centres).
+        """A copy with some model values replaced; the priors are centred on them, so they move too.
 
         Parameters
         ----------

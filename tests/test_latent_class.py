@@ -69,6 +69,35 @@ def test_stool_examination_matches_importance_sampling(stool_only):
         assert stool_only.summary().loc[name, "median"] == pytest.approx(median, abs=0.015), name
 
 
+def test_both_tests_match_importance_sampling(both_tests):
+    # Joseph et al.'s two-test model (their data and priors) by importance sampling from the
+    # priors: patterns (serology, stool) = (+,+) 38, (+,-) 87, (-,+) 2, (-,-) 35.
+    rng = np.random.default_rng(1)
+    n = 2_000_000
+    pi = rng.uniform(size=n)
+    se1, sp1 = rng.beta(21.96, 5.49, n), rng.beta(4.1, 1.76, n)
+    se2, sp2 = rng.beta(4.44, 13.31, n), rng.beta(71.25, 3.75, n)
+    log_w = np.zeros(n)
+    for count, a, b in ((38, 1, 1), (87, 1, 0), (2, 0, 1), (35, 0, 0)):
+        diseased = (se1 if a else 1 - se1) * (se2 if b else 1 - se2)
+        healthy = (1 - sp1 if a else sp1) * (1 - sp2 if b else sp2)
+        log_w += count * np.log(pi * diseased + (1 - pi) * healthy)
+    weights = np.exp(log_w - log_w.max())
+    assert weights.sum() ** 2 / (weights**2).sum() > 5_000  # effective sample size
+    prior_draws = {
+        "prevalence.all": pi,
+        "sensitivity.serology": se1,
+        "specificity.serology": sp1,
+        "sensitivity.stool": se2,
+        "specificity.stool": sp2,
+    }
+    for name, draws in prior_draws.items():
+        order = np.argsort(draws)
+        cumulative = np.cumsum(weights[order]) / weights.sum()
+        median = draws[order][np.searchsorted(cumulative, 0.5)]
+        assert both_tests.summary().loc[name, "median"] == pytest.approx(median, abs=0.02), name
+
+
 def test_second_test_sharpens_the_prevalence(stool_only, both_tests):
     one, two = stool_only.summary(), both_tests.summary()
     width_one = one.loc["prevalence.all", "upper"] - one.loc["prevalence.all", "lower"]

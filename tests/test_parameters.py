@@ -1,10 +1,14 @@
 import tomllib
 
+import numpy as np
 import pytest
 
+from model.encode import encode
 from model.errors import InputError
 from model.files import bundled
 from model.parameters import DESIGN_ENTRIES, MODEL_ENTRIES, SYMPTOM_ENTRIES, load_parameters
+from model.pymc_model import build_model
+from model.simulation import simulate
 
 
 def test_bundled_parameters_complete_with_sources():
@@ -100,3 +104,69 @@ def test_every_file_entry_is_known():
         "reference",
         "cohort_design",
     }
+
+
+def perturbed(text: str, entry: str, field: str) -> str:
+    """The parameter file with one number of one entry moved (kept inside its allowed range)."""
+    start = text.index(f"[{entry}]\n")
+    line_start = text.index(f"\n{field} = ", start) + 1
+    line_end = text.index("\n", line_start)
+    number = float(text[line_start:line_end].split("=", 1)[1])
+    return f"{text[:line_start]}{field} = {0.7 * number + 0.1!r}{text[line_end:]}"
+
+
+def numbers_in_fields(entry: dict) -> list[str]:
+    return [k for k, v in entry.items() if isinstance(v, int | float) and not isinstance(v, bool)]
+
+
+def model_constants(parameters) -> np.ndarray:
+    """Every number in the prior graph of the PyMC model built with these parameters."""
+    from pytensor.graph.basic import Constant
+    from pytensor.graph.traversal import ancestors
+
+    graph = build_model(TINY_LESIONS, TINY_COHORT.centers, parameters, centered=())
+    numbers = [
+        np.asarray(node.data, dtype=float).ravel()
+        for node in ancestors(graph.model.free_RVs)
+        if isinstance(node, Constant) and np.issubdtype(np.asarray(node.data).dtype, np.number)
+    ]
+    return np.sort(np.concatenate(numbers))
+
+
+TINY_COHORT = simulate(30, 2, seed=4)[0]
+TINY_LESIONS = encode(TINY_COHORT, TINY_COHORT.centers, 3.0)
+
+
+def test_every_number_in_the_file_reaches_the_model_or_the_simulator(tmp_path):
+    """Each number of the parameter file is used: moving it changes the PyMC model's priors
+    (model, hyper and symptom entries) or the cohort the simulator draws (cohort design)."""
+    text = bundled("parameters.toml").read_text()
+    document = tomllib.loads(text)
+    base_model = model_constants(load_parameters())
+    base_cohort = simulate(300, 3, seed=2)[0].table
+    unused = []
+    for group, table in document.items():
+        for name, fields in _entries(group, table):
+            for field in numbers_in_fields(fields):
+                path = tmp_path / "p.toml"
+                path.write_text(perturbed(text, name, field))
+                parameters = load_parameters(path)
+                if group == "cohort_design":
+                    changed = not simulate(300, 3, seed=2, parameters=parameters)[0].table.equals(
+                        base_cohort
+                    )
+                else:
+                    changed = not np.array_equal(model_constants(parameters), base_model)
+                if not changed:
+                    unused.append(f"{name}.{field}")
+    assert unused == []
+
+
+def _entries(group: str, table: dict):
+    """(dotted name, fields) of every entry under a top-level table of the parameter file."""
+    if "source" in table:
+        yield group, table
+        return
+    for key, value in table.items():
+        if isinstance(value, dict):
+            yield from _entries(f"{group}.{key}", value)
