@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from model.cli import main
-from model.fitting import SamplerSettings, fit, load_fit
+from model.fitting import LARGE_COHORT, SamplerSettings, fit, load_fit
 from model.simulation import simulate
 
 
@@ -75,3 +75,13 @@ def test_settings_are_checked():
         SamplerSettings(centered=("prevalence", "nonsense"))
     with pytest.raises(ValueError):
         SamplerSettings(draws=0)
+
+
+def test_default_warm_up_and_target_accept_follow_sampler_and_cohort_size():
+    assert SamplerSettings().tune == 300 and SamplerSettings(sampler="pymc").tune == 1000
+    assert SamplerSettings(tune=50).tune == 50
+    assert SamplerSettings().for_cohort(LARGE_COHORT - 1).target_accept == 0.9
+    assert SamplerSettings().for_cohort(LARGE_COHORT).target_accept == 0.8
+    assert SamplerSettings(target_accept=0.95).for_cohort(30_000).target_accept == 0.95
+    with pytest.raises(ValueError, match="target_accept"):
+        SamplerSettings(target_accept=1.2)

@@ -19,7 +19,14 @@ def add_fit(sub: argparse._SubParsersAction) -> None:
     p.add_argument("cohort", help="cohort CSV")
     p.add_argument("--out", required=True, help="fit file to write (.nc)")
     p.add_argument("--draws", type=int, default=1000, help="draws per chain (default 1000)")
-    p.add_argument("--tune", type=int, default=1000, help="warm-up draws per chain (default 1000)")
+    p.add_argument(
+        "--tune", type=int, help="warm-up draws per chain (default 300 with nutpie, 1000 with pymc)"
+    )
+    p.add_argument(
+        "--target-accept",
+        type=float,
+        help="NUTS target acceptance (default 0.9 below 2,000 lesions, 0.8 from there)",
+    )
     p.add_argument("--chains", type=int, default=4, help="chains (default 4)")
     p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     p.add_argument("--sampler", choices=("nutpie", "pymc"), default="nutpie")
@@ -44,9 +51,12 @@ def run_fit(args: argparse.Namespace) -> int:
             tune=args.tune,
             chains=args.chains,
             seed=args.seed,
+            target_accept=args.target_accept,
         )
     except ValueError as error:
-        raise InputError([argument_problem("--draws/--tune/--chains", "", str(error))]) from None
+        raise InputError(
+            [argument_problem("--draws/--tune/--chains/--target-accept", "", str(error))]
+        ) from None
     console().print(
         f"Fitting {len(cohort)} lesions from {len(cohort.centers)} centers with {args.sampler}"
     )
