@@ -130,7 +130,9 @@ def _reads_only_kernel(f, M, out):
             out[i, 1, s] = (joint1 - joint0) - (perf1 - perf0)
 
 
-@njit(cache=True, parallel=True)
+# reassociation lets LLVM vectorise the per-draw sums (about 1.2x); infinities and NaNs keep
+# their IEEE meaning (no "ninf"/"nnan"), which the sigmoid of an overflowing log-odds relies on
+@njit(cache=True, parallel=True, fastmath={"reassoc", "contract", "nsz"})
 def _score_kernel(f, L, R, reads_index, reads_llr, q_low, q_high, keep_draws, out_p, out_low,
                   out_high, out_terms, out_draws):  # fmt: skip
     """Per lesion: accumulate the log-odds of every draw term by term, then reduce over draws.
