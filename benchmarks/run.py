@@ -143,11 +143,12 @@ def main() -> None:
         print()
         results["fit_ratios"] = print_fit_ratios(fits)
         results["fit"] = [fit_record(r) for r in fits]
-    fit = load_fit(bundled("fit.nc"))
-    if "score" in sections:
-        results["scoring"] = score_section(args, fit)
-    if "tasks" in sections:
-        results["tasks"] = task_section(args, fit)
+    if sections & {"score", "tasks"}:
+        fit = load_fit(bundled("fit.nc"))
+        if "score" in sections:
+            results["scoring"] = score_section(args, fit)
+        if "tasks" in sections:
+            results["tasks"] = task_section(args, fit)
     if args.json:
         atomic_write_text(args.json, json.dumps(results, indent=1))
 

@@ -38,7 +38,8 @@ from model.errors import InputError, Problem
 from model.fitting import Fit, prepare_model
 from model.parameters import Parameters, Prior, load_parameters
 from model.posterior import HYPERPARAMETERS, parameter_variables
-from model.schema import Cohort, load_cohort
+from model.schema import Cohort
+from model.score import as_cohort
 from model.vocabulary import CLASSES, SYMPTOMS
 
 if TYPE_CHECKING:
@@ -63,10 +64,6 @@ CohortLike = Cohort | str | os.PathLike
 # ---------------------------------------------------------------------------------------------
 # Log-likelihood and log prior of every posterior draw
 # ---------------------------------------------------------------------------------------------
-def _as_cohort(cohort: CohortLike) -> Cohort:
-    return cohort if isinstance(cohort, Cohort) else load_cohort(cohort)
-
-
 def training_cohort(fit: Fit, cohort: CohortLike) -> Cohort:
     """The fit's training cohort, checked against the digest stored in the fit.
 
@@ -84,7 +81,7 @@ def training_cohort(fit: Fit, cohort: CohortLike) -> Cohort:
     model.errors.InputError
         Naming the cohort file, if it is not the cohort the fit was trained on.
     """
-    cohort = _as_cohort(cohort)
+    cohort = as_cohort(cohort)
     if cohort.digest != fit.provenance["cohort"]["digest"]:
         trained_on = fit.provenance["cohort"]["name"]
         raise InputError(
@@ -489,9 +486,10 @@ def prior_predictive_statistics(
 ) -> pd.DataFrame:
     """Summary statistics of cohorts simulated from parameters drawn from the priors.
 
-    Simulation i draws its parameters and its cohort with seed ``seed * 100_000 + i``, as
-    :mod:`model.sbc` does. The cohorts follow the parameter file's ``cohort_design`` (techniques,
-    tracers, missingness, follow-up): only the model parameters vary.
+    Simulation i draws its parameters and its cohort with seed
+    :func:`model.simulation.simulation_seed` ``(seed, i)``, as :mod:`model.sbc` does. The cohorts
+    follow the parameter file's ``cohort_design`` (techniques, tracers, missingness, follow-up):
+    only the model parameters vary.
 
     Parameters
     ----------
@@ -507,11 +505,11 @@ def prior_predictive_statistics(
     pandas.DataFrame
         One row per simulation, one column per statistic of :data:`STATISTICS`.
     """
-    from model.simulation import draw_parameters, simulate
+    from model.simulation import draw_parameters, simulate, simulation_seed
 
     rows = []
     for i in range(n_sims):
-        s = seed * 100_000 + i
+        s = simulation_seed(seed, i)
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
             cohort, _ = simulate(
                 n_lesions, n_centers, s, draw_parameters(parameters, s), validate=False
@@ -595,7 +593,7 @@ def prior_predictive_check(
     if n_sims < 1:
         raise ValueError("n_sims must be positive")
     parameters = parameters if parameters is not None else load_parameters()
-    cohort = _as_cohort(cohort)
+    cohort = as_cohort(cohort)
     simulated = prior_predictive_statistics(
         parameters, len(cohort), len(cohort.centers), n_sims, seed
     )

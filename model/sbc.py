@@ -49,7 +49,7 @@ class SBCSettings:
         Posterior draws kept for the ranks (evenly thinned, to make them nearly independent); ranks
         run from 0 to ``thin_to``.
     seed : int
-        Seed of the study: simulation i uses seed ``seed * 100_000 + i``.
+        Seed of the study: simulation i uses :func:`model.simulation.simulation_seed` ``(seed, i)``.
     centered : tuple of str
         Families with centred group effects, fixed for the whole study so that every simulation
         reuses one compiled model (the automatic choice can differ between small cohorts).
@@ -118,10 +118,10 @@ def run_simulation(index: int, settings: SBCSettings) -> dict:
     from model.score import predict
     from model.score_kernel import score
     from model.score_tables import build_tables
-    from model.simulation import draw_parameters, simulate
+    from model.simulation import draw_parameters, simulate, simulation_seed
 
     started = time.perf_counter()
-    seed = settings.seed * 100_000 + index
+    seed = simulation_seed(settings.seed, index)
     priors = load_parameters()
     truth_parameters = draw_parameters(priors, seed)
     cohort, truth = simulate(

@@ -327,6 +327,15 @@ def _reference(rng, p: Parameters, values: dict[str, float], z: np.ndarray) -> d
     }
 
 
+def simulation_seed(study_seed: int, index: int) -> int:
+    """Seed of simulation ``index`` of a study (SBC, prior predictive checks).
+
+    Distinct per simulation and study, and reproducible one simulation at a time, so a resumed
+    study redraws exactly what it lost.
+    """
+    return study_seed * 100_000 + index
+
+
 def draw_parameters(parameters: Parameters, seed: int) -> Parameters:
     """Model parameter values drawn from their priors (for recovery and calibration studies).
 
