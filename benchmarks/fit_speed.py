@@ -22,10 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from model import fitting
-from model.fitting import SamplerSettings, prepare_model
-from model.parameters import load_parameters
-from model.posterior import HYPERPARAMETERS
-from model.simulation import simulate
+from model.checks.simulation import simulate
+from model.fitting.sampling import SamplerSettings, prepare_model
+from model.inputs.parameters import load_parameters
+from model.likelihood.draws import HYPERPARAMETERS
 
 
 @dataclass(frozen=True)

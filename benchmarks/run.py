@@ -20,8 +20,8 @@ from dataclasses import asdict
 from benchmarks.fit_speed import FitRow, fit_row, simulated_cohort
 from benchmarks.score_speed import posterior_predictive_row, scorer_row
 from benchmarks.task_speed import decision_tasks, report_tasks, startup_tasks, test_suite_seconds
-from model.files import atomic_write_text, bundled
-from model.fitting import load_fit
+from model.core.files import atomic_write_text, bundled
+from model.fitting.sampling import load_fit
 
 
 def parse_arguments() -> argparse.Namespace:

@@ -18,14 +18,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from model.encode import Lesions, encode
-from model.files import bundled
-from model.fitting import Fit
-from model.parameters import load_parameters
-from model.pymc_model import build_model
-from model.schema import load_cohort
-from model.score import score_tables
-from model.score_kernel import score
+from model.core.files import bundled
+from model.fitting.sampling import Fit
+from model.inputs.encode import Lesions, encode
+from model.inputs.parameters import load_parameters
+from model.inputs.schema import load_cohort
+from model.likelihood.kernel import score
+from model.likelihood.pymc_model import build_model
+from model.scoring.predict import score_tables
 
 CHUNK = 100_000
 

@@ -16,13 +16,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from model.cli import main as rnbayes
+from model.core.files import bundled
 from model.decision.parameters import load_decision_parameters
 from model.decision.policy import growth_likelihood, rescan_policy
 from model.decision.value import decide
-from model.files import bundled
-from model.fitting import Fit
+from model.fitting.sampling import Fit
+from model.inputs.schema import load_cohort
 from model.report.patient import lesion_reports
-from model.schema import load_cohort
 
 
 def best_of(task: Callable[[], object], repeats: int) -> float:

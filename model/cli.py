@@ -1,8 +1,8 @@
 """The ``rnbayes`` command.
 
 Each subcommand lives in :mod:`model.commands` and imports what it needs when it runs, so
-``rnbayes --help`` starts fast. Bad input (an :class:`~model.errors.InputError`) is printed as a
-list of problems with exit code 2, never as a traceback.
+``rnbayes --help`` starts fast. Bad input (an :class:`~model.core.errors.InputError`) is printed as
+a list of problems with exit code 2, never as a traceback.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from model.commands import cutoffs, data, decisions, evidence, modelling, priors, reports, studies
 from model.commands.common import EXIT_BAD_INPUT, console
-from model.errors import InputError
+from model.core.errors import InputError
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -18,7 +18,7 @@ def bundled_cohort_path() -> Path:
 @pytest.fixture(scope="session")
 def small_cohort_text() -> str:
     """A valid 20-lesion cohort as CSV text (simulated, so every field kind occurs)."""
-    from model.simulation import simulate
+    from model.checks.simulation import simulate
 
     cohort, _ = simulate(20, 3, seed=7)
     return cohort.to_csv_text()
@@ -26,6 +26,6 @@ def small_cohort_text() -> str:
 
 @pytest.fixture(scope="session")
 def bundled_fit():
-    from model.fitting import load_fit
+    from model.fitting.sampling import load_fit
 
     return load_fit(DATA / "fit.nc")

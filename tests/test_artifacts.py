@@ -12,7 +12,7 @@ def test_a_kill_mid_write_leaves_the_old_file(tmp_path):
     target = tmp_path / "out.bin"
     target.write_bytes(b"old")
     script = (
-        "import sys, time; from pathlib import Path; from model.files import atomic_write\n"
+        "import sys, time; from pathlib import Path; from model.core.files import atomic_write\n"
         "def write(tmp):\n"
         "    with open(tmp, 'wb') as f:\n"
         "        f.write(b'x' * 1_000_000); f.flush()\n"
@@ -27,7 +27,7 @@ def test_a_kill_mid_write_leaves_the_old_file(tmp_path):
     process.wait()
     assert target.read_bytes() == b"old"
     script_new = (
-        f"from model.files import atomic_write_text; atomic_write_text({str(target)!r}, 'new')"
+        f"from model.core.files import atomic_write_text; atomic_write_text({str(target)!r}, 'new')"
     )
     subprocess.run([sys.executable, "-c", script_new], check=True, cwd=ROOT)
     assert target.read_text() == "new"
@@ -50,7 +50,7 @@ def test_fit_file_is_netcdf_without_training_rows(bundled_fit):
 
 def test_outputs_name_only_the_patients_passed(bundled_fit, tmp_path):
     from model.report.patient import lesion_reports
-    from model.score import predict
+    from model.scoring.predict import predict
 
     record = {
         "patient_id": "only-me",

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.stats import mannwhitneyu
 
-from model.schema import load_cohort
+from model.inputs.schema import load_cohort
 
 # (sensitivity CI, specificity CI, source) per modality at its classic cutoff.
 PUBLISHED = {

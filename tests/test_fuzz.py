@@ -12,11 +12,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from model.core.errors import InputError
+from model.core.files import bundled
 from model.decision.parameters import load_decision_parameters
-from model.errors import InputError
-from model.files import bundled
-from model.parameters import load_parameters
-from model.schema import COLUMNS, load_cohort, load_patient
+from model.inputs.parameters import load_parameters
+from model.inputs.schema import COLUMNS, load_cohort, load_patient
 
 pytestmark = pytest.mark.slow
 EXAMPLES = 10_000 if os.environ.get("RNBAYES_FUZZ") == "full" else 200

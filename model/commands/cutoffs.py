@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from model.commands.common import argument_problem, console
-from model.errors import InputError
+from model.core.errors import InputError
 
 ALL_MODALITIES = ("DSC", "ASL", "MET", "FET", "DOPA")
 
@@ -47,7 +47,7 @@ def run_cutoffs(args: argparse.Namespace) -> int:
     from model.cutoffs import analysis as an
     from model.decision.parameters import load_decision_parameters
     from model.decision.thresholds import parameter_thresholds
-    from model.fitting import load_fit
+    from model.fitting.sampling import load_fit
 
     if not 0 < args.prevalence < 1 or not 0 < args.ci_prob < 1:
         raise InputError([argument_problem("--prevalence/--ci-prob", "", "numbers in (0, 1)")])
@@ -140,7 +140,7 @@ def _modality_figures(fit, modality, names, args) -> dict:
 
 
 def _print_cutoffs(frames: dict, fit, threshold: float, args) -> None:
-    from model.console import DECISION_SUPPORT, SYNTHETIC_NOTE, frame_table
+    from model.core.console import DECISION_SUPPORT, SYNTHETIC_NOTE, frame_table
 
     out = console()
     level = round(100 * args.ci_prob)
@@ -210,7 +210,7 @@ def _interval_text(mean, low, high) -> list[str]:
 
 
 def _write_outputs(frames: dict, figures: dict, folder: Path, fit) -> None:
-    from model.files import atomic_write_text, save_figure
+    from model.core.files import atomic_write_text, save_figure
 
     for name, frame in frames.items():
         atomic_write_text(folder / f"{name}.csv", frame.to_csv(index=False))
@@ -255,9 +255,9 @@ def run_dca(args: argparse.Namespace) -> int:
     import numpy as np
     import pandas as pd
 
-    from model.dca import decision_curve
-    from model.errors import Problem
-    from model.files import atomic_write_text
+    from model.core.errors import Problem
+    from model.core.files import atomic_write_text
+    from model.decision.curves import decision_curve
 
     harm, problems = {}, []
     for item in args.harm:

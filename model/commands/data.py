@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from model.commands.common import argument_problem, console
-from model.errors import InputError
+from model.core.errors import InputError
 
 
 def add_simulate(sub: argparse._SubParsersAction) -> None:
@@ -26,8 +26,8 @@ def add_simulate(sub: argparse._SubParsersAction) -> None:
 
 
 def run_simulate(args: argparse.Namespace) -> int:
-    from model.parameters import load_parameters
-    from model.simulation import simulate
+    from model.checks.simulation import simulate
+    from model.inputs.parameters import load_parameters
 
     if args.n < 1 or args.centers < 1:
         raise InputError(
@@ -57,7 +57,7 @@ def add_validate(sub: argparse._SubParsersAction) -> None:
 
 
 def run_validate(args: argparse.Namespace) -> int:
-    from model.schema import load_cohort, load_patient, summarize
+    from model.inputs.schema import load_cohort, load_patient, summarize
 
     loader = load_patient if args.path.lower().endswith(".json") else load_cohort
     cohort = loader(args.path)
@@ -65,7 +65,7 @@ def run_validate(args: argparse.Namespace) -> int:
     out.print(
         f"[bold green]OK[/] {args.path}: {len(cohort)} lesions, {len(cohort.centers)} centers"
     )
-    from model.console import frame_table
+    from model.core.console import frame_table
 
     for title, frame in summarize(cohort).items():
         out.print(frame_table(title.replace("_", " ").capitalize(), frame))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from model.commands.common import argument_problem, console
-from model.errors import InputError
+from model.core.errors import InputError
 
 
 def add_thresholds(sub: argparse._SubParsersAction) -> None:
@@ -43,7 +43,7 @@ def run_thresholds(args: argparse.Namespace) -> int:
         }
         print(json.dumps(document, indent=1))
     else:
-        from model.console import frame_table
+        from model.core.console import frame_table
 
         out = console()
         out.print(f"Treat above P(recurrence) = {t.treat:.3f} (no biopsy)")
@@ -68,8 +68,8 @@ def run_thresholds(args: argparse.Namespace) -> int:
     if args.plot:
         from pathlib import Path
 
+        from model.core.files import save_figure
         from model.decision.plots import plot_psa, plot_thresholds, plot_tornado
-        from model.files import save_figure
 
         folder = Path(args.plot)
         save_figure(plot_thresholds(params), folder / "thresholds.png")
@@ -99,7 +99,7 @@ def add_decide(sub: argparse._SubParsersAction) -> None:
 def run_decide(args: argparse.Namespace) -> int:
     from model.decision.parameters import load_decision_parameters
     from model.decision.value import decide
-    from model.fitting import load_fit
+    from model.fitting.sampling import load_fit
 
     params = load_decision_parameters(args.params)
     fit = load_fit(args.fit)
@@ -114,8 +114,8 @@ def run_decide(args: argparse.Namespace) -> int:
         import re
         from pathlib import Path
 
+        from model.core.files import save_figure
         from model.decision.plots import plot_thresholds
-        from model.files import save_figure
 
         for row in table.itertuples():
             name = re.sub(r"[^A-Za-z0-9_.-]+", "_", str(row.patient_id))
@@ -123,14 +123,14 @@ def run_decide(args: argparse.Namespace) -> int:
                 plot_thresholds(params, row.p_recurrence), Path(args.plot) / f"decide_{name}.png"
             )
     if not fit.gate.passed:
-        from model.console import gate_banner
+        from model.core.console import gate_banner
 
         gate_banner(fit.gate)
     return 0
 
 
 def _print_decisions(table, fit) -> None:
-    from model.console import DECISION_SUPPORT, SYNTHETIC_NOTE, frame_table
+    from model.core.console import DECISION_SUPPORT, SYNTHETIC_NOTE, frame_table
 
     shown = table.set_index("patient_id")
     columns = {
@@ -197,7 +197,7 @@ def add_policy(sub: argparse._SubParsersAction) -> None:
 def run_policy(args: argparse.Namespace) -> int:
     from model.decision.parameters import load_decision_parameters
     from model.decision.policy import growth_likelihood, rescan_policy
-    from model.fitting import load_fit
+    from model.fitting.sampling import load_fit
 
     if not 0 <= args.rounds <= 10:
         raise InputError(
@@ -218,7 +218,7 @@ def run_policy(args: argparse.Namespace) -> int:
             )
         )
     else:
-        from model.console import frame_table
+        from model.core.console import frame_table
 
         bands = policy.bands.set_index(["rescans_left", "action"])
         console().print(
@@ -230,8 +230,8 @@ def run_policy(args: argparse.Namespace) -> int:
             )
         )
     if args.plot:
+        from model.core.files import save_figure
         from model.decision.plots import plot_policy
-        from model.files import save_figure
 
         save_figure(plot_policy(policy), args.plot)
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from model.commands.common import argument_problem, console
-from model.errors import InputError, Problem
+from model.core.errors import InputError, Problem
 
 PLOT_FORMATS = (".png", ".pdf", ".svg")
 MIN_DRAWS = 50
@@ -58,7 +58,11 @@ def add_meta(sub: argparse._SubParsersAction) -> None:
 
 
 def run_meta(args: argparse.Namespace) -> int:
-    from model.meta_analysis import fit_meta_analysis, load_study_tables, plot_meta_analysis
+    from model.synthesis.meta_analysis import (
+        fit_meta_analysis,
+        load_study_tables,
+        plot_meta_analysis,
+    )
 
     problems = _sampling_problems(args)
     if args.plot and not args.plot.lower().endswith(PLOT_FORMATS):
@@ -69,7 +73,7 @@ def run_meta(args: argparse.Namespace) -> int:
     tables = load_study_tables(args.data, columns, args.study)
     result = fit_meta_analysis(tables, draws=args.draws, seed=args.seed, likelihood=args.likelihood)
     if args.plot:
-        from model.files import save_figure
+        from model.core.files import save_figure
 
         save_figure(plot_meta_analysis(result), args.plot)
     if args.json:
@@ -77,7 +81,7 @@ def run_meta(args: argparse.Namespace) -> int:
 
         print(json.dumps({"data": args.data, **result.to_dict()}, indent=1))
         return 0
-    from model.console import frame_table
+    from model.core.console import frame_table
 
     out = console()
     title = (
@@ -123,7 +127,7 @@ def add_lca(sub: argparse._SubParsersAction) -> None:
 
 
 def run_lca(args: argparse.Namespace) -> int:
-    from model.latent_class import fit_latent_class, load_priors, load_test_results
+    from model.synthesis.latent_class import fit_latent_class, load_priors, load_test_results
 
     problems = _sampling_problems(args)
     dependent = tuple(args.dependent) if args.dependent else None
@@ -140,7 +144,7 @@ def run_lca(args: argparse.Namespace) -> int:
 
         print(json.dumps({"data": args.data, "priors": args.priors, **fit.to_dict()}, indent=1))
         return 0
-    from model.console import frame_table
+    from model.core.console import frame_table
 
     out = console()
     subjects = int(data.counts.sum())
@@ -153,7 +157,7 @@ def run_lca(args: argparse.Namespace) -> int:
 def _print_gate(out, diagnostics: dict) -> None:
     if diagnostics.get("passed"):
         return
-    from model.diagnostics import Gate
+    from model.fitting.diagnostics import Gate
 
     failures = "; ".join(Gate.from_dict(diagnostics).failures())
     out.print(f"[bold yellow]Convergence check not passed:[/] {failures} (try more --draws)")

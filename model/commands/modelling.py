@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from model.commands.common import EXIT_GATE_FAILED, argument_problem, console
-from model.errors import InputError
+from model.core.errors import InputError
 
 
 def add_fit(sub: argparse._SubParsersAction) -> None:
@@ -37,10 +37,10 @@ def add_fit(sub: argparse._SubParsersAction) -> None:
 
 
 def run_fit(args: argparse.Namespace) -> int:
-    from model.console import gate_banner
-    from model.fitting import SamplerSettings, fit
-    from model.parameters import load_parameters
-    from model.schema import load_cohort
+    from model.core.console import gate_banner
+    from model.fitting.sampling import SamplerSettings, fit
+    from model.inputs.parameters import load_parameters
+    from model.inputs.schema import load_cohort
 
     cohort = load_cohort(args.cohort)
     parameters = load_parameters(args.params)
@@ -91,15 +91,15 @@ def add_predict(sub: argparse._SubParsersAction) -> None:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    from model.fitting import load_fit
-    from model.score import predict
+    from model.fitting.sampling import load_fit
+    from model.scoring.predict import predict
 
     if not 0 < args.ci_prob < 1:
         raise InputError([argument_problem("--ci-prob", str(args.ci_prob), "a number in (0, 1)")])
     fit = load_fit(args.fit)
     table = predict(fit, args.patients, ci_prob=args.ci_prob)
     if args.out:
-        from model.files import atomic_write_text
+        from model.core.files import atomic_write_text
 
         atomic_write_text(args.out, table.to_csv(index=False))
     if args.json:
@@ -110,14 +110,14 @@ def run_predict(args: argparse.Namespace) -> int:
     else:
         _print_predictions(table, fit)
     if not fit.gate.passed:
-        from model.console import gate_banner
+        from model.core.console import gate_banner
 
         gate_banner(fit.gate)
     return 0
 
 
 def _print_predictions(table, fit) -> None:
-    from model.console import DECISION_SUPPORT, SYNTHETIC_NOTE, frame_table
+    from model.core.console import DECISION_SUPPORT, SYNTHETIC_NOTE, frame_table
 
     level = round(100 * table.attrs["ci_prob"])
     shown = table.set_index("patient_id")[[]].copy()
@@ -166,9 +166,9 @@ def add_summary(sub: argparse._SubParsersAction) -> None:
 
 
 def run_summary(args: argparse.Namespace) -> int:
-    from model.diagnostics import parameter_summary
-    from model.fitting import load_fit
-    from model.posterior import HYPERPARAMETERS
+    from model.fitting.diagnostics import parameter_summary
+    from model.fitting.sampling import load_fit
+    from model.likelihood.draws import HYPERPARAMETERS
 
     fit = load_fit(args.fit)
     table = parameter_summary(fit.posterior, HYPERPARAMETERS, ci_prob=args.ci_prob)
@@ -182,7 +182,7 @@ def run_summary(args: argparse.Namespace) -> int:
             )
         )
         return 0
-    from model.console import frame_table, gate_banner
+    from model.core.console import frame_table, gate_banner
 
     out = console()
     p = fit.provenance
@@ -227,11 +227,11 @@ def add_demo(sub: argparse._SubParsersAction) -> None:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from model.console import SYNTHETIC_NOTE
-    from model.files import bundled
-    from model.fitting import fit, load_fit
-    from model.schema import load_cohort
-    from model.score import predict
+    from model.core.console import SYNTHETIC_NOTE
+    from model.core.files import bundled
+    from model.fitting.sampling import fit, load_fit
+    from model.inputs.schema import load_cohort
+    from model.scoring.predict import predict
 
     out = console()
     out.print(f"[bold]rnbayes demo[/]. {SYNTHETIC_NOTE}")
@@ -245,7 +245,7 @@ def run_demo(args: argparse.Namespace) -> int:
         )
     table = predict(result, bundled("patients_example.csv"))
     _print_predictions(table, result)
-    from model.console import gate_banner
+    from model.core.console import gate_banner
 
     gate_banner(result.gate, stderr=False)
     return 0

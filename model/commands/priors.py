@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from model.commands.common import argument_problem, console
-from model.errors import InputError
+from model.core.errors import InputError
 
 
 def add_prior_check(sub: argparse._SubParsersAction) -> None:
@@ -35,14 +35,14 @@ def add_prior_check(sub: argparse._SubParsersAction) -> None:
 
 
 def run_prior_check(args: argparse.Namespace) -> int:
-    from model.fitting import load_fit
-    from model.parameters import load_parameters
-    from model.prior_sensitivity import (
+    from model.checks.prior_sensitivity import (
         fit_parameters,
         prior_predictive_check,
         prior_sensitivity,
         training_cohort,
     )
+    from model.fitting.sampling import load_fit
+    from model.inputs.parameters import load_parameters
 
     if args.n_sims < 1:
         raise InputError([argument_problem("--n-sims", str(args.n_sims), "a positive integer")])
@@ -66,8 +66,8 @@ def run_prior_check(args: argparse.Namespace) -> int:
 
 def _bundled_cohort(fit):
     """The bundled cohort, when the fit was trained on it."""
-    from model.files import bundled
-    from model.schema import load_cohort
+    from model.core.files import bundled
+    from model.inputs.schema import load_cohort
 
     cohort = load_cohort(bundled("cohort.csv"))
     if cohort.digest != fit.provenance["cohort"]["digest"]:
@@ -113,8 +113,8 @@ def _write_outputs(folder: str, sensitivity, check) -> None:
 
     import pandas as pd
 
-    from model.files import atomic_write_text, save_figure
-    from model.prior_sensitivity import plot_prior_predictive, plot_prior_sensitivity
+    from model.checks.prior_sensitivity import plot_prior_predictive, plot_prior_sensitivity
+    from model.core.files import atomic_write_text, save_figure
 
     out = Path(folder)
     simulated = pd.DataFrame(check.attrs["simulated"])
@@ -130,7 +130,7 @@ def _write_outputs(folder: str, sensitivity, check) -> None:
 def _print_tables(sensitivity, check, fit) -> None:
     from rich.markup import escape
 
-    from model.console import DECISION_SUPPORT, SYNTHETIC_NOTE, frame_table
+    from model.core.console import DECISION_SUPPORT, SYNTHETIC_NOTE, frame_table
 
     out = console()
     threshold = sensitivity.attrs["threshold"]

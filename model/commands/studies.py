@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from model.commands.common import argument_problem, console
-from model.errors import InputError
+from model.core.errors import InputError
 
 
 def add_sbc(sub: argparse._SubParsersAction) -> None:
@@ -35,8 +35,7 @@ def run_sbc(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
-    from model.files import atomic_write_text, save_figure
-    from model.sbc import (
+    from model.checks.sbc import (
         SBCSettings,
         load_study,
         operating_characteristics,
@@ -44,6 +43,7 @@ def run_sbc(args: argparse.Namespace) -> int:
         run_study,
         uniformity,
     )
+    from model.core.files import atomic_write_text, save_figure
 
     if min(args.n_sims, args.lesions, args.centers, args.draws) < 1:
         raise InputError(

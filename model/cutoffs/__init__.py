@@ -5,4 +5,6 @@
 - :mod:`~model.cutoffs.analysis`: the same per technique or tracer, per center, pooled and for a
   new center, from a fit; transportability between centers; the empirical check on labelled data;
 - :mod:`~model.cutoffs.plots`: figures (returned, never shown).
+
+Reads fits only. May import: core, modalities, inputs, likelihood, fitting, scoring, decision.
 """

@@ -16,8 +16,8 @@ import numpy as np
 from numba import njit, prange
 from scipy.special import ndtr
 
-from model.quadrature import GAUSS_LEGENDRE_NODES, GAUSS_LEGENDRE_WEIGHTS
-from model.score_kernel import log_orthant
+from model.likelihood.kernel import log_orthant
+from model.likelihood.quadrature import GAUSS_LEGENDRE_NODES, GAUSS_LEGENDRE_WEIGHTS
 
 
 def accuracy(log_cutoffs, mean, sd, weights) -> tuple[np.ndarray, np.ndarray]:

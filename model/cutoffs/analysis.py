@@ -18,10 +18,10 @@ import pandas as pd
 from scipy.stats import binomtest
 
 from model.cutoffs import accuracy as acc
-from model.encode import HISTOPATHOLOGY, VALUE
-from model.fitting import Fit
-from model.score import as_fit, encode_patients, score_tables
-from model.vocabulary import TECHNIQUES, TRACERS
+from model.fitting.sampling import Fit
+from model.inputs.encode import HISTOPATHOLOGY, VALUE
+from model.inputs.vocabulary import TECHNIQUES, TRACERS
+from model.scoring.predict import as_fit, encode_patients, score_tables
 
 POOLED = "pooled"
 NEW_CENTER = "new center"
@@ -476,13 +476,19 @@ def labelled_decision_curves(
     Returns
     -------
     pandas.DataFrame
-        dcurves' long format (:func:`model.dca.decision_curve`) plus, for the model's rows,
+        dcurves' long format (:func:`model.decision.curves.decision_curve`) plus, for the model's
+        rows,
         ``net_benefit_low`` and ``net_benefit_high`` (posterior interval), and
         ``p_better_than_rule``, ``p_better_than_all``, ``p_better_than_none`` (posterior
         probability that the model's net benefit is the larger).
     """
-    from model.dca import DEFAULT_THRESHOLDS, decision_curve, net_benefit_draws, probability_better
-    from model.score import as_cohort, recurrence_draws
+    from model.decision.curves import (
+        DEFAULT_THRESHOLDS,
+        decision_curve,
+        net_benefit_draws,
+        probability_better,
+    )
+    from model.scoring.predict import as_cohort, recurrence_draws
 
     fit = as_fit(fit)
     prefix, index = _family(modality)

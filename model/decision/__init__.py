@@ -5,7 +5,10 @@
 - :mod:`~model.decision.policy`: the rescan policy over several rounds (backward induction);
 - :mod:`~model.decision.value`: per-patient recommendation, EVPI and EVSI of PET, perfusion, rescan;
 - :mod:`~model.decision.sensitivity`: probabilistic and one-way sensitivity of the thresholds;
+- :mod:`~model.decision.curves`: decision curves (net benefit), dcurves' format and numbers;
 - :mod:`~model.decision.plots`: figures (returned, never shown).
+
+Reads fits only. May import: core, modalities, inputs, likelihood, fitting, scoring.
 """
 
 from model.decision.parameters import DecisionParameters, load_decision_parameters

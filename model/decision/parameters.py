@@ -15,8 +15,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from model.errors import InputError, Problem
-from model.files import bundled
+from model.core.errors import InputError, Problem
+from model.core.files import bundled
 
 PROBABILITIES = ("biopsy_sensitivity", "biopsy_specificity")
 POSITIVE = ("benefit", "harm", "rescan_weeks")
@@ -109,7 +109,7 @@ def load_decision_parameters(path: str | os.PathLike | None = None) -> DecisionP
 
     Raises
     ------
-    model.errors.InputError
+    model.core.errors.InputError
         Unknown entries (with the closest name suggested), non-numbers, values out of range.
     """
     entries = _read(bundled("decision.toml"))

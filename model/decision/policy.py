@@ -21,8 +21,8 @@ import pandas as pd
 
 from model.decision.parameters import DecisionParameters
 from model.decision.thresholds import expected_utilities
-from model.posterior import PosteriorDraws
-from model.vocabulary import GROWTH_WEEKS
+from model.inputs.vocabulary import GROWTH_WEEKS
+from model.likelihood.draws import PosteriorDraws
 
 POLICY_ACTIONS = ("manage", "biopsy", "treat", "rescan")
 

@@ -10,7 +10,7 @@ lesion's predictive distribution of the result y is, averaging over posterior dr
 
 with f_s the class-conditional density of y given the lesion's other evidence (the within-class
 correlation of perfusion and PET included), computed by the same closed forms as scoring
-(:func:`model.score_kernel.class_log_joint`). After seeing y, P(R | data, y) follows by Bayes'
+(:func:`model.likelihood.kernel.class_log_joint`). After seeing y, P(R | data, y) follows by Bayes'
 rule, and its average over p(y | data) is the current probability. The expected value of sample
 information is E_y[V(P(R | data, y))] - V(p), V the best immediate action's expected utility;
 it is never negative and never above the expected value of perfect information p B - V(p).
@@ -28,12 +28,12 @@ from scipy.special import expit, logsumexp
 
 from model.decision.parameters import DecisionParameters, load_decision_parameters
 from model.decision.thresholds import expected_utilities, immediate_value
-from model.encode import NONE, VALUE, Lesions
-from model.fitting import Fit
-from model.score import PatientsLike, as_fit, encode_patients, predict, score_tables
-from model.score_kernel import class_log_joint
-from model.score_tables import ScoreTables
-from model.vocabulary import MAX_FOLLOW_UPS, TECHNIQUES, TRACERS
+from model.fitting.sampling import Fit
+from model.inputs.encode import NONE, VALUE, Lesions
+from model.inputs.vocabulary import MAX_FOLLOW_UPS, TECHNIQUES, TRACERS
+from model.likelihood.kernel import class_log_joint
+from model.likelihood.tables import ScoreTables
+from model.scoring.predict import PatientsLike, as_fit, encode_patients, predict, score_tables
 
 PET_GRID = np.linspace(np.log(0.5), np.log(12.0), 481)
 """log TBR values a PET could show."""

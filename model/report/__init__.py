@@ -4,4 +4,6 @@
 - :mod:`~model.report.patient`: per-lesion pages and the index;
 - :mod:`~model.report.fit_report`: convergence, posterior predictive checks, calibration, LOO;
 - :mod:`~model.report.pdf`: PDF through headless Chromium.
+
+May import: every stage but the commands.
 """

@@ -7,11 +7,11 @@ import pandas as pd
 from matplotlib.figure import Figure
 from scipy import stats
 
-from model.encode import VALUE, Lesions
-from model.parameters import Parameters
-from model.posterior import PosteriorDraws, parameter_variables
-from model.score_tables import ScoreTables
-from model.vocabulary import GROWTH_WEEKS, SYMPTOMS, TECHNIQUES, TRACERS
+from model.inputs.encode import VALUE, Lesions
+from model.inputs.parameters import Parameters
+from model.inputs.vocabulary import GROWTH_WEEKS, SYMPTOMS, TECHNIQUES, TRACERS
+from model.likelihood.draws import PosteriorDraws, parameter_variables
+from model.likelihood.tables import ScoreTables
 
 
 def diagnostics_figure(summary: pd.DataFrame) -> Figure:

@@ -9,18 +9,18 @@ from pathlib import Path
 
 import numpy as np
 
+from model.checks.loo import label_scores, loo
+from model.core.files import atomic_write_text
 from model.decision.parameters import load_decision_parameters
-from model.diagnostics import parameter_summary
-from model.encode import HISTOPATHOLOGY
-from model.files import atomic_write_text
-from model.fitting import Fit
-from model.loo import label_scores, loo
-from model.parameters import load_parameters
-from model.posterior import HYPERPARAMETERS
+from model.fitting.diagnostics import parameter_summary
+from model.fitting.sampling import Fit
+from model.inputs.encode import HISTOPATHOLOGY
+from model.inputs.parameters import load_parameters
+from model.likelihood.draws import HYPERPARAMETERS
 from model.report import figures
 from model.report import fit_figures as ff
 from model.report.patient import _provenance, environment, require_gate
-from model.score import as_cohort, as_fit, encode_patients, predict, score_tables
+from model.scoring.predict import as_cohort, as_fit, encode_patients, predict, score_tables
 
 
 def fit_report(

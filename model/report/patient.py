@@ -19,19 +19,26 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from model import __version__
+from model.core.errors import InputError, Problem
+from model.core.files import atomic_write_text
 from model.cutoffs.analysis import MODALITIES
 from model.decision.parameters import DecisionParameters, load_decision_parameters
 from model.decision.plots import ACTION_LABELS
 from model.decision.thresholds import parameter_thresholds
 from model.decision.value import decide
-from model.encode import UNSEEN_CENTER, VALUE
-from model.errors import InputError, Problem
-from model.files import atomic_write_text
-from model.fitting import Fit
+from model.fitting.sampling import Fit
+from model.inputs.encode import UNSEEN_CENTER, VALUE
+from model.inputs.schema import FIELD_BY_NAME, Cohort
+from model.inputs.vocabulary import MAX_FOLLOW_UPS, TECHNIQUES, TRACERS
 from model.report import figures
-from model.schema import FIELD_BY_NAME, Cohort
-from model.score import PatientsLike, as_cohort, as_fit, encode_patients, predict, score_tables
-from model.vocabulary import MAX_FOLLOW_UPS, TECHNIQUES, TRACERS
+from model.scoring.predict import (
+    PatientsLike,
+    as_cohort,
+    as_fit,
+    encode_patients,
+    predict,
+    score_tables,
+)
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 REFERENCE_LINES = {

@@ -7,8 +7,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from model.errors import InputError, Problem
-from model.files import atomic_write
+from model.core.errors import InputError, Problem
+from model.core.files import atomic_write
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "chrome")
 CHROMIUM_FLAGS = (

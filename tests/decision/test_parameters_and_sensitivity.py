@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
+from model.core.errors import InputError
 from model.decision import load_decision_parameters
 from model.decision.sensitivity import probabilistic_sensitivity, summarize_psa, tornado
 from model.decision.thresholds import parameter_thresholds
-from model.errors import InputError
 
 
 def test_every_parameter_has_source_and_range():

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from model.decision import load_decision_parameters
 from model.decision.thresholds import immediate_value
 from model.decision.value import PET_GRID, Preposterior, decide, preposterior, with_pet, without_pet
-from model.score import encode_patients, predict, score_tables
+from model.scoring.predict import encode_patients, predict, score_tables
 
 BASE = load_decision_parameters()
 
@@ -88,7 +88,7 @@ def test_preposterior_is_a_martingale_and_captures_the_mass(bundled_fit):
         assert pre.grid_mass == pytest.approx(1.0, abs=1e-3)
         assert pre.probability.sum() == pytest.approx(1.0)
         # the mean of P(R | y) over the predictive distribution is P(R) without the PET
-        from model.score_kernel import score
+        from model.likelihood.kernel import score
 
         p_without = score(base, score_tables(bundled_fit), len(bundled_fit.centers)).p_mean[0]
         assert pre.p_now == pytest.approx(p_without, abs=2e-4)

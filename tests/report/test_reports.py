@@ -8,8 +8,8 @@ import subprocess
 import pytest
 from matplotlib.image import imread
 
-from model.errors import InputError
-from model.fitting import Fit
+from model.core.errors import InputError
+from model.fitting.sampling import Fit
 from model.report.fit_report import fit_report
 from model.report.patient import lesion_reports
 from model.report.pdf import CHROMIUM_FLAGS as BROWSER_FLAGS

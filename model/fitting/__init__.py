@@ -1,0 +1,9 @@
+"""Inference: sampling the model with NUTS, the convergence gate and the fit file.
+
+- :mod:`~model.fitting.sampling`: :func:`~model.fitting.sampling.fit`, sampler settings, the
+  :class:`~model.fitting.sampling.Fit` and its file (checked at load);
+- :mod:`~model.fitting.diagnostics`: ESS, R-hat, divergences and the gate.
+
+May import: :mod:`model.core`, :mod:`model.modalities`, :mod:`model.inputs`,
+:mod:`model.likelihood`.
+"""

@@ -1,0 +1,9 @@
+"""The data edge: formats, validation and encoding. Everything past it trusts its types.
+
+- :mod:`~model.inputs.vocabulary`: the category names shared by the format, model and reports;
+- :mod:`~model.inputs.parameters`: the parameter file (priors, modalities, cohort design), checked;
+- :mod:`~model.inputs.schema`: the cohort and patient formats; every bad cell reported;
+- :mod:`~model.inputs.encode`: a validated cohort as the arrays the model and the scorer read.
+
+May import: :mod:`model.core`, :mod:`model.modalities`.
+"""

@@ -1,0 +1,489 @@
+"""Bayesian latent-class analysis of binary tests without a gold standard, in PyMC.
+
+Every subject of population *g* has a latent disease state D (prevalence ``pi_g``) and results
+on tests *j* = 1..J with sensitivity ``Se_j`` and specificity ``Sp_j``, shared by all populations
+(the Hui-Walter design when there are two or more populations). Each of these parameters has a
+Beta prior read from a TOML file (:func:`load_priors`); with one population and two tests the
+model is not identified by the data alone, so the priors must carry real information (Joseph,
+Gyorkos & Coupal 1995).
+
+Likelihood. Tests are conditionally independent given D by default:
+``P(r | D=1) = prod_j Se_j^r_j (1 - Se_j)^(1 - r_j)``, likewise with ``1 - Sp_j`` for D=0. A
+missing result (blank cell) drops out of the product (it is marginalised). D is marginalised,
+not sampled: each distinct pattern (with its count) adds
+``count * logsumexp(log pi + log P(r | D=1), log(1 - pi) + log P(r | D=0))`` to the log density
+(a ``pm.Potential``), and NUTS samples the continuous parameters.
+
+Conditional dependence (optional) between one pair of tests (a, b) follows the fixed-effects
+covariance model of Dendukuri & Joseph (2001, Biometrics 57:158-167): given D=1 the joint
+probabilities of the pair are ``Se_a Se_b + c1``, ``Se_a (1 - Se_b) - c1``,
+``(1 - Se_a) Se_b - c1`` and ``(1 - Se_a)(1 - Se_b) + c1`` for (+,+), (+,-), (-,+), (-,-), and
+likewise with the specificities and a covariance ``c0`` given D=0 (both tests negative:
+``Sp_a Sp_b + c0``). Here the covariances are restricted to positive dependence and get uniform
+priors over their feasible range: ``c1 = u1 (min(Se_a, Se_b) - Se_a Se_b)`` and
+``c0 = u0 (min(Sp_a, Sp_b) - Sp_a Sp_b)`` with ``u1, u0 ~ Uniform(0, 1)``. When only one test of
+the pair was done, its own marginal applies (the covariance cancels).
+
+Input is one row per subject (0/1 result per test column, blank = not done) or one row per
+result pattern with a count column; an optional column names each row's population.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from model.core.errors import InputError, Problem
+from model.synthesis.io import (
+    LEVEL,
+    interval,
+    missing_columns,
+    read_csv_records,
+    sample_posterior,
+)
+
+MISSING = -1
+"""Code of a blank (not done) result in :attr:`BinaryResults.patterns`."""
+
+
+# --------------------------------------------------------------------------------------------
+# Data
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BinaryResults:
+    """Distinct result patterns with their counts.
+
+    Parameters
+    ----------
+    tests : tuple of str
+        Test (column) names, in column order of :attr:`patterns`.
+    populations : tuple of str
+        Population names (``("all",)`` without a population column).
+    patterns : numpy.ndarray of int, shape (n, J)
+        1 positive, 0 negative, :data:`MISSING` not done.
+    counts : numpy.ndarray of int, shape (n,)
+        Subjects with the pattern.
+    population : numpy.ndarray of int, shape (n,)
+        Index into :attr:`populations` of each pattern.
+    """
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    tests: tuple[str, ...]
+    populations: tuple[str, ...]
+    patterns: np.ndarray
+    counts: np.ndarray
+    population: np.ndarray
+
+    def table(self) -> pd.DataFrame:
+        """The patterns as a DataFrame (``+``, ``-``, blank), with population and count."""
+        cells = np.where(self.patterns == 1, "+", np.where(self.patterns == 0, "-", ""))
+        frame = pd.DataFrame(cells, columns=list(self.tests))
+        frame.insert(0, "population", [self.populations[i] for i in self.population])
+        frame["count"] = self.counts
+        return frame
+
+
+def load_test_results(
+    path: str | os.PathLike,
+    tests: Sequence[str],
+    count: str | None = None,
+    population: str | None = None,
+) -> BinaryResults:
+    """Load and validate binary test results.
+
+    Parameters
+    ----------
+    path : path-like
+        CSV with a header row.
+    tests : sequence of str
+        Columns holding the test results: ``0``, ``1`` or blank (not done).
+    count : str, optional
+        Column with the number of subjects of each row (one row per pattern); without it every
+        row is one subject.
+    population : str, optional
+        Column naming each row's population; without it all rows are one population.
+
+    Returns
+    -------
+    BinaryResults
+
+    Raises
+    ------
+    model.core.errors.InputError
+        Listing every problem: an unknown or repeated column name, a result other than 0/1/blank,
+        a count that is not a whole number >= 0, a blank population. Rows are spreadsheet rows.
+    """
+    name = Path(path).name
+    header, rows = read_csv_records(path)
+    problems = _column_problems(name, header, tests, count, population)
+    if problems:
+        raise InputError(problems)
+    index = {column: header.index(column) for column in header}
+    patterns, counts, groups = [], [], []
+    for number, cells in rows:
+        patterns.append([_result(name, number, t, cells[index[t]], problems) for t in tests])
+        counts.append(
+            _row_count(name, number, count, cells[index[count]] if count else "1", problems)
+        )
+        group = cells[index[population]] if population else "all"
+        if not group:
+            problems.append(Problem(name, number, population, "", "a population name"))
+        groups.append(group)
+    if not rows:
+        problems.append(Problem(name, None, None, None, "at least one data row"))
+    if problems:
+        raise InputError(problems)
+    return _aggregate(tuple(tests), np.asarray(patterns), np.asarray(counts), groups)
+
+
+def _column_problems(
+    file: str, header: list[str], tests: Sequence[str], count: str | None, population: str | None
+) -> list[Problem]:
+    wanted = {t: "0/1 test results" for t in tests}
+    wanted.update({c: what for c, what in ((count, "counts"), (population, "populations")) if c})
+    problems = missing_columns(file, header, wanted)
+    named = [*tests, *(c for c in (count, population) if c)]
+    for column in sorted({c for c in named if named.count(c) > 1}):
+        problems.append(Problem("command line", None, column, column, "each column named once"))
+    if not tests:
+        problems.append(Problem("command line", None, "--test", None, "at least one test column"))
+    return problems
+
+
+def _result(file: str, row: int, column: str, text: str, problems: list[Problem]) -> int:
+    if text in ("0", "1"):
+        return int(text)
+    if text:
+        problems.append(Problem(file, row, column, text, "0, 1 or blank (not done)"))
+    return MISSING
+
+
+def _row_count(file: str, row: int, column: str | None, text: str, problems: list[Problem]) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        problems.append(Problem(file, row, column, text, "a whole number >= 0"))
+    return value
+
+
+def _aggregate(
+    tests: tuple[str, ...], patterns: np.ndarray, counts: np.ndarray, groups: list[str]
+) -> BinaryResults:
+    populations = tuple(dict.fromkeys(groups))
+    group_index = np.array([populations.index(g) for g in groups])
+    keys = np.column_stack([group_index, patterns])
+    unique, inverse = np.unique(keys, axis=0, return_inverse=True)
+    totals = np.bincount(inverse.reshape(-1), weights=counts, minlength=len(unique))
+    keep = totals > 0
+    return BinaryResults(
+        tests=tests,
+        populations=populations,
+        patterns=unique[keep, 1:].astype(np.int64),
+        counts=totals[keep].astype(np.int64),
+        population=unique[keep, 0].astype(np.int64),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Priors
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BetaPrior:
+    """A Beta(alpha, beta) prior."""
+
+    alpha: float
+    beta: float
+
+
+@dataclass(frozen=True)
+class LcaPriors:
+    """Beta priors of a latent-class analysis.
+
+    Parameters
+    ----------
+    prevalence : dict of str to BetaPrior
+        By population name.
+    sensitivity, specificity : dict of str to BetaPrior
+        By test name.
+    """
+
+    prevalence: dict[str, BetaPrior]
+    sensitivity: dict[str, BetaPrior]
+    specificity: dict[str, BetaPrior]
+
+
+def load_priors(path: str | os.PathLike, data: BinaryResults) -> LcaPriors:
+    """Read the Beta priors of a TOML file for the tests and populations of ``data``.
+
+    The file has one ``[tests.<name>]`` table per test with ``sensitivity`` and ``specificity``
+    as ``{ alpha = a, beta = b }`` and a ``[prevalence]`` table that either holds ``alpha`` and
+    ``beta`` itself (all populations) or one ``[prevalence.<population>]`` table per population.
+    Tables for tests not analysed are ignored, so one file can serve several runs.
+
+    Parameters
+    ----------
+    path : path-like
+    data : BinaryResults
+        Its tests and populations are the entries required.
+
+    Returns
+    -------
+    LcaPriors
+
+    Raises
+    ------
+    model.core.errors.InputError
+        For an unreadable file, invalid TOML, a missing entry or Beta parameters that are not
+        numbers > 0; the entry (e.g. ``tests.stool.sensitivity``) is the problem's column.
+    """
+    name = Path(path).name
+    try:
+        document = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as error:
+        raise InputError([Problem(name, None, None, None, f"a readable file ({error})")]) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise InputError([Problem(name, None, None, None, f"valid TOML ({error})")]) from None
+    problems: list[Problem] = []
+    test_tables = document.get("tests", {})
+    prevalence_table = document.get("prevalence")
+
+    def beta(entry: str, value: Any) -> BetaPrior:
+        prior = _beta_prior(value)
+        if prior is None:
+            hint = _entry_hint(entry, document)
+            expected = f"a Beta prior {{ alpha = a, beta = b }} with a > 0 and b > 0{hint}"
+            problems.append(Problem(name, None, entry, _shown(value), expected))
+            return BetaPrior(1.0, 1.0)
+        return prior
+
+    sensitivity, specificity = {}, {}
+    for test in data.tests:
+        table = test_tables.get(test, {}) if isinstance(test_tables, dict) else {}
+        sensitivity[test] = beta(f"tests.{test}.sensitivity", table.get("sensitivity"))
+        specificity[test] = beta(f"tests.{test}.specificity", table.get("specificity"))
+    if isinstance(prevalence_table, dict) and "alpha" in prevalence_table:
+        shared = beta("prevalence", prevalence_table)
+        prevalence = dict.fromkeys(data.populations, shared)
+    else:
+        tables = prevalence_table if isinstance(prevalence_table, dict) else {}
+        prevalence = {g: beta(f"prevalence.{g}", tables.get(g)) for g in data.populations}
+    if problems:
+        raise InputError(problems)
+    return LcaPriors(prevalence, sensitivity, specificity)
+
+
+def _beta_prior(value: Any) -> BetaPrior | None:
+    if not isinstance(value, dict):
+        return None
+    a, b = value.get("alpha"), value.get("beta")
+    numbers = all(isinstance(x, int | float) and not isinstance(x, bool) for x in (a, b))
+    if not numbers or not (a > 0 and b > 0):
+        return None
+    return BetaPrior(float(a), float(b))
+
+
+def _shown(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _entry_hint(entry: str, document: dict) -> str:
+    parts = entry.split(".")
+    if len(parts) != 3:
+        return ""
+    known = list(document.get("tests", {})) if isinstance(document.get("tests"), dict) else []
+    if parts[1] in known:
+        return ""
+    close = difflib.get_close_matches(parts[1], known, n=1)
+    return f"; the file has no [tests.{parts[1]}] table" + (
+        f" (did you mean [tests.{close[0]}]?)" if close else ""
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Model and fit
+# --------------------------------------------------------------------------------------------
+def build_model(data: BinaryResults, priors: LcaPriors, dependent: tuple[str, str] | None = None):
+    """The latent-class model as a :class:`pymc.Model` (see the module docstring).
+
+    Parameters
+    ----------
+    data : BinaryResults
+    priors : LcaPriors
+    dependent : pair of str, optional
+        Two test names whose results are conditionally dependent given the disease state.
+
+    Returns
+    -------
+    pymc.Model
+        Free variables ``prevalence`` (dim ``population``), ``sensitivity`` and ``specificity``
+        (dim ``test``), and with ``dependent`` the fractions ``u_diseased`` and ``u_healthy`` of
+        their feasible ranges that the covariances ``cov_diseased`` and ``cov_healthy`` take.
+
+    Raises
+    ------
+    ValueError
+        When ``dependent`` does not name two different tests of ``data``.
+    """
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    coords = {"population": list(data.populations), "test": list(data.tests)}
+    with pm.Model(coords=coords) as model:
+        prevalence = _beta("prevalence", priors.prevalence, data.populations, "population")
+        se = _beta("sensitivity", priors.sensitivity, data.tests, "test")
+        sp = _beta("specificity", priors.specificity, data.tests, "test")
+        observed = data.patterns != MISSING
+        positive = (data.patterns == 1).astype(float)
+        independent = observed.copy()
+        log1 = log0 = pt.zeros(len(data.counts))
+        if dependent is not None:
+            a, b = _pair(data, dependent)
+            both = observed[:, a] & observed[:, b]
+            independent[both, a] = independent[both, b] = False
+            joint1, joint0 = _joint_pair(se[a], se[b], sp[a], sp[b])
+            cell = np.where(both, 2 * (1 - data.patterns[:, a]) + (1 - data.patterns[:, b]), 0)
+            log1 = pt.switch(both, pt.log(joint1[cell]), 0.0)
+            log0 = pt.switch(both, pt.log(joint0[cell]), 0.0)
+        mask = independent.astype(float)
+        log1 = log1 + pt.sum(mask * (positive * pt.log(se) + (1 - positive) * pt.log1p(-se)), 1)
+        log0 = log0 + pt.sum(mask * (positive * pt.log1p(-sp) + (1 - positive) * pt.log(sp)), 1)
+        pi = prevalence[data.population]
+        mixture = pt.logaddexp(pt.log(pi) + log1, pt.log1p(-pi) + log0)
+        pm.Potential("likelihood", pt.sum(data.counts * mixture))
+    return model
+
+
+def _beta(name: str, table: dict[str, BetaPrior], keys: Sequence[str], dim: str):
+    import pymc as pm
+
+    alpha = np.array([table[k].alpha for k in keys])
+    beta = np.array([table[k].beta for k in keys])
+    return pm.Beta(name, alpha=alpha, beta=beta, dims=dim)
+
+
+def _pair(data: BinaryResults, dependent: tuple[str, str]) -> tuple[int, int]:
+    a, b = dependent
+    if a == b or a not in data.tests or b not in data.tests:
+        raise ValueError(f"dependent tests must be two different tests of {data.tests}")
+    return data.tests.index(a), data.tests.index(b)
+
+
+def _joint_pair(se_a, se_b, sp_a, sp_b):
+    """Probabilities of (+,+), (+,-), (-,+), (-,-) for the dependent pair, given D=1 and D=0."""
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    u1 = pm.Uniform("u_diseased", 0.0, 1.0)
+    u0 = pm.Uniform("u_healthy", 0.0, 1.0)
+    c1 = pm.Deterministic("cov_diseased", u1 * (pt.minimum(se_a, se_b) - se_a * se_b))
+    c0 = pm.Deterministic("cov_healthy", u0 * (pt.minimum(sp_a, sp_b) - sp_a * sp_b))
+    joint1 = pt.stack(
+        [se_a * se_b + c1, se_a * (1 - se_b) - c1, (1 - se_a) * se_b - c1]
+        + [(1 - se_a) * (1 - se_b) + c1]
+    )
+    joint0 = pt.stack(
+        [(1 - sp_a) * (1 - sp_b) + c0, (1 - sp_a) * sp_b - c0, sp_a * (1 - sp_b) - c0]
+        + [sp_a * sp_b + c0]
+    )
+    return joint1, joint0
+
+
+@dataclass(frozen=True)
+class LatentClassFit:
+    """Posterior draws of a latent-class analysis.
+
+    Parameters
+    ----------
+    data : BinaryResults
+    draws : dict of str to numpy.ndarray
+        Flattened draws keyed ``prevalence.<population>``, ``sensitivity.<test>``,
+        ``specificity.<test>`` and, with dependence, ``cov_diseased`` and ``cov_healthy``.
+    dependent : pair of str or None
+    diagnostics : dict
+        The convergence gate (:meth:`model.fitting.diagnostics.Gate.to_dict`).
+    """
+
+    data: BinaryResults
+    draws: dict[str, np.ndarray]
+    dependent: tuple[str, str] | None = None
+    diagnostics: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> pd.DataFrame:
+        """Posterior median and 95% equal-tailed interval of every parameter.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index: the keys of :attr:`draws`; columns ``median``, ``lower``, ``upper``.
+        """
+        table = pd.DataFrame(
+            {key: interval(values) for key, values in self.draws.items()},
+            index=["median", "lower", "upper"],
+        ).T
+        table.index.name = "parameter"
+        return table
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary with the data's patterns and the diagnostics."""
+        return {
+            "model": "Bayesian latent-class model, disease state marginalised",
+            "level": LEVEL,
+            "tests": list(self.data.tests),
+            "populations": list(self.data.populations),
+            "conditional_dependence": list(self.dependent) if self.dependent else None,
+            "subjects": int(self.data.counts.sum()),
+            "estimates": {k: dict(v) for k, v in self.summary().to_dict(orient="index").items()},
+            "diagnostics": self.diagnostics,
+        }
+
+
+def fit_latent_class(
+    data: BinaryResults,
+    priors: LcaPriors,
+    dependent: tuple[str, str] | None = None,
+    draws: int = 1000,
+    tune: int = 1000,
+    chains: int = 2,
+    seed: int = 0,
+) -> LatentClassFit:
+    """Fit the latent-class model with NUTS (nutpie).
+
+    Parameters
+    ----------
+    data : BinaryResults
+    priors : LcaPriors
+    dependent : pair of str, optional
+        Tests modelled as conditionally dependent (see the module docstring).
+    draws, tune, chains : int, optional
+        Kept and warm-up draws per chain, and chains (defaults 1000, 1000, 2).
+    seed : int, default 0
+
+    Returns
+    -------
+    LatentClassFit
+    """
+    model = build_model(data, priors, dependent)
+    posterior, gate = sample_posterior(model, draws, tune, chains, seed)
+    out: dict[str, np.ndarray] = {}
+    for name, dim, labels in (
+        ("prevalence", "population", data.populations),
+        ("sensitivity", "test", data.tests),
+        ("specificity", "test", data.tests),
+    ):
+        for i, label in enumerate(labels):
+            out[f"{name}.{label}"] = posterior[name].isel({dim: i}).values.reshape(-1)
+    if dependent is not None:
+        for name in ("cov_diseased", "cov_healthy"):
+            out[name] = posterior[name].values.reshape(-1)
+    return LatentClassFit(data, out, dependent, gate.to_dict())

@@ -1,0 +1,139 @@
+import json
+
+import numpy as np
+import pytest
+
+from model.checks.simulation import simulate
+from model.inputs.parameters import load_parameters
+from model.inputs.vocabulary import GROWTH_WEEKS
+
+
+def test_same_seed_same_cohort_other_seed_other_cohort():
+    a, _ = simulate(50, 4, seed=3)
+    b, _ = simulate(50, 4, seed=3)
+    c, _ = simulate(50, 4, seed=4)
+    assert a.digest == b.digest != c.digest
+
+
+@pytest.fixture(scope="module")
+def large():
+    """A large cohort to check the generator against its own parameters."""
+    return simulate(40_000, 4, seed=5)
+
+
+def test_class_conditional_imaging_matches_parameters(large):
+    cohort, truth = large
+    t, z, v = cohort.table, truth.latent_class, truth.parameters
+    centers = {c.name: i for i, c in enumerate(truth.centers)}
+    center_index = t["center"].map(centers).to_numpy()
+    for family, value_col, kind_col in (
+        ("perfusion", "perfusion_ratio", "perfusion_technique"),
+        ("pet", "pet_tbr", "pet_tracer"),
+    ):
+        shift = truth.center_effects[family][center_index]
+        for name in t[kind_col].cat.categories:
+            for k, sigma in ((0, "sigma_necrosis"), (1, "sigma_recurrence")):
+                mask = ((t[kind_col] == name) & t[value_col].notna()).to_numpy() & (z == k)
+                if mask.sum() < 500:
+                    continue
+                x = np.log(t[value_col].to_numpy()[mask]) - shift[mask]
+                mean = v[f"{family}.{name}.mu_necrosis"] + k * v[f"{family}.{name}.separation"]
+                se = v[f"{family}.{name}.{sigma}"] / np.sqrt(mask.sum())
+                assert abs(x.mean() - mean) < 5 * se + 0.005, (family, name, k)
+                ratio_se = 1 / np.sqrt(2 * mask.sum())  # standard error of a sample sd ratio
+                assert abs(x.std() / v[f"{family}.{name}.{sigma}"] - 1) < 4 * ratio_se, (
+                    family,
+                    name,
+                    k,
+                )
+
+
+def test_within_class_correlation(large):
+    cohort, truth = large
+    t, z = cohort.table, truth.latent_class
+    both = (t["perfusion_ratio"].notna() & t["pet_tbr"].notna()).to_numpy()
+    centers = {c.name: i for i, c in enumerate(truth.centers)}
+    ci = t["center"].map(centers).to_numpy()
+    # Within one center, technique and tracer are fixed, so class-and-center residuals are normal.
+    for k in (0, 1):
+        r = []
+        for c in range(len(truth.centers)):
+            m = both & (z == k) & (ci == c)
+            r.append(
+                np.corrcoef(
+                    np.log(t["perfusion_ratio"].to_numpy()[m]), np.log(t["pet_tbr"].to_numpy()[m])
+                )[0, 1]
+            )
+        assert (
+            abs(np.mean(r) - truth.parameters[f"correlation.{'recurrence' if k else 'necrosis'}"])
+            < 0.05
+        )
+
+
+def test_growth_per_six_weeks(large):
+    cohort, truth = large
+    t, z, v = cohort.table, truth.latent_class, truth.parameters
+    m = t["volume_fu1_ml"].notna().to_numpy()
+    g = np.log(t["volume_fu1_ml"].to_numpy() / t["volume_baseline_ml"].to_numpy())
+    weeks = t["interval_fu1_weeks"].to_numpy()
+    for k in (0, 1):
+        rate = v["growth.rate_necrosis"] + k * v["growth.separation"]
+        sel = m & (z == k) & (t["volume_baseline_ml"].to_numpy() > 1)  # rounding noise negligible
+        slope = np.sum(g[sel] * weeks[sel]) / np.sum(weeks[sel] ** 2) * GROWTH_WEEKS
+        assert abs(slope - rate) < 0.01
+
+
+def test_prevalence_and_covariate_effects(large):
+    cohort, truth = large
+    t, z = cohort.table, truth.latent_class
+    early = (t["months_since_rt"] <= 2.76).to_numpy()
+    meth = t["mgmt_methylated"].fillna(False).to_numpy(bool)
+    unmeth = (~t["mgmt_methylated"].fillna(True)).to_numpy(bool)
+    assert 0.55 < z.mean() < 0.7
+    assert z[early].mean() < z[~early].mean() - 0.1
+    assert z[meth].mean() < z[unmeth].mean() - 0.15
+
+
+def test_design_shares(large):
+    cohort, truth = large
+    t = cohort.table
+    d = load_parameters().value
+    assert abs(t["pet_tracer"].notna().mean() - d("cohort_design.pet_available")) < 0.01
+    labelled = t["reference_diagnosis"].notna()
+    assert abs(labelled.mean() - d("cohort_design.labelled")) < 0.01
+    histo = t["reference_source"] == "histopathology"
+    assert abs(histo.sum() / labelled.sum() - d("cohort_design.histopathology_share")) < 0.01
+    # Histopathology labels are the truth; follow-up labels are right at about their accuracy.
+    z = truth.latent_class
+    said = (t["reference_diagnosis"] == "recurrence").to_numpy()
+    h = histo.to_numpy()
+    assert np.array_equal(said[h], z[h] == 1)
+    f = (t["reference_source"] == "follow_up").to_numpy()
+    assert (
+        abs(said[f & (z == 1)].mean() - truth.parameters["reference.follow_up_sensitivity"]) < 0.02
+    )
+
+
+def test_reads_are_the_value_against_the_center_cutoff(large):
+    cohort, truth = large
+    t = cohort.table
+    cutoffs = {c.name: c.perfusion_cutoff for c in truth.centers}
+    reads = t["perfusion_read"].notna()
+    assert (t.loc[reads, "perfusion_read_cutoff"] == t.loc[reads, "center"].map(cutoffs)).all()
+    assert 0.08 < reads.sum() / t["perfusion_technique"].notna().sum() < 0.12
+
+
+def test_truth_json_lists_every_lesion(tmp_path):
+    cohort, truth = simulate(30, 2, seed=2)
+    data = json.loads(truth.write_json(tmp_path / "t.json").read_text())
+    assert list(data["latent_class"]) == list(cohort.table["patient_id"])
+    assert data["parameters"]["growth.separation"] == 0.35
+
+
+def test_trusted_path_equals_validated_path():
+    a, _ = simulate(200, 3, seed=9)
+    b, _ = simulate(200, 3, seed=9, validate=False)
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(a.table, b.table)
+    assert a.digest == b.digest

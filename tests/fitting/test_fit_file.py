@@ -1,0 +1,122 @@
+"""Fit files: round trip, fresh-process loading without PyMC, and refusal of bad files."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from model.core.errors import InputError
+from model.fitting.sampling import MODEL_VERSION, load_fit, model_spec_hash
+from model.inputs.parameters import load_parameters
+from model.inputs.schema import load_cohort
+
+
+def test_bundled_fit_is_current(bundled_fit, bundled_cohort_path):
+    """The demo's bundled fit was made by this model, these priors and this cohort."""
+    p = bundled_fit.provenance
+    assert p["model_version"] == MODEL_VERSION
+    assert p["model_spec_hash"] == model_spec_hash(load_parameters()), (
+        "refit: rnbayes fit data/cohort.csv --out data/fit.nc"
+    )
+    assert p["cohort"]["digest"] == load_cohort(bundled_cohort_path).digest
+    assert p["cohort"]["synthetic"] is True
+    assert bundled_fit.gate.passed
+    assert bundled_fit.training_data is None
+
+
+def test_round_trip(tmp_path, bundled_fit):
+    path = bundled_fit.save(tmp_path / "copy.nc")
+    again = load_fit(path)
+    assert again.provenance == {**bundled_fit.provenance, "checksum": again.provenance["checksum"]}
+    np.testing.assert_array_equal(again.draws.perf_mu, bundled_fit.draws.perf_mu)
+
+
+def test_loads_and_scores_in_a_fresh_process_without_pymc(tmp_path):
+    from conftest import DATA
+
+    code = (
+        "import sys, model;"
+        f"f = model.load_fit(r'{DATA / 'fit.nc'}');"
+        f"t = model.predict(f, r'{DATA / 'patients_example.csv'}');"
+        "print(round(float(t.p_recurrence.iloc[0]), 6), 'pymc' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    p, pymc_loaded = out.split()
+    assert 0 <= float(p) <= 1 and pymc_loaded == "False"
+
+
+def rewrite(src, dst, edit):
+    tree = xr.open_datatree(src, engine="h5netcdf").load()
+    edit(tree)
+    tree.to_netcdf(dst, engine="h5netcdf")
+    return dst
+
+
+def test_other_model_version_is_refused(tmp_path, bundled_fit):
+    from conftest import DATA
+
+    def older(tree):
+        p = json.loads(tree.attrs["rnbayes"])
+        p["model_version"] = MODEL_VERSION - 1
+        tree.attrs["rnbayes"] = json.dumps(p)
+
+    with pytest.raises(InputError, match="model version"):
+        load_fit(rewrite(DATA / "fit.nc", tmp_path / "old.nc", older))
+
+
+def test_edited_draws_are_refused(tmp_path):
+    from conftest import DATA
+
+    def edit(tree):
+        tree["posterior"]["growth_separation"] = tree["posterior"]["growth_separation"] * 1.01
+
+    with pytest.raises(InputError, match="checksum"):
+        load_fit(rewrite(DATA / "fit.nc", tmp_path / "edited.nc", edit))
+
+
+def test_foreign_netcdf_is_refused(tmp_path):
+    path = tmp_path / "foreign.nc"
+    xr.DataTree.from_dict(
+        {"posterior": xr.Dataset({"a": ("x", [1.0])}), "sample_stats": xr.Dataset()}
+    ).to_netcdf(path, engine="h5netcdf")
+    with pytest.raises(InputError, match="no rnbayes provenance"):
+        load_fit(path)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "empty", "missing"])
+def test_corrupt_files_are_refused(tmp_path, damage):
+    from conftest import DATA
+
+    path = tmp_path / "bad.nc"
+    if damage == "truncate":
+        data = (DATA / "fit.nc").read_bytes()
+        path.write_bytes(data[: len(data) // 2])
+    elif damage == "garbage":
+        path.write_bytes(np.random.default_rng(0).bytes(4096))
+    elif damage == "empty":
+        path.write_bytes(b"")
+    with pytest.raises(InputError) as info:
+        load_fit(path)
+    assert "bad.nc" in str(info.value)
+
+
+def test_save_is_atomic_and_keeps_old_file_on_failure(tmp_path, bundled_fit, monkeypatch):
+    target = tmp_path / "fit.nc"
+    shutil.copy(bundled_fit_path := __import__("conftest").DATA / "fit.nc", target)
+    before = target.read_bytes()
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(xr.DataTree, "to_netcdf", boom)
+    with pytest.raises(RuntimeError):
+        bundled_fit.save(target)
+    assert target.read_bytes() == before
+    assert list(tmp_path.iterdir()) == [target]
+    assert bundled_fit_path.exists()

@@ -1,0 +1,39 @@
+"""The same seed gives identical fits and identical scores, in separate processes."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+SCRIPT = """
+import json, sys, warnings
+warnings.simplefilter("ignore")
+import model
+from model.checks.simulation import simulate
+cohort, _ = simulate(120, 3, seed=31)
+settings = model.SamplerSettings(draws=80, tune=120, chains=2, seed=5)
+fit = model.fit(cohort, settings=settings, progress=False)
+scores = model.predict(fit, model.bundled("patients_example.csv"))
+names = ("perfusion_separation", "growth_sd", "correlation")
+summary = {name: float(fit.posterior[name].mean()) for name in names}
+print(json.dumps({"summary": summary, "checksum": model.fitting.sampling._checksum(fit.posterior),
+                  "p": scores["p_recurrence"].tolist(), "low": scores["ci_low"].tolist()}))
+"""
+
+
+def run():
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_same_seed_same_fit_and_scores_across_processes():
+    first, second = run(), run()
+    assert first["checksum"] == second["checksum"]
+    assert first["summary"] == second["summary"]
+    assert first["p"] == second["p"] and first["low"] == second["low"]

@@ -1,0 +1,87 @@
+"""Sampling the model: a smoke fit through the CLI, PyMC's own sampler, and the gate."""
+
+import json
+
+import numpy as np
+import pytest
+
+from model.checks.simulation import simulate
+from model.cli import main
+from model.fitting.sampling import LARGE_COHORT, SamplerSettings, fit, load_fit
+
+
+@pytest.fixture(scope="module")
+def small_cohort(tmp_path_factory):
+    cohort, truth = simulate(160, 3, seed=21)
+    path = tmp_path_factory.mktemp("small") / "cohort.csv"
+    cohort.write_csv(path)
+    return cohort, path
+
+
+def test_cli_fit_short_run_fails_the_gate_loudly_and_records_it(small_cohort, tmp_path, capsys):
+    _, path = small_cohort
+    out = tmp_path / "fit.nc"
+    code = main(
+        [
+            "fit",
+            str(path),
+            "--out",
+            str(out),
+            "--draws",
+            "60",
+            "--tune",
+            "100",
+            "--chains",
+            "2",
+            "--quiet",
+            "--store-data",
+        ]
+    )
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "CONVERGENCE GATE FAILED" in captured.err
+    loaded = load_fit(out)
+    assert loaded.provenance["diagnostics"]["passed"] is False
+    assert loaded.gate.min_ess_bulk < 400
+    assert loaded.training_data is not None and loaded.training_data.startswith("patient_id,")
+    assert loaded.provenance["sampler"]["sampler"] == "nutpie"
+    # predictions from a failed fit carry the warning; summary says so
+    assert main(["predict", str(out), str(path), "--json"]) == 0
+    captured = capsys.readouterr()
+    document = json.loads(captured.out)
+    assert document["gate_passed"] is False and len(document["predictions"]) == 160
+    assert "CONVERGENCE GATE FAILED" in captured.err
+    assert main(["summary", str(out)]) == 0
+    assert "CONVERGENCE GATE FAILED" in capsys.readouterr().out
+
+
+def test_pymc_sampler_is_selectable(small_cohort):
+    cohort, _ = small_cohort
+    result = fit(
+        cohort,
+        settings=SamplerSettings(sampler="pymc", draws=40, tune=60, chains=2, seed=3),
+        progress=False,
+    )
+    assert result.provenance["sampler"]["sampler"] == "pymc"
+    assert result.posterior.sizes["chain"] == 2 and result.posterior.sizes["draw"] == 40
+    assert result.training_data is None
+    assert np.isfinite(result.draws.perf_mu).all()
+
+
+def test_settings_are_checked():
+    with pytest.raises(ValueError):
+        SamplerSettings(sampler="metropolis")
+    with pytest.raises(ValueError):
+        SamplerSettings(centered=("prevalence", "nonsense"))
+    with pytest.raises(ValueError):
+        SamplerSettings(draws=0)
+
+
+def test_default_warm_up_and_target_accept_follow_sampler_and_cohort_size():
+    assert SamplerSettings().tune == 300 and SamplerSettings(sampler="pymc").tune == 1000
+    assert SamplerSettings(tune=50).tune == 50
+    assert SamplerSettings().for_cohort(LARGE_COHORT - 1).target_accept == 0.9
+    assert SamplerSettings().for_cohort(LARGE_COHORT).target_accept == 0.8
+    assert SamplerSettings(target_accept=0.95).for_cohort(30_000).target_accept == 0.95
+    with pytest.raises(ValueError, match="target_accept"):
+        SamplerSettings(target_accept=1.2)

@@ -1,0 +1,172 @@
+import tomllib
+
+import numpy as np
+import pytest
+
+from model.checks.simulation import simulate
+from model.core.errors import InputError
+from model.core.files import bundled
+from model.inputs.encode import encode
+from model.inputs.parameters import DESIGN_ENTRIES, MODEL_ENTRIES, SYMPTOM_ENTRIES, load_parameters
+from model.likelihood.pymc_model import build_model
+
+
+def test_bundled_parameters_complete_with_sources():
+    p = load_parameters()
+    for name in (*MODEL_ENTRIES, *SYMPTOM_ENTRIES, *DESIGN_ENTRIES):
+        assert len(p.source(name)) > 10, name
+    assert p.prior("perfusion.DSC.separation").kind == "lognormal"
+    assert p.prior("symptoms.class_mean").center is None
+
+
+def rewrite(tmp_path, edit):
+    text = bundled("parameters.toml").read_text()
+    path = tmp_path / "p.toml"
+    path.write_text(edit(text))
+    return path
+
+
+def test_misspelt_entry_is_named_with_suggestion(tmp_path):
+    path = rewrite(tmp_path, lambda t: t.replace("[pet.tau_center]", "[pet.tau_centre]"))
+    with pytest.raises(InputError) as info:
+        load_parameters(path)
+    message = str(info.value)
+    assert "pet.tau_centre" in message and "did you mean 'pet.tau_center'" in message
+    assert "a [pet.tau_center] table" in message
+
+
+def test_invalid_values_are_named(tmp_path):
+    def edit(text):
+        text = text.replace(
+            "[perfusion.DSC.separation]\nvalue = 0.80", "[perfusion.DSC.separation]\nvalue = -0.8"
+        )
+        return text.replace(
+            "[correlation.necrosis]\nvalue = 0.30", "[correlation.necrosis]\nvalue = 1.5"
+        )
+
+    with pytest.raises(InputError) as info:
+        load_parameters(rewrite(tmp_path, edit))
+    columns = {p.column for p in info.value.problems}
+    assert columns == {"perfusion.DSC.separation.value", "correlation.necrosis.value"}
+
+
+def test_a_prior_kind_that_is_not_a_name_is_named(tmp_path):
+    # found by the fuzzer: a TOML array as the prior kind used to raise a TypeError
+    def edit(text):
+        start = text.index("[perfusion.DSC.sigma_necrosis]")
+        at = text.index('prior = "', start)
+        end = text.index("\n", at)
+        return text[:at] + "prior = [1, 2]" + text[end:]
+
+    with pytest.raises(InputError) as info:
+        load_parameters(rewrite(tmp_path, edit))
+    (problem,) = info.value.problems
+    assert problem.column == "perfusion.DSC.sigma_necrosis.prior" and "one of" in problem.expected
+
+
+def test_missing_source_and_bad_toml(tmp_path):
+    def drop_source(text):
+        start = text.index("[prevalence.mgmt]")
+        head, rest = text[:start], text[start:]
+        lines = rest.split("\n")
+        return (
+            head
+            + "\n".join(line for line in lines[:6] if not line.startswith("source"))
+            + "\n"
+            + "\n".join(lines[6:])
+        )
+
+    with pytest.raises(InputError, match="prevalence.mgmt.source"):
+        load_parameters(rewrite(tmp_path, drop_source))
+    with pytest.raises(InputError, match="valid TOML"):
+        load_parameters(rewrite(tmp_path, lambda t: t + "\n[[[broken"))
+
+
+def test_with_values_and_digest():
+    p = load_parameters()
+    q = p.with_values({"growth.separation": 0.5})
+    assert q.value("growth.separation") == 0.5 and p.value("growth.separation") == 0.35
+    assert p.digest != q.digest
+    assert p.digest == load_parameters().digest
+    with pytest.raises(KeyError):
+        p.with_values({"cohort_design.labelled": 0.2})
+
+
+def test_every_file_entry_is_known():
+    document = tomllib.loads(bundled("parameters.toml").read_text())
+    assert set(document) == {
+        "prevalence",
+        "perfusion",
+        "pet",
+        "correlation",
+        "symptoms",
+        "growth",
+        "reference",
+        "cohort_design",
+    }
+
+
+def perturbed(text: str, entry: str, field: str) -> str:
+    """The parameter file with one number of one entry moved (kept inside its allowed range)."""
+    start = text.index(f"[{entry}]\n")
+    line_start = text.index(f"\n{field} = ", start) + 1
+    line_end = text.index("\n", line_start)
+    number = float(text[line_start:line_end].split("=", 1)[1])
+    return f"{text[:line_start]}{field} = {0.7 * number + 0.1!r}{text[line_end:]}"
+
+
+def numbers_in_fields(entry: dict) -> list[str]:
+    return [k for k, v in entry.items() if isinstance(v, int | float) and not isinstance(v, bool)]
+
+
+def model_constants(parameters) -> np.ndarray:
+    """Every number in the prior graph of the PyMC model built with these parameters."""
+    from pytensor.graph.basic import Constant
+    from pytensor.graph.traversal import ancestors
+
+    graph = build_model(TINY_LESIONS, TINY_COHORT.centers, parameters, centered=())
+    numbers = [
+        np.asarray(node.data, dtype=float).ravel()
+        for node in ancestors(graph.model.free_RVs)
+        if isinstance(node, Constant) and np.issubdtype(np.asarray(node.data).dtype, np.number)
+    ]
+    return np.sort(np.concatenate(numbers))
+
+
+TINY_COHORT = simulate(30, 2, seed=4)[0]
+TINY_LESIONS = encode(TINY_COHORT, TINY_COHORT.centers, 3.0)
+
+
+def test_every_number_in_the_file_reaches_the_model_or_the_simulator(tmp_path):
+    """Each number of the parameter file is used: moving it changes the PyMC model's priors
+    (model, hyper and symptom entries) or the cohort the simulator draws (cohort design)."""
+    text = bundled("parameters.toml").read_text()
+    document = tomllib.loads(text)
+    base_model = model_constants(load_parameters())
+    base_cohort = simulate(300, 3, seed=2)[0].table
+    unused = []
+    for group, table in document.items():
+        for name, fields in _entries(group, table):
+            for field in numbers_in_fields(fields):
+                path = tmp_path / "p.toml"
+                path.write_text(perturbed(text, name, field))
+                parameters = load_parameters(path)
+                if group == "cohort_design":
+                    changed = not simulate(300, 3, seed=2, parameters=parameters)[0].table.equals(
+                        base_cohort
+                    )
+                else:
+                    changed = not np.array_equal(model_constants(parameters), base_model)
+                if not changed:
+                    unused.append(f"{name}.{field}")
+    assert unused == []
+
+
+def _entries(group: str, table: dict):
+    """(dotted name, fields) of every entry under a top-level table of the parameter file."""
+    if "source" in table:
+        yield group, table
+        return
+    for key, value in table.items():
+        if isinstance(value, dict):
+            yield from _entries(f"{group}.{key}", value)

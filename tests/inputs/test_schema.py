@@ -1,0 +1,245 @@
+import json
+import math
+
+import pandas as pd
+import pytest
+
+from model.core.errors import InputError
+from model.inputs.schema import COLUMNS, cohort_from_records, load_cohort, load_patient
+
+HEADER = ",".join(COLUMNS)
+
+
+def write(tmp_path, text, name="c.csv"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def row(**cells):
+    return ",".join(str(cells.get(c, "")) for c in COLUMNS)
+
+
+def problems_of(path):
+    with pytest.raises(InputError) as info:
+        load_cohort(path)
+    return [(p.row, p.column) for p in info.value.problems], info.value
+
+
+def test_bundled_cohort_loads_typed(bundled_cohort_path):
+    cohort = load_cohort(bundled_cohort_path)
+    t = cohort.table
+    assert len(cohort) == 600
+    assert list(t.columns) == list(COLUMNS)
+    assert t["perfusion_ratio"].dtype == float
+    assert str(t["headache"].dtype) == "boolean"
+    assert list(t["pet_tracer"].cat.categories) == ["MET", "FET", "DOPA"]
+    assert cohort.centers == tuple(f"C0{i}" for i in range(1, 9))
+
+
+def test_blank_means_missing_not_zero_or_no(tmp_path):
+    path = write(tmp_path, HEADER + "\n" + row(patient_id="a", center="X") + "\n")
+    t = load_cohort(path).table
+    assert math.isnan(t.loc[0, "perfusion_ratio"])
+    assert t["headache"].isna().all()
+    assert t["reference_diagnosis"].isna().all()
+
+
+def test_unknown_word_is_missing_and_case_is_folded(tmp_path):
+    text = (
+        HEADER
+        + "\n"
+        + row(
+            patient_id="a",
+            center="X",
+            headache="Unknown",
+            seizure="YES",
+            perfusion_technique="dsc",
+            perfusion_ratio="1.2",
+        )
+        + "\n"
+    )
+    t = load_cohort(write(tmp_path, text)).table
+    assert pd.isna(t.loc[0, "headache"])
+    assert bool(t.loc[0, "seizure"]) is True
+    assert t.loc[0, "perfusion_technique"] == "DSC"
+
+
+def test_round_trip_is_exact(tmp_path, small_cohort_text):
+    first = load_cohort(write(tmp_path, small_cohort_text))
+    second = load_cohort(first.write_csv(tmp_path / "again.csv"))
+    pd.testing.assert_frame_equal(first.table, second.table)
+    assert first.digest == second.digest
+    assert second.to_csv_text() == small_cohort_text
+
+
+def test_columns_may_be_omitted_and_reordered(tmp_path):
+    path = write(tmp_path, "center,pet_tbr,pet_tracer,patient_id\nX,2.1,FET,p1\n")
+    t = load_cohort(path).table
+    assert t.loc[0, "pet_tbr"] == 2.1 and t.loc[0, "patient_id"] == "p1"
+    assert math.isnan(t.loc[0, "perfusion_ratio"])
+
+
+@pytest.mark.parametrize(
+    ("cells", "expected"),
+    [
+        ({"perfusion_technique": "DSC", "perfusion_ratio": "abc"}, (2, "perfusion_ratio")),
+        ({"perfusion_technique": "DSC", "perfusion_ratio": "0"}, (2, "perfusion_ratio")),
+        ({"perfusion_technique": "DSC", "perfusion_ratio": "-1.5"}, (2, "perfusion_ratio")),
+        ({"perfusion_technique": "DSC", "perfusion_ratio": "182"}, (2, "perfusion_ratio")),
+        ({"pet_tracer": "FET", "pet_tbr": "0"}, (2, "pet_tbr")),
+        ({"pet_tracer": "FLT", "pet_tbr": "2"}, (2, "pet_tracer")),
+        ({"perfusion_technique": "DCE", "perfusion_ratio": "2"}, (2, "perfusion_technique")),
+        (
+            {"perfusion_technique": "DSC", "perfusion_read": "positive"},
+            (2, "perfusion_read_cutoff"),
+        ),
+        ({"pet_tracer": "MET", "pet_read_cutoff": "1.5"}, (2, "pet_read")),
+        ({"perfusion_ratio": "2.0"}, (2, "perfusion_technique")),
+        (
+            {
+                "perfusion_technique": "DSC",
+                "perfusion_ratio": "2",
+                "perfusion_read": "positive",
+                "perfusion_read_cutoff": "1.75",
+            },
+            (2, "perfusion_read"),
+        ),
+        ({"volume_baseline_ml": "3", "volume_fu1_ml": "4"}, (2, "interval_fu1_weeks")),
+        ({"volume_baseline_ml": "3", "interval_fu1_weeks": "6"}, (2, "volume_fu1_ml")),
+        ({"volume_fu1_ml": "4", "interval_fu1_weeks": "6"}, (2, "volume_baseline_ml")),
+        (
+            {"volume_baseline_ml": "3", "volume_fu2_ml": "4", "interval_fu2_weeks": "6"},
+            (2, "volume_fu1_ml"),
+        ),
+        ({"reference_diagnosis": "recurrence"}, (2, "reference_source")),
+        ({"reference_source": "histopathology"}, (2, "reference_diagnosis")),
+        ({"headache": "maybe"}, (2, "headache")),
+        ({"months_since_rt": "-2"}, (2, "months_since_rt")),
+        ({"months_since_rt": "nan"}, (2, "months_since_rt")),
+        ({"months_since_rt": "inf"}, (2, "months_since_rt")),
+        ({"headache": "0"}, (2, "headache")),
+    ],
+)
+def test_each_rule_names_row_and_column(tmp_path, cells, expected):
+    path = write(tmp_path, HEADER + "\n" + row(patient_id="a", center="X", **cells) + "\n")
+    found, _ = problems_of(path)
+    assert expected in found
+
+
+def test_every_problem_is_listed_at_once(tmp_path):
+    lines = [
+        HEADER,
+        row(patient_id="a", center="X", pet_tracer="MET", pet_tbr="x"),
+        row(patient_id="b", center="X", headache="perhaps"),
+        row(patient_id="a", center="Y"),
+    ]
+    found, error = problems_of(write(tmp_path, "\n".join(lines) + "\n"))
+    assert found == [(2, "pet_tbr"), (3, "headache"), (4, "patient_id")]
+    message = str(error)
+    assert "3 problems in c.csv" in message
+    assert (
+        "row 4, column 'patient_id': got 'a'; expected a unique id (already used in row 2)"
+        in message
+    )
+
+
+def test_unknown_column_suggests_closest_name(tmp_path):
+    found, error = problems_of(write(tmp_path, "patient_id,center,pet_tbrr\na,X,2\n"))
+    assert found == [(1, "pet_tbrr")]
+    assert "did you mean 'pet_tbr'?" in str(error)
+
+
+def test_missing_required_column(tmp_path):
+    found, _ = problems_of(write(tmp_path, "patient_id,pet_tbr\na,2\n"))
+    assert (1, "center") in found
+
+
+def test_required_cell_blank(tmp_path):
+    found, _ = problems_of(write(tmp_path, "patient_id,center\na,\n"))
+    assert found == [(2, "center")]
+
+
+def test_ragged_row(tmp_path):
+    found, _ = problems_of(write(tmp_path, "patient_id,center\na,X,extra\n"))
+    assert found == [(2, None)]
+
+
+def test_semicolon_file_is_explained(tmp_path):
+    _, error = problems_of(write(tmp_path, "patient_id;center\na;X\n"))
+    assert "semicolon" in str(error)
+
+
+def test_decimal_comma_is_explained(tmp_path):
+    text = 'patient_id,center,pet_tracer,pet_tbr\na,X,MET,"1,8"\n'
+    _, error = problems_of(write(tmp_path, text))
+    assert "decimal separator" in str(error)
+
+
+def test_empty_and_missing_and_binary_files(tmp_path):
+    for content in (
+        b"",
+        b"patient_id,center\n",
+        b"\x00\x01\x02",
+        b"patient_id,center\n\xff\xfe,X\n",
+    ):
+        path = tmp_path / "f.csv"
+        path.write_bytes(content)
+        with pytest.raises(InputError):
+            load_cohort(path)
+    with pytest.raises(InputError, match="readable file"):
+        load_cohort(tmp_path / "absent.csv")
+
+
+def test_patient_json(tmp_path):
+    doc = {
+        "patient_id": "p",
+        "center": "X",
+        "perfusion_technique": "DSC",
+        "perfusion_ratio": 1.5,
+        "headache": True,
+        "seizure": "no",
+        "pet_tbr": None,
+    }
+    cohort = load_patient(write(tmp_path, json.dumps(doc), "p.json"))
+    t = cohort.table
+    assert t.loc[0, "perfusion_ratio"] == 1.5 and bool(t.loc[0, "headache"]) is True
+    assert math.isnan(t.loc[0, "pet_tbr"])
+
+
+@pytest.mark.parametrize(
+    ("doc", "column"),
+    [
+        ({"patient_id": "p", "center": "X", "pet_tbr": "high"}, "pet_tbr"),
+        ({"patient_id": "p", "center": "X", "pet_tracer": 3}, "pet_tracer"),
+        ({"patient_id": "p", "center": "X", "pet_tbr": [1, 2]}, "pet_tbr"),
+        ({"patient_id": "p", "center": "X", "petbr": 2}, "petbr"),
+        ({"patient_id": "p"}, "center"),
+    ],
+)
+def test_patient_json_problems(tmp_path, doc, column):
+    with pytest.raises(InputError) as info:
+        load_patient(write(tmp_path, json.dumps(doc), "p.json"))
+    assert column in [p.column for p in info.value.problems]
+
+
+def test_patient_json_syntax_error_names_line(tmp_path):
+    with pytest.raises(InputError, match="line 2"):
+        load_patient(write(tmp_path, '{"patient_id": "p",\n "center": }', "p.json"))
+
+
+def test_records_from_dataframe_use_index_labels():
+    frame = pd.DataFrame(
+        {
+            "patient_id": ["a", "b"],
+            "center": ["X", "X"],
+            "pet_tbr": [2.0, -1.0],
+            "pet_tracer": ["FET", "FET"],
+        },
+        index=["first", "second"],
+    )
+    with pytest.raises(InputError) as info:
+        cohort_from_records(frame)
+    assert [(p.row, p.column) for p in info.value.problems] == [("second", "pet_tbr")]
+    ok = cohort_from_records(frame.iloc[:1])
+    assert ok.table.loc[0, "pet_tbr"] == 2.0

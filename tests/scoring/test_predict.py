@@ -1,0 +1,99 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from model.core.errors import InputError
+from model.scoring.predict import predict, recurrence_draws
+
+
+@pytest.fixture(scope="module")
+def examples():
+    from conftest import DATA
+
+    return DATA / "patients_example.csv"
+
+
+def test_interval_is_the_equal_tailed_quantile_of_draws(bundled_fit, examples):
+    table = predict(bundled_fit, examples, ci_prob=0.8)
+    draws = recurrence_draws(bundled_fit, examples)
+    assert draws.shape == (len(table), bundled_fit.draws.n_draws)
+    np.testing.assert_allclose(table["p_recurrence"], draws.mean(axis=1), rtol=1e-12)
+    np.testing.assert_allclose(
+        table["ci_low"], np.quantile(draws, 0.1, axis=1), rtol=1e-10, atol=1e-15
+    )
+    np.testing.assert_allclose(
+        table["ci_high"], np.quantile(draws, 0.9, axis=1), rtol=1e-10, atol=1e-15
+    )
+    assert table.attrs["ci_prob"] == 0.8 and "equal-tailed" in table.attrs["interval"]
+
+
+def test_breakdown_sums_to_log_odds(bundled_fit, examples):
+    t = predict(bundled_fit, examples)
+    parts = t[["prior_log_odds", "llr_perfusion", "llr_pet", "llr_symptoms", "llr_growth"]].sum(
+        axis=1
+    )
+    np.testing.assert_allclose(parts, t["log_odds"], atol=1e-12)
+
+
+def test_inputs_dict_dataframe_path_agree(bundled_fit, examples):
+    from_path = predict(bundled_fit, examples)
+    frame = pd.read_csv(examples, dtype=str, keep_default_na=False).replace("", None)
+    from_frame = predict(bundled_fit, frame)
+    one = predict(bundled_fit, frame.iloc[2].dropna().to_dict())
+    np.testing.assert_allclose(from_path["p_recurrence"], from_frame["p_recurrence"])
+    assert one["p_recurrence"].iloc[0] == pytest.approx(from_path["p_recurrence"].iloc[2])
+
+
+def test_labels_are_ignored_when_scoring(bundled_fit):
+    base = {
+        "patient_id": "x",
+        "center": "C01",
+        "perfusion_technique": "DSC",
+        "perfusion_ratio": 1.6,
+    }
+    labelled = {**base, "reference_diagnosis": "necrosis", "reference_source": "histopathology"}
+    assert (
+        predict(bundled_fit, base)["p_recurrence"].iloc[0]
+        == predict(bundled_fit, labelled)["p_recurrence"].iloc[0]
+    )
+
+
+def test_monotone_in_perfusion(bundled_fit):
+    rows = [
+        {"patient_id": str(r), "center": "C02", "perfusion_technique": "DSC", "perfusion_ratio": r}
+        for r in (0.6, 1.0, 1.5, 2.0, 3.0, 5.0)
+    ]
+    p = predict(bundled_fit, rows)["p_recurrence"].to_numpy()
+    assert np.all(np.diff(p) > 0)
+
+
+def test_bad_patients_are_refused(bundled_fit):
+    with pytest.raises(InputError, match="pet_tbr"):
+        predict(
+            bundled_fit, {"patient_id": "x", "center": "C01", "pet_tracer": "FET", "pet_tbr": -1}
+        )
+
+
+def test_rule_of_thumb_on_bundled_cohort(bundled_fit, bundled_cohort_path):
+    """With rCBV, TBR and symptoms all present, >= 80% of lesions get P < 0.2 or P > 0.8, and
+    those calls are >= 90% right (against the true classes of the synthetic cohort)."""
+    from model.inputs.schema import load_cohort
+    from model.inputs.vocabulary import SYMPTOMS
+
+    cohort = load_cohort(bundled_cohort_path)
+    t = cohort.table
+    full = (
+        t["perfusion_ratio"].notna() & t["pet_tbr"].notna() & t[list(SYMPTOMS)].notna().all(axis=1)
+    ).to_numpy()
+    truth = json.loads((bundled_cohort_path.parent / "cohort_truth.json").read_text())[
+        "latent_class"
+    ]
+    z = np.array([truth[pid] for pid in t["patient_id"]])
+    p = predict(bundled_fit, cohort)["p_recurrence"].to_numpy()
+    decided = full & ((p < 0.2) | (p > 0.8))
+    assert full.sum() > 100
+    assert decided.sum() / full.sum() >= 0.80
+    correct = (p[decided] > 0.5) == (z[decided] == 1)
+    assert correct.mean() >= 0.90

@@ -1,0 +1,269 @@
+"""Latent-class analysis: Joseph et al. (1995), exact likelihood values, input checks, CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from conftest import DATA
+
+from model.cli import main
+from model.core.errors import InputError
+from model.synthesis.latent_class import (
+    build_model,
+    fit_latent_class,
+    load_priors,
+    load_test_results,
+)
+
+DATA_FILE = DATA / "lca" / "strongyloides.csv"
+PRIORS = DATA / "lca" / "strongyloides_priors.toml"
+
+# Joseph, Gyorkos & Coupal (1995), Am J Epidemiol 141:263-272, Table 5: stool examination alone,
+# posterior medians (95% credible intervals).
+PUBLISHED_STOOL = {
+    "prevalence.all": (0.74, 0.41, 0.98),
+    "sensitivity.stool": (0.30, 0.21, 0.47),
+    "specificity.stool": (0.95, 0.88, 0.99),
+}
+
+
+def _fit(tests, draws=1000):
+    data = load_test_results(DATA_FILE, tests, count="count")
+    return fit_latent_class(data, load_priors(PRIORS, data), draws=draws, seed=1)
+
+
+@pytest.fixture(scope="module")
+def stool_only():
+    return _fit(["stool"], draws=4000)  # the prevalence posterior is wide: keep MC error small
+
+
+@pytest.fixture(scope="module")
+def both_tests():
+    return _fit(["serology", "stool"])
+
+
+def test_reproduces_joseph_1995_stool_examination(stool_only):
+    summary = stool_only.summary()
+    for name, (median, lower, upper) in PUBLISHED_STOOL.items():
+        assert summary.loc[name, "median"] == pytest.approx(median, abs=0.03), name
+        assert summary.loc[name, "lower"] == pytest.approx(lower, abs=0.05), name
+        assert summary.loc[name, "upper"] == pytest.approx(upper, abs=0.05), name
+    assert stool_only.diagnostics["divergences"] == 0
+
+
+def test_stool_examination_matches_importance_sampling(stool_only):
+    # The exact posterior by importance sampling from the priors (40 of 162 stool-positive).
+    rng = np.random.default_rng(0)
+    n = 1_000_000
+    pi, se, sp = rng.uniform(size=n), rng.beta(4.44, 13.31, n), rng.beta(71.25, 3.75, n)
+    positive = pi * se + (1 - pi) * (1 - sp)
+    log_w = 40 * np.log(positive) + 122 * np.log1p(-positive)
+    weights = np.exp(log_w - log_w.max())
+    prior_draws = {"prevalence.all": pi, "sensitivity.stool": se, "specificity.stool": sp}
+    for name, draws in prior_draws.items():
+        order = np.argsort(draws)
+        cumulative = np.cumsum(weights[order]) / weights.sum()
+        median = draws[order][np.searchsorted(cumulative, 0.5)]
+        assert stool_only.summary().loc[name, "median"] == pytest.approx(median, abs=0.015), name
+
+
+def test_both_tests_match_importance_sampling(both_tests):
+    # Joseph et al.'s two-test model (their data and priors) by importance sampling from the
+    # priors: patterns (serology, stool) = (+,+) 38, (+,-) 87, (-,+) 2, (-,-) 35.
+    rng = np.random.default_rng(1)
+    n = 2_000_000
+    pi = rng.uniform(size=n)
+    se1, sp1 = rng.beta(21.96, 5.49, n), rng.beta(4.1, 1.76, n)
+    se2, sp2 = rng.beta(4.44, 13.31, n), rng.beta(71.25, 3.75, n)
+    log_w = np.zeros(n)
+    for count, a, b in ((38, 1, 1), (87, 1, 0), (2, 0, 1), (35, 0, 0)):
+        diseased = (se1 if a else 1 - se1) * (se2 if b else 1 - se2)
+        healthy = (1 - sp1 if a else sp1) * (1 - sp2 if b else sp2)
+        log_w += count * np.log(pi * diseased + (1 - pi) * healthy)
+    weights = np.exp(log_w - log_w.max())
+    assert weights.sum() ** 2 / (weights**2).sum() > 5_000  # effective sample size
+    prior_draws = {
+        "prevalence.all": pi,
+        "sensitivity.serology": se1,
+        "specificity.serology": sp1,
+        "sensitivity.stool": se2,
+        "specificity.stool": sp2,
+    }
+    for name, draws in prior_draws.items():
+        order = np.argsort(draws)
+        cumulative = np.cumsum(weights[order]) / weights.sum()
+        median = draws[order][np.searchsorted(cumulative, 0.5)]
+        assert both_tests.summary().loc[name, "median"] == pytest.approx(median, abs=0.02), name
+
+
+def test_second_test_sharpens_the_prevalence(stool_only, both_tests):
+    one, two = stool_only.summary(), both_tests.summary()
+    width_one = one.loc["prevalence.all", "upper"] - one.loc["prevalence.all", "lower"]
+    width_two = two.loc["prevalence.all", "upper"] - two.loc["prevalence.all", "lower"]
+    assert width_two < 0.9 * width_one
+    assert two.loc["sensitivity.serology", "median"] > two.loc["sensitivity.stool", "median"] + 0.4
+    assert two.loc["specificity.stool", "median"] > 0.9
+    assert 0.6 < two.loc["prevalence.all", "median"] < 0.9
+
+
+# --------------------------------------------------------------------------------------------
+# The marginalised likelihood against closed forms (no sampling)
+# --------------------------------------------------------------------------------------------
+def _likelihood_at_prior_means(data, priors, dependent=None) -> float:
+    """The marginal log likelihood at the initial point: every Beta at its mean, every u at 0.5."""
+    model = build_model(data, priors, dependent)
+    point = model.initial_point()
+    likelihood = model.compile_logp(vars=[model["likelihood"]], jacobian=False)
+    return float(likelihood(point))
+
+
+def _beta_mean(prior):
+    return prior.alpha / (prior.alpha + prior.beta)
+
+
+def test_independent_likelihood_matches_closed_form():
+    data = load_test_results(DATA_FILE, ["serology", "stool"], count="count")
+    priors = load_priors(PRIORS, data)
+    value = _likelihood_at_prior_means(data, priors)
+    pi = _beta_mean(priors.prevalence["all"])
+    se = [_beta_mean(priors.sensitivity[t]) for t in data.tests]
+    sp = [_beta_mean(priors.specificity[t]) for t in data.tests]
+    expected = 0.0
+    for (a, b), n in {(1, 1): 38, (1, 0): 87, (0, 1): 2, (0, 0): 35}.items():
+        d1 = (se[0] if a else 1 - se[0]) * (se[1] if b else 1 - se[1])
+        d0 = (1 - sp[0] if a else sp[0]) * (1 - sp[1] if b else sp[1])
+        expected += n * np.log(pi * d1 + (1 - pi) * d0)
+    assert value == pytest.approx(expected, rel=1e-9)
+
+
+def test_dependent_likelihood_matches_dendukuri_joseph_cells():
+    data = load_test_results(DATA_FILE, ["serology", "stool"], count="count")
+    priors = load_priors(PRIORS, data)
+    value = _likelihood_at_prior_means(data, priors, ("serology", "stool"))
+    pi = _beta_mean(priors.prevalence["all"])
+    s1, s2 = (_beta_mean(priors.sensitivity[t]) for t in data.tests)
+    c1, c2 = (_beta_mean(priors.specificity[t]) for t in data.tests)
+    cov1 = 0.5 * (min(s1, s2) - s1 * s2)  # u = 0.5 at the initial point
+    cov0 = 0.5 * (min(c1, c2) - c1 * c2)
+    cells = {
+        (1, 1): (s1 * s2 + cov1, (1 - c1) * (1 - c2) + cov0, 38),
+        (1, 0): (s1 * (1 - s2) - cov1, (1 - c1) * c2 - cov0, 87),
+        (0, 1): ((1 - s1) * s2 - cov1, c1 * (1 - c2) - cov0, 2),
+        (0, 0): ((1 - s1) * (1 - s2) + cov1, c1 * c2 + cov0, 35),
+    }
+    expected = sum(n * np.log(pi * d1 + (1 - pi) * d0) for d1, d0, n in cells.values())
+    assert value == pytest.approx(expected, rel=1e-9)
+
+
+def test_two_population_likelihood_uses_each_prevalence(tmp_path):
+    path = tmp_path / "two.csv"
+    path.write_text("site,serology,stool,n\nA,1,1,10\nA,0,0,20\nB,1,0,7\nB,0,1,3\n")
+    priors_path = tmp_path / "p.toml"
+    text = PRIORS.read_text().replace("[prevalence]\nalpha = 1\nbeta = 1\n", "")
+    priors_path.write_text(
+        text + "[prevalence.A]\nalpha = 1\nbeta = 3\n[prevalence.B]\nalpha = 3\nbeta = 1\n"
+    )
+    data = load_test_results(path, ["serology", "stool"], count="n", population="site")
+    priors = load_priors(priors_path, data)
+    value = _likelihood_at_prior_means(data, priors)
+    se = [_beta_mean(priors.sensitivity[t]) for t in data.tests]
+    sp = [_beta_mean(priors.specificity[t]) for t in data.tests]
+    expected = 0.0
+    for pi, a, b, n in ((0.25, 1, 1, 10), (0.25, 0, 0, 20), (0.75, 1, 0, 7), (0.75, 0, 1, 3)):
+        d1 = (se[0] if a else 1 - se[0]) * (se[1] if b else 1 - se[1])
+        d0 = (1 - sp[0] if a else sp[0]) * (1 - sp[1] if b else sp[1])
+        expected += n * np.log(pi * d1 + (1 - pi) * d0)
+    assert value == pytest.approx(expected, rel=1e-9)
+
+
+def test_blank_results_are_marginalised(tmp_path):
+    rows = ["serology,stool,extra,count"]
+    rows += [f"{a},{b},,{n}" for (a, b), n in {(1, 1): 38, (1, 0): 87, (0, 1): 2}.items()]
+    rows += ["0,0,,30", "0,,,5"]  # five subjects without a stool result
+    path = tmp_path / "blank.csv"
+    path.write_text("\n".join(rows) + "\n")
+    priors_text = PRIORS.read_text() + "\n[tests.extra]\n"
+    priors_text += "sensitivity = { alpha = 2, beta = 2 }\nspecificity = { alpha = 2, beta = 2 }\n"
+    priors_path = tmp_path / "p.toml"
+    priors_path.write_text(priors_text)
+    with_extra = load_test_results(path, ["serology", "stool", "extra"], count="count")
+    without = load_test_results(path, ["serology", "stool"], count="count")
+    assert with_extra.counts.sum() == 162 and len(without.counts) == 5
+    a = _likelihood_at_prior_means(with_extra, load_priors(priors_path, with_extra))
+    b = _likelihood_at_prior_means(without, load_priors(priors_path, without))
+    assert a == pytest.approx(b, rel=1e-12)  # an all-blank test adds nothing to the likelihood
+
+
+def test_one_row_per_subject_equals_pattern_counts(tmp_path):
+    lines = ["id,serology,stool,site"]
+    for (a, b), n in {(1, 1): 38, (1, 0): 87, (0, 1): 2, (0, 0): 35}.items():
+        lines += [f"x,{a},{b},{'M' if i % 2 else 'Q'}" for i in range(n)]
+    path = tmp_path / "subjects.csv"
+    path.write_text("\n".join(lines) + "\n")
+    data = load_test_results(path, ["serology", "stool"], population="site")
+    assert set(data.populations) == {"M", "Q"} and data.counts.sum() == 162
+    pooled = data.table().groupby(["serology", "stool"])["count"].sum().to_dict()
+    assert pooled == {("+", "+"): 38, ("+", "-"): 87, ("-", "+"): 2, ("-", "-"): 35}
+
+
+# --------------------------------------------------------------------------------------------
+# Input problems and the CLI
+# --------------------------------------------------------------------------------------------
+def test_results_file_problems_have_rows_and_columns(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("a,b,n,pop\n1,2,3,X\n0,1,-4,Y\n1,,5,\n")
+    with pytest.raises(InputError) as caught:
+        load_test_results(path, ["a", "b"], count="n", population="pop")
+    places = {(p.row, p.column) for p in caught.value.problems}
+    assert places == {(2, "b"), (3, "n"), (4, "pop")}
+    with pytest.raises(InputError) as caught:
+        load_test_results(path, ["a", "c"], count="n")
+    assert [(p.row, p.column) for p in caught.value.problems] == [(1, "c")]
+
+
+def test_priors_problems_name_the_entry(tmp_path):
+    data = load_test_results(DATA_FILE, ["serology", "stool"], count="count")
+    path = tmp_path / "p.toml"
+    path.write_text(
+        "[prevalence]\nalpha = 1\nbeta = 0\n[tests.serology]\n"
+        "sensitivity = { alpha = 2, beta = 1 }\nspecificity = { alpha = -1, beta = 1 }\n"
+    )
+    with pytest.raises(InputError) as caught:
+        load_priors(path, data)
+    entries = {p.column for p in caught.value.problems}
+    assert entries == {
+        "prevalence",
+        "tests.serology.specificity",
+        "tests.stool.sensitivity",
+        "tests.stool.specificity",
+    }
+    path.write_text("not = [valid")
+    with pytest.raises(InputError, match="valid TOML"):
+        load_priors(path, data)
+
+
+def test_cli_bad_input_exits_two_with_places(tmp_path, capsys):
+    path = tmp_path / "bad.csv"
+    path.write_text("serology,stool\n1,0\n1,yes\n")
+    args = ["lca", str(path), "--test", "serology", "--test", "stool", "--priors", str(PRIORS)]
+    assert main(args) == 2
+    assert "row 3, column 'stool'" in capsys.readouterr().err
+    good = [str(DATA_FILE), "--test", "serology", "--test", "stool", "--count", "count"]
+    assert main(["lca", *good, "--priors", str(tmp_path / "none.toml")]) == 2
+    assert "a readable file" in capsys.readouterr().err
+    assert main([*args, "--dependent", "stool", "stool"]) == 2
+    assert "--dependent" in capsys.readouterr().err
+
+
+def test_cli_json_with_dependence_parses(capsys):
+    args = ["lca", str(DATA_FILE), "--test", "serology", "--test", "stool", "--count", "count"]
+    args += ["--priors", str(PRIORS), "--dependent", "serology", "stool"]
+    assert main([*args, "--json", "--draws", "300", "--seed", "2"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["subjects"] == 162
+    assert document["conditional_dependence"] == ["serology", "stool"]
+    estimates = document["estimates"]
+    assert {"cov_diseased", "cov_healthy", "sensitivity.serology"} <= set(estimates)
+    assert 0 <= estimates["cov_diseased"]["lower"] <= estimates["cov_diseased"]["upper"] < 0.25
