@@ -21,11 +21,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from model import fitting
 from model.checks.simulation import simulate
+from model.fitting import sampling as fitting
 from model.fitting.sampling import SamplerSettings, prepare_model
 from model.inputs.parameters import load_parameters
-from model.likelihood.draws import HYPERPARAMETERS
+from model.likelihood.draws import hyperparameters
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,8 @@ def min_ess(posterior) -> tuple[float, str]:
     """Smallest bulk ESS over the population parameters, and the parameter it belongs to."""
     import arviz as az
 
-    ess = az.ess(posterior, var_names=list(HYPERPARAMETERS), method="bulk")
+    names = [n for n in hyperparameters(load_parameters().registry) if n in posterior]
+    ess = az.ess(posterior, var_names=names, method="bulk")
     values = {name: float(np.nanmin(v)) for name, v in ess.data_vars.items()}
     worst = min(values, key=values.get)
     return values[worst], worst

@@ -21,7 +21,6 @@ import numpy as np
 from model.core.files import bundled
 from model.fitting.sampling import Fit
 from model.inputs.encode import Lesions, encode
-from model.inputs.parameters import load_parameters
 from model.inputs.schema import load_cohort
 from model.likelihood.kernel import score
 from model.likelihood.pymc_model import build_model
@@ -47,8 +46,8 @@ class ScoreRow:
 
 def resampled_lesions(fit: Fit, n: int, seed: int = 0) -> Lesions:
     """``n`` lesions drawn with replacement from the bundled cohort, encoded for the fit."""
-    cohort = load_cohort(bundled("cohort.csv"))
-    lesions = encode(cohort, fit.centers, fit.early_window_months)
+    cohort = load_cohort(bundled("cohort.csv"), fit.registry)
+    lesions = encode(cohort, fit.centers, fit.early_window_months, fit.registry)
     index = np.random.default_rng(seed).integers(0, len(lesions), n)
     return lesions.subset(index)
 
@@ -58,7 +57,7 @@ def score_in_chunks(fit: Fit, lesions: Lesions, tables) -> np.ndarray:
     means = np.empty(len(lesions))
     for start in range(0, len(lesions), CHUNK):
         part = slice(start, min(start + CHUNK, len(lesions)))
-        means[part] = score(lesions.subset(part), tables, len(fit.centers)).p_mean
+        means[part] = score(lesions.subset(part), tables, len(fit.centers), fit.registry).p_mean
     return means
 
 
@@ -81,7 +80,7 @@ def posterior_predictive_row(fit: Fit, n: int) -> tuple[ScoreRow, np.ndarray]:
 
     lesions = resampled_lesions(fit, n)
     centered = tuple(fit.provenance["sampler"]["centered"])
-    graph = build_model(lesions, fit.centers, load_parameters(), centered=centered)
+    graph = build_model(lesions, fit.centers, fit.parameters, centered=centered)
     with graph.model:
         ell = graph.class_log_joint
         pm.Deterministic("p_recurrence", pm.math.sigmoid(ell[:, 1] - ell[:, 0]))

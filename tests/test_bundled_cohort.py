@@ -1,6 +1,6 @@
-"""The bundled synthetic cohort keeps its promise: at the classic cutoffs, its empirical
-sensitivity and specificity (against the true classes it was drawn with) fall inside the
-published pooled 95% confidence intervals."""
+"""The synthetic cohort and the bundled fit keep their promise: like for like with the published
+pooled accuracy of every registered marker kind (within-center AUC inside the published 95% CI,
+ROC curve through the published summary point), and the cohort has the designed shape."""
 
 import json
 
@@ -8,28 +8,59 @@ import numpy as np
 import pytest
 from scipy.stats import mannwhitneyu
 
+from model.checks.literature import literature_comparison, passes_through_box, within_center_auc
+from model.inputs.parameters import load_parameters
 from model.inputs.schema import load_cohort
+from model.modalities.spec import Kind, Published
 
-# (sensitivity CI, specificity CI, source) per modality at its classic cutoff.
-PUBLISHED = {
-    ("DSC", 1.75): [
-        ((0.81, 0.94), (0.78, 0.95), "Patel 2017, mean rCBV"),
-        ((0.82, 0.91), (0.77, 0.91), "van Dijken 2017, DSC"),
-    ],
-    ("MET", 1.5): [
-        ((0.85, 0.91), (0.80, 0.89), "Xu 2017, MET"),
-        ((0.83, 0.96), (0.69, 0.86), "Cui 2021, MET TBR"),
-    ],
-    ("FET", 2.0): [((0.80, 0.93), (0.69, 0.85), "Cui 2021, FET TBRmax")],
-}
-# Published pooled AUC ranges the issue calls for, widened by the sampling error of ~60-450 lesions.
-AUC_RANGE = {
-    "DSC": (0.85, 0.95),
-    "ASL": (0.80, 0.92),
-    "MET": (0.82, 0.98),
-    "FET": (0.82, 0.95),
-    "DOPA": (0.80, 0.92),
-}
+PARAMETERS = load_parameters()
+KINDS = [k.name for m in PARAMETERS.registry.markers for k in m.kinds]
+
+
+@pytest.fixture(scope="module")
+def comparison(bundled_fit):
+    return literature_comparison(PARAMETERS, bundled_fit.draws).set_index("kind")
+
+
+def test_every_kind_cites_its_published_accuracy():
+    for marker in PARAMETERS.registry.markers:
+        for kind in marker.kinds:
+            assert kind.published is not None, kind.name
+            assert kind.published.auc or kind.published.sensitivity, kind.name
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_generating_auc_inside_the_published_ci(comparison, kind):
+    row = comparison.loc[kind]
+    assert row["generating_inside"] in (True, None), row
+    assert row["roc_through_summary_point"] in (True, None), row
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_fitted_auc_inside_the_published_ci(comparison, kind):
+    row = comparison.loc[kind]
+    assert row["fitted_inside"] in (True, None), row
+    assert row["fitted_low"] <= row["fitted_auc"] <= row["fitted_high"]
+
+
+def test_within_center_auc_is_the_misread_mixture_auc():
+    """Against a direct Mann-Whitney estimate from simulated values of both classes."""
+    rng = np.random.default_rng(1)
+    separation, sigma, e, n = 1.0, 0.5, 0.07, 200_000
+
+    def values(k):
+        looks = np.where(rng.random(n) < e, 1 - k, k)
+        return rng.normal(looks * separation, sigma)
+
+    u = mannwhitneyu(values(1), values(0)).statistic / n**2
+    assert within_center_auc(separation, sigma, e) == pytest.approx(u, abs=0.003)
+
+
+def test_the_summary_point_check_can_fail():
+    kind = Kind("X", "X", 1.0, (), Published(None, (0.95, 0.93, 0.97), (0.95, 0.93, 0.97), "s"))
+    assert passes_through_box(0.5, 0.5, 0.05, kind) is False  # AUC ~0.74 cannot reach it
+    assert passes_through_box(1.7, 0.5, 0.02, kind) is True
+    assert passes_through_box(4.0, 0.5, 0.001, kind) is False  # far better: above the box
 
 
 @pytest.fixture(scope="module")
@@ -37,52 +68,21 @@ def cohort_and_classes(bundled_cohort_path):
     cohort = load_cohort(bundled_cohort_path)
     truth = json.loads((bundled_cohort_path.parent / "cohort_truth.json").read_text())
     z = np.array([truth["latent_class"][pid] for pid in cohort.table["patient_id"]])
-    return cohort.table, z
-
-
-def values(table, name):
-    kind, col = (
-        ("perfusion_technique", "perfusion_ratio")
-        if name in ("DSC", "ASL")
-        else ("pet_tracer", "pet_tbr")
-    )
-    mask = ((table[kind] == name) & table[col].notna()).to_numpy()
-    return mask, table[col].to_numpy()
-
-
-@pytest.mark.parametrize(("modality", "cutoff"), list(PUBLISHED))
-def test_accuracy_at_classic_cutoff_inside_published_ci(cohort_and_classes, modality, cutoff):
-    table, z = cohort_and_classes
-    mask, x = values(table, modality)
-    positive = x[mask] > cutoff
-    y = z[mask]
-    sensitivity = positive[y == 1].mean()
-    specificity = (~positive[y == 0]).mean()
-    inside = [
-        src
-        for (se, sp, src) in PUBLISHED[(modality, cutoff)]
-        if se[0] <= sensitivity <= se[1] and sp[0] <= specificity <= sp[1]
-    ]
-    assert inside, f"{modality} at {cutoff}: Se {sensitivity:.3f}, Sp {specificity:.3f}"
-
-
-@pytest.mark.parametrize("modality", list(AUC_RANGE))
-def test_auc_near_published(cohort_and_classes, modality):
-    table, z = cohort_and_classes
-    mask, x = values(table, modality)
-    a, b = x[mask & (z == 1)], x[mask & (z == 0)]
-    auc = mannwhitneyu(a, b).statistic / (len(a) * len(b))
-    low, high = AUC_RANGE[modality]
-    assert low <= auc <= high
+    return cohort, z
 
 
 def test_cohort_shape(cohort_and_classes):
-    table, z = cohort_and_classes
+    cohort, z = cohort_and_classes
+    table = cohort.table
     assert len(table) == 600 and table["center"].nunique() == 8
-    assert set(table["perfusion_technique"].dropna()) == {"DSC", "ASL"}
-    assert set(table["pet_tracer"].dropna()) == {"MET", "FET", "DOPA"}
-    assert 0.55 <= z.mean() <= 0.68
-    assert 0.35 <= table["pet_tracer"].notna().mean() <= 0.45
+    for marker in cohort.registry.markers:
+        if marker.kind_column:
+            assert set(table[marker.kind_column].dropna()) == set(marker.kind_cycle)
+        share = table[marker.value_column].notna() | (
+            table[marker.read_column].notna() if marker.has_reads else False
+        )
+        assert abs(share.mean() - marker.available) < 0.06, marker.name
+    assert 0.55 <= z.mean() <= 0.70
     labelled = table["reference_diagnosis"].notna()
     assert 0.45 <= labelled.mean() <= 0.55
     assert (table["reference_source"] == "histopathology").sum() > 0.6 * labelled.sum()

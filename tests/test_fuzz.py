@@ -15,8 +15,10 @@ from hypothesis import strategies as st
 from model.core.errors import InputError
 from model.core.files import bundled
 from model.decision.parameters import load_decision_parameters
-from model.inputs.parameters import load_parameters
-from model.inputs.schema import COLUMNS, load_cohort, load_patient
+from model.inputs.parameters import bundled_registry, load_parameters
+from model.inputs.schema import load_cohort, load_patient, schema_for
+
+COLUMNS = schema_for(bundled_registry()).columns
 
 pytestmark = pytest.mark.slow
 EXAMPLES = 10_000 if os.environ.get("RNBAYES_FUZZ") == "full" else 200

@@ -15,19 +15,21 @@ import pandas as pd
 from scipy.special import logsumexp
 
 from model.fitting.sampling import Fit
-from model.inputs.encode import FOLLOW_UP, HISTOPATHOLOGY, NONE, Lesions
+from model.inputs.encode import FOLLOW_UP, HISTOPATHOLOGY, Lesions, no_evidence
 from model.likelihood.kernel import class_log_joint
+from model.modalities.registry import Registry
 from model.scoring.predict import PatientsLike, encode_patients, score_tables
 
-EVIDENCE_SUBSETS = {
-    "prior only": (),
-    "perfusion only": ("perfusion",),
-    "PET only": ("pet",),
-    "symptoms only": ("symptoms",),
-    "growth only": ("growth",),
-    "perfusion + PET": ("perfusion", "pet"),
-    "all evidence": ("perfusion", "pet", "symptoms", "growth"),
-}
+
+def evidence_subsets(registry: Registry) -> dict[str, tuple[str, ...]]:
+    """The subsets of evidence compared: nothing, each source alone, all imaging, everything."""
+    imaging = registry.names
+    return {
+        "prior only": (),
+        **{f"{name} only": (name,) for name in (*imaging, "symptoms", "growth")},
+        "all imaging": imaging,
+        "all evidence": (*imaging, "symptoms", "growth"),
+    }
 
 
 def pointwise_log_likelihood(fit: Fit, cohort: PatientsLike) -> tuple[np.ndarray, Lesions]:
@@ -35,7 +37,7 @@ def pointwise_log_likelihood(fit: Fit, cohort: PatientsLike) -> tuple[np.ndarray
     _, lesions = encode_patients(fit, cohort)
     if np.any(lesions.center < 0):
         raise ValueError("LOO needs the training lesions: every center must be a training center")
-    ell = class_log_joint(lesions, score_tables(fit), len(fit.centers))  # (n, S, 2)
+    ell = class_log_joint(lesions, score_tables(fit), len(fit.centers), fit.registry)  # (n, S, 2)
     se, sp = fit.draws.sensitivity, fit.draws.specificity  # (S,)
     out = logsumexp(ell, axis=2)
     histo = lesions.label_source == HISTOPATHOLOGY
@@ -69,12 +71,12 @@ def loo(fit: Fit, cohort: PatientsLike):
 def _hide(lesions: Lesions, keep: tuple[str, ...]) -> Lesions:
     from dataclasses import replace
 
-    n = len(lesions)
-    changes = {}
-    if "perfusion" not in keep:
-        changes["perf_state"] = np.full(n, NONE)
-    if "pet" not in keep:
-        changes["pet_state"] = np.full(n, NONE)
+    changes = {
+        "evidence": {
+            name: e if name in keep else no_evidence(len(lesions))
+            for name, e in lesions.evidence.items()
+        }
+    }
     if "symptoms" not in keep:
         changes["symptom_yes"] = np.zeros_like(lesions.symptom_yes)
         changes["symptom_no"] = np.zeros_like(lesions.symptom_no)
@@ -89,7 +91,7 @@ def label_scores(fit: Fit, cohort: PatientsLike) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        One row per subset of :data:`EVIDENCE_SUBSETS`: ``n`` labelled lesions, ``elpd`` (sum of
+        One row per subset of :func:`evidence_subsets`: ``n`` labelled lesions, ``elpd`` (sum of
         LOO log predictive probabilities of their labels), ``elpd_difference`` and its ``se``
         against all evidence, and ``brier``.
     """
@@ -103,8 +105,10 @@ def label_scores(fit: Fit, cohort: PatientsLike) -> pd.DataFrame:
     y = lesions.label[labelled]
     pointwise = {}
     rows = []
-    for name, keep in EVIDENCE_SUBSETS.items():
-        ell = class_log_joint(_hide(lesions, keep).subset(labelled), tables, n_centers)
+    subsets = evidence_subsets(fit.registry)
+    for name, keep in subsets.items():
+        hidden = _hide(lesions, keep).subset(labelled)
+        ell = class_log_joint(hidden, tables, n_centers, fit.registry)
         log_p = ell[..., 1] - logsumexp(ell, axis=2)  # log P_s(recurrence)
         with np.errstate(divide="ignore"):
             log_q = np.log(-np.expm1(log_p))  # log P_s(necrosis); -inf where P_s(recurrence) = 1
@@ -121,7 +125,7 @@ def label_scores(fit: Fit, cohort: PatientsLike) -> pd.DataFrame:
         )
     table = pd.DataFrame(rows)
     full = pointwise["all evidence"]
-    table["elpd_difference"] = [pointwise[n].sum() - full.sum() for n in EVIDENCE_SUBSETS]
-    table["se"] = [np.sqrt(len(full) * np.var(pointwise[n] - full)) for n in EVIDENCE_SUBSETS]
+    table["elpd_difference"] = [pointwise[n].sum() - full.sum() for n in subsets]
+    table["se"] = [np.sqrt(len(full) * np.var(pointwise[n] - full)) for n in subsets]
     table.attrs["pareto_k_max"] = float(np.max(result.pareto_k))
     return table

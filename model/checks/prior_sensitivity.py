@@ -39,7 +39,8 @@ from model.fitting.sampling import Fit, prepare_model
 from model.inputs.parameters import Parameters, Prior, load_parameters
 from model.inputs.schema import Cohort
 from model.inputs.vocabulary import CLASSES, SYMPTOMS
-from model.likelihood.draws import HYPERPARAMETERS, parameter_variables
+from model.likelihood.draws import hyperparameters, parameter_variables
+from model.modalities.registry import Registry
 from model.scoring.predict import as_cohort
 
 if TYPE_CHECKING:
@@ -50,13 +51,19 @@ SAMPLE_DIMS = ("chain", "draw")
 THRESHOLD = 0.05
 """ArviZ's default: a power-scaling sensitivity at or above it is flagged."""
 
-PARAMETER_ENTRIES: tuple[tuple[str, str, dict[str, str]], ...] = (
-    *parameter_variables(),
-    *(("symptoms.class_mean", "symptom_class_mean", {"class": c}) for c in CLASSES),
-)
-"""Parameter-file entry, posterior variable and coordinates of every population parameter:
-:func:`model.likelihood.draws.parameter_variables` plus the class-mean symptom logits, whose prior
-(``symptoms.class_mean``) is centred on the items' rates rather than on a value of its own."""
+
+def parameter_entries(registry: Registry) -> list[tuple[str, str, dict[str, str]]]:
+    """Parameter-file entry, posterior variable and coordinates of every population parameter.
+
+    :func:`model.likelihood.draws.parameter_variables` plus the class-mean symptom logits, whose
+    prior (``symptoms.class_mean``) is centred on the items' rates rather than on a value of its
+    own.
+    """
+    return [
+        *parameter_variables(registry),
+        *(("symptoms.class_mean", "symptom_class_mean", {"class": c}) for c in CLASSES),
+    ]
+
 
 CohortLike = Cohort | str | os.PathLike
 
@@ -81,7 +88,7 @@ def training_cohort(fit: Fit, cohort: CohortLike) -> Cohort:
     model.core.errors.InputError
         Naming the cohort file, if it is not the cohort the fit was trained on.
     """
-    cohort = as_cohort(cohort)
+    cohort = as_cohort(cohort, fit.registry)
     if cohort.digest != fit.provenance["cohort"]["digest"]:
         trained_on = fit.provenance["cohort"]["name"]
         raise InputError(
@@ -100,7 +107,7 @@ def training_cohort(fit: Fit, cohort: CohortLike) -> Cohort:
 
 
 def fit_parameters(fit: Fit, parameters: Parameters | None = None) -> Parameters:
-    """The priors the fit was sampled with (default the bundled file), checked by digest.
+    """The priors the fit was sampled with (default those stored in the fit), checked by digest.
 
     Parameters
     ----------
@@ -116,7 +123,7 @@ def fit_parameters(fit: Fit, parameters: Parameters | None = None) -> Parameters
     model.core.errors.InputError
         If the parameter file is not the one the fit was sampled with.
     """
-    parameters = parameters if parameters is not None else load_parameters()
+    parameters = parameters if parameters is not None else fit.parameters
     if parameters.digest != fit.provenance["parameters_digest"]:
         raise InputError(
             [
@@ -133,18 +140,19 @@ def fit_parameters(fit: Fit, parameters: Parameters | None = None) -> Parameters
     return parameters
 
 
-def population_priors(model) -> list:
+def population_priors(model, registry: Registry) -> list:
     """The free random variables that carry a prior from the parameter file.
 
-    These are the population parameters (:data:`model.likelihood.draws.HYPERPARAMETERS`; a
-    correlation is sampled as ``correlation_raw`` on (0, 1)). Center offsets and symptom-item logits
+    These are the population parameters (:func:`model.likelihood.draws.hyperparameters`). Center
+    offsets and symptom-item logits
     are group-level effects, whose distribution given their spread is part of the model's structure:
     they are not power-scaled, whichever parameterisation (centred or not) the fit used.
     """
-    return [rv for rv in model.free_RVs if rv.name.removesuffix("_raw") in HYPERPARAMETERS]
+    names = set(hyperparameters(registry))
+    return [rv for rv in model.free_RVs if rv.name in names]
 
 
-def _compile(graph):
+def _compile(graph, registry: Registry):
     """Compile the log densities as one function of every free variable, batched over draws.
 
     Its outputs are the lesion log-likelihoods and the elementwise log prior density of each
@@ -156,7 +164,7 @@ def _compile(graph):
     from pytensor.graph.replace import graph_replace, vectorize_graph
 
     rvs = list(graph.model.free_RVs)
-    priors = population_priors(graph.model)
+    priors = population_priors(graph.model, registry)
     core = {rv: rv.type(name=rv.name) for rv in rvs}
     outputs = [graph.lesion_log_likelihood, *(logp(rv, core[rv]) for rv in priors)]
     outputs = graph_replace(outputs, core, strict=False)
@@ -229,7 +237,7 @@ def log_densities(
     cohort = training_cohort(fit, cohort)
     parameters = fit_parameters(fit, parameters)
     prepared = prepare_model(cohort, parameters, tuple(fit.provenance["sampler"]["centered"]))
-    function, rvs, priors = _compile(prepared.graph)
+    function, rvs, priors = _compile(prepared.graph, parameters.registry)
     posterior = _thin(fit.posterior, draws)
     shape = (posterior.sizes["chain"], posterior.sizes["draw"])
     dims = {
@@ -258,12 +266,14 @@ def log_densities(
 # ---------------------------------------------------------------------------------------------
 # Power-scaling sensitivity
 # ---------------------------------------------------------------------------------------------
-def _entries_by_label(posterior: xr.Dataset) -> dict[str, str]:
+def _entries_by_label(posterior: xr.Dataset, registry: Registry) -> dict[str, str]:
     """Parameter-file entry of each scalar element, keyed by ArviZ's flat label."""
     from arviz_base import xarray_sel_iter
     from arviz_base.labels import BaseLabeller
 
-    known = {(var, frozenset(sel.items())): entry for entry, var, sel in PARAMETER_ENTRIES}
+    known = {
+        (var, frozenset(sel.items())): entry for entry, var, sel in parameter_entries(registry)
+    }
     labeller = BaseLabeller()
     out = {}
     for var, sel, isel in xarray_sel_iter(posterior, skip_dims=set(SAMPLE_DIMS)):
@@ -291,9 +301,9 @@ def describe_prior(prior: Prior) -> str:
         return f"LogNormal(log {center}, {prior.scale:g})"
     if prior.kind == "halfnormal":
         return f"HalfNormal({prior.scale:g})"
-    mean = prior.center if prior.kind == "beta" else (prior.center + 1) / 2
-    beta = f"Beta({mean * prior.scale:.3g}, {(1 - mean) * prior.scale:.3g})"
-    return beta if prior.kind == "beta" else f"(x + 1) / 2 ~ {beta}"
+    if prior.kind == "beta":
+        return f"Beta({prior.center * prior.scale:.3g}, {(1 - prior.center) * prior.scale:.3g})"
+    return f"fixed at {center}"
 
 
 def sensitivity_table(
@@ -311,7 +321,7 @@ def sensitivity_table(
     var_names : sequence of str
         Posterior variables to diagnose; each element of a vector variable is one row.
     parameters : Parameters, optional
-        Where to read each parameter's prior and source (entries of :data:`PARAMETER_ENTRIES`);
+        Where to read each parameter's prior and source (entries of :func:`parameter_entries`);
         without it those columns are empty.
     threshold : float, default 0.05
 
@@ -328,7 +338,8 @@ def sensitivity_table(
     from arviz_stats import psense_summary
 
     summary = psense_summary(tree, var_names=list(var_names), threshold=threshold)
-    entries = _entries_by_label(tree["posterior"].to_dataset()[list(var_names)])
+    registry = parameters.registry if parameters is not None else Registry(())
+    entries = _entries_by_label(tree["posterior"].to_dataset()[list(var_names)], registry)
     table = pd.DataFrame(
         {
             "prior_sensitivity": summary["prior"].astype(float),
@@ -376,7 +387,7 @@ def prior_sensitivity(
     Returns
     -------
     pandas.DataFrame
-        As :func:`sensitivity_table`, for :data:`model.likelihood.draws.HYPERPARAMETERS`.
+        As :func:`sensitivity_table`, for :func:`model.likelihood.draws.hyperparameters`.
 
     Notes
     -----
@@ -388,7 +399,7 @@ def prior_sensitivity(
     """
     parameters = fit_parameters(fit, parameters)
     tree = log_densities(fit, cohort, parameters, draws=draws)
-    return sensitivity_table(tree, HYPERPARAMETERS, parameters, threshold)
+    return sensitivity_table(tree, hyperparameters(parameters.registry), parameters, threshold)
 
 
 def plot_prior_sensitivity(table: pd.DataFrame, threshold: float = THRESHOLD) -> Figure:
@@ -427,18 +438,31 @@ def plot_prior_sensitivity(table: pd.DataFrame, threshold: float = THRESHOLD) ->
 # ---------------------------------------------------------------------------------------------
 # Prior predictive check
 # ---------------------------------------------------------------------------------------------
-STATISTICS: dict[str, str] = {
-    "log_rcbv_dsc_q10": "log rCBV (DSC), 10% quantile",
-    "log_rcbv_dsc_median": "log rCBV (DSC), median",
-    "log_rcbv_dsc_q90": "log rCBV (DSC), 90% quantile",
-    "log_tbr_q10": "log TBR (all tracers), 10% quantile",
-    "log_tbr_median": "log TBR (all tracers), median",
-    "log_tbr_q90": "log TBR (all tracers), 90% quantile",
-    "labelled_recurrence": "share of recurrence among labelled lesions",
-    "growth_over_25pct_fu1": "share growing > 25% by the first follow-up",
-    **{f"symptom_{s}": f"share with {s.replace('_', ' ')} (of known)" for s in SYMPTOMS},
-}
-"""Summary statistics compared with their prior predictive distribution."""
+_QUANTILES = {"q10": "10% quantile", "median": "median", "q90": "90% quantile"}
+
+
+def statistics(registry: Registry) -> dict[str, str]:
+    """Summary statistics compared with their prior predictive distribution, and their labels.
+
+    Quantiles of every marker kind's log values, the share of recurrence among labelled lesions,
+    of growth by the first follow-up, of each symptom, and of positive binary test results.
+    """
+    out = {
+        f"log_{kind.name.lower()}_{q}": f"log {kind.label}, {label}"
+        for marker in registry.markers
+        for kind in marker.kinds
+        for q, label in _QUANTILES.items()
+    }
+    out |= {
+        "labelled_recurrence": "share of recurrence among labelled lesions",
+        "growth_over_25pct_fu1": "share growing > 25% by the first follow-up",
+        **{f"symptom_{s}": f"share with {s.replace('_', ' ')} (of known)" for s in SYMPTOMS},
+        **{
+            f"positive_{t.name}": f"share of positive {t.label} results"
+            for t in registry.binary_tests
+        },
+    }
+    return out
 
 
 def _quantiles(values: pd.Series) -> list[float]:
@@ -453,32 +477,33 @@ def _share(flags: pd.Series) -> float:
     return float(flags.astype(float).mean()) if len(flags) else np.nan
 
 
-def cohort_statistics(table: pd.DataFrame) -> dict[str, float]:
-    """The summary statistics of :data:`STATISTICS` for one cohort table.
+def cohort_statistics(cohort: Cohort) -> dict[str, float]:
+    """The summary statistics of :func:`statistics` for one cohort.
 
     Parameters
     ----------
-    table : pandas.DataFrame
-        A cohort's table (:attr:`model.inputs.schema.Cohort.table`).
+    cohort : Cohort
 
     Returns
     -------
     dict of str to float
         NaN where a statistic has no lesions to be computed from.
     """
-    dsc = table["perfusion_technique"] == "DSC"
-    rcbv = np.log(table.loc[dsc, "perfusion_ratio"].dropna())
-    tbr = np.log(table["pet_tbr"].dropna())
+    table, registry = cohort.table, cohort.registry
+    values = []
+    for marker in registry.markers:
+        for kind in marker.kinds:
+            mask = table[marker.kind_column] == kind.name if marker.kind_column else True
+            values += _quantiles(np.log(table.loc[mask, marker.value_column].dropna()))
     labelled = table["reference_diagnosis"].dropna()
     growth = (table["volume_fu1_ml"] / table["volume_baseline_ml"]).dropna()
-    values = [
-        *_quantiles(rcbv),
-        *_quantiles(tbr),
+    values += [
         _share(labelled == "recurrence"),
         _share(growth > 1.25),
         *(_share(table[s]) for s in SYMPTOMS),
+        *(_share(table[t.column].dropna() == "positive") for t in registry.binary_tests),
     ]
-    return dict(zip(STATISTICS, values, strict=True))
+    return dict(zip(statistics(registry), values, strict=True))
 
 
 def prior_predictive_statistics(
@@ -504,7 +529,7 @@ def prior_predictive_statistics(
     Returns
     -------
     pandas.DataFrame
-        One row per simulation, one column per statistic of :data:`STATISTICS`.
+        One row per simulation, one column per statistic of :func:`statistics`.
     """
     from model.checks.simulation import draw_parameters, simulate, simulation_seed
 
@@ -515,12 +540,15 @@ def prior_predictive_statistics(
             cohort, _ = simulate(
                 n_lesions, n_centers, s, draw_parameters(parameters, s), validate=False
             )
-            rows.append(cohort_statistics(cohort.table))
-    return pd.DataFrame(rows, columns=list(STATISTICS))
+            rows.append(cohort_statistics(cohort))
+    return pd.DataFrame(rows, columns=list(statistics(parameters.registry)))
 
 
 def compare_statistics(
-    observed: dict[str, float], simulated: pd.DataFrame, ci_prob: float = 0.99
+    observed: dict[str, float],
+    simulated: pd.DataFrame,
+    ci_prob: float = 0.99,
+    descriptions: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """Where each observed statistic falls in its prior predictive distribution.
 
@@ -531,6 +559,8 @@ def compare_statistics(
         One row per simulation (:func:`prior_predictive_statistics`).
     ci_prob : float, default 0.99
         Probability of the central interval outside which a statistic is flagged.
+    descriptions : dict of str to str, optional
+        Each statistic's description (:func:`statistics`).
 
     Returns
     -------
@@ -552,7 +582,7 @@ def compare_statistics(
         rows.append(
             {
                 "statistic": name,
-                "description": STATISTICS.get(name, name),
+                "description": (descriptions or {}).get(name, name),
                 "observed": value,
                 "median": median,
                 "eti_low": low,
@@ -594,11 +624,13 @@ def prior_predictive_check(
     if n_sims < 1:
         raise ValueError("n_sims must be positive")
     parameters = parameters if parameters is not None else load_parameters()
-    cohort = as_cohort(cohort)
+    cohort = as_cohort(cohort, parameters.registry)
     simulated = prior_predictive_statistics(
         parameters, len(cohort), len(cohort.centers), n_sims, seed
     )
-    table = compare_statistics(cohort_statistics(cohort.table), simulated, ci_prob)
+    table = compare_statistics(
+        cohort_statistics(cohort), simulated, ci_prob, statistics(parameters.registry)
+    )
     table.attrs.update({"seed": seed, "simulated": simulated.to_dict(orient="list")})
     return table
 

@@ -71,14 +71,15 @@ def _truth_values(parameters, truth) -> dict[str, float]:
     from model.inputs.vocabulary import CLASSES, SYMPTOMS
     from model.likelihood.draws import parameter_variables
 
-    values = {entry: float(truth.parameters[entry]) for entry, _, _ in parameter_variables()}
+    variables = parameter_variables(parameters.registry)
+    values = {entry: float(truth.parameters[entry]) for entry, _, _ in variables}
     for item in SYMPTOMS:
         for k, cls in enumerate(CLASSES):
             values[f"symptoms.{item}.p_{cls}"] = float(truth.symptom_rates[item][k])
     return values
 
 
-def _posterior_draws(posterior, thin_to: int) -> dict[str, np.ndarray]:
+def _posterior_draws(posterior, thin_to: int, registry) -> dict[str, np.ndarray]:
     from model.inputs.vocabulary import CLASSES, SYMPTOMS
     from model.likelihood.draws import parameter_variables
 
@@ -87,7 +88,9 @@ def _posterior_draws(posterior, thin_to: int) -> dict[str, np.ndarray]:
         values = values.reshape(-1)
         return values[np.linspace(0, len(values) - 1, thin_to).round().astype(int)]
 
-    draws = {entry: flat(var, **selection) for entry, var, selection in parameter_variables()}
+    draws = {
+        entry: flat(var, **selection) for entry, var, selection in parameter_variables(registry)
+    }
     for item in SYMPTOMS:
         for cls in CLASSES:
             draws[f"symptoms.{item}.p_{cls}"] = flat(
@@ -115,7 +118,6 @@ def run_simulation(index: int, settings: SBCSettings) -> dict:
     from model.fitting.sampling import SamplerSettings, fit
     from model.inputs.encode import encode
     from model.inputs.parameters import load_parameters
-    from model.inputs.schema import Cohort
     from model.likelihood.draws import draws_from_values
     from model.likelihood.kernel import score
     from model.likelihood.tables import build_tables
@@ -133,8 +135,8 @@ def run_simulation(index: int, settings: SBCSettings) -> dict:
         validate=False,
     )
     table = cohort.table
-    train = Cohort(table.iloc[: settings.n_lesions].reset_index(drop=True), "train")
-    test = Cohort(table.iloc[settings.n_lesions :].reset_index(drop=True), "held-out")
+    train = cohort.with_table(table.iloc[: settings.n_lesions])
+    test = cohort.with_table(table.iloc[settings.n_lesions :])
     sampler = SamplerSettings(
         draws=settings.draws,
         tune=settings.tune,
@@ -146,18 +148,14 @@ def run_simulation(index: int, settings: SBCSettings) -> dict:
     fitted = fit(train, priors, sampler, progress=False)
 
     values = _truth_values(priors, truth)
-    draws = _posterior_draws(fitted.posterior, settings.thin_to)
+    draws = _posterior_draws(fitted.posterior, settings.thin_to, priors.registry)
     ranks = {name: int(np.sum(draws[name] < value)) for name, value in values.items()}
 
     predicted = predict(fitted, test, ci_prob=0.90)
-    lesions = encode(test, [c.name for c in truth.centers], fitted.early_window_months)
-    exact = score(
-        lesions,
-        build_tables(
-            draws_from_values(truth.parameters, truth.symptom_rates, truth.center_effects)
-        ),
-        settings.n_centers,
-    ).p_mean
+    registry = priors.registry
+    lesions = encode(test, [c.name for c in truth.centers], fitted.early_window_months, registry)
+    truth_draws = draws_from_values(truth_parameters, center_effects=truth.center_effects)
+    exact = score(lesions, build_tables(truth_draws, registry), settings.n_centers, registry).p_mean
     covered = (predicted["ci_low"] <= exact) & (exact <= predicted["ci_high"])
     return {
         "index": index,

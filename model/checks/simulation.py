@@ -1,11 +1,16 @@
 """Synthetic multi-center cohorts drawn from the model's own generative process.
 
 The generative model is the one the fit uses (:mod:`model.likelihood.pymc_model`): a center-level
-class prior with covariates; log perfusion ratio and log TBR bivariate normal within each class with
-center offsets; reads as the value compared with a cutoff; symptom items as Bernoulli draws; and
-follow-up growth proportional to the interval. Every number comes from the parameter file
-(``data/parameters.toml``); the cohort's design (who has PET, who is labelled, how many follow-ups)
-comes from its ``cohort_design`` section.
+class prior with covariates; each registered marker's log value from its kind's class location,
+shared spread and center shift, with the misread mixture (a misread measurement is drawn from the
+other class); reads as the value compared with the center's cutoff; binary tests from their
+sensitivity and specificity; symptom items as Bernoulli draws; follow-up growth proportional to the
+interval, with misreads. Every number comes from the parameter file (``data/parameters.toml``):
+the shared design (who is labelled, how many follow-ups) from its ``cohort_design`` section, each
+modality's design (who has it, which centers use which kind) from its declaration.
+
+Each part of the cohort draws from its own random stream, named after it (a modality's stream after
+the modality): declaring a new modality adds its columns and leaves every other column as it was.
 
 The bundled ``data/cohort.csv`` is ``simulate(600, 8, seed=1)``; the CLI reproduces it with
 ``rnbayes simulate --n 600 --centers 8 --seed 1 --out cohort.csv``.
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,22 +29,26 @@ import numpy as np
 import pandas as pd
 
 from model.core.files import atomic_write_text
-from model.inputs.parameters import MODEL_ENTRIES, Parameters, Prior, load_parameters
-from model.inputs.schema import COLUMNS, Cohort, cohort_from_records, trusted_cohort
+from model.inputs.parameters import Parameters, Prior, load_parameters
+from model.inputs.schema import Cohort, cohort_from_records, schema_for, trusted_cohort
 from model.inputs.vocabulary import GROWTH_WEEKS, MAX_FOLLOW_UPS, SYMPTOMS
+from model.modalities.spec import BinaryTest, Marker
 
-_ROUND = {"ratio": 2, "volume": 2, "months": 1}
+_ROUND = {"value": 3, "volume": 2, "months": 1}
+
+
+def stream(seed: int, name: str) -> np.random.Generator:
+    """The random stream of one named part of a simulation (stable across versions)."""
+    return np.random.default_rng(np.random.SeedSequence([seed, zlib.crc32(name.encode())]))
 
 
 @dataclass(frozen=True)
 class CenterDesign:
-    """What a synthetic center does: its perfusion technique, PET tracer and read cutoffs."""
+    """What a synthetic center does: the kind of each marker it uses, and its read cutoffs."""
 
     name: str
-    technique: str
-    tracer: str
-    perfusion_cutoff: float
-    pet_cutoff: float
+    kinds: dict[str, str]
+    read_cutoffs: dict[str, float]
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,8 +63,8 @@ class SimulationTruth:
         P(yes | necrosis), P(yes | recurrence) per symptom item.
     centers : tuple of CenterDesign
     center_effects : dict of str to ndarray
-        ``"prevalence"``, ``"perfusion"`` and ``"pet"``, each (C,): the drawn center offsets
-        (logit prevalence; log-scale calibration shifts shared by both classes).
+        ``"prevalence"`` (logit) and each marker's name (log-scale calibration shift shared by both
+        classes), each (C,): the drawn center offsets.
     latent_class : ndarray of int
         The true class of each lesion, in cohort row order (1 = recurrence).
     seed : int
@@ -86,25 +96,17 @@ class SimulationTruth:
 
 
 def center_designs(n_centers: int, parameters: Parameters) -> tuple[CenterDesign, ...]:
-    """Assign techniques, tracers and read cutoffs to centers in turn, as the design says."""
-    techniques = parameters.value("cohort_design.perfusion_technique_cycle")
-    tracers = parameters.value("cohort_design.pet_tracer_cycle")
+    """Assign each marker's kind and read cutoff to centers in turn, as the declarations say."""
     width = max(2, len(str(n_centers)))
     designs = []
     for c in range(n_centers):
-        technique = techniques[c % len(techniques)]
-        tracer = tracers[c % len(tracers)]
-        perfusion_cutoffs = parameters.value(f"cohort_design.read_cutoffs.{technique}")
-        pet_cutoffs = parameters.value(f"cohort_design.read_cutoffs.{tracer}")
-        designs.append(
-            CenterDesign(
-                name=f"C{c + 1:0{width}d}",
-                technique=technique,
-                tracer=tracer,
-                perfusion_cutoff=float(perfusion_cutoffs[c % len(perfusion_cutoffs)]),
-                pet_cutoff=float(pet_cutoffs[c % len(pet_cutoffs)]),
-            )
-        )
+        kinds, cutoffs = {}, {}
+        for marker in parameters.registry.markers:
+            kind = marker.kind(marker.kind_cycle[c % len(marker.kind_cycle)])
+            kinds[marker.name] = kind.name
+            if kind.read_cutoffs:
+                cutoffs[marker.name] = kind.read_cutoffs[c % len(kind.read_cutoffs)]
+        designs.append(CenterDesign(f"C{c + 1:0{width}d}", kinds, cutoffs))
     return tuple(designs)
 
 
@@ -125,36 +127,37 @@ def simulate(
     n_centers : int
         Number of centers.
     seed : int
-        Seed of the random generator; the same arguments give the same cohort on any machine.
+        Seed of the random streams; the same arguments give the same cohort on any machine.
     parameters : Parameters, optional
         Defaults to the bundled parameter file. Use :meth:`Parameters.with_values` to simulate
         from other model values (parameter recovery, simulation-based calibration).
+    validate : bool, default True
+        Validate the cohort like a user file (simulation studies skip it: a prior draw may
+        produce values outside the plausibility ranges).
 
     Returns
     -------
     cohort : Cohort
-        The lesions, validated like any user file.
+        The lesions.
     truth : SimulationTruth
         The parameter values, center offsets and latent classes that generated them.
     """
     if n < 1 or n_centers < 1:
         raise ValueError("n and n_centers must be positive")
     p = parameters if parameters is not None else load_parameters()
-    rng = np.random.default_rng(seed)
     design = p.value
     centers = center_designs(n_centers, p)
     values = p.model_values()
 
-    # Centers: sizes and offsets.
+    rng = stream(seed, "centers")
     shares = rng.dirichlet(np.full(n_centers, design("cohort_design.center_size_concentration")))
     center = rng.choice(n_centers, size=n, p=shares)
-    effects = {
-        "prevalence": rng.normal(0.0, values["prevalence.tau_center"], n_centers),
-        "perfusion": rng.normal(0.0, values["perfusion.tau_center"], n_centers),
-        "pet": rng.normal(0.0, values["pet.tau_center"], n_centers),
-    }
+    effects = {"prevalence": rng.normal(0.0, values["prevalence.tau_center"], n_centers)}
+    for marker in p.registry.markers:
+        tau = values[f"modality.{marker.name}.tau_center"]
+        effects[marker.name] = stream(seed, f"center shift {marker.name}").normal(0, tau, n_centers)
 
-    # Covariates and the latent class.
+    rng = stream(seed, "class")
     months = _months_since_rt(rng, n, p)
     x_early = np.where(months <= design("cohort_design.early_window_months"), 0.5, -0.5)
     mgmt = _yes_no_unknown(
@@ -179,14 +182,21 @@ def simulate(
         "mgmt_methylated": _as_boolean(mgmt),
         "idh_mutant": _as_boolean(idh),
     }
-    table.update(_imaging(rng, p, values, centers, center, effects, z))
-    table.update(_symptoms(rng, p, z))
-    table.update(_follow_up(rng, p, values, z))
-    table.update(_reference(rng, p, values, z))
-    frame = pd.DataFrame(table)[list(COLUMNS)]
+    for modality in p.registry:
+        rng = stream(seed, f"modality {modality.name}")
+        if isinstance(modality, Marker):
+            table.update(_marker(rng, modality, values, centers, center, effects, z))
+        else:
+            table.update(_binary(rng, modality, values, z))
+    table.update(_symptoms(stream(seed, "symptoms"), p, z))
+    table.update(_follow_up(stream(seed, "follow-up"), p, values, z))
+    table.update(_reference(stream(seed, "reference"), p, values, z))
+    frame = pd.DataFrame(table)[list(schema_for(p.registry).columns)]
     source = f"simulate(n={n}, centers={n_centers}, seed={seed})"
     cohort = (
-        cohort_from_records(frame, source=source) if validate else trusted_cohort(frame, source)
+        cohort_from_records(frame, source=source, registry=p.registry)
+        if validate
+        else trusted_cohort(frame, source, p.registry)
     )
     truth = SimulationTruth(
         parameters=values,
@@ -224,51 +234,58 @@ def _as_boolean(codes: np.ndarray) -> pd.arrays.BooleanArray:
     return pd.array([None if c < 0 else bool(c) for c in codes], dtype="boolean")
 
 
-def _imaging(rng, p, values, centers, center, effects, z) -> dict[str, Any]:
-    """Perfusion and PET: latent log values drawn jointly, then shown as numbers or reads."""
-    n = len(z)
-    technique = np.array([centers[c].technique for c in center])
-    tracer = np.array([centers[c].tracer for c in center])
-    mean = np.zeros((n, 2))
-    sd = np.zeros((n, 2))
-    for i in range(n):
-        k, t, r = z[i], technique[i], tracer[i]
-        mean[i, 0] = _class_mean(values, f"perfusion.{t}", k) + effects["perfusion"][center[i]]
-        mean[i, 1] = _class_mean(values, f"pet.{r}", k) + effects["pet"][center[i]]
-        sd[i, 0] = values[f"perfusion.{t}.{_sigma_name(k)}"]
-        sd[i, 1] = values[f"pet.{r}.{_sigma_name(k)}"]
-    rho = np.where(z == 1, values["correlation.recurrence"], values["correlation.necrosis"])
-    e1 = rng.standard_normal(n)
-    e2 = rho * e1 + np.sqrt(1.0 - rho**2) * rng.standard_normal(n)
-    latent = mean + sd * np.column_stack([e1, e2])
+def misread_classes(rng: np.random.Generator, z: np.ndarray, misread: float) -> np.ndarray:
+    """The class each measurement looks like: the lesion's own, or with probability e the other."""
+    return np.where(rng.random(len(z)) < misread, 1 - z, z)
 
-    out: dict[str, Any] = {}
-    for j, (prefix, value_col, kind, kind_col, cutoff_attr) in enumerate(
-        (
-            ("perfusion", "perfusion_ratio", technique, "perfusion_technique", "perfusion_cutoff"),
-            ("pet", "pet_tbr", tracer, "pet_tracer", "pet_cutoff"),
-        )
-    ):
-        available = rng.random(n) < p.value(f"cohort_design.{prefix}_available")
-        read_only = available & (rng.random(n) < p.value(f"cohort_design.{prefix}_read_only"))
-        numeric = available & ~read_only
-        cutoff = np.array([getattr(centers[c], cutoff_attr) for c in center])
-        positive = latent[:, j] > np.log(cutoff)
-        out[kind_col] = np.where(available, kind, None)
-        out[value_col] = np.where(numeric, np.round(np.exp(latent[:, j]), _ROUND["ratio"]), np.nan)
-        out[f"{prefix}_read"] = np.where(
+
+def _marker(rng, marker: Marker, values, centers, center, effects, z) -> dict[str, Any]:
+    """A marker's numbers and reads at each lesion's center, for its class (or a misread one)."""
+    n = len(z)
+    prefix = f"modality.{marker.name}"
+    kind = np.array([centers[c].kinds[marker.name] for c in center])
+    looks = misread_classes(rng, z, values[f"{prefix}.misread"])
+    mean = np.empty(n)
+    sd = np.empty(n)
+    for name in marker.kind_names:
+        pick = kind == name
+        mu0 = values[f"{prefix}.{name}.mu_necrosis"]
+        sep = values[f"{prefix}.{name}.separation"]
+        mean[pick] = mu0 + marker.direction * sep * looks[pick]
+        sd[pick] = values[f"{prefix}.{name}.sigma"]
+    latent = mean + effects[marker.name][center] + sd * rng.standard_normal(n)
+    available = rng.random(n) < marker.available
+    read_only = available & (rng.random(n) < marker.read_only)
+    numeric = available & ~read_only
+    out: dict[str, Any] = {
+        marker.value_column: np.where(numeric, _round(np.exp(latent)), np.nan),
+    }
+    if marker.kind_column is not None:
+        out[marker.kind_column] = np.where(available, kind, None)
+    if marker.has_reads:
+        cutoff = np.array([centers[c].read_cutoffs[marker.name] for c in center])
+        positive = marker.direction * (latent - np.log(cutoff)) > 0
+        out[marker.read_column] = np.where(
             read_only, np.where(positive, "positive", "negative"), None
         )
-        out[f"{prefix}_read_cutoff"] = np.where(read_only, cutoff, np.nan)
+        out[marker.read_cutoff_column] = np.where(read_only, cutoff, np.nan)
     return out
 
 
-def _class_mean(values: dict[str, float], prefix: str, k: int) -> float:
-    return values[f"{prefix}.mu_necrosis"] + k * values[f"{prefix}.separation"]
+def _round(values: np.ndarray) -> np.ndarray:
+    """Values as a report would give them: three significant digits."""
+    magnitude = np.floor(np.log10(np.abs(values)))
+    factor = 10.0 ** (_ROUND["value"] - 1 - magnitude)
+    return np.round(values * factor) / factor
 
 
-def _sigma_name(k: int) -> str:
-    return "sigma_recurrence" if k == 1 else "sigma_necrosis"
+def _binary(rng, test: BinaryTest, values, z) -> dict[str, Any]:
+    n = len(z)
+    se = values[f"modality.{test.name}.sensitivity"]
+    sp = values[f"modality.{test.name}.specificity"]
+    positive = rng.random(n) < np.where(z == 1, se, 1.0 - sp)
+    available = rng.random(n) < test.available
+    return {test.column: np.where(available, np.where(positive, "positive", "negative"), None)}
 
 
 def _symptoms(rng: np.random.Generator, p: Parameters, z: np.ndarray) -> dict[str, Any]:
@@ -295,13 +312,13 @@ def _follow_up(rng, p: Parameters, values: dict[str, float], z: np.ndarray) -> d
         MAX_FOLLOW_UPS + 1, size=n, p=p.value("cohort_design.follow_up_scan_probabilities")
     )
     low, high = p.value("cohort_design.follow_up_interval_weeks")
-    rate = values["growth.rate_necrosis"] + z * values["growth.separation"]
-    noise_sd = np.where(z == 1, values["growth.sd_recurrence"], values["growth.sd_necrosis"])
     out: dict[str, Any] = {"volume_baseline_ml": np.round(baseline, _ROUND["volume"])}
     volume = baseline
     for j in range(1, MAX_FOLLOW_UPS + 1):
         weeks = rng.integers(low, high + 1, n).astype(float)
-        volume = volume * np.exp(rng.normal(rate * weeks / GROWTH_WEEKS, noise_sd))
+        looks = misread_classes(rng, z, values["growth.misread"])
+        rate = values["growth.rate_necrosis"] + looks * values["growth.separation"]
+        volume = volume * np.exp(rng.normal(rate * weeks / GROWTH_WEEKS, values["growth.sd"]))
         present = scans >= j
         out[f"volume_fu{j}_ml"] = np.where(present, np.round(volume, _ROUND["volume"]), np.nan)
         out[f"interval_fu{j}_weeks"] = np.where(present, weeks, np.nan)
@@ -339,6 +356,8 @@ def simulation_seed(study_seed: int, index: int) -> int:
 def draw_parameters(parameters: Parameters, seed: int) -> Parameters:
     """Model parameter values drawn from their priors (for recovery and calibration studies).
 
+    Fixed entries (misread probabilities) keep their values.
+
     Parameters
     ----------
     parameters : model.inputs.parameters.Parameters
@@ -351,8 +370,11 @@ def draw_parameters(parameters: Parameters, seed: int) -> Parameters:
         A copy whose model values and symptom rates are one prior draw; pass it to
         :func:`simulate` as the truth, and the original ``parameters`` to the fit as priors.
     """
-    rng = np.random.default_rng(seed)
-    values = {name: _draw(parameters.prior(name), rng) for name in MODEL_ENTRIES}
+    values = {
+        name: _draw(parameters.prior(name), stream(seed, f"prior {name}"))
+        for name in parameters.estimated_entries
+    }
+    rng = stream(seed, "prior symptoms")
     rates = np.array([parameters.symptom_rates(s) for s in SYMPTOMS]).T  # (class, item)
     class_mean = np.log(rates / (1 - rates)).mean(axis=1) + rng.normal(
         0.0, parameters.prior("symptoms.class_mean").scale, 2
@@ -371,6 +393,6 @@ def _draw(prior: Prior, rng: np.random.Generator) -> float:
         return float(np.exp(rng.normal(np.log(prior.center), prior.scale)))
     if prior.kind == "halfnormal":
         return float(abs(rng.normal(0.0, prior.scale)))
-    m = prior.center if prior.kind == "beta" else (prior.center + 1) / 2
-    value = float(rng.beta(m * prior.scale, (1 - m) * prior.scale))
-    return value if prior.kind == "beta" else 2 * value - 1
+    if prior.kind == "beta":
+        return float(rng.beta(prior.center * prior.scale, (1 - prior.center) * prior.scale))
+    raise ValueError(f"cannot draw from a {prior.kind!r} prior")

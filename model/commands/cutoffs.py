@@ -8,8 +8,6 @@ from pathlib import Path
 from model.commands.common import argument_problem, console
 from model.core.errors import InputError
 
-ALL_MODALITIES = ("DSC", "ASL", "MET", "FET", "DOPA")
-
 
 def add_cutoffs(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -24,8 +22,7 @@ def add_cutoffs(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--modality",
         action="append",
-        choices=ALL_MODALITIES,
-        help="technique or tracer (repeatable; default all)",
+        help="a marker kind of the fit: DSC, ASL, MET, FET, ... (repeatable; default all)",
     )
     p.add_argument("--center", action="append", help="centers to show (repeatable; default all)")
     p.add_argument(
@@ -53,16 +50,25 @@ def run_cutoffs(args: argparse.Namespace) -> int:
         raise InputError([argument_problem("--prevalence/--ci-prob", "", "numbers in (0, 1)")])
     extra = _parse_cutoffs(args.cutoffs)
     fit = load_fit(args.fit)
+    known = an.kinds(fit)
+    unknown = [m for m in args.modality or () if m not in known]
+    if unknown:
+        raise InputError(
+            [
+                argument_problem("--modality", m, f"one of the fit's kinds: {', '.join(known)}")
+                for m in unknown
+            ]
+        )
     threshold = parameter_thresholds(load_decision_parameters(args.params)).treat
     tables: dict[str, list] = {
         k: [] for k in ("accuracy", "auc", "optimal", "transport", "empirical")
     }
     figures = {}
-    for modality in args.modality or ALL_MODALITIES:
+    for modality in args.modality or known:
         names = an.groups(fit, modality)
         if args.center:
             names = [g for g in names if g in args.center or g in (an.POOLED, an.NEW_CENTER)]
-        cutoffs = extra or [an.CLASSIC_CUTOFFS[modality]]
+        cutoffs = extra or [an.classic_cutoff(fit, modality)]
         tables["accuracy"].append(
             an.accuracy_table(fit, modality, cutoffs, names, args.prevalence, args.ci_prob)
         )
@@ -78,21 +84,23 @@ def run_cutoffs(args: argparse.Namespace) -> int:
             )
         if args.out:
             figures.update(_modality_figures(fit, modality, names, args))
+    pairs = [("DSC", tracer) for tracer in ("MET", "FET") if {"DSC", tracer} <= set(known)]
     combined = [
         an.combined_table(
             fit,
-            "DSC",
-            tracer,
-            an.CLASSIC_CUTOFFS["DSC"],
-            an.CLASSIC_CUTOFFS[tracer],
+            first,
+            second,
+            an.classic_cutoff(fit, first),
+            an.classic_cutoff(fit, second),
             ci_prob=args.ci_prob,
         )
-        for tracer in ("MET", "FET")
+        for first, second in pairs
     ]
     import pandas as pd
 
     frames = {name: pd.concat(parts, ignore_index=True) for name, parts in tables.items() if parts}
-    frames["combined"] = pd.concat(combined, ignore_index=True)
+    if combined:
+        frames["combined"] = pd.concat(combined, ignore_index=True)
     if args.cohort:
         frames["decision_curve"] = an.labelled_decision_curves(
             fit, args.cohort, ci_prob=args.ci_prob
@@ -116,15 +124,15 @@ def _parse_cutoffs(text: str | None) -> list[float] | None:
 
 
 def _modality_figures(fit, modality, names, args) -> dict:
-    import numpy as np
 
     from model.cutoffs import analysis as an
     from model.cutoffs import plots
+    from model.scoring.curves import natural_grid
 
     caption = plots.SYNTHETIC_CAPTION if fit.provenance["cohort"].get("synthetic") else None
     shown = [g for g in names if g in (an.POOLED, an.NEW_CENTER)] or names[:2]
     rocs = [an.roc_table(fit, modality, g, args.ci_prob) for g in shown]
-    grid = np.exp(np.linspace(np.log(0.5), np.log(6.0), 80))
+    grid = natural_grid(an.lookup(fit, modality)[1], 80)
     curve = an.accuracy_table(fit, modality, grid, shown, args.prevalence, args.ci_prob)
     optimal = {g: an.optimal_cutoff_draws(fit, modality, g) for g in names}
     figures = {
@@ -184,13 +192,14 @@ def _print_cutoffs(frames: dict, fit, threshold: float, args) -> None:
                 {"youden_loss_mean": ".3f", "youden_loss_eti_high": ".3f"},
             )
         )
-    combined = frames["combined"].set_index(["rule", "group"])
-    shown = combined[[]].copy()
-    for name in ("sensitivity", "specificity"):
-        shown[name] = _interval_text(
-            combined[f"{name}_mean"], combined[f"{name}_eti_low"], combined[f"{name}_eti_high"]
-        )
-    out.print(frame_table("Two-modality rules (within-class correlation included)", shown))
+    if "combined" in frames:
+        combined = frames["combined"].set_index(["rule", "group"])
+        shown = combined[[]].copy()
+        for name in ("sensitivity", "specificity"):
+            shown[name] = _interval_text(
+                combined[f"{name}_mean"], combined[f"{name}_eti_low"], combined[f"{name}_eti_high"]
+            )
+        out.print(frame_table("Two-modality rules (independent given the class and center)", shown))
     if "empirical" in frames:
         e = frames["empirical"].set_index(["modality", "cutoff", "metric"])
         out.print(

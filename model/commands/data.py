@@ -53,14 +53,19 @@ def add_validate(sub: argparse._SubParsersAction) -> None:
         "exit 2 listing every problem with its row and column.",
     )
     p.add_argument("path", help="cohort CSV or patient JSON")
+    p.add_argument(
+        "--params", help="parameter file whose modalities define the columns (default: bundled)"
+    )
     p.set_defaults(run=run_validate)
 
 
 def run_validate(args: argparse.Namespace) -> int:
+    from model.inputs.parameters import load_parameters
     from model.inputs.schema import load_cohort, load_patient, summarize
 
+    registry = load_parameters(args.params).registry
     loader = load_patient if args.path.lower().endswith(".json") else load_cohort
-    cohort = loader(args.path)
+    cohort = loader(args.path, registry)
     out = console()
     out.print(
         f"[bold green]OK[/] {args.path}: {len(cohort)} lesions, {len(cohort.centers)} centers"
@@ -72,4 +77,78 @@ def run_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = (add_simulate, add_validate)
+def add_modalities(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "modalities",
+        help="the declared modalities: columns, ranges, bounds, and the literature comparison",
+        description="List every modality the parameter file declares (its columns, units, "
+        "direction, misread bound and published accuracy); with --fit, compare each kind's "
+        "generating and fitted within-center AUC with the published pooled AUC.",
+    )
+    p.add_argument("--params", help="parameter file (default: bundled)")
+    p.add_argument("--fit", help="a fit file: its modalities, with the fitted AUC")
+    p.add_argument("--markdown", action="store_true", help="print Markdown (for documentation)")
+    p.set_defaults(run=run_modalities)
+
+
+def run_modalities(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from model.checks.literature import literature_comparison, markdown_table
+    from model.core.console import frame_table
+    from model.inputs.parameters import load_parameters
+    from model.inputs.schema import modality_columns_markdown
+
+    if args.fit:
+        from model.fitting.sampling import load_fit
+
+        fit = load_fit(args.fit)
+        parameters, draws = fit.parameters, fit.draws
+    else:
+        parameters, draws = load_parameters(args.params), None
+    comparison = literature_comparison(parameters, draws)
+    if args.markdown:
+        print(
+            markdown_table(comparison)
+            if args.fit
+            else modality_columns_markdown(parameters.registry)
+        )
+        return 0
+    out = console()
+    rows = []
+    for modality in parameters.registry:
+        misread = f"modality.{modality.name}.misread"
+        bound = (
+            f"{modality.llr_bound(parameters.value(misread)):.2f}"
+            if hasattr(modality, "llr_bound")
+            else "Se/Sp"
+        )
+        direction = {1: "higher", -1: "lower"}.get(getattr(modality, "direction", 0), "positive")
+        rows.append(
+            {
+                "modality": modality.name,
+                "label": modality.label,
+                "columns": ", ".join(modality.columns),
+                "points to recurrence": direction,
+                "max |log LR| of one result": bound,
+            }
+        )
+    out.print(frame_table("Declared modalities", pd.DataFrame(rows).set_index("modality")))
+    shown = comparison.set_index("kind")[
+        [
+            c
+            for c in comparison.columns
+            if c.endswith("auc") or c in ("published_low", "published_high")
+        ]
+    ]
+    out.print(
+        frame_table(
+            "Within-center AUC against the published pooled AUC",
+            shown,
+            {c: ".3f" for c in shown.columns},
+        )
+    )
+    return 0
+
+
+COMMANDS = (add_simulate, add_validate, add_modalities)

@@ -42,8 +42,8 @@ def run_fit(args: argparse.Namespace) -> int:
     from model.inputs.parameters import load_parameters
     from model.inputs.schema import load_cohort
 
-    cohort = load_cohort(args.cohort)
     parameters = load_parameters(args.params)
+    cohort = load_cohort(args.cohort, parameters.registry)
     try:
         settings = SamplerSettings(
             sampler=args.sampler,
@@ -131,8 +131,7 @@ def _print_predictions(table, fit) -> None:
     ]
     names = {
         "prior_log_odds": "prior",
-        "llr_perfusion": "perfusion",
-        "llr_pet": "PET",
+        **{f"llr_{m.name}": m.name for m in fit.registry},
         "llr_symptoms": "symptoms",
         "llr_growth": "growth",
         "log_odds": "= log-odds",
@@ -144,7 +143,7 @@ def _print_predictions(table, fit) -> None:
         frame_table(
             f"Posterior P(recurrence) with its {level}% equal-tailed interval over posterior "
             "draws; "
-            "log-odds = prior + log likelihood ratios (PET given perfusion), averaged over draws",
+            "log-odds = prior + log likelihood ratios, averaged over draws",
             shown,
             {label: "+.2f" for label in names.values()},
         )
@@ -168,10 +167,10 @@ def add_summary(sub: argparse._SubParsersAction) -> None:
 def run_summary(args: argparse.Namespace) -> int:
     from model.fitting.diagnostics import parameter_summary
     from model.fitting.sampling import load_fit
-    from model.likelihood.draws import HYPERPARAMETERS
+    from model.likelihood.draws import hyperparameters
 
     fit = load_fit(args.fit)
-    table = parameter_summary(fit.posterior, HYPERPARAMETERS, ci_prob=args.ci_prob)
+    table = parameter_summary(fit.posterior, hyperparameters(fit.registry), ci_prob=args.ci_prob)
     if args.json:
         import json
 

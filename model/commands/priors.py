@@ -69,7 +69,7 @@ def _bundled_cohort(fit):
     from model.core.files import bundled
     from model.inputs.schema import load_cohort
 
-    cohort = load_cohort(bundled("cohort.csv"))
+    cohort = load_cohort(bundled("cohort.csv"), fit.registry)
     if cohort.digest != fit.provenance["cohort"]["digest"]:
         raise InputError(
             [

@@ -1,12 +1,13 @@
 """Cutoff analyses of a fit: per center, pooled over the training centers, and for a new center.
 
-For a technique (DSC, ASL) or tracer (MET, FET, DOPA) the fit gives, for every posterior draw,
-the class-conditional distribution of the log value at each center (the center's calibration
-shift included) and at a center it has not seen (the shift integrated out). "Pooled" mixes the
-training centers that used the modality, weighted by their training lesions with it. Every
-quantity is computed per draw in closed form (:mod:`model.cutoffs.accuracy`) and summarised by its
-posterior mean and equal-tailed interval. Cutoffs are given and reported on the natural scale
-(rCBV, rCBF, TBR).
+For every kind of a registered marker (DSC, ASL, MET, FET, DOPA, ...) the fit gives, for every
+posterior draw, the class-conditional distribution of the log value at each center (the center's
+calibration shift and the misread mixture included) and at a center it has not seen (the shift
+integrated out). "Pooled" mixes the training centers that used the kind, weighted by their training
+lesions with it. Every quantity is computed per draw in closed form (:mod:`model.cutoffs.accuracy`)
+and summarised by its posterior mean and equal-tailed interval. Cutoffs are given and reported on
+the natural scale (rCBV, TBR, ADC); "positive" means the recurrence side of the cutoff (above it,
+or below it for a marker where lower values point to recurrence).
 """
 
 from __future__ import annotations
@@ -20,33 +21,44 @@ from scipy.stats import binomtest
 from model.cutoffs import accuracy as acc
 from model.fitting.sampling import Fit
 from model.inputs.encode import HISTOPATHOLOGY, VALUE
-from model.inputs.vocabulary import TECHNIQUES, TRACERS
+from model.modalities.spec import Kind, Marker
+from model.scoring.curves import kind_slot
 from model.scoring.predict import as_fit, encode_patients, score_tables
 
 POOLED = "pooled"
 NEW_CENTER = "new center"
-MODALITIES = (*TECHNIQUES, *TRACERS)
 DEFAULT_PREVALENCE = 0.6
 """Prevalence of recurrence among suspicious lesions in diagnostic cohorts: 638/1,068 (Fu 2022)."""
 
-CLASSIC_CUTOFFS = {"DSC": 1.75, "ASL": 1.3, "MET": 1.5, "FET": 2.0, "DOPA": 1.6}
-"""The cutoffs the literature argues about most (DSC rCBV 1.75, MET TBR 1.5, FET TBRmax 2.0)."""
+
+def kinds(fit: Fit) -> tuple[str, ...]:
+    """Every marker kind of the fit, in registry order (the ``modality`` argument's values)."""
+    return tuple(k.name for m in fit.registry.markers for k in m.kinds)
 
 
-def _family(modality: str) -> tuple[str, int]:
-    if modality in TECHNIQUES:
-        return "perf", TECHNIQUES.index(modality)
-    if modality in TRACERS:
-        return "pet", TRACERS.index(modality)
-    raise ValueError(f"modality must be one of {MODALITIES}, not {modality!r}")
+def lookup(fit: Fit, modality: str) -> tuple[int, Marker, int, Kind]:
+    """A kind's registry slot, its marker, its index among the marker's kinds, and the kind."""
+    if modality not in kinds(fit):
+        raise ValueError(f"modality must be one of {', '.join(kinds(fit))}, not {modality!r}")
+    slot, marker, j = kind_slot(fit.registry, modality)
+    return slot, marker, j, marker.kinds[j]
 
 
-def _moments(fit: Fit, modality: str) -> tuple[np.ndarray, np.ndarray]:
-    """Class means and spreads of the log value: (S, 2, C + 1), the last center unseen."""
-    prefix, index = _family(modality)
-    m = score_tables(fit).moments
-    mean, sd = getattr(m, f"{prefix}_mean")[:, index], getattr(m, f"{prefix}_sd")[:, index]
-    return mean.transpose(2, 0, 1), sd.transpose(2, 0, 1)
+def classic_cutoff(fit: Fit, modality: str) -> float:
+    """The kind's classic cutoff from its declaration (natural scale)."""
+    return lookup(fit, modality)[3].classic_cutoff
+
+
+def to_oriented(fit: Fit, modality: str, cutoffs) -> np.ndarray:
+    """Natural-scale cutoffs as oriented log cutoffs (higher points to recurrence)."""
+    marker = lookup(fit, modality)[1]
+    return marker.direction * np.log(np.asarray(cutoffs, float))
+
+
+def from_oriented(fit: Fit, modality: str, oriented) -> np.ndarray:
+    """Oriented log cutoffs back on the natural scale."""
+    marker = lookup(fit, modality)[1]
+    return np.exp(marker.direction * np.asarray(oriented, float))
 
 
 def _counts(fit: Fit, modality: str) -> np.ndarray:
@@ -55,41 +67,52 @@ def _counts(fit: Fit, modality: str) -> np.ndarray:
 
 
 def groups(fit: Fit, modality: str) -> list[str]:
-    """The centers that used the modality in training, then "pooled" and "new center"."""
+    """The centers that used the kind in training, then "pooled" and "new center"."""
     used = [c for c, n in zip(fit.centers, _counts(fit, modality), strict=True) if n > 0]
     return [*used, POOLED, NEW_CENTER] if used else [NEW_CENTER]
 
 
-def group_parameters(fit: Fit, modality: str, group: str):
-    """Class means and spreads (S, 2, G) and group weights (G,) of one group.
+def _group_index(fit: Fit, modality: str, group: str) -> tuple[list[int], np.ndarray]:
+    if group == NEW_CENTER:
+        return [len(fit.centers)], np.ones(1)
+    if group == POOLED:
+        counts = _counts(fit, modality)
+        if counts.sum() == 0:
+            raise ValueError(f"no training lesion had {modality}: only the new-center view exists")
+        return list(range(len(fit.centers))), counts / counts.sum()
+    if group in fit.centers:
+        return [fit.centers.index(group)], np.ones(1)
+    raise ValueError(
+        f"group must be a training center, {POOLED!r} or {NEW_CENTER!r}, not {group!r}"
+    )
+
+
+def group_accuracy_inputs(fit: Fit, modality: str, group: str, weights: np.ndarray | None = None):
+    """Class mixtures of the oriented log value in one group, for :mod:`~model.cutoffs.accuracy`.
 
     Parameters
     ----------
     fit : Fit
     modality : str
+        A marker kind (``"DSC"``, ``"FET"``).
     group : str
         A training center, ``"pooled"`` or ``"new center"``.
+    weights : array (C,), optional
+        Center weights for ``"pooled"`` instead of the training lesion counts.
 
     Returns
     -------
-    mean, sd : arrays (S, 2, G)
-    weights : array (G,)
+    mean, sd : arrays (S, 2, A)
+    weight : array (2, A)
     """
-    mean, sd = _moments(fit, modality)
-    if group == NEW_CENTER:
-        index, weights = [len(fit.centers)], np.ones(1)
-    elif group == POOLED:
-        counts = _counts(fit, modality)
-        if counts.sum() == 0:
-            raise ValueError(f"no training lesion had {modality}: only the new-center view exists")
-        index, weights = list(range(len(fit.centers))), counts / counts.sum()
-    elif group in fit.centers:
-        index, weights = [fit.centers.index(group)], np.ones(1)
-    else:
-        raise ValueError(
-            f"group must be a training center, {POOLED!r} or {NEW_CENTER!r}, not {group!r}"
-        )
-    return mean[..., index], sd[..., index], weights
+    slot, marker, j, _ = lookup(fit, modality)
+    m = score_tables(fit).moments
+    index, group_weights = _group_index(fit, modality, group)
+    if weights is not None and group == POOLED:
+        group_weights = np.asarray(weights, float) / np.sum(weights)
+    location = marker.direction * m.location[slot, j][index].transpose(2, 1, 0)  # (S, 2, G)
+    spread = m.spread[slot, j][index].T  # (S, G)
+    return acc.mixture_components(location, spread, float(m.misread[slot]), group_weights)
 
 
 def _summary(draws: np.ndarray, ci_prob: float) -> dict[str, np.ndarray]:
@@ -132,10 +155,10 @@ def accuracy_table(
         ``eti_low``, ``eti_high``.
     """
     fit = as_fit(fit)
-    log_cutoffs = np.log(np.asarray(cutoffs, float))
+    oriented = to_oriented(fit, modality, cutoffs)
     rows = []
     for group in group_names or groups(fit, modality):
-        se, sp = acc.accuracy(log_cutoffs, *group_parameters(fit, modality, group))
+        se, sp = acc.accuracy(oriented, *group_accuracy_inputs(fit, modality, group))
         ppv, npv = acc.predictive_values(se, sp, prevalence)
         lr_pos, lr_neg = acc.likelihood_ratios(se, sp)
         metrics = {
@@ -164,7 +187,7 @@ def accuracy_table(
 
 
 def _cutoff_range(mean: np.ndarray, sd: np.ndarray) -> tuple[float, float]:
-    """Log cutoffs beyond which no draw's classes have mass worth a cutoff: 5 SD either side."""
+    """Oriented cutoffs beyond which no class has mass worth a cutoff: 5 SD either side."""
     return float((mean - 5 * sd).min()), float((mean + 5 * sd).max())
 
 
@@ -187,7 +210,7 @@ def roc_table(
         ``fpr``, ``tpr_mean``, ``tpr_low``, ``tpr_high``; ``attrs["auc"]`` holds the AUC summary.
     """
     fit = as_fit(fit)
-    mean, sd, weights = group_parameters(fit, modality, group)
+    mean, sd, weights = group_accuracy_inputs(fit, modality, group)
     grid = _cutoff_grid(mean, sd)
     se, sp = acc.accuracy(grid, mean, sd, weights)
     fpr_grid = np.linspace(0, 1, points)
@@ -229,7 +252,7 @@ def auc_table(
     fit = as_fit(fit)
     rows = []
     for group in group_names or groups(fit, modality):
-        summary = _summary(acc.auc(*group_parameters(fit, modality, group)), ci_prob)
+        summary = _summary(acc.auc(*group_accuracy_inputs(fit, modality, group)), ci_prob)
         rows.append(
             {"modality": modality, "group": group, **{k: float(v) for k, v in summary.items()}}
         )
@@ -258,16 +281,10 @@ def optimal_cutoff_draws(
         raise ValueError("method must be 'youden' or 'utility'")
     if method == "utility" and (threshold is None or not 0 < threshold < 1):
         raise ValueError("utility-optimal cutoffs need a threshold probability in (0, 1)")
-    mean, sd, weights = group_parameters(fit, modality, group)
-    if len(weights) == 1:  # one center: closed form
-        log_ratio = 0.0
-        if method == "utility":
-            log_ratio = np.log((1 - prevalence) / prevalence * threshold / (1 - threshold))
-        return np.exp(acc.binormal_optimal(mean, sd, log_ratio))
-    # a mixture of centers: coarse-to-fine grid search
+    mean, sd, weights = group_accuracy_inputs(fit, modality, group)
     objective = acc.youden_index if method == "youden" else acc.net_benefit(prevalence, threshold)
     low, high = _cutoff_range(mean, sd)
-    return np.exp(acc.optimal_cutoff(objective, mean, sd, weights, low, high))
+    return from_oriented(fit, modality, acc.optimal_cutoff(objective, mean, sd, weights, low, high))
 
 
 def optimal_cutoff_table(
@@ -313,11 +330,13 @@ def transport_table(
     """
     fit = as_fit(fit)
     centers = [g for g in groups(fit, modality) if g in fit.centers]
-    optimal = {c: np.log(optimal_cutoff_draws(fit, modality, c)) for c in centers}
+    optimal = {
+        c: to_oriented(fit, modality, optimal_cutoff_draws(fit, modality, c)) for c in centers
+    }
     rows = []
     for source in centers:
         for target in centers:
-            mean, sd, weights = group_parameters(fit, modality, target)
+            mean, sd, weights = group_accuracy_inputs(fit, modality, target)
             # each draw's cutoff applied in the same draw: diagonal of the (S, S) evaluation
             se_from, sp_from = _accuracy_per_draw(optimal[source], mean, sd, weights)
             se_own, sp_own = _accuracy_per_draw(optimal[target], mean, sd, weights)
@@ -334,64 +353,72 @@ def transport_table(
     return pd.DataFrame(rows)
 
 
-def _accuracy_per_draw(log_cutoff: np.ndarray, mean, sd, weights):
-    """Sensitivity and specificity when draw s uses its own cutoff log_cutoff[s]: (S,) each."""
-    from scipy.special import ndtr
-
-    c = log_cutoff[:, None]
-    se = (ndtr((mean[:, 1, :] - c) / sd[:, 1, :]) * weights).sum(axis=-1)
-    sp = (ndtr((c - mean[:, 0, :]) / sd[:, 0, :]) * weights).sum(axis=-1)
-    return se, sp
+def _accuracy_per_draw(cutoff: np.ndarray, mean, sd, weights):
+    """Sensitivity and specificity when draw s uses its own oriented cutoff[s]: (S,) each."""
+    se, sp = acc.accuracy(cutoff[:, None], mean, sd, weights)
+    return se[:, 0], sp[:, 0]
 
 
 def combined_table(
     fit: Fit | str | os.PathLike,
-    technique: str,
-    tracer: str,
-    perfusion_cutoff: float,
-    pet_cutoff: float,
+    first: str,
+    second: str,
+    first_cutoff: float,
+    second_cutoff: float,
     group_names: list[str] | None = None,
     ci_prob: float = 0.90,
 ) -> pd.DataFrame:
-    """Sensitivity and specificity of "both above" (AND) and "either above" (OR) rules.
+    """Sensitivity and specificity of "both positive" (AND) and "either positive" (OR) rules.
 
-    The within-class correlation of log perfusion and log TBR is part of the calculation; the
-    "pooled" group weights centers by their training lesions with both modalities' kinds.
+    Two kinds of different markers (``"DSC"`` and ``"FET"``); the markers are conditionally
+    independent given the class and the center, so within a center their accuracies multiply. The
+    "pooled" group weights centers by their training lesions with both kinds.
     """
     fit = as_fit(fit)
-    t, r = TECHNIQUES.index(technique), TRACERS.index(tracer)
-    mx, sx = _moments(fit, technique)
-    my, sy = _moments(fit, tracer)
-    rho = score_tables(fit).moments.rho[:, t, r].transpose(2, 0, 1)  # (S, 2, C + 1)
-    both = np.minimum(_counts(fit, technique), _counts(fit, tracer))
+    if lookup(fit, first)[1] is lookup(fit, second)[1]:
+        raise ValueError("a two-modality rule needs kinds of two different markers")
+    both = np.minimum(_counts(fit, first), _counts(fit, second))
     rows = []
     for group in group_names or [NEW_CENTER] + ([POOLED] if both.sum() > 0 else []):
-        if group == NEW_CENTER:
-            index, weights = [len(fit.centers)], np.ones(1)
-        elif group == POOLED:
-            index, weights = list(range(len(fit.centers))), both / both.sum()
-        else:
-            index, weights = [fit.centers.index(group)], np.ones(1)
-        parameters = (
-            mx[..., index],
-            sx[..., index],
-            my[..., index],
-            sy[..., index],
-            rho[..., index],
-        )
-        for rule in ("and", "or"):
-            se, sp = acc.combined_accuracy(
-                rule, np.log(perfusion_cutoff), np.log(pet_cutoff), *parameters, weights
+        index, weights = _group_index(fit, first, group)
+        if group == POOLED:
+            weights = both / both.sum()
+        per_group = []
+        for modality, cutoff in ((first, first_cutoff), (second, second_cutoff)):
+            oriented = to_oriented(fit, modality, [cutoff])
+            per_center = [
+                acc.accuracy(oriented, *group_accuracy_inputs(fit, modality, g))
+                for g in _names(fit, index)
+            ]
+            per_group.append(
+                tuple(np.concatenate([x[k] for x in per_center], axis=1) for k in (0, 1))
             )
-            row = {
-                "rule": f"{technique} > {perfusion_cutoff:g} {rule.upper()} "
-                f"{tracer} > {pet_cutoff:g}",
-                "group": group,
-            }
+        for rule in ("and", "or"):
+            se, sp = acc.combined_accuracy(rule, per_group[0], per_group[1], weights)
+            sides = [_side(fit, m, c) for m, c in ((first, first_cutoff), (second, second_cutoff))]
+            row = {"rule": f" {rule.upper()} ".join(sides), "group": group}
             for name, draws in (("sensitivity", se), ("specificity", sp)):
                 row.update({f"{name}_{k}": float(v) for k, v in _summary(draws, ci_prob).items()})
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _names(fit: Fit, index: list[int]) -> list[str]:
+    """Group names of center indices (the unseen index is the new center)."""
+    return [NEW_CENTER if i == len(fit.centers) else fit.centers[i] for i in index]
+
+
+def _side(fit: Fit, modality: str, cutoff: float) -> str:
+    """A rule's positive side in words: "DSC > 1.75", "ADC < 1.2"."""
+    return f"{modality} {'>' if lookup(fit, modality)[1].direction == 1 else '<'} {cutoff:g}"
+
+
+def _lesions_with_value(fit: Fit, lesions, modality: str) -> tuple[np.ndarray, np.ndarray]:
+    """Which lesions have a numeric value of the kind, and their oriented log values."""
+    slot, marker, j, _ = lookup(fit, modality)
+    evidence = lesions.evidence[marker.name]
+    use = (evidence.state == VALUE) & (evidence.kind == j)
+    return use, marker.direction * evidence.value
 
 
 def empirical_check(
@@ -403,10 +430,10 @@ def empirical_check(
 ) -> pd.DataFrame:
     """Model-implied against observed sensitivity and specificity on labelled lesions.
 
-    Labelled means histopathology. Observed: the share of labelled recurrences above (necroses at
-    or below) each cutoff among lesions with a numeric value of the modality at a training
-    center, with Clopper-Pearson intervals. Model-implied: the same lesions' centers, each class
-    weighted by its labelled lesions per center, with posterior intervals.
+    Labelled means histopathology. Observed: the share of labelled recurrences on the recurrence
+    side of each cutoff (necroses on the other side) among lesions with a numeric value of the
+    kind at a training center, with Clopper-Pearson intervals. Model-implied: the same lesions'
+    centers, each class weighted by its labelled lesions per center, with posterior intervals.
 
     Returns
     -------
@@ -415,32 +442,24 @@ def empirical_check(
         ``model_mean``, ``model_low``, ``model_high``.
     """
     fit = as_fit(fit)
-    prefix, index = _family(modality)
     _, lesions = encode_patients(fit, cohort)
-    value = getattr(lesions, f"{prefix}_value")
-    use = (
-        (getattr(lesions, f"{prefix}_state") == VALUE)
-        & (getattr(lesions, f"{prefix}_kind") == index)
-        & (lesions.label_source == HISTOPATHOLOGY)
-        & (lesions.center >= 0)
-    )
-    mean, sd = _moments(fit, modality)
-    mean, sd = mean[..., : len(fit.centers)], sd[..., : len(fit.centers)]
+    has, oriented_value = _lesions_with_value(fit, lesions, modality)
+    use = has & (lesions.label_source == HISTOPATHOLOGY) & (lesions.center >= 0)
     rows = []
-    for cutoff in np.asarray(cutoffs, float):
+    for cutoff, oriented in zip(
+        np.asarray(cutoffs, float), to_oriented(fit, modality, cutoffs), strict=True
+    ):
         for metric, k in (("sensitivity", 1), ("specificity", 0)):
             members = use & (lesions.label == k)
             n = int(members.sum())
             if n == 0:
                 continue
-            hits = int(
-                (value[members] > np.log(cutoff)).sum()
-                if k
-                else (value[members] <= np.log(cutoff)).sum()
-            )
+            positive = oriented_value[members] > oriented
+            hits = int(positive.sum() if k else (~positive).sum())
             interval = binomtest(hits, n).proportion_ci(confidence_level=ci_prob, method="exact")
             weights = np.bincount(lesions.center[members], minlength=len(fit.centers)) / n
-            se, sp = acc.accuracy([np.log(cutoff)], mean, sd, weights)
+            inputs = group_accuracy_inputs(fit, modality, POOLED, weights)
+            se, sp = acc.accuracy([oriented], *inputs)
             model = _summary((se if k else sp)[:, 0], ci_prob)
             rows.append(
                 {
@@ -471,7 +490,8 @@ def labelled_decision_curves(
 
     The lesions are those with a numeric value of ``modality`` (so every strategy is judged on
     the same lesions). Strategies: the model (its mean probability, with posterior bands from
-    every draw's predictions), the rule "value above ``cutoff``", treat all and treat none.
+    every draw's predictions), the rule "value on the recurrence side of ``cutoff``" (default the
+    kind's classic cutoff), treat all and treat none.
 
     Returns
     -------
@@ -491,26 +511,22 @@ def labelled_decision_curves(
     from model.scoring.predict import as_cohort, recurrence_draws
 
     fit = as_fit(fit)
-    prefix, index = _family(modality)
-    cohort = as_cohort(cohort)
+    cohort = as_cohort(cohort, fit.registry)
     _, lesions = encode_patients(fit, cohort)
-    use = (
-        (getattr(lesions, f"{prefix}_state") == VALUE)
-        & (getattr(lesions, f"{prefix}_kind") == index)
-        & (lesions.label_source == HISTOPATHOLOGY)
-    )
+    has, oriented_value = _lesions_with_value(fit, lesions, modality)
+    use = has & (lesions.label_source == HISTOPATHOLOGY)
     if use.sum() < 2 or len(set(lesions.label[use])) < 2:
         raise ValueError(f"need histopathology-labelled lesions of both classes with {modality}")
-    cutoff = CLASSIC_CUTOFFS[modality] if cutoff is None else cutoff
+    cutoff = classic_cutoff(fit, modality) if cutoff is None else cutoff
     t = DEFAULT_THRESHOLDS if thresholds is None else np.asarray(thresholds, float)
-    subset = type(cohort)(cohort.table[use].reset_index(drop=True), cohort.source)
-    draws = recurrence_draws(fit, subset)
-    rule = f"{modality} > {cutoff:g}"
+    draws = recurrence_draws(fit, cohort.with_table(cohort.table[use]))
+    rule = _side(fit, modality, cutoff)
+    positive = oriented_value[use] > to_oriented(fit, modality, cutoff)
     data = pd.DataFrame(
         {
             "recurrence": lesions.label[use] == 1,
             "model": draws.mean(axis=1),
-            rule: (getattr(lesions, f"{prefix}_value")[use] > np.log(cutoff)).astype(float),
+            rule: positive.astype(float),
         }
     )
     table = decision_curve(data, "recurrence", ["model", rule], thresholds=t)

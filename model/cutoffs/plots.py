@@ -58,7 +58,8 @@ def plot_accuracy(table: pd.DataFrame, groups: list[str] | None = None) -> Figur
             )
     ax.set(
         ylim=(0, 1),
-        xlabel=f"{table['modality'].iloc[0]} cutoff (ratio)",
+        xlabel=f"{table['modality'].iloc[0]} cutoff",
+        xscale="log",
         ylabel="probability",
         title="Sensitivity and specificity by cutoff",
     )
@@ -75,7 +76,7 @@ def plot_optimal(draws: dict[str, np.ndarray], modality: str) -> Figure:
     for group, x in draws.items():
         ax.hist(x, bins=bins, histtype="step", lw=1.5, density=True, label=group)
     ax.set(
-        xlabel=f"{modality} Youden-optimal cutoff (ratio)",
+        xlabel=f"{modality} Youden-optimal cutoff",
         ylabel="posterior density",
         title="Where the best cutoff lies, per center",
     )

@@ -66,11 +66,13 @@ def growth_likelihood(
     """
     thinned = draws.thin(n_draws)
     mean = thinned.growth_rate * weeks / GROWTH_WEEKS  # (S, 2)
-    sd = thinned.growth_sd
+    sd = thinned.growth_sd[:, None]  # (S, 1): one spread for both classes
     low, high = (mean - 8 * sd).min(), (mean + 8 * sd).max()
     g = np.linspace(low, high, grid_size)
     z = (g[None, :, None] - mean[:, None, :]) / sd[:, None, :]  # (S, G, 2)
-    density = (np.exp(-0.5 * z**2) / (np.sqrt(2 * np.pi) * sd[:, None, :])).mean(axis=0).T
+    own = np.exp(-0.5 * z**2) / (np.sqrt(2 * np.pi) * sd[:, None, :])
+    e = thinned.growth_misread  # a misread scan looks like the other class
+    density = ((1 - e) * own + e * own[..., ::-1]).mean(axis=0).T
     weights = np.full(grid_size, g[1] - g[0])
     weights[[0, -1]] /= 2
     density /= (density * weights).sum(axis=1, keepdims=True)

@@ -9,7 +9,7 @@ lesion's predictive distribution of the result y is, averaging over posterior dr
     p(y | data) = mean_s [ P_s(R | data) f_s(y | R, data) + P_s(N | data) f_s(y | N, data) ],
 
 with f_s the class-conditional density of y given the lesion's other evidence (the within-class
-correlation of perfusion and PET included), computed by the same closed forms as scoring
+evidence included), computed by the same closed forms as scoring
 (:func:`model.likelihood.kernel.class_log_joint`). After seeing y, P(R | data, y) follows by Bayes'
 rule, and its average over p(y | data) is the current probability. The expected value of sample
 information is E_y[V(P(R | data, y))] - V(p), V the best immediate action's expected utility;
@@ -29,18 +29,25 @@ from scipy.special import expit, logsumexp
 from model.decision.parameters import DecisionParameters, load_decision_parameters
 from model.decision.thresholds import expected_utilities, immediate_value
 from model.fitting.sampling import Fit
-from model.inputs.encode import NONE, VALUE, Lesions
-from model.inputs.vocabulary import MAX_FOLLOW_UPS, TECHNIQUES, TRACERS
+from model.inputs.encode import NONE, VALUE, Evidence, Lesions
+from model.inputs.vocabulary import MAX_FOLLOW_UPS
 from model.likelihood.kernel import class_log_joint
 from model.likelihood.tables import ScoreTables
+from model.modalities.registry import Registry
+from model.modalities.spec import Marker
 from model.scoring.predict import PatientsLike, as_fit, encode_patients, predict, score_tables
 
-PET_GRID = np.linspace(np.log(0.5), np.log(12.0), 481)
-"""log TBR values a PET could show."""
-PERFUSION_GRID = np.linspace(np.log(0.1), np.log(20.0), 481)
-"""log rCBV / rCBF values a perfusion study could show."""
+PET, PERFUSION = "pet", "perfusion"
+"""The modalities a decision can order: a PET referral, a perfusion study."""
 GROWTH_GRID = np.linspace(-2.0, 3.0, 501)
 """log volume ratios a rescan could show."""
+GRID_POINTS = 481
+
+
+def value_grid(marker: Marker) -> np.ndarray:
+    """log values a study of the marker could show: its physiological range, evenly spaced."""
+    low, high = marker.physiological_range
+    return np.linspace(np.log(low), np.log(high), GRID_POINTS)
 
 
 @dataclass(frozen=True)
@@ -95,6 +102,7 @@ def preposterior(
     lesion: Lesions,
     tables: ScoreTables,
     n_centers: int,
+    registry: Registry,
     augment: Callable[[Lesions, np.ndarray], Lesions],
     grid: np.ndarray,
 ) -> Preposterior:
@@ -108,6 +116,8 @@ def preposterior(
         The fit's coefficient tables (possibly of a subset of draws).
     n_centers : int
         Training centers of the fit.
+    registry : Registry
+        The fit's modalities.
     augment : callable
         ``augment(lesions, values)`` returns the lesions (one copy per value) with the
         observation added.
@@ -118,10 +128,10 @@ def preposterior(
     -------
     Preposterior
     """
-    base = class_log_joint(lesion, tables, n_centers)[0]  # (S, 2)
+    base = class_log_joint(lesion, tables, n_centers, registry)[0]  # (S, 2)
     log_posterior = base - np.logaddexp(base[:, :1], base[:, 1:])  # log P_s(k | data)
     copies = augment(lesion.subset(np.zeros(len(grid), dtype=int)), grid)
-    augmented = class_log_joint(copies, tables, n_centers)  # (G, S, 2)
+    augmented = class_log_joint(copies, tables, n_centers, registry)  # (G, S, 2)
     log_f = augmented - base[None]
     log_joint = logsumexp(log_posterior[None] + log_f, axis=1) - np.log(len(base))  # (G, 2)
     step = grid[1] - grid[0]
@@ -131,37 +141,23 @@ def preposterior(
     return Preposterior(grid, mass / mass.sum(), p_after, p_reported, float(mass.sum()))
 
 
-def _with_imaging(lesions: Lesions, prefix: str, state: int, kind: int, value) -> Lesions:
+def with_value(lesions: Lesions, marker: Marker, kind: str, log_value) -> Lesions:
+    """The lesions with a numeric result of a marker's kind (replacing any result of the marker)."""
     n = len(lesions)
-    return replace(
-        lesions,
-        **{
-            f"{prefix}_state": np.full(n, state),
-            f"{prefix}_kind": np.full(n, kind),
-            f"{prefix}_value": np.broadcast_to(np.asarray(value, float), (n,)).copy(),
-            f"{prefix}_sign": np.zeros(n),
-        },
+    evidence = Evidence(
+        np.full(n, VALUE, dtype=np.int64),
+        np.full(n, marker.kind_names.index(kind), dtype=np.int64),
+        np.broadcast_to(np.asarray(log_value, float), (n,)).copy(),
+        np.zeros(n),
     )
+    return lesions.with_evidence(marker.name, evidence)
 
 
-def with_pet(lesions: Lesions, log_tbr: np.ndarray, tracer: str) -> Lesions:
-    """The lesions with a numeric PET of the given tracer (replacing any PET result)."""
-    return _with_imaging(lesions, "pet", VALUE, TRACERS.index(tracer), log_tbr)
-
-
-def without_pet(lesions: Lesions) -> Lesions:
-    """The lesions with no PET result."""
-    return _with_imaging(lesions, "pet", NONE, 0, 0.0)
-
-
-def with_perfusion(lesions: Lesions, log_ratio: np.ndarray, technique: str) -> Lesions:
-    """The lesions with a numeric perfusion study of the given technique."""
-    return _with_imaging(lesions, "perf", VALUE, TECHNIQUES.index(technique), log_ratio)
-
-
-def without_perfusion(lesions: Lesions) -> Lesions:
-    """The lesions with no perfusion result."""
-    return _with_imaging(lesions, "perf", NONE, 0, 0.0)
+def without(lesions: Lesions, name: str) -> Lesions:
+    """The lesions with no result of a modality."""
+    n = len(lesions)
+    none = Evidence(np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n), np.zeros(n))
+    return lesions.with_evidence(name, none)
 
 
 def with_rescan(lesions: Lesions, log_growth: np.ndarray, weeks: float) -> Lesions:
@@ -195,10 +191,10 @@ def decide(
     patients : path, Cohort, DataFrame, dict or list of dicts
     params : DecisionParameters, optional
         Defaults to the bundled ``data/decision.toml``.
-    pet_tracer : {"MET", "FET", "DOPA"}, default "FET"
-        Tracer of a PET referral (for lesions without PET).
-    perfusion_technique : {"DSC", "ASL"}, default "DSC"
-        Technique of a perfusion study (for lesions without one).
+    pet_tracer : str, default "FET"
+        Tracer of a PET referral (for lesions without PET): a kind of the ``pet`` modality.
+    perfusion_technique : str, default "DSC"
+        Technique of a perfusion study (for lesions without one): a kind of ``perfusion``.
     n_draws : int or None, default 1000
         Posterior draws used by the pre-posterior analyses (evenly thinned; None: all).
 
@@ -220,16 +216,19 @@ def decide(
     """
     fit = as_fit(fit)
     params = params if params is not None else load_decision_parameters()
-    if pet_tracer not in TRACERS or perfusion_technique not in TECHNIQUES:
-        raise ValueError(
-            f"pet_tracer must be one of {TRACERS}, perfusion_technique one of {TECHNIQUES}"
-        )
+    tests = {}
+    for name, kind in ((PET, pet_tracer), (PERFUSION, perfusion_technique)):
+        marker = fit.registry[name] if name in fit.registry else None
+        if not isinstance(marker, Marker) or kind not in marker.kind_names:
+            known = ", ".join(marker.kind_names) if isinstance(marker, Marker) else "none"
+            raise ValueError(f"{name} kind must be one of the fit's ({known}), not {kind!r}")
+        tests[name] = (marker, kind)
     cohort, lesions = encode_patients(fit, patients)
     probability = predict(fit, cohort)["p_recurrence"].to_numpy()
     tables = score_tables(fit)
     if n_draws is not None and n_draws < tables.n_draws:
         tables = tables.select(np.linspace(0, tables.n_draws - 1, n_draws).round().astype(int))
-    context = (tables, len(fit.centers), params, pet_tracer, perfusion_technique)
+    context = (tables, len(fit.centers), fit.registry, params, tests)
     rows = [_decide_one(lesions.subset([i]), probability[i], *context) for i in range(len(lesions))]
     table = pd.DataFrame(rows)
     table.insert(0, "patient_id", cohort.table["patient_id"].to_numpy())
@@ -244,28 +243,30 @@ def decide(
     return table
 
 
-def _decide_one(lesion, p, tables, n_centers, params, tracer, technique) -> dict:
+def _decide_one(lesion, p, tables, n_centers, registry, params, tests) -> dict:
     eu = {name: float(v) for name, v in expected_utilities(p, params).items()}
     now = max(eu.values())
     row: dict = {f"eu_{name}": value for name, value in eu.items()}
 
     def analyse(base, augment, grid):
-        return preposterior(base, tables, n_centers, augment, grid)
+        return preposterior(base, tables, n_centers, registry, augment, grid)
 
-    pet = analyse(without_pet(lesion), lambda ls, y: with_pet(ls, y, tracer), PET_GRID)
+    def study(name: str) -> Preposterior:
+        marker, kind = tests[name]
+        return analyse(
+            without(lesion, name), lambda ls, y: with_value(ls, marker, kind, y), value_grid(marker)
+        )
+
+    pet = study(PET)
     row["evsi_pet"] = pet.evsi(params)
-    has_pet = lesion.pet_state[0] != NONE
+    has_pet = lesion.evidence[PET].state[0] != NONE
     row["eu_pet"] = (
         np.nan
         if has_pet
         else pet.expected_value(params) - params.pet_cost - p * params.pet_delay_loss
     )
     row["tbr_treat_at"], row["tbr_manage_below"] = _flips(pet, params, np.exp)
-
-    perfusion = analyse(
-        without_perfusion(lesion), lambda ls, x: with_perfusion(ls, x, technique), PERFUSION_GRID
-    )
-    row["evsi_perfusion"] = perfusion.evsi(params)
+    row["evsi_perfusion"] = study(PERFUSION).evsi(params)
 
     if lesion.growth_mask[0].sum() < MAX_FOLLOW_UPS:
         weeks = params.rescan_weeks

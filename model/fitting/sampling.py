@@ -30,17 +30,23 @@ from model.core.errors import InputError, Problem
 from model.core.files import atomic_write, bundled
 from model.fitting.diagnostics import Gate, compute_gate
 from model.inputs.encode import NONE, encode
-from model.inputs.parameters import Parameters, load_parameters
+from model.inputs.parameters import (
+    Parameters,
+    load_parameters,
+    parameters_from_mapping,
+    parameters_to_mapping,
+)
 from model.inputs.schema import Cohort
-from model.inputs.vocabulary import TECHNIQUES, TRACERS
 from model.likelihood.draws import PosteriorDraws, draws_from_posterior
+from model.modalities.registry import Registry
+from model.modalities.spec import Marker
 
-MODEL_VERSION = 1
+MODEL_VERSION = 2
 """Bump when the model's parameters or likelihood change meaning: older fit files are refused."""
 
 FIT_FORMAT = "rnbayes-fit"
 SAMPLE_STATS_KEPT = ("diverging", "n_steps", "energy", "step_size", "tree_depth", "lp")
-_MODEL_SOURCES = ("likelihood/pymc_model.py", "inputs/encode.py", "likelihood/quadrature.py")
+_MODEL_SOURCES = ("likelihood/pymc_model.py", "inputs/encode.py", "modalities/forms.py")
 
 
 DEFAULT_TUNE = {"nutpie": 300, "pymc": 1000}
@@ -72,7 +78,7 @@ class SamplerSettings:
         spreads gave a few divergences at 0.8, and 0.8 from there, where the posterior is
         data-dominated (no divergences at 3,000 and 30,000 lesions, and half the leapfrog steps).
     centered : "auto" or tuple of str
-        Families with centred group effects (:data:`model.likelihood.pymc_model.CENTERABLE`);
+        Families with centred group effects (:func:`model.likelihood.pymc_model.families`);
         ``"auto"``
         chooses from the data (:func:`model.likelihood.pymc_model.choose_centered`).
     cores : int or None
@@ -98,12 +104,6 @@ class SamplerSettings:
             raise ValueError("target_accept must be strictly between 0 and 1")
         if min(self.draws, self.chains) < 1 or self.tune < 0:
             raise ValueError("draws and chains must be positive, tune non-negative")
-        if self.centered != "auto":
-            from model.likelihood.pymc_model import CENTERABLE
-
-            unknown = set(self.centered) - set(CENTERABLE)
-            if unknown:
-                raise ValueError(f"unknown families to centre: {sorted(unknown)}")
 
     def for_cohort(self, n_lesions: int) -> SamplerSettings:
         """These settings with ``target_accept`` chosen for a cohort of ``n_lesions``, if unset."""
@@ -151,9 +151,19 @@ class Fit:
         return float(self.provenance["early_window_months"])
 
     @cached_property
+    def parameters(self) -> Parameters:
+        """The priors and modality declarations the fit was made with (stored in the file)."""
+        return parameters_from_mapping(self.provenance["parameters"], "fit file")
+
+    @property
+    def registry(self) -> Registry:
+        """The fit's modalities: the columns it scores."""
+        return self.parameters.registry
+
+    @cached_property
     def draws(self) -> PosteriorDraws:
         """The posterior as NumPy arrays (chains and draws stacked)."""
-        return draws_from_posterior(self.posterior)
+        return draws_from_posterior(self.posterior, self.parameters)
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the fit as one netCDF file, atomically.
@@ -237,7 +247,8 @@ class PreparedModel:
         Families with centred group effects.
     structure : tuple
         What a compiled model depends on besides the data: (number of centers, centred
-        families, priors digest). Cohorts with equal structure share one compiled model.
+        families, digest of the priors and modalities). Cohorts with equal structure share one
+        compiled model.
     """
 
     graph: Any
@@ -262,15 +273,21 @@ def prepare_model(
     -------
     PreparedModel
     """
-    from model.likelihood.pymc_model import build_model, choose_centered
+    from model.likelihood.pymc_model import build_model, choose_centered, families
 
     window = float(parameters.value("cohort_design.early_window_months"))
-    lesions = encode(cohort, cohort.centers, window)
-    families = choose_centered(lesions, parameters) if centered == "auto" else tuple(centered)
-    graph = build_model(lesions, cohort.centers, parameters, centered=families)
-    return PreparedModel(
-        graph, lesions, families, (len(cohort.centers), families, parameters.digest)
-    )
+    lesions = encode(cohort, cohort.centers, window, parameters.registry)
+    if centered == "auto":
+        chosen = choose_centered(lesions, parameters)
+    else:
+        chosen = tuple(centered)
+        unknown = set(chosen) - set(families(parameters))
+        if unknown:
+            raise ValueError(
+                f"unknown families to centre: {sorted(unknown)} (known: {families(parameters)})"
+            )
+    graph = build_model(lesions, cohort.centers, parameters, centered=chosen)
+    return PreparedModel(graph, lesions, chosen, (len(cohort.centers), chosen, parameters.digest))
 
 
 def fit(
@@ -319,6 +336,7 @@ def fit(
         "model_version": MODEL_VERSION,
         "model_spec_hash": model_spec_hash(parameters),
         "parameters_digest": parameters.digest,
+        "parameters": parameters_to_mapping(parameters),
         "early_window_months": window,
         "cohort": _cohort_provenance(cohort, lesions),
         "sampler": {**settings.__dict__, "centered": list(centered), **timing},
@@ -331,7 +349,7 @@ def fit(
 
 def _cohort_provenance(cohort: Cohort, lesions) -> dict[str, Any]:
     try:
-        bundled_digest = _bundled_cohort_digest()
+        bundled_digest = _bundled_cohort_digest(cohort.registry)
     except FileNotFoundError:
         bundled_digest = None
     is_bundled = cohort.digest == bundled_digest
@@ -345,27 +363,31 @@ def _cohort_provenance(cohort: Cohort, lesions) -> dict[str, Any]:
         "n_labelled": int((lesions.label >= 0).sum()),
         "n_histopathology": int((lesions.label_source == 0).sum()),
         "centers": list(cohort.centers),
-        "imaging_counts": _imaging_counts(cohort.centers, lesions),
+        "imaging_counts": _imaging_counts(cohort.centers, lesions, cohort.registry),
     }
 
 
-def _imaging_counts(centers, lesions) -> dict[str, dict[str, int]]:
-    """Training lesions with each technique and tracer, per center (aggregate counts only)."""
+def _imaging_counts(centers, lesions, registry: Registry) -> dict[str, dict[str, int]]:
+    """Training lesions with each marker kind or binary test, per center (counts only).
+
+    Keyed by kind name (``"DSC"``) for markers and by modality name for binary tests.
+    """
     counts = {}
-    for prefix, names in (("perf", TECHNIQUES), ("pet", TRACERS)):
-        state, kind = getattr(lesions, f"{prefix}_state"), getattr(lesions, f"{prefix}_kind")
-        for index, name in enumerate(names):
-            mask = (state != NONE) & (kind == index)
+    for modality in registry:
+        evidence = lesions.evidence[modality.name]
+        kinds = modality.kind_names if isinstance(modality, Marker) else (modality.name,)
+        for index, name in enumerate(kinds):
+            mask = (evidence.state != NONE) & (evidence.kind == index)
             counts[name] = {
                 c: int((mask & (lesions.center == i)).sum()) for i, c in enumerate(centers)
             }
     return counts
 
 
-def _bundled_cohort_digest() -> str:
+def _bundled_cohort_digest(registry: Registry) -> str:
     from model.inputs.schema import load_cohort
 
-    return load_cohort(bundled("cohort.csv")).digest
+    return load_cohort(bundled("cohort.csv"), registry).digest
 
 
 _COMPILED: dict[tuple, object] = {}

@@ -2,27 +2,61 @@
 
 Both the PyMC model and the NumPy/numba scorer consume :class:`Lesions`, so the meaning of every
 array (which index is DSC, how a read is stored, what a missing symptom looks like) is decided here
-once.
+once. Each registered modality becomes one :class:`Evidence` of four aligned arrays.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields, replace
+from typing import NamedTuple
 
 import numpy as np
 
 from model.inputs.schema import Cohort
-from model.inputs.vocabulary import MAX_FOLLOW_UPS, SYMPTOMS, TECHNIQUES, TRACERS
+from model.inputs.vocabulary import MAX_FOLLOW_UPS, SYMPTOMS
+from model.modalities.registry import Registry
+from model.modalities.spec import BinaryTest, Marker
 
 NONE, VALUE, READ = 0, 1, 2
-"""Imaging states: no result, a number, a qualitative read at a cutoff."""
+"""Evidence states: no result, a number, a qualitative read (or a binary test's result)."""
 
 UNSEEN_CENTER = -1
 """Center index of a lesion from a center the fit has not seen."""
 
 HISTOPATHOLOGY, FOLLOW_UP = 0, 1
 """Reference-label sources (``-1`` when a lesion has no label)."""
+
+
+class Evidence(NamedTuple):
+    """One modality's results for n lesions.
+
+    Attributes
+    ----------
+    state : int array (n,)
+        :data:`NONE`, :data:`VALUE` or :data:`READ`.
+    kind : int array (n,)
+        Index into the marker's kinds (0 when the state is NONE, and for a binary test).
+    value : float array (n,)
+        Natural log of the value (VALUE) or of the read's cutoff (READ); 0 otherwise.
+    sign : float array (n,)
+        For a READ: +1 positive (the recurrence side of the cutoff, or a positive test), -1
+        negative; 0 otherwise.
+    """
+
+    state: np.ndarray
+    kind: np.ndarray
+    value: np.ndarray
+    sign: np.ndarray
+
+    def subset(self, index) -> Evidence:
+        """The results at ``index``."""
+        return Evidence(*(a[index] for a in self))
+
+
+def no_evidence(n: int) -> Evidence:
+    """n lesions without a result."""
+    return Evidence(np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n), np.zeros(n))
 
 
 @dataclass(frozen=True, eq=False)
@@ -36,16 +70,8 @@ class Lesions:
     x_early, x_mgmt : float arrays (n,)
         Effect-coded covariates: +0.5 / -0.5 / 0 (unknown). ``x_early`` is +0.5 within
         ``early_window_months`` of the end of radiotherapy.
-    perf_state, pet_state : int arrays (n,)
-        :data:`NONE`, :data:`VALUE` or :data:`READ`.
-    perf_kind, pet_kind : int arrays (n,)
-        Index into :data:`~model.inputs.vocabulary.TECHNIQUES` /
-        :data:`~model.inputs.vocabulary.TRACERS`
-        (0 when the state is NONE).
-    perf_value, pet_value : float arrays (n,)
-        Natural log of the ratio (VALUE) or of the read's cutoff (READ); 0 when NONE.
-    perf_sign, pet_sign : float arrays (n,)
-        For a READ: +1 positive (value above the cutoff), -1 negative; 0 otherwise.
+    evidence : mapping of str to Evidence
+        Each registered modality's results, in registry order.
     symptom_yes, symptom_no : float arrays (n, 5)
         1 where the item is recorded yes / no; both 0 when unknown.
     growth, growth_weeks : float arrays (n, 3)
@@ -61,14 +87,7 @@ class Lesions:
     center: np.ndarray
     x_early: np.ndarray
     x_mgmt: np.ndarray
-    perf_state: np.ndarray
-    perf_kind: np.ndarray
-    perf_value: np.ndarray
-    perf_sign: np.ndarray
-    pet_state: np.ndarray
-    pet_kind: np.ndarray
-    pet_value: np.ndarray
-    pet_sign: np.ndarray
+    evidence: Mapping[str, Evidence]
     symptom_yes: np.ndarray
     symptom_no: np.ndarray
     growth: np.ndarray
@@ -82,10 +101,25 @@ class Lesions:
 
     def subset(self, index: np.ndarray | slice) -> Lesions:
         """The lesions at ``index`` (rows), as a new :class:`Lesions`."""
-        return Lesions(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+        values = {}
+        for f in fields(self):
+            array = getattr(self, f.name)
+            if f.name == "evidence":
+                values[f.name] = {name: e.subset(index) for name, e in array.items()}
+            else:
+                values[f.name] = array[index]
+        return Lesions(**values)
+
+    def with_evidence(self, name: str, evidence: Evidence) -> Lesions:
+        """These lesions with one modality's results replaced."""
+        if name not in self.evidence:
+            raise KeyError(f"no modality {name!r} in these lesions")
+        return replace(self, evidence={**self.evidence, name: evidence})
 
 
-def encode(cohort: Cohort, centers: Sequence[str], early_window_months: float) -> Lesions:
+def encode(
+    cohort: Cohort, centers: Sequence[str], early_window_months: float, registry: Registry
+) -> Lesions:
     """Turn a validated cohort into model arrays.
 
     Parameters
@@ -95,54 +129,42 @@ def encode(cohort: Cohort, centers: Sequence[str], early_window_months: float) -
         The fit's centers, in index order; other centers become :data:`UNSEEN_CENTER`.
     early_window_months : float
         Months after radiotherapy that count as the early (pseudoprogression) window.
+    registry : Registry
+        The fit's modalities; the cohort must have been validated against the same declarations.
 
     Returns
     -------
     Lesions
     """
+    if cohort.registry.to_mapping() != registry.to_mapping():
+        raise ValueError("the cohort was validated against other modalities than the fit's")
     t = cohort.table
     n = len(t)
     position = {name: i for i, name in enumerate(centers)}
     months = t["months_since_rt"].to_numpy(float)
-    arrays: dict[str, np.ndarray] = {
-        "center": np.array([position.get(c, UNSEEN_CENTER) for c in t["center"]], dtype=np.int64),
-        "x_early": np.where(
-            np.isnan(months), 0.0, np.where(months <= early_window_months, 0.5, -0.5)
-        ),
-        "x_mgmt": _effect_code(t["mgmt_methylated"]),
-    }
-    for prefix, kind_col, value_col, names in (
-        ("perf", "perfusion_technique", "perfusion_ratio", TECHNIQUES),
-        ("pet", "pet_tracer", "pet_tbr", TRACERS),
-    ):
-        source = "perfusion" if prefix == "perf" else "pet"
-        arrays.update(
-            _imaging(
-                prefix,
-                t[kind_col].to_numpy(object),
-                t[value_col].to_numpy(float),
-                t[f"{source}_read"].to_numpy(object),
-                t[f"{source}_read_cutoff"].to_numpy(float),
-                names,
-            )
-        )
     yes = np.zeros((n, len(SYMPTOMS)))
     no = np.zeros((n, len(SYMPTOMS)))
     for j, item in enumerate(SYMPTOMS):
         values = t[item]
         yes[:, j] = (values == True).fillna(False).to_numpy(float)  # noqa: E712 (nullable boolean)
         no[:, j] = (values == False).fillna(False).to_numpy(float)  # noqa: E712
-    arrays["symptom_yes"], arrays["symptom_no"] = yes, no
-    arrays.update(_growth(t))
     diagnosis = t["reference_diagnosis"].to_numpy(object)
     source = t["reference_source"].to_numpy(object)
-    arrays["label"] = np.select(
-        [diagnosis == "recurrence", diagnosis == "necrosis"], [1, 0], -1
-    ).astype(np.int64)
-    arrays["label_source"] = np.select(
-        [source == "histopathology", source == "follow_up"], [HISTOPATHOLOGY, FOLLOW_UP], -1
-    ).astype(np.int64)
-    return Lesions(**arrays)
+    return Lesions(
+        center=np.array([position.get(c, UNSEEN_CENTER) for c in t["center"]], dtype=np.int64),
+        x_early=np.where(np.isnan(months), 0.0, np.where(months <= early_window_months, 0.5, -0.5)),
+        x_mgmt=_effect_code(t["mgmt_methylated"]),
+        evidence={m.name: _evidence(t, m) for m in registry},
+        symptom_yes=yes,
+        symptom_no=no,
+        **_growth(t),
+        label=np.select([diagnosis == "recurrence", diagnosis == "necrosis"], [1, 0], -1).astype(
+            np.int64
+        ),
+        label_source=np.select(
+            [source == "histopathology", source == "follow_up"], [HISTOPATHOLOGY, FOLLOW_UP], -1
+        ).astype(np.int64),
+    )
 
 
 def _effect_code(values) -> np.ndarray:
@@ -151,26 +173,46 @@ def _effect_code(values) -> np.ndarray:
     return np.select([yes, no], [0.5, -0.5], 0.0)
 
 
-def _imaging(prefix, kind, value, read, cutoff, names) -> dict[str, np.ndarray]:
+def _present(column) -> np.ndarray:
+    """NaN-safe: which cells of an object column hold a value."""
+    values = column.to_numpy(object)
+    return np.array([v is not None and v == v for v in values], dtype=bool)
+
+
+def _evidence(t, modality: Marker | BinaryTest) -> Evidence:
+    n = len(t)
+    if isinstance(modality, BinaryTest):
+        result = t[modality.column].to_numpy(object)
+        has = _present(t[modality.column])
+        sign = np.where(has, np.where(result == "positive", 1.0, -1.0), 0.0)
+        return Evidence(
+            np.where(has, READ, NONE).astype(np.int64), np.zeros(n, np.int64), np.zeros(n), sign
+        )
+    value = t[modality.value_column].to_numpy(float)
     has_value = ~np.isnan(value)
-    has_read = np.array([r is not None and r == r for r in read])  # NaN-safe
+    if modality.has_reads:
+        has_read = _present(t[modality.read_column])
+        cutoff = t[modality.read_cutoff_column].to_numpy(float)
+        read = t[modality.read_column].to_numpy(object)
+    else:
+        has_read, cutoff, read = np.zeros(n, bool), np.full(n, np.nan), np.full(n, None)
     state = np.select([has_value, has_read], [VALUE, READ], NONE).astype(np.int64)
-    index = {name: i for i, name in enumerate(names)}
-    kind_index = np.array(
-        [index.get(k, 0) if s != NONE else 0 for k, s in zip(kind, state, strict=True)]
-    )
-    log_value = np.zeros(len(state))
+    if modality.kind_column is None:
+        kind = np.zeros(n, np.int64)
+    else:
+        index = {name: i for i, name in enumerate(modality.kind_names)}
+        kinds = t[modality.kind_column].to_numpy(object)
+        kind = np.array(
+            [index.get(k, 0) if s != NONE else 0 for k, s in zip(kinds, state, strict=True)],
+            dtype=np.int64,
+        )
+    log_value = np.zeros(n)
     log_value[has_value] = np.log(value[has_value])
     reads = state == READ
     log_value[reads] = np.log(cutoff[reads])
-    sign = np.zeros(len(state))
+    sign = np.zeros(n)
     sign[reads] = np.where(read[reads] == "positive", 1.0, -1.0)
-    return {
-        f"{prefix}_state": state,
-        f"{prefix}_kind": kind_index.astype(np.int64),
-        f"{prefix}_value": log_value,
-        f"{prefix}_sign": sign,
-    }
+    return Evidence(state, kind, log_value, sign)
 
 
 def _growth(t) -> dict[str, np.ndarray]:

@@ -2,8 +2,9 @@
 
 ``data/parameters.toml`` holds, for each model parameter, its published centre (``value``), its
 prior (``prior`` and ``scale``) and its ``source``; for each symptom item its rate under each class;
-and the design of the synthetic cohort. :func:`load_parameters` reads and checks the file, so the
-model and the simulator never see a missing or misspelt entry.
+the design of the synthetic cohort; and, in ``[modality.*]`` tables, the declaration of every
+evidence source (:mod:`model.modalities`). :func:`load_parameters` reads and checks the whole file,
+so the model and the simulator never see a missing or misspelt entry.
 """
 
 from __future__ import annotations
@@ -16,37 +17,31 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from model.core.errors import InputError, Problem
 from model.core.files import bundled
-from model.inputs.vocabulary import SYMPTOMS, TECHNIQUES, TRACERS
+from model.inputs.vocabulary import SYMPTOMS
+from model.modalities.registry import Registry, read_registry
 
-PRIOR_KINDS = ("normal", "lognormal", "halfnormal", "beta", "beta_pm1")
+PRIOR_KINDS = ("normal", "lognormal", "halfnormal", "beta", "fixed")
 
-_CLASS_PARAMS = ("mu_necrosis", "separation", "sigma_necrosis", "sigma_recurrence")
-
-MODEL_ENTRIES: tuple[str, ...] = (
+FIXED_MODEL_ENTRIES: tuple[str, ...] = (
     "prevalence.intercept",
     "prevalence.early",
     "prevalence.mgmt",
     "prevalence.tau_center",
-    *(f"perfusion.{t}.{p}" for t in TECHNIQUES for p in _CLASS_PARAMS),
-    "perfusion.tau_center",
-    *(f"pet.{r}.{p}" for r in TRACERS for p in _CLASS_PARAMS),
-    "pet.tau_center",
-    "correlation.necrosis",
-    "correlation.recurrence",
     "symptoms.tau_item",
     "growth.rate_necrosis",
     "growth.separation",
-    "growth.sd_necrosis",
-    "growth.sd_recurrence",
+    "growth.sd",
+    "growth.misread",
     "reference.follow_up_sensitivity",
     "reference.follow_up_specificity",
 )
-"""Model parameters: each has a value, a prior, a scale and a source."""
+"""Model parameters every model has; each modality adds its own (``Parameters.model_entries``)."""
 
 HYPER_ENTRIES: tuple[str, ...] = ("symptoms.class_mean",)
 """Priors whose centre is derived from other entries (a prior and a scale, no value)."""
@@ -63,10 +58,6 @@ DESIGN_ENTRIES: tuple[str, ...] = (
     "cohort_design.mgmt_methylated",
     "cohort_design.idh_known",
     "cohort_design.idh_mutant",
-    "cohort_design.perfusion_available",
-    "cohort_design.perfusion_read_only",
-    "cohort_design.pet_available",
-    "cohort_design.pet_read_only",
     "cohort_design.symptom_unknown",
     "cohort_design.labelled",
     "cohort_design.histopathology_share",
@@ -75,11 +66,21 @@ DESIGN_ENTRIES: tuple[str, ...] = (
     "cohort_design.baseline_volume_median_ml",
     "cohort_design.baseline_volume_log_sd",
     "cohort_design.center_size_concentration",
-    "cohort_design.perfusion_technique_cycle",
-    "cohort_design.pet_tracer_cycle",
-    *(f"cohort_design.read_cutoffs.{m}" for m in (*TECHNIQUES, *TRACERS)),
 )
-"""Synthetic-cohort design: a value and a source each."""
+"""Synthetic-cohort design shared by all modalities: a value and a source each (each modality's
+own design sits in its declaration)."""
+
+REQUIRED_PRIOR_KINDS: dict[str, tuple[str, ...]] = {
+    "mu_necrosis": ("normal",),
+    "separation": ("lognormal",),
+    "sigma": ("lognormal", "halfnormal"),
+    "tau_center": ("lognormal", "halfnormal"),
+    "misread": ("fixed",),
+    "sensitivity": ("beta",),
+    "specificity": ("beta",),
+}
+"""The prior kinds the model's structure needs, by the last part of a modality entry's name:
+locations are real, separations and spreads positive, misreads fixed, accuracies probabilities."""
 
 _FIELDS_BY_GROUP = {
     "model": ("value", "prior", "scale", "source"),
@@ -101,7 +102,7 @@ class Prior:
         The published centre the prior is built around (unused by ``halfnormal``).
     scale : float
         Standard deviation (normal, lognormal on the log scale, halfnormal) or concentration
-        (beta, beta_pm1).
+        (beta); 0 for ``fixed``.
     """
 
     kind: str
@@ -126,13 +127,26 @@ class Parameters:
     Parameters
     ----------
     entries : mapping of str to Entry
-        Keyed by dotted name, e.g. ``"perfusion.DSC.separation"``.
+        Keyed by dotted name, e.g. ``"modality.perfusion.DSC.separation"``.
     path : str
         The file they came from.
+    registry : Registry
+        The modalities the file declares.
     """
 
     entries: Mapping[str, Entry]
     path: str
+    registry: Registry
+
+    @property
+    def model_entries(self) -> tuple[str, ...]:
+        """Dotted names of every model parameter: the fixed ones, then each modality's."""
+        return (*FIXED_MODEL_ENTRIES, *self.registry.parameter_entries())
+
+    @property
+    def estimated_entries(self) -> tuple[str, ...]:
+        """Model parameters with a prior to sample from (not ``fixed``)."""
+        return tuple(e for e in self.model_entries if self.prior(e).kind != "fixed")
 
     def value(self, name: str) -> Any:
         """The ``value`` of a model or design entry."""
@@ -141,7 +155,7 @@ class Parameters:
     def prior(self, name: str) -> Prior:
         """The prior of a model entry, or of a hyper entry (whose centre is ``None``)."""
         fields = self.entries[name].fields
-        return Prior(fields["prior"], fields.get("value"), float(fields["scale"]))
+        return Prior(fields["prior"], fields.get("value"), float(fields.get("scale", 0.0)))
 
     def symptom_rates(self, item: str) -> tuple[float, float]:
         """(P(yes | necrosis), P(yes | recurrence)) for a symptom item."""
@@ -154,7 +168,7 @@ class Parameters:
 
     def model_values(self) -> dict[str, float]:
         """The published centres of all model parameters, by dotted name."""
-        return {name: float(self.value(name)) for name in MODEL_ENTRIES}
+        return {name: float(self.value(name)) for name in self.model_entries}
 
     def with_values(self, values: Mapping[str, float]) -> Parameters:
         """A copy with some model values replaced; the priors are centred on them, so they move too.
@@ -169,12 +183,13 @@ class Parameters:
         model.inputs.parameters.Parameters
         """
         entries = dict(self.entries)
+        known = set(self.model_entries)
         for name, value in values.items():
-            if name not in MODEL_ENTRIES:
+            if name not in known:
                 raise KeyError(f"{name!r} is not a model parameter")
             entry = entries[name]
             entries[name] = replace(entry, fields={**entry.fields, "value": float(value)})
-        return Parameters(entries, self.path)
+        return Parameters(entries, self.path, self.registry)
 
     def with_symptom_rates(self, rates: Mapping[str, tuple[float, float]]) -> Parameters:
         """A copy with some symptom items' (P(yes | necrosis), P(yes | recurrence)) replaced.
@@ -191,14 +206,17 @@ class Parameters:
                 "p_recurrence": float(p_recurrence),
             }
             entries[f"symptoms.{item}"] = replace(entry, fields=fields)
-        return Parameters(entries, self.path)
+        return Parameters(entries, self.path, self.registry)
 
     @property
     def digest(self) -> str:
-        """SHA-256 of the entries (not of the file's comments or layout)."""
+        """SHA-256 of the entries and the modality declarations (not of comments or layout)."""
         canonical = {
-            name: {"fields": dict(entry.fields), "source": entry.source}
-            for name, entry in sorted(self.entries.items())
+            "entries": {
+                name: {"fields": dict(entry.fields), "source": entry.source}
+                for name, entry in sorted(self.entries.items())
+            },
+            "modalities": self.registry.to_mapping(),
         }
         return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
 
@@ -222,16 +240,20 @@ def load_parameters(path: str | os.PathLike | None = None) -> Parameters:
     """
     path = Path(path) if path is not None else bundled("parameters.toml")
     name = path.name
-    problems: list[Problem] = []
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise InputError([Problem(name, None, None, None, f"a readable file ({error})")]) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise InputError([Problem(name, None, None, None, f"valid TOML ({error})")]) from None
-    found = _flatten(document)
+    registry, modality_tables, problems = read_registry(document.get("modality"), name)
+    if registry is not None:
+        problems.extend(_column_clashes(registry, name))
+    found = _flatten({k: v for k, v in document.items() if k != "modality"})
+    found.update(modality_tables)
     expected = {
-        **{n: "model" for n in MODEL_ENTRIES},
+        **{n: "model" for n in FIXED_MODEL_ENTRIES},
+        **{n: "model" for n in modality_tables},
         **{n: "hyper" for n in HYPER_ENTRIES},
         **{n: "symptom" for n in SYMPTOM_ENTRIES},
         **{n: "design" for n in DESIGN_ENTRIES},
@@ -260,7 +282,36 @@ def load_parameters(path: str | os.PathLike | None = None) -> Parameters:
             )
     if problems:
         raise InputError(problems)
-    return Parameters(entries, str(path))
+    return Parameters(entries, str(path), registry)
+
+
+@lru_cache(maxsize=1)
+def bundled_parameters() -> Parameters:
+    """The bundled parameter file, read once per process."""
+    return load_parameters()
+
+
+def bundled_registry() -> Registry:
+    """The modalities of the bundled parameter file."""
+    return bundled_parameters().registry
+
+
+def _column_clashes(registry: Registry, file: str) -> list[Problem]:
+    """Modality columns that collide with the format's own columns."""
+    from model.inputs.schema import FIXED_COLUMNS
+
+    return [
+        Problem(
+            file,
+            None,
+            f"modality.{m.name}",
+            column,
+            f"a column name the format does not already use ({column!r} is one of its own)",
+        )
+        for m in registry
+        for column in m.columns
+        if column in FIXED_COLUMNS
+    ]
 
 
 def _flatten(document: Mapping[str, Any], prefix: str = "") -> dict[str, dict[str, Any]]:
@@ -284,10 +335,15 @@ def _check_entry(file: str, entry: str, group: str, fields: Mapping[str, Any]) -
         problems.append(Problem(file, None, f"{entry}.{field}", repr(value), expected))
 
     allowed = _FIELDS_BY_GROUP[group]
+    required = allowed
+    if group == "model" and fields.get("prior") == "fixed":
+        required = ("value", "prior", "source")
+        if "scale" in fields:
+            bad("scale", fields["scale"], "no scale: a fixed value is not estimated")
     for key in fields:
         if key not in allowed:
             bad(key, fields[key], f"one of the fields {', '.join(allowed)}")
-    for key in allowed:
+    for key in required:
         if key not in fields:
             problems.append(Problem(file, None, f"{entry}.{key}", None, "this field (missing)"))
     if problems:
@@ -307,14 +363,27 @@ def _check_entry(file: str, entry: str, group: str, fields: Mapping[str, Any]) -
 
 def _check_prior(file: str, entry: str, fields: Mapping[str, Any]) -> list[Problem]:
     problems = []
-    kind, scale, value = fields["prior"], fields["scale"], fields.get("value")
+    kind, value = fields["prior"], fields.get("value")
     known_kind = isinstance(kind, str) and kind in PRIOR_KINDS
+    required = (
+        REQUIRED_PRIOR_KINDS.get(entry.rsplit(".", 1)[1]) if entry.startswith("modality.") else None
+    )
+    if entry.endswith(".misread"):
+        required = ("fixed",)
     if not known_kind:
         problems.append(
             Problem(file, None, f"{entry}.prior", repr(kind), f"one of {', '.join(PRIOR_KINDS)}")
         )
-    if not _is_number(scale) or scale <= 0:
-        problems.append(Problem(file, None, f"{entry}.scale", repr(scale), "a positive number"))
+    elif required is not None and kind not in required:
+        problems.append(
+            Problem(
+                file, None, f"{entry}.prior", repr(kind), f"{' or '.join(required)} for this entry"
+            )
+        )
+    if kind != "fixed" and (not _is_number(fields["scale"]) or fields["scale"] <= 0):
+        problems.append(
+            Problem(file, None, f"{entry}.scale", repr(fields["scale"]), "a positive number")
+        )
     if "value" not in fields:
         return problems
     support = {
@@ -322,8 +391,10 @@ def _check_prior(file: str, entry: str, fields: Mapping[str, Any]) -> list[Probl
         "lognormal": (lambda x: x > 0, "a positive number"),
         "halfnormal": (lambda x: x >= 0, "a number >= 0"),
         "beta": (lambda x: 0 < x < 1, "a probability strictly between 0 and 1"),
-        "beta_pm1": (lambda x: -1 < x < 1, "a correlation strictly between -1 and 1"),
+        "fixed": (lambda x: True, "a number"),
     }.get(kind if known_kind else None)
+    if entry.endswith(".misread"):
+        support = (lambda x: 0 < x < 0.5, "a probability strictly between 0 and 0.5")
     if support is not None and (not _is_number(value) or not support[0](value)):
         problems.append(Problem(file, None, f"{entry}.value", repr(value), support[1]))
     return problems
@@ -333,10 +404,15 @@ def _check_design_value(file: str, entry: str, value: Any) -> list[Problem]:
     key = entry.removeprefix("cohort_design.")
     where = f"{entry}.value"
     probabilities = {
-        "early_fraction", "mgmt_known", "mgmt_methylated", "idh_known", "idh_mutant",
-        "perfusion_available", "perfusion_read_only", "pet_available", "pet_read_only",
-        "symptom_unknown", "labelled", "histopathology_share",
-    }  # fmt: skip
+        "early_fraction",
+        "mgmt_known",
+        "mgmt_methylated",
+        "idh_known",
+        "idh_mutant",
+        "symptom_unknown",
+        "labelled",
+        "histopathology_share",
+    }
     if key in probabilities:
         ok, expected = _is_number(value) and 0 <= value <= 1, "a probability in [0, 1]"
     elif key == "follow_up_scan_probabilities":
@@ -355,15 +431,6 @@ def _check_design_value(file: str, entry: str, value: Any) -> list[Problem]:
             and value[0] <= value[1]
         )
         expected = "[shortest, longest] whole weeks"
-    elif key == "perfusion_technique_cycle":
-        ok = isinstance(value, list) and bool(value) and all(v in TECHNIQUES for v in value)
-        expected = f"a non-empty list of {', '.join(TECHNIQUES)}"
-    elif key == "pet_tracer_cycle":
-        ok = isinstance(value, list) and bool(value) and all(v in TRACERS for v in value)
-        expected = f"a non-empty list of {', '.join(TRACERS)}"
-    elif key.startswith("read_cutoffs."):
-        ok = isinstance(value, list) and bool(value) and all(_is_number(c) and c > 0 for c in value)
-        expected = "a non-empty list of positive cutoffs"
     else:
         ok, expected = _is_number(value) and value > 0, "a positive number"
     return [] if ok else [Problem(file, None, where, repr(value), expected)]
@@ -371,3 +438,54 @@ def _check_design_value(file: str, entry: str, value: Any) -> list[Problem]:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def parameters_to_mapping(parameters: Parameters) -> dict[str, Any]:
+    """A JSON-ready copy of every entry and declaration (what a fit file stores)."""
+    return {
+        "file": Path(parameters.path).name,
+        "entries": {
+            name: {"group": e.group, "fields": dict(e.fields), "source": e.source}
+            for name, e in parameters.entries.items()
+        },
+        "modalities": parameters.registry.to_mapping(),
+    }
+
+
+def parameters_from_mapping(mapping: Any, file: str) -> Parameters:
+    """Read back :func:`parameters_to_mapping`'s copy, checking it as a parameter file.
+
+    Raises
+    ------
+    model.core.errors.InputError
+        If the copy is malformed: every problem names the entry.
+    """
+    if not isinstance(mapping, Mapping) or not isinstance(mapping.get("entries"), Mapping):
+        raise InputError([Problem(file, None, "parameters", None, "the stored parameter entries")])
+    registry, _, problems = read_registry(mapping.get("modalities"), file, with_parameters=False)
+    entries: dict[str, Entry] = {}
+    for name, stored in mapping["entries"].items():
+        if not isinstance(stored, Mapping) or stored.get("group") not in _FIELDS_BY_GROUP:
+            problems.append(Problem(file, None, str(name), None, "a stored parameter entry"))
+            continue
+        fields = {**dict(stored.get("fields") or {}), "source": stored.get("source")}
+        entry_problems = _check_entry(file, str(name), stored["group"], fields)
+        problems.extend(entry_problems)
+        if not entry_problems:
+            entries[name] = Entry(name, stored["group"], dict(stored["fields"]), stored["source"])
+    if registry is not None:
+        needed = (
+            *FIXED_MODEL_ENTRIES,
+            *registry.parameter_entries(),
+            *HYPER_ENTRIES,
+            *SYMPTOM_ENTRIES,
+            *DESIGN_ENTRIES,
+        )
+        problems.extend(
+            Problem(file, None, name, None, "this stored parameter entry (missing)")
+            for name in needed
+            if name not in entries
+        )
+    if problems:
+        raise InputError(problems)
+    return Parameters(entries, str(mapping.get("file", file)), registry)

@@ -6,8 +6,10 @@ fields. :func:`load_cohort` and :func:`load_patient` either return a typed, vali
 its file, row, column, value and what was expected. Nothing is silently dropped or coerced: a blank
 cell means missing, and anything that is not a valid value is reported.
 
-The fields, their units and allowed values are documented in ``data/README.md``; :data:`FIELDS` is
-the machine-readable version of that table.
+The fields, their units and allowed values are documented in ``data/README.md``. The format's own
+columns (:data:`FIXED_FIELDS`) are joined by each registered modality's columns
+(:mod:`model.modalities`): :func:`schema_for` builds the full :class:`Schema` of a registry, the
+machine-readable version of that table.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import math
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -29,14 +32,9 @@ import pandas as pd
 
 from model.core.errors import InputError, Problem
 from model.core.files import atomic_write_text
-from model.inputs.vocabulary import (
-    MAX_FOLLOW_UPS,
-    READS,
-    REFERENCE_SOURCES,
-    SYMPTOMS,
-    TECHNIQUES,
-    TRACERS,
-)
+from model.inputs.vocabulary import MAX_FOLLOW_UPS, READS, REFERENCE_SOURCES, SYMPTOMS
+from model.modalities.registry import Registry
+from model.modalities.spec import BinaryTest, Marker
 
 
 @dataclass(frozen=True)
@@ -107,22 +105,11 @@ def _follow_up_fields() -> list[Field]:
     return fields
 
 
-FIELDS: tuple[Field, ...] = (
+_IDENTITY_FIELDS: tuple[Field, ...] = (
     Field("patient_id", "id", "unique lesion identifier", required=True),
     Field("center", "text", "center (site) name", required=True),
-    Field("perfusion_technique", "choice", "perfusion technique", choices=TECHNIQUES),
-    _number(
-        "perfusion_ratio",
-        "DSC rCBV or ASL rCBF, ratio to normal-appearing white matter",
-        0.05,
-        20,
-    ),
-    Field("perfusion_read", "choice", "qualitative perfusion read", choices=READS),
-    _number("perfusion_read_cutoff", "ratio cutoff the perfusion read used", 0.05, 20),
-    Field("pet_tracer", "choice", "amino-acid PET tracer", choices=TRACERS),
-    _number("pet_tbr", "tumour-to-background ratio", 0.3, 15),
-    Field("pet_read", "choice", "qualitative PET read", choices=READS),
-    _number("pet_read_cutoff", "TBR cutoff the PET read used", 0.3, 15),
+)
+_CONTEXT_FIELDS: tuple[Field, ...] = (
     *(_yesno(s, f"new or worse {s.replace('_', ' ')}") for s in SYMPTOMS),
     _number("months_since_rt", "months since the end of radiotherapy", 0, 600, inclusive=True),
     _yesno("mgmt_methylated", "MGMT promoter methylation"),
@@ -142,10 +129,80 @@ FIELDS: tuple[Field, ...] = (
         "reference_source", "choice", "source of the reference diagnosis", choices=REFERENCE_SOURCES
     ),
 )
-"""The cohort format, in canonical column order."""
+FIXED_FIELDS: tuple[Field, ...] = (*_IDENTITY_FIELDS, *_CONTEXT_FIELDS)
+"""The format's own columns; the modalities' columns sit between the identity and the context."""
+FIXED_COLUMNS: frozenset[str] = frozenset(f.name for f in FIXED_FIELDS)
 
-FIELD_BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
-COLUMNS: tuple[str, ...] = tuple(f.name for f in FIELDS)
+
+def modality_fields(modality: Marker | BinaryTest) -> tuple[Field, ...]:
+    """The columns a registered modality adds to the format."""
+    if isinstance(modality, BinaryTest):
+        return (Field(modality.column, "choice", modality.label, choices=READS),)
+    low, high = modality.valid_range
+    unit = f"{modality.label}, {modality.unit}"
+    fields = []
+    if modality.kind_column is not None:
+        fields.append(
+            Field(
+                modality.kind_column,
+                "choice",
+                f"{modality.label} kind",
+                choices=modality.kind_names,
+            )
+        )
+    fields.append(_number(modality.value_column, unit, low, high))
+    if modality.has_reads:
+        side = "above" if modality.direction == 1 else "below"
+        fields.append(
+            Field(
+                modality.read_column,
+                "choice",
+                f"qualitative {modality.label} read (positive: {side} the cutoff)",
+                choices=READS,
+            )
+        )
+        fields.append(
+            _number(
+                modality.read_cutoff_column, f"cutoff the {modality.label} read used", low, high
+            )
+        )
+    return tuple(fields)
+
+
+@dataclass(frozen=True, eq=False)
+class Schema:
+    """The cohort format of one registry: every column, in canonical order.
+
+    Attributes
+    ----------
+    registry : Registry
+    fields : tuple of Field
+    by_name : dict of str to Field
+    columns : tuple of str
+    """
+
+    registry: Registry
+    fields: tuple[Field, ...]
+    by_name: dict[str, Field]
+    columns: tuple[str, ...]
+
+
+@lru_cache(maxsize=16)
+def schema_for(registry: Registry) -> Schema:
+    """The cohort format of a registry (cached: registries are immutable)."""
+    fields = (
+        *_IDENTITY_FIELDS,
+        *(f for m in registry for f in modality_fields(m)),
+        *_CONTEXT_FIELDS,
+    )
+    return Schema(registry, fields, {f.name: f for f in fields}, tuple(f.name for f in fields))
+
+
+def default_registry() -> Registry:
+    """The registry of the bundled parameter file."""
+    from model.inputs.parameters import bundled_registry
+
+    return bundled_registry()
 
 
 # --------------------------------------------------------------------------------------------
@@ -158,14 +215,26 @@ class Cohort:
     Parameters
     ----------
     table : pandas.DataFrame
-        One row per lesion, columns in :data:`COLUMNS` order, typed: numbers as float64 (NaN when
+        One row per lesion, columns in the schema's order, typed: numbers as float64 (NaN when
         missing), choices as categoricals, yes/no items as nullable booleans.
     source : str
         Where the rows came from (a file name, ``"<DataFrame>"`` or ``"<dict>"``).
+    registry : Registry
+        The modalities whose columns the table has.
     """
 
     table: pd.DataFrame
     source: str
+    registry: Registry
+
+    @property
+    def schema(self) -> Schema:
+        """The format of this cohort's columns."""
+        return schema_for(self.registry)
+
+    def with_table(self, table: pd.DataFrame) -> Cohort:
+        """The same cohort's source and registry with other rows (already typed)."""
+        return Cohort(table.reset_index(drop=True), self.source, self.registry)
 
     def __len__(self) -> int:
         return len(self.table)
@@ -184,7 +253,7 @@ class Cohort:
         """The table in the canonical CSV form (the form :meth:`write_csv` writes)."""
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(COLUMNS)
+        writer.writerow(self.schema.columns)
         for row in self.table.itertuples(index=False):
             writer.writerow([_format_cell(v) for v in row])
         return out.getvalue()
@@ -194,7 +263,7 @@ class Cohort:
         return atomic_write_text(path, self.to_csv_text())
 
 
-def trusted_cohort(frame: pd.DataFrame, source: str) -> Cohort:
+def trusted_cohort(frame: pd.DataFrame, source: str, registry: Registry) -> Cohort:
     """A Cohort from a DataFrame built by this package (the simulator), without range checks.
 
     Only for generated data in simulation studies, where a prior draw may legitimately produce
@@ -204,15 +273,16 @@ def trusted_cohort(frame: pd.DataFrame, source: str) -> Cohort:
     Parameters
     ----------
     frame : pandas.DataFrame
-        Columns :data:`COLUMNS`, values already canonical (choices spelled as in the format).
+        The schema's columns, values already canonical (choices spelled as in the format).
     source : str
+    registry : Registry
 
     Returns
     -------
     Cohort
     """
     data = {}
-    for field in FIELDS:
+    for field in schema_for(registry).fields:
         column = frame[field.name]
         if field.kind == "number":
             data[field.name] = column.to_numpy(dtype=float, na_value=np.nan)
@@ -223,7 +293,7 @@ def trusted_cohort(frame: pd.DataFrame, source: str) -> Cohort:
             data[field.name] = pd.Categorical(values, categories=list(field.choices))
         else:
             data[field.name] = pd.array(column.to_numpy(object), dtype=object)
-    return Cohort(pd.DataFrame(data), source)
+    return Cohort(pd.DataFrame(data), source, registry)
 
 
 def _format_cell(value: Any) -> str:
@@ -279,8 +349,9 @@ class _Row:
 class _Checker:
     """Collects problems for one input; builds the typed table when there are none."""
 
-    def __init__(self, file: str):
+    def __init__(self, file: str, registry: Registry):
         self.file = file
+        self.schema = schema_for(registry)
         self.problems: list[Problem] = []
 
     def add(self, row, column, value, expected) -> None:
@@ -292,16 +363,16 @@ class _Checker:
             if name in seen:
                 self.add(row, name, None, "each column once (this column is repeated)")
             seen.add(name)
-            if name not in FIELD_BY_NAME:
-                self.add(row, name, None, _unknown_column_hint(name))
-        for field in FIELDS:
+            if name not in self.schema.by_name:
+                self.add(row, name, None, _unknown_column_hint(name, self.schema))
+        for field in self.schema.fields:
             if field.required and field.name not in seen:
                 self.add(row, field.name, None, f"a required column '{field.name}' (missing)")
 
     def parse_row(self, number, cells: Mapping[str, str]) -> _Row:
         values: dict[str, Any] = {}
         for name, text in cells.items():
-            field = FIELD_BY_NAME.get(name)
+            field = self.schema.by_name.get(name)
             if field is None:
                 continue
             value, ok = _parse_cell(field, text)
@@ -314,18 +385,15 @@ class _Checker:
                     hint = field.expected()
                 self.add(number, name, text, hint)
             values[name] = value
-        for field in FIELDS:
+        for field in self.schema.fields:
             if field.required and field.name not in cells:
                 values[field.name] = None
         return _Row(number, values)
 
     def check_row_rules(self, row: _Row) -> None:
         v = row.values
-        for prefix, value_col, kind_col in (
-            ("perfusion", "perfusion_ratio", "perfusion_technique"),
-            ("pet", "pet_tbr", "pet_tracer"),
-        ):
-            self._check_modality(row, prefix, value_col, kind_col)
+        for marker in self.schema.registry.markers:
+            self._check_marker(row, marker)
         self._check_follow_ups(row)
         diagnosis, source = v.get("reference_diagnosis"), v.get("reference_source")
         if diagnosis is not None and source is None:
@@ -343,9 +411,10 @@ class _Checker:
                 "'recurrence' or 'necrosis' when a reference source is given",
             )
 
-    def _check_modality(self, row: _Row, prefix: str, value_col: str, kind_col: str) -> None:
+    def _check_marker(self, row: _Row, marker: Marker) -> None:
         v = row.values
-        read_col, cutoff_col = f"{prefix}_read", f"{prefix}_read_cutoff"
+        value_col, kind_col = marker.value_column, marker.kind_column
+        read_col, cutoff_col = marker.read_column, marker.read_cutoff_column
         value, read, cutoff = v.get(value_col), v.get(read_col), v.get(cutoff_col)
         if value is not None and read is not None:
             self.add(
@@ -358,9 +427,15 @@ class _Checker:
             self.add(row.number, cutoff_col, "", f"the cutoff that '{read_col}' used")
         if cutoff is not None and read is None:
             self.add(row.number, read_col, "", "'positive' or 'negative' (a cutoff is given)")
-        if (value is not None or read is not None) and v.get(kind_col) is None:
-            choices = " or ".join(repr(c) for c in FIELD_BY_NAME[kind_col].choices)
-            self.add(row.number, kind_col, "", f"{choices} for the {prefix} result in this row")
+        if (
+            kind_col is not None
+            and (value is not None or read is not None)
+            and v.get(kind_col) is None
+        ):
+            choices = " or ".join(repr(c) for c in marker.kind_names)
+            self.add(
+                row.number, kind_col, "", f"{choices} for the {marker.label} result in this row"
+            )
 
     def _check_follow_ups(self, row: _Row) -> None:
         v = row.values
@@ -398,26 +473,27 @@ class _Checker:
 
     def raise_if_any(self) -> None:
         if self.problems:
-            raise InputError(sorted(self.problems, key=_reading_order))
+            columns = self.schema.columns
+            raise InputError(sorted(self.problems, key=lambda p: _reading_order(p, columns)))
 
 
-def _reading_order(problem: Problem) -> tuple[int, int, int]:
+def _reading_order(problem: Problem, columns: tuple[str, ...]) -> tuple[int, int, int]:
     """File-level problems first, then by row and by column position in the format."""
     row = problem.row if isinstance(problem.row, int) else -1
-    column = COLUMNS.index(problem.column) if problem.column in COLUMNS else -1
+    column = columns.index(problem.column) if problem.column in columns else -1
     return (problem.row is not None, row, column)
 
 
-def _unknown_column_hint(name: str) -> str:
-    close = difflib.get_close_matches(name.lower(), COLUMNS, n=1, cutoff=0.6)
+def _unknown_column_hint(name: str, schema: Schema) -> str:
+    close = difflib.get_close_matches(name.lower(), schema.columns, n=1, cutoff=0.6)
     if close:
         return f"a known column (unknown column; did you mean '{close[0]}'?)"
     return "a known column (unknown column; see data/README.md for the format)"
 
 
-def _typed_table(rows: list[_Row]) -> pd.DataFrame:
+def _typed_table(rows: list[_Row], schema: Schema) -> pd.DataFrame:
     data: dict[str, Any] = {}
-    for field in FIELDS:
+    for field in schema.fields:
         values = [row.values.get(field.name) for row in rows]
         if field.kind == "number":
             data[field.name] = np.array([np.nan if x is None else x for x in values], dtype=float)
@@ -437,13 +513,13 @@ def _validated(checker: _Checker, rows: list[_Row]) -> pd.DataFrame:
     for row in rows:
         checker.check_row_rules(row)
     checker.raise_if_any()
-    return _typed_table(rows)
+    return _typed_table(rows, checker.schema)
 
 
 # --------------------------------------------------------------------------------------------
 # Entry points
 # --------------------------------------------------------------------------------------------
-def load_cohort(path: str | os.PathLike) -> Cohort:
+def load_cohort(path: str | os.PathLike, registry: Registry | None = None) -> Cohort:
     """Load and validate a cohort CSV (one row per lesion).
 
     Parameters
@@ -451,6 +527,8 @@ def load_cohort(path: str | os.PathLike) -> Cohort:
     path : path-like
         A comma-separated file with a header row of known column names (``data/README.md``).
         ``patient_id`` and ``center`` are required; other columns may be absent (all missing).
+    registry : Registry, optional
+        The modalities whose columns are known; default those of the bundled parameter file.
 
     Returns
     -------
@@ -464,7 +542,8 @@ def load_cohort(path: str | os.PathLike) -> Cohort:
         value and what was expected.
     """
     name = str(path)
-    checker = _Checker(Path(name).name)
+    registry = registry if registry is not None else default_registry()
+    checker = _Checker(Path(name).name, registry)
     try:
         raw = Path(path).read_bytes()
     except OSError as error:
@@ -479,7 +558,7 @@ def load_cohort(path: str | os.PathLike) -> Cohort:
     if "\x00" in text:
         checker.add(None, None, None, "a text CSV file (found binary content)")
         checker.raise_if_any()
-    return Cohort(_validated(checker, _read_csv_rows(checker, text)), name)
+    return Cohort(_validated(checker, _read_csv_rows(checker, text)), name, registry)
 
 
 def _read_csv_rows(checker: _Checker, text: str) -> list[_Row]:
@@ -505,12 +584,13 @@ def _read_csv_rows(checker: _Checker, text: str) -> list[_Row]:
                 number, None, None, f"{len(header)} cells as in the header (found {len(record)})"
             )
             continue
-        cells = {h: c.strip() for h, c in zip(header, record, strict=True) if h in FIELD_BY_NAME}
+        known = checker.schema.by_name
+        cells = {h: c.strip() for h, c in zip(header, record, strict=True) if h in known}
         rows.append(checker.parse_row(number, cells))
     return rows
 
 
-def load_patient(path: str | os.PathLike) -> Cohort:
+def load_patient(path: str | os.PathLike, registry: Registry | None = None) -> Cohort:
     """Load and validate a single-patient JSON file (one object, same fields as the CSV).
 
     Parameters
@@ -519,6 +599,8 @@ def load_patient(path: str | os.PathLike) -> Cohort:
         A JSON object whose keys are cohort column names. ``null`` or ``""`` means missing;
         numbers may be JSON numbers or strings; yes/no items may be ``"yes"``/``"no"`` or
         ``true``/``false``.
+    registry : Registry, optional
+        The modalities whose fields are known; default those of the bundled parameter file.
 
     Returns
     -------
@@ -531,7 +613,8 @@ def load_patient(path: str | os.PathLike) -> Cohort:
         Listing every problem, with the field name as the column.
     """
     name = Path(str(path)).name
-    checker = _Checker(name)
+    registry = registry if registry is not None else default_registry()
+    checker = _Checker(name, registry)
     try:
         document = json.loads(Path(path).read_text(encoding="utf-8-sig"))
     except OSError as error:
@@ -542,13 +625,14 @@ def load_patient(path: str | os.PathLike) -> Cohort:
         checker.add(None, None, None, f"valid UTF-8 JSON{where}: {error}")
         checker.raise_if_any()
     return Cohort(
-        _validated(checker, _records_rows(checker, [document], lambda i: None)), str(path)
+        _validated(checker, _records_rows(checker, [document], lambda i: None)), str(path), registry
     )
 
 
 def cohort_from_records(
     records: pd.DataFrame | Mapping[str, Any] | Iterable[Mapping[str, Any]],
     source: str | None = None,
+    registry: Registry | None = None,
 ) -> Cohort:
     """Validate in-memory lesions: a DataFrame, one dict, or an iterable of dicts.
 
@@ -558,6 +642,8 @@ def cohort_from_records(
         Column names as in the cohort format; ``None``/NaN/``""`` mean missing.
     source : str, optional
         Name used in error messages; defaults to ``"<DataFrame>"`` or ``"<dict>"``.
+    registry : Registry, optional
+        The modalities whose fields are known; default those of the bundled parameter file.
 
     Returns
     -------
@@ -568,19 +654,21 @@ def cohort_from_records(
     model.core.errors.InputError
         Listing every problem; rows are DataFrame index labels (or list positions from 0).
     """
+    registry = registry if registry is not None else default_registry()
     if isinstance(records, pd.DataFrame):
         label = source or "<DataFrame>"
         labels = list(records.index)
         dicts = records.to_dict(orient="records")
-        checker = _Checker(label)
-        return Cohort(_validated(checker, _records_rows(checker, dicts, labels.__getitem__)), label)
+        checker = _Checker(label, registry)
+        rows = _records_rows(checker, dicts, labels.__getitem__)
+        return Cohort(_validated(checker, rows), label, registry)
     label = source or "<dict>"
-    checker = _Checker(label)
+    checker = _Checker(label, registry)
     if isinstance(records, Mapping):
         rows = _records_rows(checker, [records], lambda i: None)
     else:
         rows = _records_rows(checker, list(records), lambda i: i)
-    return Cohort(_validated(checker, rows), label)
+    return Cohort(_validated(checker, rows), label, registry)
 
 
 def _records_rows(
@@ -595,7 +683,7 @@ def _records_rows(
         checker.check_columns(keys, label(i))
         cells = {}
         for key, value in document.items():
-            field = FIELD_BY_NAME.get(str(key))
+            field = checker.schema.by_name.get(str(key))
             if field is None:
                 continue
             text = _value_text(field, value)
@@ -635,32 +723,46 @@ def summarize(cohort: Cohort) -> dict[str, pd.DataFrame]:
     Returns
     -------
     dict of str to DataFrame
-        ``"centers"`` (lesions, perfusion technique, PET tracer and labels per center),
-        ``"modalities"`` (numeric values and reads per technique and tracer), ``"labels"``
-        (reference diagnosis by source) and ``"follow_up"`` (lesions by number of follow-up scans).
+        ``"centers"`` (lesions, labelled lesions and lesions with each modality per center),
+        ``"modalities"`` (numeric values and reads per modality kind, results per binary test),
+        ``"labels"`` (reference diagnosis by source) and ``"follow_up"`` (lesions by number of
+        follow-up scans).
     """
     t = cohort.table
-    labelled = t["reference_diagnosis"].notna()
+    present = {m.name: _has_result(t, m) for m in cohort.registry}
     centers = (
-        t.assign(labelled=labelled, pet=t["pet_tracer"].notna())
+        t.assign(labelled=t["reference_diagnosis"].notna(), **present)
         .groupby("center", observed=True)
-        .agg(lesions=("patient_id", "size"), with_pet=("pet", "sum"), labelled=("labelled", "sum"))
+        .agg(
+            lesions=("patient_id", "size"),
+            labelled=("labelled", "sum"),
+            **{f"with_{name}": (name, "sum") for name in present},
+        )
     )
     modality_rows = []
-    for kind_col, value_col, read_col, names in (
-        ("perfusion_technique", "perfusion_ratio", "perfusion_read", TECHNIQUES),
-        ("pet_tracer", "pet_tbr", "pet_read", TRACERS),
-    ):
-        for name in names:
-            mask = t[kind_col] == name
+    for modality in cohort.registry:
+        if isinstance(modality, BinaryTest):
             modality_rows.append(
                 {
-                    "modality": name,
-                    "numeric": int((mask & t[value_col].notna()).sum()),
-                    "read_only": int((mask & t[read_col].notna()).sum()),
+                    "modality": modality.name,
+                    "kind": "",
+                    "numeric": 0,
+                    "read_only": int(present[modality.name].sum()),
                 }
             )
-    modalities = pd.DataFrame(modality_rows).set_index("modality")
+            continue
+        for kind in modality.kind_names:
+            mask = _kind_mask(t, modality, kind)
+            reads = t[modality.read_column].notna() if modality.has_reads else False
+            modality_rows.append(
+                {
+                    "modality": modality.name,
+                    "kind": kind,
+                    "numeric": int((mask & t[modality.value_column].notna()).sum()),
+                    "read_only": int((mask & reads).sum()),
+                }
+            )
+    modalities = pd.DataFrame(modality_rows).set_index(["modality", "kind"])
     labels = pd.crosstab(
         t["reference_source"].astype("object").fillna("none"),
         t["reference_diagnosis"].astype("object").fillna("unknown"),
@@ -675,3 +777,35 @@ def summarize(cohort: Cohort) -> dict[str, pd.DataFrame]:
         "labels": labels,
         "follow_up": follow_up.to_frame(),
     }
+
+
+def _has_result(t: pd.DataFrame, modality: Marker | BinaryTest) -> pd.Series:
+    """Lesions with a result of the modality (a number or a read)."""
+    if isinstance(modality, BinaryTest):
+        return t[modality.column].notna()
+    result = t[modality.value_column].notna()
+    if modality.has_reads:
+        result = result | t[modality.read_column].notna()
+    return result
+
+
+def _kind_mask(t: pd.DataFrame, marker: Marker, kind: str) -> pd.Series:
+    """Lesions whose marker result is of this kind (every result, for a marker of one kind)."""
+    if marker.kind_column is None:
+        return pd.Series(True, index=t.index)
+    return t[marker.kind_column] == kind
+
+
+def modality_columns_markdown(registry: Registry) -> str:
+    """The registered modalities' columns as the Markdown table ``data/README.md`` shows."""
+    lines = ["| column | modality | type / unit | allowed values |", "|---|---|---|---|"]
+    for modality in registry:
+        for field in modality_fields(modality):
+            if field.kind == "number":
+                kind = getattr(modality, "unit", "")
+                allowed = f"number > {field.low:g} and ≤ {field.high:g}"
+            else:
+                kind = "choice"
+                allowed = " or ".join(f"`{c}`" for c in field.choices)
+            lines.append(f"| `{field.name}` | {modality.label} | {kind} | {allowed} |")
+    return "\n".join(lines)

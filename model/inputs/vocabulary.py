@@ -1,16 +1,11 @@
 """Names shared by the data format, the model and the reports.
 
 One place for the category labels, so that the schema, the simulator, the PyMC model and the
-scorer cannot disagree about what "DSC" or "focal_deficit" means.
+scorer cannot disagree about what "focal_deficit" means. The modalities and their kinds (DSC,
+FET, ...) are declared in the parameter file (:mod:`model.modalities`).
 """
 
 from __future__ import annotations
-
-TECHNIQUES: tuple[str, ...] = ("DSC", "ASL")
-"""Perfusion techniques: DSC rCBV and ASL rCBF, both as ratios to normal-appearing tissue."""
-
-TRACERS: tuple[str, ...] = ("MET", "FET", "DOPA")
-"""Amino-acid PET tracers; the value is the tumour-to-background ratio (TBR)."""
 
 SYMPTOMS: tuple[str, ...] = (
     "headache",
@@ -25,7 +20,9 @@ CLASSES: tuple[str, ...] = ("necrosis", "recurrence")
 """Latent classes, index 0 and 1: treatment effect / radiation necrosis, and tumour recurrence."""
 
 READS: tuple[str, ...] = ("negative", "positive")
-"""A qualitative read at a stated cutoff: positive means the value was above the cutoff."""
+"""A qualitative read at a stated cutoff, or a binary test's result: positive means the value lay on
+the recurrence side of the cutoff (above it, or below it for a marker where lower values point to
+recurrence)."""
 
 REFERENCE_SOURCES: tuple[str, ...] = ("histopathology", "follow_up")
 """Where a reference diagnosis comes from: tissue (taken as truth) or clinical-radiological

@@ -2,7 +2,8 @@
 
 A :class:`PosteriorDraws` is built from a fit's posterior (an xarray ``DataTree`` or ``Dataset``,
 chains and draws stacked) or, for tests and what-if analyses, from one set of parameter values
-(:func:`draws_from_values`). Nothing here imports PyMC.
+(:func:`draws_from_values`). The PyMC variable of every parameter-file entry is named once, in
+:func:`parameter_variables`, from the registry. Nothing here imports PyMC.
 """
 
 from __future__ import annotations
@@ -12,22 +13,16 @@ from typing import Any
 
 import numpy as np
 
-from model.inputs.vocabulary import SYMPTOMS, TECHNIQUES, TRACERS
+from model.inputs.parameters import Parameters
+from model.inputs.vocabulary import SYMPTOMS
+from model.modalities.registry import Registry
+from model.modalities.spec import BinaryTest, Marker
 
-HYPERPARAMETERS: tuple[str, ...] = (
+FIXED_HYPERPARAMETERS: tuple[str, ...] = (
     "prevalence_intercept",
     "prevalence_early",
     "prevalence_mgmt",
     "prevalence_tau_center",
-    "perfusion_mu_necrosis",
-    "perfusion_separation",
-    "perfusion_sigma",
-    "perfusion_tau_center",
-    "pet_mu_necrosis",
-    "pet_separation",
-    "pet_sigma",
-    "pet_tau_center",
-    "correlation",
     "symptom_class_mean",
     "symptom_tau_item",
     "growth_rate_necrosis",
@@ -36,15 +31,86 @@ HYPERPARAMETERS: tuple[str, ...] = (
     "reference_sensitivity",
     "reference_specificity",
 )
-"""Population-level parameters (not center- or item-specific), for ESS reporting."""
+"""Population-level PyMC variables every model has (each modality adds its own)."""
+
+
+def hyperparameters(registry: Registry) -> tuple[str, ...]:
+    """Population-level PyMC variables (not center- or item-specific), for ESS reporting."""
+    out = list(FIXED_HYPERPARAMETERS)
+    for modality in registry:
+        if isinstance(modality, Marker):
+            out += [f"{modality.name}_{p}" for p in ("mu_necrosis", "separation", "sigma")]
+            out.append(f"{modality.name}_tau_center")
+        else:
+            out += [f"{modality.name}_sensitivity", f"{modality.name}_specificity"]
+    return tuple(out)
+
+
+def kind_dim(marker: Marker) -> str:
+    """The PyMC dimension of a marker's kinds."""
+    return f"{marker.name}_kind"
+
+
+@dataclass(frozen=True, eq=False)
+class MarkerDraws:
+    """S draws of a continuous marker's parameters (kinds K, centers C).
+
+    Attributes
+    ----------
+    mu_necrosis, separation, sigma : arrays (S, K)
+    tau : array (S,)
+        Between-center spread of the calibration shift.
+    offset : array (S, C)
+        Each training center's calibration shift (log scale, both classes).
+    misread : float
+    direction : {1, -1}
+    """
+
+    mu_necrosis: np.ndarray
+    separation: np.ndarray
+    sigma: np.ndarray
+    tau: np.ndarray
+    offset: np.ndarray
+    misread: float
+    direction: int
+
+    def class_locations(self) -> np.ndarray:
+        """(S, K, 2): the log-scale location of each class (necrosis, recurrence), no offset."""
+        return np.stack(
+            [self.mu_necrosis, self.mu_necrosis + self.direction * self.separation], axis=-1
+        )
+
+    def select(self, index) -> MarkerDraws:
+        """Some draws only."""
+        return MarkerDraws(
+            self.mu_necrosis[index],
+            self.separation[index],
+            self.sigma[index],
+            self.tau[index],
+            self.offset[index],
+            self.misread,
+            self.direction,
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class BinaryDraws:
+    """S draws of a binary test's sensitivity and specificity."""
+
+    sensitivity: np.ndarray
+    specificity: np.ndarray
+
+    def select(self, index) -> BinaryDraws:
+        """Some draws only."""
+        return BinaryDraws(self.sensitivity[index], self.specificity[index])
 
 
 @dataclass(frozen=True, eq=False)
 class PosteriorDraws:
     """S posterior draws of every model parameter (leading axis = draw).
 
-    Class axes are ordered (necrosis, recurrence); technique and tracer axes follow
-    :data:`~model.inputs.vocabulary.TECHNIQUES` and :data:`~model.inputs.vocabulary.TRACERS`.
+    Class axes are ordered (necrosis, recurrence). ``markers`` and ``binary`` follow the
+    registry's order.
     """
 
     intercept: np.ndarray  # (S,)
@@ -52,19 +118,13 @@ class PosteriorDraws:
     mgmt: np.ndarray  # (S,)
     tau_u: np.ndarray  # (S,)
     u: np.ndarray  # (S, C)
-    perf_mu: np.ndarray  # (S, technique, class)
-    perf_sigma: np.ndarray  # (S, technique, class)
-    tau_a: np.ndarray  # (S,)
-    a: np.ndarray  # (S, C)
-    pet_mu: np.ndarray  # (S, tracer, class)
-    pet_sigma: np.ndarray  # (S, tracer, class)
-    tau_b: np.ndarray  # (S,)
-    b: np.ndarray  # (S, C)
-    rho: np.ndarray  # (S, class)
+    markers: dict[str, MarkerDraws]
+    binary: dict[str, BinaryDraws]
     symptom_rate: np.ndarray  # (S, class, symptom)
     growth_rate: np.ndarray  # (S, class)
-    growth_sd: np.ndarray  # (S, class)
-    sensitivity: np.ndarray  # (S,)
+    growth_sd: np.ndarray  # (S,)
+    growth_misread: float
+    sensitivity: np.ndarray  # (S,) of the follow-up reference label
     specificity: np.ndarray  # (S,)
 
     @property
@@ -80,11 +140,23 @@ class PosteriorDraws:
     def thin(self, n: int) -> PosteriorDraws:
         """At most ``n`` draws, evenly spaced (for quick previews and tests)."""
         step = max(1, self.n_draws // n)
-        index = np.arange(0, self.n_draws, step)[:n]
-        return PosteriorDraws(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+        return self.select(np.arange(0, self.n_draws, step)[:n])
+
+    def select(self, index) -> PosteriorDraws:
+        """The draws at ``index``."""
+        values = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, dict):
+                values[f.name] = {k: v.select(index) for k, v in value.items()}
+            elif isinstance(value, np.ndarray):
+                values[f.name] = value[index]
+            else:
+                values[f.name] = value
+        return PosteriorDraws(**values)
 
 
-def draws_from_posterior(posterior: Any) -> PosteriorDraws:
+def draws_from_posterior(posterior: Any, parameters: Parameters) -> PosteriorDraws:
     """Flatten a posterior (DataTree, its ``posterior`` node, or a Dataset) into draws.
 
     Parameters
@@ -92,6 +164,8 @@ def draws_from_posterior(posterior: Any) -> PosteriorDraws:
     posterior : xarray.DataTree or xarray.Dataset
         With dims ``chain`` and ``draw`` and the variable names of
         :mod:`model.likelihood.pymc_model`.
+    parameters : Parameters
+        The fit's modalities and fixed values (misread probabilities).
 
     Returns
     -------
@@ -105,10 +179,21 @@ def draws_from_posterior(posterior: Any) -> PosteriorDraws:
         var = ds[name].stack(sample=("chain", "draw")).transpose("sample", *dims)
         return np.ascontiguousarray(var.to_numpy(), dtype=float)
 
-    mu0 = get("perfusion_mu_necrosis", "technique")
-    sep = get("perfusion_separation", "technique")
-    pet_mu0 = get("pet_mu_necrosis", "tracer")
-    pet_sep = get("pet_separation", "tracer")
+    markers, binary = {}, {}
+    for m in parameters.registry:
+        if isinstance(m, Marker):
+            dim = kind_dim(m)
+            markers[m.name] = MarkerDraws(
+                get(f"{m.name}_mu_necrosis", dim),
+                get(f"{m.name}_separation", dim),
+                get(f"{m.name}_sigma", dim),
+                get(f"{m.name}_tau_center"),
+                get(f"{m.name}_center", "center"),
+                float(parameters.value(f"modality.{m.name}.misread")),
+                m.direction,
+            )
+        else:
+            binary[m.name] = BinaryDraws(get(f"{m.name}_sensitivity"), get(f"{m.name}_specificity"))
     g0 = get("growth_rate_necrosis")
     return PosteriorDraws(
         intercept=get("prevalence_intercept"),
@@ -116,117 +201,118 @@ def draws_from_posterior(posterior: Any) -> PosteriorDraws:
         mgmt=get("prevalence_mgmt"),
         tau_u=get("prevalence_tau_center"),
         u=get("prevalence_center", "center"),
-        perf_mu=np.stack([mu0, mu0 + sep], axis=-1),
-        perf_sigma=get("perfusion_sigma", "technique", "class"),
-        tau_a=get("perfusion_tau_center"),
-        a=get("perfusion_center", "center"),
-        pet_mu=np.stack([pet_mu0, pet_mu0 + pet_sep], axis=-1),
-        pet_sigma=get("pet_sigma", "tracer", "class"),
-        tau_b=get("pet_tau_center"),
-        b=get("pet_center", "center"),
-        rho=get("correlation", "class"),
+        markers=markers,
+        binary=binary,
         symptom_rate=get("symptom_rate", "class", "symptom"),
         growth_rate=np.stack([g0, g0 + get("growth_separation")], axis=-1),
-        growth_sd=get("growth_sd", "class"),
+        growth_sd=get("growth_sd"),
+        growth_misread=float(parameters.value("growth.misread")),
         sensitivity=get("reference_sensitivity"),
         specificity=get("reference_specificity"),
     )
 
 
 def draws_from_values(
-    values: dict[str, float],
-    symptom_rates: dict[str, tuple[float, float]],
+    parameters: Parameters,
+    values: dict[str, float] | None = None,
+    symptom_rates: dict[str, tuple[float, float]] | None = None,
     center_effects: dict[str, np.ndarray] | None = None,
 ) -> PosteriorDraws:
     """One 'draw' from fixed parameter values (dotted names of the parameter file).
 
     Parameters
     ----------
-    values : dict of str to float
-        Model parameter values, e.g. :meth:`Parameters.model_values` or a simulation truth.
-    symptom_rates : dict of str to (float, float)
+    parameters : Parameters
+        The modalities, and the values and symptom rates used where none are given.
+    values : dict of str to float, optional
+        Model parameter values, e.g. a simulation truth; default the parameter file's values.
+    symptom_rates : dict of str to (float, float), optional
         P(yes | necrosis), P(yes | recurrence) per symptom item.
     center_effects : dict of str to ndarray, optional
-        ``"prevalence"``, ``"perfusion"``, ``"pet"`` offsets per center (C,). Default: one
-        center with zero offsets.
+        ``"prevalence"`` and each marker's name: offsets per center (C,). Default: one center
+        with zero offsets.
 
     Returns
     -------
     PosteriorDraws
         With S = 1.
     """
-    effects = center_effects or {k: np.zeros(1) for k in ("prevalence", "perfusion", "pet")}
+    values = values if values is not None else parameters.model_values()
+    rates = symptom_rates or {s: parameters.symptom_rates(s) for s in SYMPTOMS}
+    effects = center_effects or {}
+    n_centers = len(next(iter(effects.values()))) if effects else 1
 
-    def family(prefix: str, names) -> tuple[np.ndarray, np.ndarray]:
-        mu = [
-            [
-                values[f"{prefix}.{n}.mu_necrosis"],
-                values[f"{prefix}.{n}.mu_necrosis"] + values[f"{prefix}.{n}.separation"],
-            ]
-            for n in names
-        ]
-        sd = [
-            [values[f"{prefix}.{n}.sigma_necrosis"], values[f"{prefix}.{n}.sigma_recurrence"]]
-            for n in names
-        ]
-        return np.array([mu]), np.array([sd])
+    def one(name: str) -> np.ndarray:
+        return np.array([values[name]])
 
-    perf_mu, perf_sigma = family("perfusion", TECHNIQUES)
-    pet_mu, pet_sigma = family("pet", TRACERS)
+    def offsets(key: str) -> np.ndarray:
+        return np.asarray(effects.get(key, np.zeros(n_centers)), float)[None, :]
+
+    markers, binary = {}, {}
+    for m in parameters.registry:
+        prefix = f"modality.{m.name}"
+        if isinstance(m, BinaryTest):
+            binary[m.name] = BinaryDraws(one(f"{prefix}.sensitivity"), one(f"{prefix}.specificity"))
+            continue
+        per_kind = {
+            p: np.array([[values[f"{prefix}.{k}.{p}"] for k in m.kind_names]])
+            for p in ("mu_necrosis", "separation", "sigma")
+        }
+        markers[m.name] = MarkerDraws(
+            per_kind["mu_necrosis"],
+            per_kind["separation"],
+            per_kind["sigma"],
+            one(f"{prefix}.tau_center"),
+            offsets(m.name),
+            float(values[f"{prefix}.misread"]),
+            m.direction,
+        )
     g0 = values["growth.rate_necrosis"]
-    one = lambda name: np.array([values[name]])  # noqa: E731
     return PosteriorDraws(
         intercept=one("prevalence.intercept"),
         early=one("prevalence.early"),
         mgmt=one("prevalence.mgmt"),
         tau_u=one("prevalence.tau_center"),
-        u=np.asarray(effects["prevalence"], float)[None, :],
-        perf_mu=perf_mu,
-        perf_sigma=perf_sigma,
-        tau_a=one("perfusion.tau_center"),
-        a=np.asarray(effects["perfusion"], float)[None, :],
-        pet_mu=pet_mu,
-        pet_sigma=pet_sigma,
-        tau_b=one("pet.tau_center"),
-        b=np.asarray(effects["pet"], float)[None, :],
-        rho=np.array([[values["correlation.necrosis"], values["correlation.recurrence"]]]),
-        symptom_rate=np.array([[[symptom_rates[s][k] for s in SYMPTOMS] for k in (0, 1)]]),
+        u=offsets("prevalence"),
+        markers=markers,
+        binary=binary,
+        symptom_rate=np.array([[[rates[s][k] for s in SYMPTOMS] for k in (0, 1)]]),
         growth_rate=np.array([[g0, g0 + values["growth.separation"]]]),
-        growth_sd=np.array([[values["growth.sd_necrosis"], values["growth.sd_recurrence"]]]),
+        growth_sd=one("growth.sd"),
+        growth_misread=float(values["growth.misread"]),
         sensitivity=one("reference.follow_up_sensitivity"),
         specificity=one("reference.follow_up_specificity"),
     )
 
 
-def parameter_variables() -> list[tuple[str, str, dict[str, str]]]:
-    """Each model entry of the parameter file and where it lives in the posterior.
+def parameter_variables(registry: Registry) -> list[tuple[str, str, dict[str, str]]]:
+    """Each estimated model entry of the parameter file and where it lives in the posterior.
 
     Returns
     -------
     list of (entry, variable, selection)
-        The dotted entry name (``"perfusion.DSC.separation"``), the posterior variable
-        (``"perfusion_separation"``) and the coordinates that select it (``{"technique": "DSC"}``).
+        The dotted entry name (``"modality.perfusion.DSC.separation"``), the posterior variable
+        (``"perfusion_separation"``) and the coordinates that select it
+        (``{"perfusion_kind": "DSC"}``). Fixed entries (misreads) are not variables.
     """
     out = [
         (f"prevalence.{k}", f"prevalence_{k}", {})
         for k in ("intercept", "early", "mgmt", "tau_center")
     ]
-    for family, names, dim in (("perfusion", TECHNIQUES, "technique"), ("pet", TRACERS, "tracer")):
-        for name in names:
-            for p in ("mu_necrosis", "separation"):
-                out.append((f"{family}.{name}.{p}", f"{family}_{p}", {dim: name}))
-            for p, cls in (("sigma_necrosis", "necrosis"), ("sigma_recurrence", "recurrence")):
-                out.append((f"{family}.{name}.{p}", f"{family}_sigma", {dim: name, "class": cls}))
-        out.append((f"{family}.tau_center", f"{family}_tau_center", {}))
-    out += [
-        (f"correlation.{cls}", "correlation", {"class": cls}) for cls in ("necrosis", "recurrence")
-    ]
+    for m in registry:
+        prefix = f"modality.{m.name}"
+        if isinstance(m, BinaryTest):
+            out += [(f"{prefix}.{p}", f"{m.name}_{p}", {}) for p in ("sensitivity", "specificity")]
+            continue
+        out.append((f"{prefix}.tau_center", f"{m.name}_tau_center", {}))
+        for kind in m.kind_names:
+            for p in ("mu_necrosis", "separation", "sigma"):
+                out.append((f"{prefix}.{kind}.{p}", f"{m.name}_{p}", {kind_dim(m): kind}))
     out += [
         ("symptoms.tau_item", "symptom_tau_item", {}),
         ("growth.rate_necrosis", "growth_rate_necrosis", {}),
         ("growth.separation", "growth_separation", {}),
-        ("growth.sd_necrosis", "growth_sd", {"class": "necrosis"}),
-        ("growth.sd_recurrence", "growth_sd", {"class": "recurrence"}),
+        ("growth.sd", "growth_sd", {}),
         ("reference.follow_up_sensitivity", "reference_sensitivity", {}),
         ("reference.follow_up_specificity", "reference_specificity", {}),
     ]

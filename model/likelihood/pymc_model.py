@@ -3,57 +3,59 @@
 For lesion i at center c, with class k (0 necrosis, 1 recurrence) marginalised:
 
 - class prior: logit P(k = 1) = intercept + u_c + early * x_early + mgmt * x_mgmt;
-- imaging: (log perfusion ratio, log TBR) | k bivariate normal with means
-  mu[technique, k] + a_c and nu[tracer, k] + b_c, spreads sigma[., k], correlation rho_k; a missing
-  modality drops out (its marginal), a read is the probability of the value lying on its side of
-  the cutoff (interval censoring on the same latent scale);
+- each registered continuous marker (:mod:`model.modalities`): its log value is the misread
+  mixture of normals (:mod:`model.modalities.forms`) with its kind's class locations, one spread
+  for both classes, and the center's calibration shift a_c shared by both classes; a read is the
+  probability of the value lying on its side of the cutoff, under the same mixture;
+- each binary test: positive with probability sensitivity (recurrence) or 1 - specificity;
 - symptoms: item j yes with probability p[k, j], logit p[k, j] = m_k + tau * z[k, j];
-- growth: log(V_j / V_(j-1)) ~ Normal(g_k * weeks / 6, s_k) for every follow-up scan;
+- growth: log(V_j / V_(j-1)) under the misread mixture of Normal(g_k * weeks / 6, sd);
 - reference label: histopathology is the class; a follow-up label has sensitivity and
   specificity with Beta priors; unlabelled lesions are a two-class mixture (log-sum-exp).
 
-Label switching is prevented by ordering: recurrence = necrosis + a positive separation, for
-perfusion, PET and growth. Group effects are centred or non-centred per family, as the data favour
+Modalities are conditionally independent given the class and the center. Label switching is
+prevented by ordering: recurrence = necrosis + direction x a positive separation, for every marker
+kind and for growth. Group effects are centred or non-centred per family, as the data favour
 (:func:`choose_centered`). Every prior comes from the parameter file
-(:mod:`model.inputs.parameters`).
+(:mod:`model.inputs.parameters`), every modality from its declaration.
 
 The same likelihood is implemented for scoring in :mod:`model.likelihood.kernel` (NumPy/numba, no
-PyMC);
-``tests/likelihood/test_model_agreement.py`` proves the two agree on every training lesion.
+PyMC); ``tests/likelihood/test_model_agreement.py`` proves the two agree.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from types import SimpleNamespace
 
 import numpy as np
 import pymc as pm
 import pytensor
 import pytensor.tensor as pt
-from pymc.distributions.dist_math import normal_lcdf
 
 from model.inputs.encode import FOLLOW_UP, HISTOPATHOLOGY, NONE, READ, VALUE, Lesions
 from model.inputs.parameters import Parameters
-from model.inputs.vocabulary import CLASSES, GROWTH_WEEKS, SYMPTOMS, TECHNIQUES, TRACERS
-from model.likelihood.quadrature import GAUSS_LEGENDRE_NODES, GAUSS_LEGENDRE_WEIGHTS, ORTHANT_SPAN
+from model.inputs.vocabulary import CLASSES, GROWTH_WEEKS, SYMPTOMS
+from model.likelihood.draws import kind_dim
+from model.modalities.forms import (
+    binary_log_prob,
+    misread_log_density,
+    misread_read_log_prob,
+    pytensor_backend,
+)
+from model.modalities.spec import BinaryTest, Marker
 
-_LOG_2PI = float(np.log(2.0 * np.pi))
+DATA_PREFIX = "lesions_"
 
-CENTERABLE: tuple[str, ...] = ("prevalence", "perfusion", "pet", "symptoms")
-"""Hierarchical families whose group effects can be centred or non-centred."""
+# Rough standard deviation of one lesion's information about a group effect on the logit scale
+# for binary evidence: 1 / sqrt(p (1 - p) * share informative), p ~ 0.6, ~70% class information.
+_PREVALENCE_SD = 2.5
+_SYMPTOM_SD = 2.6
 
-# Rough standard deviation of one lesion's information about a group effect, on the effect's scale:
-# log-ratio spread for imaging, logit scale for binary evidence (1 / sqrt(p (1 - p) * share
-# informative) with p ~ 0.6 and ~70% class information).
-_OBSERVATION_SD = {"prevalence": 2.5, "perfusion": 0.4, "pet": 0.3, "symptoms": 2.6}
-_TAU_ENTRY = {
-    "prevalence": "prevalence.tau_center",
-    "perfusion": "perfusion.tau_center",
-    "pet": "pet.tau_center",
-    "symptoms": "symptoms.tau_item",
-}
+
+def families(parameters: Parameters) -> tuple[str, ...]:
+    """Hierarchical families whose group effects can be centred or non-centred."""
+    return ("prevalence", *(m.name for m in parameters.registry.markers), "symptoms")
 
 
 def choose_centered(lesions: Lesions, parameters: Parameters) -> tuple[str, ...]:
@@ -61,7 +63,8 @@ def choose_centered(lesions: Lesions, parameters: Parameters) -> tuple[str, ...]
 
     A group effect is data-dominated when its standard error, about
     ``observation_sd / sqrt(n_group)``, is below the prior spread tau; then the centred form
-    samples better, otherwise the non-centred one (the funnel of few lesions per group).
+    samples better, otherwise the non-centred one (the funnel of few lesions per group). For a
+    marker the observation SD is its kinds' mean within-class spread.
 
     Parameters
     ----------
@@ -74,18 +77,34 @@ def choose_centered(lesions: Lesions, parameters: Parameters) -> tuple[str, ...]
         The families to centre.
     """
     n_centers = int(lesions.center.max()) + 1 if len(lesions) else 0
-    per_center = lambda mask: np.bincount(lesions.center[mask], minlength=n_centers)  # noqa: E731
+
+    def per_center(mask):
+        return np.bincount(lesions.center[mask], minlength=n_centers)
+
     counts = {
-        "prevalence": per_center(np.ones(len(lesions), bool)),
-        "perfusion": per_center(lesions.perf_state != NONE),
-        "pet": per_center(lesions.pet_state != NONE),
-        "symptoms": (lesions.symptom_yes + lesions.symptom_no).sum(axis=0) / 2.0,
+        "prevalence": (
+            per_center(np.ones(len(lesions), bool)),
+            _PREVALENCE_SD,
+            parameters.value("prevalence.tau_center"),
+        ),
+        "symptoms": (
+            (lesions.symptom_yes + lesions.symptom_no).sum(axis=0) / 2.0,
+            _SYMPTOM_SD,
+            parameters.value("symptoms.tau_item"),
+        ),
     }
+    for m in parameters.registry.markers:
+        sd = np.mean([parameters.value(f"modality.{m.name}.{k}.sigma") for k in m.kind_names])
+        counts[m.name] = (
+            per_center(lesions.evidence[m.name].state != NONE),
+            sd,
+            parameters.value(f"modality.{m.name}.tau_center"),
+        )
     chosen = []
-    for family in CENTERABLE:
-        tau = parameters.value(_TAU_ENTRY[family])
-        typical = float(np.median(counts[family])) if len(counts[family]) else 0.0
-        if typical >= (_OBSERVATION_SD[family] / tau) ** 2:
+    for family in families(parameters):
+        n, sd, tau = counts[family]
+        typical = float(np.median(n)) if len(n) else 0.0
+        if typical >= (sd / tau) ** 2:
             chosen.append(family)
     return tuple(chosen)
 
@@ -100,10 +119,11 @@ class ModelGraph:
     class_log_joint : TensorVariable
         (n, 2): log P(class) + log p(evidence | class) per lesion, labels excluded.
     lesion_log_likelihood : TensorVariable
-        (n,): each lesion's log-likelihood with the class marginalised, in cohort row order.
+        (n,): each lesion's log-likelihood with the class marginalised.
     data : dict of str to ndarray
         The lesion arrays, by the names of the shared variables that hold them: a model compiled
-        once takes another cohort's ``model_data`` (same number of centers) without recompiling.
+        once takes another cohort's ``model_data`` (same centers and modalities) without
+        recompiling.
     """
 
     model: pm.Model
@@ -117,8 +137,8 @@ def build_model(
     centers: Sequence[str],
     parameters: Parameters,
     *,
-    centered: bool = False,
-) -> pm.Model:
+    centered: Sequence[str] = (),
+) -> ModelGraph:
     """Build the PyMC model for encoded lesions.
 
     Parameters
@@ -129,8 +149,8 @@ def build_model(
     centers : sequence of str
         Center names, in the index order used by ``lesions``.
     parameters : Parameters
-        Priors (:func:`model.inputs.parameters.load_parameters`).
-    centered : sequence of {"prevalence", "perfusion", "pet", "symptoms"}, default ()
+        Priors and modalities (:func:`model.inputs.parameters.load_parameters`).
+    centered : sequence of str, default ()
         Families whose group effects are centred (better when each group has many lesions); the
         others are non-centred. See :func:`choose_centered`.
 
@@ -140,92 +160,88 @@ def build_model(
     """
     if np.any(lesions.center < 0):
         raise ValueError("training lesions must all come from known centers")
+    registry = parameters.registry
     coords = {
         "center": list(centers),
-        "technique": list(TECHNIQUES),
-        "tracer": list(TRACERS),
         "class": list(CLASSES),
         "symptom": list(SYMPTOMS),
+        **{kind_dim(m): list(m.kind_names) for m in registry.markers},
     }
-    data = model_data(lesions)
-    order = data.pop(f"{DATA_PREFIX}original")  # cohort row order, for the exported tensors only
-    shared = SimpleNamespace(
-        **{k[len(DATA_PREFIX) :]: pytensor.shared(v, name=k) for k, v in data.items()}
-    )
+    data = model_data(lesions, parameters)
+    shared = {k[len(DATA_PREFIX) :]: pytensor.shared(v, name=k) for k, v in data.items()}
     with pm.Model(coords=coords) as model:
         prior = _PriorFactory(parameters)
-        theta = _parameters(prior, parameters, centered)
-        ell = _class_log_joint(theta, shared)
+        theta = _parameters(prior, parameters, tuple(centered))
+        ell = _class_log_joint(theta, shared, parameters)
         per_lesion = _lesion_log_likelihood(theta, ell, shared)
         pm.Potential("lesions", per_lesion)
-    return ModelGraph(model, ell[order], per_lesion[order], data)
+    return ModelGraph(model, ell, per_lesion, data)
 
 
-IMAGING_CASES: tuple[tuple[int, int], ...] = tuple(
-    (a, b) for a in (NONE, VALUE, READ) for b in (NONE, VALUE, READ)
-)
-"""(perfusion state, PET state) pairs; lesions are sorted by them, each case a contiguous block."""
-DATA_PREFIX = "lesions_"
-_PER_LESION = (
-    "center",
-    "perf_kind",
-    "pet_kind",
-    "perf_value",
-    "perf_sign",
-    "pet_value",
-    "pet_sign",
-    "x_early",
-    "x_mgmt",
-    "symptom_yes",
-    "symptom_no",
-    "growth",
-    "growth_weeks",
-    "growth_mask",
-)
-
-
-def model_data(lesions: Lesions) -> dict[str, np.ndarray]:
+def model_data(lesions: Lesions, parameters: Parameters) -> dict[str, np.ndarray]:
     """The arrays the model's shared variables hold, for these lesions.
 
-    Lesions are sorted by imaging case (``bounds`` marks where each case starts), so every case is
-    one contiguous block and the graph has no data-dependent structure. Labels enter as dense
-    per-lesion arrays.
+    Each modality's results enter as the indices of the lesions that have them (numbers and reads
+    apart), with their values, kinds and centers: the graph gathers them and adds each lesion's
+    terms back by index, so a modality costs only its own lesions.
 
     Parameters
     ----------
     lesions : Lesions
+    parameters : Parameters
 
     Returns
     -------
     dict of str to ndarray
         Keyed by the shared variables' names (prefix :data:`DATA_PREFIX`).
     """
-    case = np.array(
-        [
-            IMAGING_CASES.index(pair)
-            for pair in zip(lesions.perf_state, lesions.pet_state, strict=True)
-        ]
-    )
-    order = np.argsort(case, kind="stable")
-    s = lesions.subset(order)
-    arrays = {name: getattr(s, name) for name in _PER_LESION}
-    arrays["growth_weeks"] = s.growth_weeks / GROWTH_WEEKS
-    is_histo = s.label_source == HISTOPATHOLOGY
-    onehot = np.zeros((len(s), 2))
-    onehot[np.flatnonzero(is_histo), s.label[is_histo]] = 1.0
-    arrays.update(
-        bounds=np.searchsorted(case[order], np.arange(len(IMAGING_CASES) + 1)),
-        is_histo=is_histo.astype(float),
-        histo_onehot=onehot,
-        is_follow=(s.label_source == FOLLOW_UP).astype(float),
-        says_recurrence=(s.label == 1).astype(float),
-        original=np.argsort(order),  # sorted position of each cohort row
-    )
-    integer = {"center", "perf_kind", "pet_kind", "bounds", "original"}
+    is_histo = lesions.label_source == HISTOPATHOLOGY
+    onehot = np.zeros((len(lesions), 2))
+    onehot[np.flatnonzero(is_histo), lesions.label[is_histo]] = 1.0
+    arrays: dict[str, np.ndarray] = {
+        "center": lesions.center,
+        "x_early": lesions.x_early,
+        "x_mgmt": lesions.x_mgmt,
+        "symptom_yes": lesions.symptom_yes,
+        "symptom_no": lesions.symptom_no,
+        "growth": lesions.growth,
+        "growth_weeks": lesions.growth_weeks / GROWTH_WEEKS,
+        "growth_mask": lesions.growth_mask,
+        "is_histo": is_histo.astype(float),
+        "histo_onehot": onehot,
+        "is_follow": (lesions.label_source == FOLLOW_UP).astype(float),
+        "says_recurrence": (lesions.label == 1).astype(float),
+    }
+    integer = {"center"}
+    for modality in parameters.registry:
+        evidence = lesions.evidence[modality.name]
+        for state, part in ((VALUE, "value"), (READ, "read")):
+            index = np.flatnonzero(evidence.state == state)
+            key = f"{modality.name}_{part}"
+            columns = {
+                "index": index,
+                "center": lesions.center[index],
+                "kind": evidence.kind[index],
+                "x": evidence.value[index],
+                "sign": evidence.sign[index],
+            }
+            for name in _USED[(isinstance(modality, BinaryTest), part)]:
+                arrays[f"{key}_{name}"] = columns[name]
+            integer |= {f"{key}_index", f"{key}_center", f"{key}_kind"}
     return {
         f"{DATA_PREFIX}{k}": np.ascontiguousarray(v, dtype=np.int64 if k in integer else np.float64)
         for k, v in arrays.items()
     }
+
+
+_USED = {
+    (False, "value"): ("index", "center", "kind", "x"),
+    (False, "read"): ("index", "center", "kind", "x", "sign"),
+    (True, "value"): (),
+    (True, "read"): ("index", "sign"),
+}
+"""The arrays each part of a modality's results feeds the graph (by binary test or marker): a
+compiled model takes only the data its graph reads."""
 
 
 class _PriorFactory:
@@ -256,11 +272,7 @@ class _PriorFactory:
             return pm.HalfNormal(name, sigma=scale, dims=dims)
         if kind == "beta":
             return pm.Beta(name, alpha=center * scale, beta=(1 - center) * scale, dims=dims)
-        if kind == "beta_pm1":
-            m = (center + 1) / 2
-            raw = pm.Beta(f"{name}_raw", alpha=m * scale, beta=(1 - m) * scale, dims=dims)
-            return pm.Deterministic(name, 2 * raw - 1, dims=dims)
-        raise ValueError(f"unknown prior kind {kind!r}")
+        raise ValueError(f"{name}: prior kind {kind!r} is not a random variable")
 
 
 def _center_offsets(prior: _PriorFactory, name: str, tau_entry: str, centered: Sequence[str]):
@@ -271,19 +283,26 @@ def _center_offsets(prior: _PriorFactory, name: str, tau_entry: str, centered: S
     return pm.Deterministic(f"{name}_center", tau * z, dims="center")
 
 
-def _imaging_family(prior: _PriorFactory, family: str, names, dim: str, centered: Sequence[str]):
-    mu0 = prior(f"{family}_mu_necrosis", [f"{family}.{n}.mu_necrosis" for n in names], dims=dim)
-    separation = prior(
-        f"{family}_separation", [f"{family}.{n}.separation" for n in names], dims=dim
-    )
-    sigma = prior(
-        f"{family}_sigma",
-        [[f"{family}.{n}.sigma_necrosis", f"{family}.{n}.sigma_recurrence"] for n in names],
-        dims=(dim, "class"),
-    )
-    mu = pt.stack([mu0, mu0 + separation], axis=1)  # (kind, class)
-    offset = _center_offsets(prior, family, f"{family}.tau_center", centered)
-    return mu, sigma, offset
+def _marker(prior: _PriorFactory, marker: Marker, parameters: Parameters, centered):
+    dim = kind_dim(marker)
+
+    def per_kind(p: str):
+        return prior(
+            f"{marker.name}_{p}",
+            [f"modality.{marker.name}.{k}.{p}" for k in marker.kind_names],
+            dims=dim,
+        )
+
+    mu0, separation, sigma = per_kind("mu_necrosis"), per_kind("separation"), per_kind("sigma")
+    offset = _center_offsets(prior, marker.name, f"modality.{marker.name}.tau_center", centered)
+    return {
+        "mu0": mu0,
+        "mu1": mu0 + marker.direction * separation,
+        "sigma": sigma,
+        "offset": offset,
+        "misread": float(parameters.value(f"modality.{marker.name}.misread")),
+        "direction": marker.direction,
+    }
 
 
 def _parameters(prior: _PriorFactory, parameters: Parameters, centered: Sequence[str]) -> dict:
@@ -292,13 +311,15 @@ def _parameters(prior: _PriorFactory, parameters: Parameters, centered: Sequence
     theta["early"] = prior("prevalence_early", "prevalence.early")
     theta["mgmt"] = prior("prevalence_mgmt", "prevalence.mgmt")
     theta["u"] = _center_offsets(prior, "prevalence", "prevalence.tau_center", centered)
-    theta["perf_mu"], theta["perf_sigma"], theta["a"] = _imaging_family(
-        prior, "perfusion", TECHNIQUES, "technique", centered
-    )
-    theta["pet_mu"], theta["pet_sigma"], theta["b"] = _imaging_family(
-        prior, "pet", TRACERS, "tracer", centered
-    )
-    theta["rho"] = prior("correlation", ["correlation.necrosis", "correlation.recurrence"], "class")
+    theta["modalities"] = {}
+    for m in parameters.registry:
+        if isinstance(m, Marker):
+            theta["modalities"][m.name] = _marker(prior, m, parameters, centered)
+        else:
+            theta["modalities"][m.name] = {
+                "sensitivity": prior(f"{m.name}_sensitivity", f"modality.{m.name}.sensitivity"),
+                "specificity": prior(f"{m.name}_specificity", f"modality.{m.name}.specificity"),
+            }
 
     rates = np.array([parameters.symptom_rates(s) for s in SYMPTOMS]).T  # (class, symptom)
     class_mean_centre = np.log(rates / (1 - rates)).mean(axis=1)
@@ -318,115 +339,90 @@ def _parameters(prior: _PriorFactory, parameters: Parameters, centered: Sequence
 
     g0 = prior("growth_rate_necrosis", "growth.rate_necrosis")
     g_sep = prior("growth_separation", "growth.separation")
-    theta["growth_rate"] = pt.stack([g0, g0 + g_sep])
-    theta["growth_sd"] = prior("growth_sd", ["growth.sd_necrosis", "growth.sd_recurrence"], "class")
+    theta["growth_rate"] = (g0, g0 + g_sep)
+    theta["growth_sd"] = prior("growth_sd", "growth.sd")
+    theta["growth_misread"] = float(parameters.value("growth.misread"))
     theta["sensitivity"] = prior("reference_sensitivity", "reference.follow_up_sensitivity")
     theta["specificity"] = prior("reference_specificity", "reference.follow_up_specificity")
     return theta
 
 
-def _normal_logpdf(x, mu, sigma):
-    return -0.5 * pt.sqr((x - mu) / sigma) - pt.log(sigma) - 0.5 * _LOG_2PI
-
-
-def _log_ndtr(z):
-    return normal_lcdf(0.0, 1.0, z)
-
-
-def _class_log_joint(theta: dict, d: SimpleNamespace):
-    """log P(class k) + log p(evidence | k) for every (sorted) lesion: an (n, 2) tensor."""
+def _class_log_joint(theta: dict, d: dict, parameters: Parameters):
+    """log P(class k) + log p(evidence | class k) for every lesion: an (n, 2) tensor."""
     eta = (
         theta["intercept"]
-        + theta["u"][d.center]
-        + theta["early"] * d.x_early
-        + theta["mgmt"] * d.x_mgmt
+        + theta["u"][d["center"]]
+        + theta["early"] * d["x_early"]
+        + theta["mgmt"] * d["x_mgmt"]
     )
-    prior = pt.stack([-pt.softplus(eta), -pt.softplus(-eta)], axis=1)
-    return (
-        prior + _imaging_log_lik(theta, d) + _symptom_log_lik(theta, d) + _growth_log_lik(theta, d)
+    ell = pt.stack([-pt.softplus(eta), -pt.softplus(-eta)], axis=1)
+    ell = ell + _symptom_log_lik(theta, d) + _growth_log_lik(theta, d)
+    indices, terms = [], []
+    for modality in parameters.registry:
+        for index, term in _modality_terms(modality, theta["modalities"][modality.name], d):
+            indices.append(index)
+            terms.append(term)
+    if not terms:
+        return ell
+    return pt.inc_subtensor(ell[pt.concatenate(indices)], pt.concatenate(terms, axis=0))
+
+
+def _modality_terms(modality, p: dict, d: dict):
+    """(lesion indices, (n_m, 2) log-likelihood) of each part of a modality's results."""
+    xp = pytensor_backend()
+    name = modality.name
+    if isinstance(modality, BinaryTest):
+        positive = (d[f"{name}_read_sign"] > 0) * 1.0
+        necrosis, recurrence = binary_log_prob(positive, p["sensitivity"], p["specificity"], xp)
+        yield d[f"{name}_read_index"], pt.stack([necrosis, recurrence], axis=1)
+        return
+    eps = p["misread"]
+
+    def locations(part: str):
+        kind, center = d[f"{name}_{part}_kind"], d[f"{name}_{part}_center"]
+        shift = p["offset"][center]
+        return p["mu0"][kind] + shift, p["mu1"][kind] + shift, p["sigma"][kind]
+
+    mu0, mu1, sigma = locations("value")
+    u = d[f"{name}_value_x"]
+    yield (
+        d[f"{name}_value_index"],
+        pt.stack(
+            [
+                misread_log_density(u, mu0, mu1, sigma, eps, xp),
+                misread_log_density(u, mu1, mu0, sigma, eps, xp),
+            ],
+            axis=1,
+        ),
+    )
+    mu0, mu1, sigma = locations("read")
+    towards = d[f"{name}_read_sign"] * p["direction"]
+    cut = d[f"{name}_read_x"]
+    z0, z1 = towards * (mu0 - cut) / sigma, towards * (mu1 - cut) / sigma
+    yield (
+        d[f"{name}_read_index"],
+        pt.stack(
+            [misread_read_log_prob(z0, z1, eps, xp), misread_read_log_prob(z1, z0, eps, xp)], axis=1
+        ),
     )
 
 
-def _imaging_log_lik(theta: dict, d: SimpleNamespace):
-    """Each imaging case (none / value / read for perfusion and PET) on its own block of lesions."""
-    blocks = []
-    for i, (perf_state, pet_state) in enumerate(IMAGING_CASES):
-        start, stop = d.bounds[i], d.bounds[i + 1]
-        if perf_state == NONE and pet_state == NONE:
-            blocks.append(pt.zeros((stop - start, 2)))
-            continue
-        case = SimpleNamespace(**{name: getattr(d, name)[start:stop] for name in _PER_LESION})
-        blocks.append(_imaging_case(theta, case, perf_state, pet_state))
-    return pt.concatenate(blocks, axis=0)
-
-
-def _imaging_case(theta, case, perf_state: int, pet_state: int):
-    """(n_case, 2) log-likelihood of the imaging evidence for the lesions of one case."""
-    c = case.center
-    mx = theta["perf_mu"][case.perf_kind] + theta["a"][c][:, None]
-    sx = theta["perf_sigma"][case.perf_kind]
-    my = theta["pet_mu"][case.pet_kind] + theta["b"][c][:, None]
-    sy = theta["pet_sigma"][case.pet_kind]
-    rho = theta["rho"][None, :]
-    x, xs = case.perf_value[:, None], case.perf_sign[:, None]
-    y, ys = case.pet_value[:, None], case.pet_sign[:, None]
-    if pet_state == NONE:
-        return _single(x, xs, mx, sx, perf_state)
-    if perf_state == NONE:
-        return _single(y, ys, my, sy, pet_state)
-    if perf_state == VALUE:  # x known: y | x is normal
-        conditional_mean = my + rho * sy * (x - mx) / sx
-        conditional_sd = sy * pt.sqrt(1 - rho**2)
-        return _normal_logpdf(x, mx, sx) + _single(
-            y, ys, conditional_mean, conditional_sd, pet_state
-        )
-    if pet_state == VALUE:  # x a read, y known: x | y is normal
-        conditional_mean = mx + rho * sx * (y - my) / sy
-        conditional_sd = sx * pt.sqrt(1 - rho**2)
-        return _normal_logpdf(y, my, sy) + _single(x, xs, conditional_mean, conditional_sd, READ)
-    return _log_orthant(xs * (x - mx) / sx, ys * (y - my) / sy, xs * ys * rho)
-
-
-def _single(value, sign, mean, sd, state: int):
-    if state == VALUE:
-        return _normal_logpdf(value, mean, sd)
-    return _log_ndtr(sign * (mean - value) / sd)
-
-
-def _log_orthant(h, k, r):
-    """log P(X > h, Y > k) for standard bivariate normal X, Y with correlation r.
-
-    Gauss-Legendre quadrature of phi(x) * Phi((r x - k) / sqrt(1 - r^2)) over x in [h, h + span],
-    span = max(h, 0) + ORTHANT_SPAN - h (see :mod:`model.likelihood.quadrature`).
-    """
-    span = pt.maximum(h, 0.0) + ORTHANT_SPAN - h
-    nodes = h[..., None] + 0.5 * span[..., None] * (GAUSS_LEGENDRE_NODES + 1.0)
-    r_ = r[..., None]
-    integrand = (
-        -0.5 * pt.sqr(nodes)
-        - 0.5 * _LOG_2PI
-        + _log_ndtr((r_ * nodes - k[..., None]) / pt.sqrt(1 - pt.sqr(r_)))
-        + np.log(GAUSS_LEGENDRE_WEIGHTS)
-    )
-    return pm.math.logsumexp(integrand, axis=-1) + pt.log(0.5 * span)
-
-
-def _symptom_log_lik(theta: dict, d: SimpleNamespace):
+def _symptom_log_lik(theta: dict, d: dict):
     rate = theta["symptom_rate"]  # (class, symptom)
-    return pt.dot(d.symptom_yes, pt.log(rate).T) + pt.dot(d.symptom_no, pt.log1p(-rate).T)
+    return pt.dot(d["symptom_yes"], pt.log(rate).T) + pt.dot(d["symptom_no"], pt.log1p(-rate).T)
 
 
-def _growth_log_lik(theta: dict, d: SimpleNamespace):
-    columns = []
-    for k in (0, 1):
-        log_density = _normal_logpdf(
-            d.growth, theta["growth_rate"][k] * d.growth_weeks, theta["growth_sd"][k]
-        )
-        columns.append(pt.sum(log_density * d.growth_mask, axis=1))
-    return pt.stack(columns, axis=1)
+def _growth_log_lik(theta: dict, d: dict):
+    xp = pytensor_backend()
+    r0, r1 = theta["growth_rate"]
+    g, w, mask = d["growth"], d["growth_weeks"], d["growth_mask"]
+    sd, eps = theta["growth_sd"], theta["growth_misread"]
+    necrosis = misread_log_density(g, r0 * w, r1 * w, sd, eps, xp)
+    recurrence = misread_log_density(g, r1 * w, r0 * w, sd, eps, xp)
+    return pt.stack([pt.sum(necrosis * mask, axis=1), pt.sum(recurrence * mask, axis=1)], axis=1)
 
 
-def _lesion_log_likelihood(theta: dict, ell, d: SimpleNamespace):
+def _lesion_log_likelihood(theta: dict, ell, d: dict):
     """Per-lesion log-likelihood with the class marginalised (histopathology fixes the class).
 
     The label enters as a per-lesion term added to each class before the log-sum-exp: the
@@ -434,9 +430,11 @@ def _lesion_log_likelihood(theta: dict, ell, d: SimpleNamespace):
     class and -1e6 for the other (exp(-1e6) is 0: the class is fixed, without infinities).
     """
     se, sp = theta["sensitivity"], theta["specificity"]
-    says = d.says_recurrence[:, None]
+    says = d["says_recurrence"][:, None]
     follow = says * pt.stack([pt.log1p(-sp), pt.log(se)]) + (1 - says) * pt.stack(
         [pt.log(sp), pt.log1p(-se)]
     )
-    label = d.is_follow[:, None] * follow + d.is_histo[:, None] * (d.histo_onehot - 1.0) * 1e6
+    label = (
+        d["is_follow"][:, None] * follow + d["is_histo"][:, None] * (d["histo_onehot"] - 1.0) * 1e6
+    )
     return pm.math.logsumexp(ell + label, axis=1)

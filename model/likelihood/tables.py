@@ -1,15 +1,20 @@
 """What the scoring kernels read: per-draw coefficient tables and per-lesion features (NumPy).
 
-Every Gaussian piece of a lesion's class log-likelihood is quadratic or linear in the lesion's data,
-and every read's normal-CDF argument is affine in it. So the posterior draws are turned once into
-coefficient tables, per class, group (technique, tracer, center) and draw, and the kernels in
-:mod:`model.likelihood.kernel` only multiply and add. A center the fit has not seen has its offsets
-integrated out analytically: zero offsets, spreads inflated by the between-center SD (with the
-correlation adjusted), and the class prior averaged over the center distribution by Gauss-Hermite
+With a spread shared by both classes, a continuous marker's core log likelihood ratio is linear in
+the log value, L(u) = intercept + slope u, and its necrosis log-density quadratic; the misread
+mixture (:mod:`model.modalities.forms`) turns L into the bounded ratio. So the posterior draws are
+turned once into coefficient tables, per modality slot, kind, center and draw, and the kernels in
+:mod:`model.likelihood.kernel` only multiply, add and apply the mixture. A read or a binary test
+result is a discrete configuration (slot, kind, center, cutoff, sign): each distinct one is computed
+once, exactly, and shared by every lesion that has it.
+
+A center the fit has not seen has its calibration shift integrated out analytically: the shift is
+shared by both classes and by both misread components, so its normal integrates into the spread
+(sd^2 + tau^2), and the class prior is averaged over the center distribution by Gauss-Hermite
 quadrature.
 
-Layout: class first (0 necrosis, 1 recurrence), draws last and contiguous; the center axis has the
-C training centers plus one for an unseen center.
+Layout: draws last and contiguous; the center axis has the C training centers plus one for an
+unseen center; modality slots follow the registry (padded for binary tests).
 """
 
 from __future__ import annotations
@@ -20,9 +25,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from model.inputs.encode import UNSEEN_CENTER, Lesions
+from model.inputs.encode import READ, UNSEEN_CENTER, Lesions
 from model.inputs.vocabulary import GROWTH_WEEKS
 from model.likelihood.draws import PosteriorDraws
+from model.modalities.forms import binary_log_prob, misread_read_log_prob, numpy_backend
+from model.modalities.registry import Registry
+from model.modalities.spec import Marker
 
 LOG_2PI = math.log(2.0 * math.pi)
 HERMITE_NODES, HERMITE_WEIGHTS = np.polynomial.hermite.hermgauss(40)
@@ -30,179 +38,153 @@ COVARIATE_LEVELS = np.array([-0.5, 0.0, 0.5])
 """Effect-coded covariate values; tables index them 0, 1, 2."""
 
 
-class Tables(NamedTuple):
-    """Coefficients of the Gaussian and Bernoulli pieces, a leading class axis, draws last.
+class Moments(NamedTuple):
+    """Class locations and the shared spread of every marker kind, per center and draw.
 
-    The same fields hold per-class values (``ScoreTables.by_class``) or their difference, class 1
-    minus class 0 (``ScoreTables.ratio``, log likelihood ratios: the class axis dropped).
+    ``location`` is (slot, kind, C+1, 2, S) on the log scale (the center's shift included; zero
+    for an unseen center), ``spread`` (slot, kind, C+1, S) (widened by tau for an unseen center),
+    ``misread`` (slot,). Binary slots hold zeros.
     """
 
-    log_prior: np.ndarray  # (2, C+1, 3, 3, S): by center, x_early level, x_mgmt level
-    perf_quad: np.ndarray  # (2, technique, C+1, 3, S): log N(x) = c0 x^2 + c1 x + c2
-    pet_quad: np.ndarray  # (2, tracer, C+1, 3, S)
-    joint_quad: np.ndarray  # (2, technique, tracer, C+1, 6, S): x^2, y^2, xy, x, y, 1
+    location: np.ndarray
+    spread: np.ndarray
+    misread: np.ndarray
+
+
+class Tables(NamedTuple):
+    """Everything the kernels read, draws last."""
+
+    log_prior: np.ndarray  # (2, C+1, 3, 3, S): log P(class) by center, x_early and x_mgmt level
+    core_intercept: np.ndarray  # (slot, kind, C+1, S): L(u) = intercept + slope u
+    core_slope: np.ndarray  # (slot, kind, C+1, S)
+    base_quad: np.ndarray  # (slot, kind, C+1, 3, S): log N(u; mu_0, sd) = q0 u^2 + q1 u + q2
+    misread: np.ndarray  # (slot,)
     log_yes: np.ndarray  # (2, symptom, S)
     log_no: np.ndarray  # (2, symptom, S)
-    growth_quad: np.ndarray  # (2, 4, S): on sum g^2, sum g w, sum w^2, count (w = weeks / 6)
-
-
-class ReadTables(NamedTuple):
-    """Per class (A, B, C) of a read's normal-CDF argument z = sign * (A + B other - C cutoff)."""
-
-    read_perf: np.ndarray  # (2, technique, C+1, 3, S): a perfusion read alone (B = 0)
-    read_pet: np.ndarray  # (2, tracer, C+1, 3, S): a PET read alone (B = 0)
-    read_pet_given_perf: np.ndarray  # (2, technique, tracer, C+1, 3, S): other = log perfusion
-    read_perf_given_pet: np.ndarray  # (2, technique, tracer, C+1, 3, S): other = log TBR
-
-
-class Moments(NamedTuple):
-    """Class means, spreads and correlations per group and draw, for the exact read formulas."""
-
-    perf_mean: np.ndarray  # (2, technique, C+1, S)
-    perf_sd: np.ndarray
-    pet_mean: np.ndarray  # (2, tracer, C+1, S)
-    pet_sd: np.ndarray
-    rho: np.ndarray  # (2, technique, tracer, C+1, S)
+    growth: np.ndarray  # (5, S): core L = a w g - b w^2 (a, b); necrosis mean rate r0,
+    #                     precision 1 / sd^2, and -log sd - log(2 pi) / 2
+    growth_misread: float
 
 
 @dataclass(frozen=True, eq=False)
 class ScoreTables:
-    """Everything the kernels need from the posterior draws."""
+    """The kernels' tables and the moments they came from."""
 
-    by_class: Tables
-    ratio: Tables
-    reads: ReadTables
+    tables: Tables
     moments: Moments
+    binary: np.ndarray  # (slot, 2 result, 2 class, S): log P(result | class) of binary tests
 
     @property
     def n_draws(self) -> int:
         """Number of draws S."""
-        return self.moments.perf_mean.shape[-1]
+        return self.tables.log_prior.shape[-1]
 
     def select(self, draws: slice | np.ndarray) -> ScoreTables:
         """The tables of some draws only."""
 
         def pick(group):
-            return type(group)(*(np.ascontiguousarray(t[..., draws]) for t in group))
+            return type(group)(
+                *(
+                    np.ascontiguousarray(t[..., draws])
+                    if np.ndim(t) and name not in _NO_DRAWS
+                    else t
+                    for name, t in zip(group._fields, group, strict=True)
+                )
+            )
 
         return ScoreTables(
-            *(pick(group) for group in (self.by_class, self.ratio, self.reads, self.moments))
+            pick(self.tables), pick(self.moments), np.ascontiguousarray(self.binary[..., draws])
         )
 
 
-def build_tables(draws: PosteriorDraws) -> ScoreTables:
+_NO_DRAWS = {"misread", "growth_misread"}
+
+
+def build_tables(draws: PosteriorDraws, registry: Registry) -> ScoreTables:
     """Tabulate the per-draw coefficients the kernels read.
 
     Parameters
     ----------
     draws : PosteriorDraws
+    registry : Registry
+        The fit's modalities (the slots, in order).
 
     Returns
     -------
     ScoreTables
     """
-    moments = _moments(draws)
-    rate = draws.symptom_rate.transpose(1, 2, 0)  # (class, symptom, S)
-    g_rate, g_sd = draws.growth_rate.T, draws.growth_sd.T  # (class, S)
-    growth_quad = np.stack(
-        [
-            -0.5 / g_sd**2,
-            g_rate / g_sd**2,
-            -0.5 * g_rate**2 / g_sd**2,
-            -np.log(g_sd) - 0.5 * LOG_2PI,
-        ],
-        axis=1,
+    moments = class_moments(draws, registry)
+    loc, sd = moments.location, moments.spread
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv_var = np.where(sd > 0, 1.0 / sd**2, 0.0)
+        log_sd = np.where(sd > 0, np.log(np.where(sd > 0, sd, 1.0)), 0.0)
+    mu0, mu1 = loc[..., 0, :], loc[..., 1, :]
+    slope = (mu1 - mu0) * inv_var
+    intercept = -0.5 * (mu1**2 - mu0**2) * inv_var
+    base_quad = np.stack(
+        [-0.5 * inv_var, mu0 * inv_var, -0.5 * mu0**2 * inv_var - log_sd - 0.5 * LOG_2PI], axis=-2
     )
-    by_class = Tables(
+    rate = draws.symptom_rate.transpose(1, 2, 0)  # (class, symptom, S)
+    r0, r1 = draws.growth_rate[:, 0], draws.growth_rate[:, 1]
+    precision = 1.0 / draws.growth_sd**2
+    growth = np.stack(
+        [
+            (r1 - r0) * precision,
+            0.5 * (r1**2 - r0**2) * precision,
+            r0,
+            precision,
+            -np.log(draws.growth_sd) - 0.5 * LOG_2PI,
+        ]
+    )
+    tables = Tables(
         log_prior=_log_prior_table(draws),
-        perf_quad=_normal_quad(moments.perf_mean, moments.perf_sd),
-        pet_quad=_normal_quad(moments.pet_mean, moments.pet_sd),
-        joint_quad=_bivariate_quad(moments),
+        core_intercept=intercept,
+        core_slope=slope,
+        base_quad=base_quad,
+        misread=moments.misread,
         log_yes=np.log(rate),
         log_no=np.log1p(-rate),
-        growth_quad=growth_quad,
+        growth=growth,
+        growth_misread=float(draws.growth_misread),
     )
-    by_class = Tables(*(np.ascontiguousarray(t) for t in by_class))
-    ratio = Tables(*(np.ascontiguousarray(t[1] - t[0]) for t in by_class))
-    reads = ReadTables(*(np.ascontiguousarray(t) for t in _read_tables(moments)))
-    return ScoreTables(by_class, ratio, reads, moments)
+    contiguous = Tables(*(np.ascontiguousarray(t) if np.ndim(t) else t for t in tables))
+    return ScoreTables(contiguous, moments, _binary_table(draws, registry))
 
 
-def _moments(draws: PosteriorDraws) -> Moments:
-    perf_mean, perf_sd = _family(draws.perf_mu, draws.perf_sigma, draws.a, draws.tau_a)
-    pet_mean, pet_sd = _family(draws.pet_mu, draws.pet_sigma, draws.b, draws.tau_b)
-    rho = np.broadcast_to(
-        draws.rho.T[:, None, None, None, :],
-        (2, perf_mean.shape[1], pet_mean.shape[1], perf_mean.shape[2], draws.n_draws),
-    ).copy()
-    # Unseen center: the covariance stays rho * sx * sy, the spreads are inflated.
-    sx = draws.perf_sigma.transpose(2, 1, 0)[:, :, None, :]  # (2, T, 1, S)
-    sy = draws.pet_sigma.transpose(2, 1, 0)[:, None, :, :]  # (2, 1, R, S)
-    covariance = draws.rho.T[:, None, None, :] * sx * sy
-    rho[:, :, :, -1] = covariance / (perf_sd[:, :, None, -1] * pet_sd[:, None, :, -1])
-    return Moments(perf_mean, perf_sd, pet_mean, pet_sd, np.ascontiguousarray(rho))
+def class_moments(draws: PosteriorDraws, registry: Registry) -> Moments:
+    """Each marker kind's class locations and spread per center (unseen last) and draw."""
+    slots = len(registry)
+    kinds = max((len(m.kinds) for m in registry.markers), default=1)
+    n_centers, S = draws.n_centers, draws.n_draws
+    location = np.zeros((slots, kinds, n_centers + 1, 2, S))
+    spread = np.zeros((slots, kinds, n_centers + 1, S))
+    misread = np.zeros(slots)
+    for e, modality in enumerate(registry):
+        if not isinstance(modality, Marker):
+            continue
+        m = draws.markers[modality.name]
+        k = len(modality.kinds)
+        classes = m.class_locations().transpose(1, 2, 0)  # (K, 2, S)
+        location[e, :k, :n_centers] = classes[:, None] + m.offset.T[None, :, None, :]
+        location[e, :k, n_centers] = classes
+        sigma = m.sigma.T  # (K, S)
+        spread[e, :k, :n_centers] = sigma[:, None, :]
+        spread[e, :k, n_centers] = np.sqrt(sigma**2 + m.tau[None, :] ** 2)
+        misread[e] = m.misread
+    return Moments(location, spread, misread)
 
 
-def _family(mu, sigma, offset, tau):
-    """Class means and spreads per (class, kind, center incl. unseen, draw)."""
-    mu = mu.transpose(2, 1, 0)[:, :, None, :]  # (2, K, 1, S)
-    sd = sigma.transpose(2, 1, 0)[:, :, None, :]
-    known_mean = mu + offset.T[None, None, :, :]  # (2, K, C, S)
-    known_sd = np.broadcast_to(sd, known_mean.shape)
-    unseen_sd = np.sqrt(sd**2 + tau[None, None, None, :] ** 2)
-    mean = np.concatenate([known_mean, mu], axis=2)
-    spread = np.concatenate([known_sd, unseen_sd], axis=2)
-    return np.ascontiguousarray(mean), np.ascontiguousarray(spread)
-
-
-def _stack(arrays, axis: int) -> np.ndarray:
-    shape = np.broadcast_shapes(*(np.shape(a) for a in arrays))
-    return np.stack([np.broadcast_to(a, shape) for a in arrays], axis=axis)
-
-
-def _normal_quad(mean, sd):
-    """Coefficients of log N(x; mean, sd) in (x^2, x, 1), as an axis before the draws."""
-    inv_var = 1.0 / sd**2
-    constant = -0.5 * mean**2 * inv_var - np.log(sd) - 0.5 * LOG_2PI
-    return _stack([-0.5 * inv_var, mean * inv_var, constant], axis=-2)
-
-
-def _bivariate_quad(m: Moments):
-    """Coefficients of the bivariate normal log-density in (x^2, y^2, xy, x, y, 1)."""
-    mx, sx = m.perf_mean[:, :, None], m.perf_sd[:, :, None]  # (2, T, 1, C+1, S)
-    my, sy = m.pet_mean[:, None], m.pet_sd[:, None]  # (2, 1, R, C+1, S)
-    one_minus = 1.0 - m.rho**2
-    a = 1.0 / (one_minus * sx**2)
-    b = 1.0 / (one_minus * sy**2)
-    c = -m.rho / (one_minus * sx * sy)
-    constant = (
-        -0.5 * (a * mx**2 + b * my**2 + 2 * c * mx * my)
-        - np.log(sx * sy)
-        - 0.5 * np.log(one_minus)
-        - LOG_2PI
-    )
-    return _stack([-0.5 * a, -0.5 * b, -c, a * mx + c * my, b * my + c * mx, constant], axis=-2)
-
-
-def _read_tables(m: Moments) -> ReadTables:
-    """Coefficients (A, B, C) of the normal CDF argument for every kind of read.
-
-    One read alone: z = sign * (mean - cutoff) / sd, so A = mean / sd, B = 0, C = 1 / sd. A read
-    given the other modality's value v: the conditional mean is mean + beta (v - other mean) with
-    beta = rho sd / other sd, and the conditional sd d = sd sqrt(1 - rho^2), so
-    A = (mean - beta other mean) / d, B = beta / d, C = 1 / d.
-    """
-    mx, sx = m.perf_mean[:, :, None], m.perf_sd[:, :, None]
-    my, sy = m.pet_mean[:, None], m.pet_sd[:, None]
-    root = np.sqrt(1.0 - m.rho**2)
-    beta_y, d_y = m.rho * sy / sx, sy * root  # PET given perfusion
-    beta_x, d_x = m.rho * sx / sy, sx * root  # perfusion given PET
-    return ReadTables(
-        read_perf=_stack([m.perf_mean / m.perf_sd, 0.0, 1.0 / m.perf_sd], axis=-2),
-        read_pet=_stack([m.pet_mean / m.pet_sd, 0.0, 1.0 / m.pet_sd], axis=-2),
-        read_pet_given_perf=_stack([(my - beta_y * mx) / d_y, beta_y / d_y, 1.0 / d_y], axis=-2),
-        read_perf_given_pet=_stack([(mx - beta_x * my) / d_x, beta_x / d_x, 1.0 / d_x], axis=-2),
-    )
+def _binary_table(draws: PosteriorDraws, registry: Registry) -> np.ndarray:
+    """log P(result | class) of each binary test: (slot, result, class, S)."""
+    out = np.zeros((len(registry), 2, 2, draws.n_draws))
+    xp = numpy_backend()
+    for e, modality in enumerate(registry):
+        if modality.name not in draws.binary:
+            continue
+        b = draws.binary[modality.name]
+        for result in (0, 1):
+            out[e, result] = binary_log_prob(float(result), b.sensitivity, b.specificity, xp)
+    return out
 
 
 def _log_prior_table(draws: PosteriorDraws) -> np.ndarray:
@@ -230,58 +212,101 @@ class LesionFeatures(NamedTuple):
     center: np.ndarray  # (n,) index on the tables' center axis (unseen = C)
     early_level: np.ndarray  # (n,) 0, 1, 2
     mgmt_level: np.ndarray
-    perf_state: np.ndarray
-    perf_kind: np.ndarray
-    perf_value: np.ndarray
-    perf_sign: np.ndarray
-    pet_state: np.ndarray
-    pet_kind: np.ndarray
-    pet_value: np.ndarray
-    pet_sign: np.ndarray
+    state: np.ndarray  # (n, slot) NONE, VALUE, READ
+    kind: np.ndarray  # (n, slot)
+    value: np.ndarray  # (n, slot) log value (VALUE)
+    row: np.ndarray  # (n, slot) index into the discrete rows (READ), else -1
     symptom_yes: np.ndarray  # (n, symptom)
     symptom_no: np.ndarray
-    growth_stats: np.ndarray  # (n, 4): sum g^2, sum g w, sum w^2, count (w = weeks / 6)
+    growth: np.ndarray  # (n, scans) log volume ratio
+    growth_weeks: np.ndarray  # (n, scans) interval / 6 weeks
+    growth_mask: np.ndarray  # (n, scans)
 
 
-def lesion_features(lesions: Lesions, n_centers: int) -> LesionFeatures:
-    """Convert encoded lesions for the kernels (unseen centers map to index ``n_centers``)."""
+def lesion_features(
+    lesions: Lesions, n_centers: int, tables: ScoreTables, registry: Registry
+) -> tuple[LesionFeatures, np.ndarray]:
+    """Convert encoded lesions for the kernels; returns the features and the discrete rows.
+
+    Unseen centers map to index ``n_centers``. The discrete rows, (R, 2, S), hold
+    log P(result | class) of every distinct read or binary result among these lesions.
+    """
     if np.any(lesions.center >= n_centers):
         raise ValueError("lesion center index beyond the fit's centers")
-    w = lesions.growth_weeks / GROWTH_WEEKS
-    g, m = lesions.growth, lesions.growth_mask
-    stats = np.stack([(m * g**2).sum(1), (m * g * w).sum(1), (m * w**2).sum(1), m.sum(1)], axis=1)
+    center = np.where(lesions.center == UNSEEN_CENTER, n_centers, lesions.center)
+    evidence = [lesions.evidence[m.name] for m in registry]
+    state = (
+        np.stack([e.state for e in evidence], axis=1) if evidence else np.zeros((len(lesions), 0))
+    )
+    kind = np.stack([e.kind for e in evidence], axis=1) if evidence else state
+    value = np.stack([e.value for e in evidence], axis=1) if evidence else state
+    sign = np.stack([e.sign for e in evidence], axis=1) if evidence else state
+    direction = np.array([getattr(m, "direction", 0) for m in registry], dtype=float)
+    row, rows = _discrete_rows(state, kind, value, sign, center, tables, direction)
 
     def level(x):  # -0.5, 0, 0.5 -> 0, 1, 2
         return np.rint(x * 2 + 1)
 
     values = {
-        "center": np.where(lesions.center == UNSEEN_CENTER, n_centers, lesions.center),
+        "center": center,
         "early_level": level(lesions.x_early),
         "mgmt_level": level(lesions.x_mgmt),
-        "perf_state": lesions.perf_state,
-        "perf_kind": lesions.perf_kind,
-        "perf_value": lesions.perf_value,
-        "perf_sign": lesions.perf_sign,
-        "pet_state": lesions.pet_state,
-        "pet_kind": lesions.pet_kind,
-        "pet_value": lesions.pet_value,
-        "pet_sign": lesions.pet_sign,
+        "state": state,
+        "kind": kind,
+        "value": value,
+        "row": row,
         "symptom_yes": lesions.symptom_yes,
         "symptom_no": lesions.symptom_no,
-        "growth_stats": stats,
+        "growth": lesions.growth,
+        "growth_weeks": lesions.growth_weeks / GROWTH_WEEKS,
+        "growth_mask": lesions.growth_mask,
     }
-    integer = {
-        "center",
-        "early_level",
-        "mgmt_level",
-        "perf_state",
-        "perf_kind",
-        "pet_state",
-        "pet_kind",
-    }
-    return LesionFeatures(
+    integer = {"center", "early_level", "mgmt_level", "state", "kind", "row"}
+    features = LesionFeatures(
         **{
             name: np.ascontiguousarray(v, dtype=np.int64 if name in integer else np.float64)
             for name, v in values.items()
         }
     )
+    return features, rows
+
+
+def _discrete_rows(state, kind, value, sign, center, tables: ScoreTables, direction):
+    """Index of each lesion's read or binary result per slot (-1 if none) and their rows.
+
+    ``direction`` is each slot's marker direction (+1, -1), 0 for a binary test.
+    """
+    n, slots = state.shape
+    row = np.full((n, slots), -1, dtype=np.int64)
+    reads = state == READ
+    S = tables.n_draws
+    if not reads.any():
+        return row, np.zeros((0, 2, S))
+    lesion, slot = np.nonzero(reads)
+    keys = np.column_stack(
+        [slot, kind[lesion, slot], center[lesion], value[lesion, slot], sign[lesion, slot]]
+    )
+    unique, inverse = np.unique(keys, axis=0, return_inverse=True)
+    row[lesion, slot] = inverse.ravel()
+    e, j, c = (unique[:, i].astype(np.int64) for i in range(3))
+    cut, s = unique[:, 3], unique[:, 4]
+    out = np.empty((len(unique), 2, S))
+    binary = direction[e] == 0
+    if np.any(binary):
+        result = (s[binary] > 0).astype(np.int64)
+        out[binary] = tables.binary[e[binary], result]
+    marker = ~binary
+    if np.any(marker):
+        loc = tables.moments.location[e[marker], j[marker], c[marker]]  # (R, 2, S)
+        sd = tables.moments.spread[e[marker], j[marker], c[marker]]  # (R, S)
+        towards = (s[marker] * direction[e[marker]])[:, None, None]  # the read's side
+        z = towards * (loc - cut[marker, None, None]) / sd[:, None]
+        xp = numpy_backend()
+        for e_slot in np.unique(e[marker]):
+            pick = e[marker] == e_slot
+            eps = float(tables.moments.misread[e_slot])
+            zz = z[pick]
+            necrosis = misread_read_log_prob(zz[:, 0], zz[:, 1], eps, xp)
+            recurrence = misread_read_log_prob(zz[:, 1], zz[:, 0], eps, xp)
+            out[np.flatnonzero(marker)[pick]] = np.stack([necrosis, recurrence], axis=1)
+    return row, np.ascontiguousarray(out)

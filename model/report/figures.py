@@ -101,7 +101,7 @@ def density_figure(
     Parameters
     ----------
     grid : array (G,)
-        Ratio values (natural scale).
+        Values on the natural scale (a ratio, ADC, Ktrans).
     densities : array (2, 3, G)
         Necrosis and recurrence densities of the log value: posterior mean, band low, band high.
     """
@@ -119,7 +119,7 @@ def density_figure(
         ax.axvline(value, color="black", lw=2.2)
         ax.text(value, ax.get_ylim()[1] * 0.6, f" lesion\n {value:g}", fontsize=7, va="top")
     ax.set_xscale("log")
-    ax.set(xlabel=f"{modality} ratio", yticks=[], title=f"{modality} at {center}")
+    ax.set(xlabel=modality, yticks=[], title=f"{modality} at {center}")
     ax.title.set_fontsize(9)
     ax.legend(fontsize=7, loc="upper right")
     return fig

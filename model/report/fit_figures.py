@@ -9,9 +9,12 @@ from scipy import stats
 
 from model.inputs.encode import VALUE, Lesions
 from model.inputs.parameters import Parameters
-from model.inputs.vocabulary import GROWTH_WEEKS, SYMPTOMS, TECHNIQUES, TRACERS
+from model.inputs.vocabulary import GROWTH_WEEKS, SYMPTOMS
 from model.likelihood.draws import PosteriorDraws, parameter_variables
 from model.likelihood.tables import ScoreTables
+from model.modalities.forms import misread_log_density, numpy_backend
+from model.modalities.registry import Registry
+from model.scoring.curves import growth_llr_curve, llr_curve, natural_grid
 
 
 def diagnostics_figure(summary: pd.DataFrame) -> Figure:
@@ -57,15 +60,12 @@ def _prior_density(kind: str, center: float | None, scale: float, x: np.ndarray)
         return stats.lognorm.pdf(x, s=scale, scale=center)
     if kind == "halfnormal":
         return stats.halfnorm.pdf(x, scale=scale)
-    m = center if kind == "beta" else (center + 1) / 2
-    if kind == "beta":
-        return stats.beta.pdf(x, m * scale, (1 - m) * scale)
-    return stats.beta.pdf((x + 1) / 2, m * scale, (1 - m) * scale) / 2
+    return stats.beta.pdf(x, center * scale, (1 - center) * scale)
 
 
 def prior_posterior_figure(posterior, parameters: Parameters) -> Figure:
     """Prior density (line) against posterior draws (histogram) for every population parameter."""
-    entries = parameter_variables()
+    entries = parameter_variables(parameters.registry)
     columns = 6
     rows = int(np.ceil(len(entries) / columns))
     fig = Figure(figsize=(12, 1.7 * rows), layout="constrained")
@@ -80,8 +80,6 @@ def prior_posterior_figure(posterior, parameters: Parameters) -> Figure:
             x = x[x > 0]
         elif prior.kind == "beta":
             x = x[(x > 0) & (x < 1)]
-        elif prior.kind == "beta_pm1":
-            x = x[(x > -1) & (x < 1)]
         ax.hist(draws, bins=40, density=True, color="#3b73b9", alpha=0.6)
         ax.plot(x, _prior_density(prior.kind, prior.center, prior.scale, x), color="black", lw=1)
         ax.set_title(entry, fontsize=6)
@@ -97,36 +95,52 @@ def _class_probabilities(tables: ScoreTables, lesions: Lesions, n_centers: int) 
     center = np.where(lesions.center < 0, n_centers, lesions.center)
     early = np.rint(lesions.x_early * 2 + 1).astype(int)
     mgmt = np.rint(lesions.x_mgmt * 2 + 1).astype(int)
-    log_prior = tables.by_class.log_prior[:, center, early, mgmt]  # (2, n, S)
+    log_prior = tables.tables.log_prior[:, center, early, mgmt]  # (2, n, S)
     return np.exp(log_prior).transpose(1, 2, 0)
 
 
 def predictive_check_figure(
-    tables: ScoreTables, draws: PosteriorDraws, lesions: Lesions, n_centers: int, ci_prob: float
+    tables: ScoreTables,
+    draws: PosteriorDraws,
+    lesions: Lesions,
+    n_centers: int,
+    ci_prob: float,
+    registry: Registry,
 ) -> Figure:
-    """Observed values against the posterior predictive, per technique, tracer and for growth."""
+    """Observed values against the posterior predictive, per marker kind and for growth."""
     prior = _class_probabilities(tables, lesions, n_centers)  # (n, S, 2)
     m = tables.moments
     panels = []
-    for prefix, names in (("perf", TECHNIQUES), ("pet", TRACERS)):
-        state, kind = getattr(lesions, f"{prefix}_state"), getattr(lesions, f"{prefix}_kind")
-        for index, name in enumerate(names):
-            use = (state == VALUE) & (kind == index) & (lesions.center >= 0)
+    for slot, marker in enumerate(registry):
+        if marker.name not in draws.markers:
+            continue
+        evidence = lesions.evidence[marker.name]
+        for index, name in enumerate(marker.kind_names):
+            use = (evidence.state == VALUE) & (evidence.kind == index) & (lesions.center >= 0)
             if use.sum() < 5:
                 continue
             centers = lesions.center[use]
-            mean = getattr(m, f"{prefix}_mean")[:, index][:, centers]  # (2, n_use, S)
-            sd = getattr(m, f"{prefix}_sd")[:, index][:, centers]
+            mean = m.location[slot, index][centers].transpose(1, 0, 2)  # (2, n_use, S)
+            sd = np.broadcast_to(m.spread[slot, index][centers][None], mean.shape)
             panels.append(
-                (f"log {name}", getattr(lesions, f"{prefix}_value")[use], mean, sd, prior[use])
+                (f"log {name}", evidence.value[use], mean, sd, float(m.misread[slot]), prior[use])
             )
     follow = lesions.growth_mask > 0
     if follow.sum() >= 5:
         rows, slots = np.nonzero(follow)
         weeks = lesions.growth_weeks[rows, slots] / GROWTH_WEEKS
         mean = draws.growth_rate.T[:, None, :] * weeks[None, :, None]  # (2, n_use, S)
-        sd = np.broadcast_to(draws.growth_sd.T[:, None, :], mean.shape)
-        panels.append(("log growth per scan", lesions.growth[rows, slots], mean, sd, prior[rows]))
+        sd = np.broadcast_to(draws.growth_sd[None, None, :], mean.shape)
+        panels.append(
+            (
+                "log growth per scan",
+                lesions.growth[rows, slots],
+                mean,
+                sd,
+                draws.growth_misread,
+                prior[rows],
+            )
+        )
     columns = 3
     fig = Figure(
         figsize=(12, 2.6 * int(np.ceil((len(panels) + 1) / columns))), layout="constrained"
@@ -134,10 +148,18 @@ def predictive_check_figure(
     axes = fig.subplots(int(np.ceil((len(panels) + 1) / columns)), columns).ravel()
     tail = (1 - ci_prob) / 2
     thin = slice(None, None, max(1, prior.shape[1] // 400))
-    for ax, (label, observed, mean, sd, weight) in zip(axes, panels, strict=False):
+    xp = numpy_backend()
+    for ax, (label, observed, mean, sd, misread, weight) in zip(axes, panels, strict=False):
         grid = np.linspace(observed.min() - 0.5, observed.max() + 0.5, 200)
-        z = (grid[None, None, None, :] - mean[..., thin, None]) / sd[..., thin, None]
-        pdf = np.exp(-0.5 * z**2) / (np.sqrt(2 * np.pi) * sd[..., thin, None])  # (2, n, S', G)
+        mu, s = mean[..., thin, None], sd[..., thin, None]
+        pdf = np.exp(
+            np.stack(
+                [
+                    misread_log_density(grid, mu[0], mu[1], s[0], misread, xp),
+                    misread_log_density(grid, mu[1], mu[0], s[1], misread, xp),
+                ]
+            )
+        )  # (2, n, S', G)
         mixture = (
             (weight[:, thin].transpose(2, 0, 1)[..., None] * pdf).sum(axis=0).mean(axis=0)
         )  # (S', G)
@@ -161,7 +183,7 @@ def predictive_check_figure(
 def _symptom_check(
     ax, tables: ScoreTables, lesions: Lesions, prior: np.ndarray, tail: float
 ) -> None:
-    rate = np.exp(tables.by_class.log_yes)  # (2, J, S)
+    rate = np.exp(tables.tables.log_yes)  # (2, J, S)
     observed, low, mid, high = [], [], [], []
     for j in range(len(SYMPTOMS)):
         recorded = (lesions.symptom_yes[:, j] + lesions.symptom_no[:, j]) > 0
@@ -184,6 +206,58 @@ def _symptom_check(
     ax.set(xlabel="share with the symptom", title="symptoms")
     ax.title.set_fontsize(8)
     ax.legend(fontsize=6)
+
+
+def likelihood_ratio_figure(
+    tables: ScoreTables,
+    draws: PosteriorDraws,
+    registry: Registry,
+    n_centers: int,
+    ci_prob: float,
+    rescan_weeks: float = GROWTH_WEEKS,
+) -> Figure:
+    """What one measurement says: each marker kind's log likelihood ratio at a new center.
+
+    The line is the posterior mean, the band its ``ci_prob`` interval over draws; the dotted lines
+    mark the bound the misread probability sets. The last panel is one rescan's growth.
+    """
+    kinds = [(m, k) for m in registry.markers for k in m.kinds]
+    columns = 4
+    rows = int(np.ceil((len(kinds) + 1) / columns))
+    fig = Figure(figsize=(12, 2.5 * rows), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows, columns)).ravel()
+    tail = (1 - ci_prob) / 2
+    panels = [
+        (
+            f"{kind.label} ({marker.unit})",
+            natural_grid(marker),
+            llr_curve(tables, registry, kind.name, n_centers, natural_grid(marker)),
+            marker.llr_bound(float(tables.moments.misread[registry.names.index(marker.name)])),
+        )
+        for marker, kind in kinds
+    ]
+    ratios = np.exp(np.linspace(np.log(0.05), np.log(20), 200))
+    panels.append(
+        (
+            f"volume ratio after {rescan_weeks:g} weeks",
+            ratios,
+            growth_llr_curve(draws, ratios, rescan_weeks),
+            float(np.log((1 - draws.growth_misread) / draws.growth_misread)),
+        )
+    )
+    for ax, (label, x, llr, bound) in zip(axes, panels, strict=False):
+        ax.plot(x, llr.mean(axis=0), color="#3b73b9", lw=1.5)
+        ax.fill_between(x, *np.quantile(llr, [tail, 1 - tail], axis=0), color="#3b73b9", alpha=0.25)
+        for level in (bound, -bound):
+            ax.axhline(level, color="0.5", ls=":", lw=0.8)
+        ax.axhline(0, color="0.4", lw=0.6)
+        ax.set_xscale("log")
+        ax.set_title(label, fontsize=8)
+        ax.set_ylabel("log LR (recurrence : necrosis)", fontsize=7)
+        ax.tick_params(labelsize=6)
+    for ax in axes[len(panels) :]:
+        ax.set_visible(False)
+    return fig
 
 
 def calibration_figure(p: np.ndarray, y: np.ndarray, bins: int = 10) -> tuple[Figure, dict]:

@@ -15,8 +15,7 @@ from model.decision.parameters import load_decision_parameters
 from model.fitting.diagnostics import parameter_summary
 from model.fitting.sampling import Fit
 from model.inputs.encode import HISTOPATHOLOGY
-from model.inputs.parameters import load_parameters
-from model.likelihood.draws import HYPERPARAMETERS
+from model.likelihood.draws import hyperparameters
 from model.report import figures
 from model.report import fit_figures as ff
 from model.report.patient import _provenance, environment, require_gate
@@ -51,7 +50,7 @@ def fit_report(
     """
     fit = as_fit(fit)
     require_gate(fit, force)
-    summary = parameter_summary(fit.posterior, HYPERPARAMETERS, ci_prob=ci_prob)
+    summary = parameter_summary(fit.posterior, hyperparameters(fit.registry), ci_prob=ci_prob)
     columns = ["mean", "sd", "eti_low", "eti_high", "ess_bulk", "ess_tail", "r_hat"]
     worst = summary["ess_bulk"].nsmallest(4).index
     context = {
@@ -66,19 +65,16 @@ def fit_report(
         "figures": {
             "diagnostics": figures.data_uri(ff.diagnostics_figure(summary)),
             "ranks": figures.data_uri(
-                ff.rank_figure(fit.posterior, [_variable(name) for name in worst])
+                ff.rank_figure(fit.posterior, [_variable(fit.posterior, n) for n in worst])
+            ),
+            "priors": figures.data_uri(ff.prior_posterior_figure(fit.posterior, fit.parameters)),
+            "likelihood_ratios": figures.data_uri(
+                ff.likelihood_ratio_figure(
+                    score_tables(fit), fit.draws, fit.registry, len(fit.centers), ci_prob
+                )
             ),
         },
     }
-    parameters = load_parameters()
-    if parameters.digest == fit.provenance["parameters_digest"]:
-        context["figures"]["priors"] = figures.data_uri(
-            ff.prior_posterior_figure(fit.posterior, parameters)
-        )
-    else:
-        context["priors_note"] = (
-            "The priors file differs from the one this fit used; no comparison drawn."
-        )
     if cohort is None and fit.training_data is not None:
         import io
 
@@ -88,35 +84,21 @@ def fit_report(
             io.StringIO(fit.training_data), dtype=str, keep_default_na=False
         ).replace("", None)
     if cohort is not None:
-        checks = _data_checks(fit, as_cohort(cohort), ci_prob)
+        checks = _data_checks(fit, as_cohort(cohort, fit.registry), ci_prob)
         context["figures"].update(checks.pop("figures"))
         context.update(checks)
     html = environment().get_template("fit.html.j2").render(**context)
     return atomic_write_text(out, html)
 
 
-def _variable(label: str) -> tuple[str, dict]:
-    """Parse an ArviZ summary label like ``perfusion_sigma[DSC, necrosis]``."""
+def _variable(posterior, label: str) -> tuple[str, dict]:
+    """Parse an ArviZ summary label like ``perfusion_sigma[DSC]`` into a variable and selection."""
     var, _, rest = label.partition("[")
     if not rest:
         return var, {}
     values = [v.strip() for v in rest.rstrip("]").split(",")]
-    return var, dict(zip(fit_dims(var), values, strict=True))
-
-
-def fit_dims(var: str) -> list[str]:
-    """The non-sample dimensions of a posterior variable, by name."""
-    return {
-        "perfusion_mu_necrosis": ["technique"],
-        "perfusion_separation": ["technique"],
-        "perfusion_sigma": ["technique", "class"],
-        "pet_mu_necrosis": ["tracer"],
-        "pet_separation": ["tracer"],
-        "pet_sigma": ["tracer", "class"],
-        "correlation": ["class"],
-        "symptom_class_mean": ["class"],
-        "growth_sd": ["class"],
-    }.get(var, [])
+    dims = [d for d in posterior[var].dims if d not in ("chain", "draw")]
+    return var, dict(zip(dims, values, strict=True))
 
 
 def _data_checks(fit: Fit, cohort, ci_prob: float) -> dict:
@@ -139,7 +121,7 @@ def _data_checks(fit: Fit, cohort, ci_prob: float) -> dict:
     else:
         note = "These lesions are not the training cohort."
     predictive = ff.predictive_check_figure(
-        score_tables(fit), fit.draws, lesions, len(fit.centers), ci_prob
+        score_tables(fit), fit.draws, lesions, len(fit.centers), ci_prob, fit.registry
     )
     return {
         "data": {"note": note},

@@ -21,16 +21,18 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from model import __version__
 from model.core.errors import InputError, Problem
 from model.core.files import atomic_write_text
-from model.cutoffs.analysis import MODALITIES
 from model.decision.parameters import DecisionParameters, load_decision_parameters
 from model.decision.plots import ACTION_LABELS
 from model.decision.thresholds import parameter_thresholds
 from model.decision.value import decide
 from model.fitting.sampling import Fit
-from model.inputs.encode import UNSEEN_CENTER, VALUE
-from model.inputs.schema import FIELD_BY_NAME, Cohort
-from model.inputs.vocabulary import MAX_FOLLOW_UPS, TECHNIQUES, TRACERS
+from model.inputs.encode import NONE, UNSEEN_CENTER, VALUE
+from model.inputs.schema import Cohort
+from model.inputs.vocabulary import MAX_FOLLOW_UPS
+from model.modalities.registry import Registry
+from model.modalities.spec import Marker
 from model.report import figures
+from model.scoring.curves import class_log_densities
 from model.scoring.predict import (
     PatientsLike,
     as_cohort,
@@ -41,21 +43,21 @@ from model.scoring.predict import (
 )
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-REFERENCE_LINES = {
-    "DSC": [1.75, 2.1],
-    "ASL": [1.3],
-    "MET": [1.5, 2.5],
-    "FET": [2.0, 2.3],
-    "DOPA": [1.6],
-}
-"""Cutoffs drawn on the density plots: the values the literature argues about."""
-TERM_NAMES = {
-    "prior_log_odds": "prior (center, time since radiotherapy, MGMT)",
-    "llr_perfusion": "perfusion",
-    "llr_pet": "PET (given perfusion)",
-    "llr_symptoms": "symptoms",
-    "llr_growth": "growth (follow-up scans)",
-}
+
+
+def term_names(registry: Registry) -> dict[str, str]:
+    """The evidence breakdown's columns and their labels, in waterfall order."""
+    return {
+        "prior_log_odds": "prior (center, time since radiotherapy, MGMT)",
+        **{f"llr_{m.name}": m.label for m in registry},
+        "llr_symptoms": "symptoms",
+        "llr_growth": "growth (follow-up scans)",
+    }
+
+
+def reference_lines(kind) -> list[float]:
+    """Cutoffs drawn on a kind's density plot: its classic cutoff and the reads' cutoffs."""
+    return sorted({kind.classic_cutoff, *kind.read_cutoffs})
 
 
 def environment() -> Environment:
@@ -128,7 +130,7 @@ def lesion_reports(
     fit = as_fit(fit)
     require_gate(fit, force)
     params = params if params is not None else load_decision_parameters()
-    cohort = as_cohort(patients)
+    cohort = as_cohort(patients, fit.registry)
     predictions = predict(fit, cohort, ci_prob=ci_prob)
     decisions = decide(fit, cohort, params)
     _, lesions = encode_patients(fit, cohort)
@@ -138,10 +140,11 @@ def lesion_reports(
     provenance = _provenance(fit, params)
     pages, pdfs, rows = [], [], []
     for i in range(len(cohort)):
+        lesion = _lesion_context(cohort, predictions, lesions, i, fit, ci_prob)
         context = {
-            "lesion": _lesion_context(cohort, predictions, lesions, i, fit, ci_prob),
+            "lesion": lesion,
             "decision": _decision_context(
-                decisions.iloc[i], params, lesions.pet_state[i] != 0, decisions.attrs["pet_tracer"]
+                decisions.iloc[i], params, lesion["has_pet"], decisions.attrs["pet_tracer"]
             ),
             "provenance": provenance,
             "ci_prob": ci_prob,
@@ -228,7 +231,7 @@ def _lesion_context(
             value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
         )
         if name not in ("patient_id", "center") and not missing:
-            inputs.append((FIELD_BY_NAME[name].description, _format(value)))
+            inputs.append((cohort.schema.by_name[name].description, _format(value)))
     prediction = predictions.iloc[i]
     context = {
         "patient_id": str(row["patient_id"]),
@@ -239,8 +242,10 @@ def _lesion_context(
         "low": float(prediction["ci_low"]),
         "high": float(prediction["ci_high"]),
         "log_odds": float(prediction["log_odds"]),
-        "terms": [(label, float(prediction[column])) for column, label in TERM_NAMES.items()],
-        "has_pet": bool(lesions.pet_state[i] != 0),
+        "terms": [
+            (label, float(prediction[column])) for column, label in term_names(fit.registry).items()
+        ],
+        "has_pet": "pet" in lesions.evidence and bool(lesions.evidence["pet"].state[i] != NONE),
         "sequential": _sequential(cohort, lesions, i, fit, ci_prob),
     }
     return context
@@ -260,7 +265,7 @@ def _sequential(cohort: Cohort, lesions, i: int, fit: Fit, ci_prob: float) -> li
             variant[f"interval_fu{j}_weeks"] = np.nan
         variants.append(variant)
     table = pd.concat(variants, ignore_index=True)
-    result = predict(fit, Cohort(table, cohort.source), ci_prob=ci_prob)
+    result = predict(fit, cohort.with_table(table), ci_prob=ci_prob)
     labels = ["baseline imaging", *(f"follow-up {j}" for j in range(1, scans + 1))]
     return [
         {"label": label, "p": r.p_recurrence, "low": r.ci_low, "high": r.ci_high}
@@ -363,32 +368,33 @@ def _figures(context: dict, fit: Fit, lesions, i: int, params: DecisionParameter
 
 
 def _density_figures(fit: Fit, lesions, i: int, ci_prob: float) -> list:
-    """The perfusion and PET class densities at the lesion's center, where it has them."""
+    """Each marker's class densities at the lesion's center, where the lesion has the marker."""
     tables = score_tables(fit)
     thin = np.linspace(0, tables.n_draws - 1, min(tables.n_draws, 1000)).round().astype(int)
-    moments = tables.select(thin).moments
+    tables = tables.select(thin)
     center = lesions.center[i]
     column = len(fit.centers) if center == UNSEEN_CENTER else center
     label = "a new center" if center == UNSEEN_CENTER else fit.centers[center]
+    tail = (1 - ci_prob) / 2
     out = []
-    for prefix, names in (("perf", TECHNIQUES), ("pet", TRACERS)):
-        state = getattr(lesions, f"{prefix}_state")[i]
-        if state == 0:
+    for slot, marker in enumerate(fit.registry):
+        evidence = lesions.evidence[marker.name]
+        if not isinstance(marker, Marker) or evidence.state[i] == NONE:
             continue
-        kind = getattr(lesions, f"{prefix}_kind")[i]
-        mean = getattr(moments, f"{prefix}_mean")[:, kind, column]  # (2, S)
-        sd = getattr(moments, f"{prefix}_sd")[:, kind, column]
-        log_grid = np.linspace((mean - 4 * sd).min(), (mean + 4 * sd).max(), 300)
-        z = (log_grid[None, None, :] - mean[..., None]) / sd[..., None]
-        density = np.exp(-0.5 * z**2) / (np.sqrt(2 * np.pi) * sd[..., None])  # (2, S, G)
-        tail = (1 - ci_prob) / 2
+        kind = marker.kinds[evidence.kind[i]]
+        loc, sd = (
+            tables.moments.location[slot, evidence.kind[i], column],
+            tables.moments.spread[slot, evidence.kind[i], column],
+        )
+        log_grid = np.linspace((loc - 4 * sd).min(), (loc + 4 * sd).max(), 300)
+        density = np.exp(
+            class_log_densities(tables, fit.registry, kind.name, column, np.exp(log_grid))
+        ).transpose(2, 0, 1)  # (2, S, G)
         bands = np.stack(
             [density.mean(axis=1), *np.quantile(density, [tail, 1 - tail], axis=1)], axis=1
         )
-        value = getattr(lesions, f"{prefix}_value")[i]
-        modality = names[kind]
-        assert modality in MODALITIES
-        shown = float(np.exp(value)) if state == VALUE else None
-        lines = REFERENCE_LINES[modality] + ([] if state == VALUE else [float(np.exp(value))])
-        out.append(figures.density_figure(modality, np.exp(log_grid), bands, shown, lines, label))
+        value = float(np.exp(evidence.value[i]))
+        shown = value if evidence.state[i] == VALUE else None
+        lines = reference_lines(kind) + ([] if evidence.state[i] == VALUE else [value])
+        out.append(figures.density_figure(kind.label, np.exp(log_grid), bands, shown, lines, label))
     return out

@@ -3,12 +3,13 @@
 Scoring never re-samples and never imports PyMC: it evaluates the class-conditional likelihoods
 of every posterior draw in closed form (:mod:`model.likelihood.kernel`) and averages.
 
-For each lesion and draw s, the posterior log-odds is
-``prior log-odds + LLR(perfusion) + LLR(PET | perfusion) + LLR(symptoms) + LLR(growth)``.
-:func:`predict` reports ``p_recurrence``, the mean over draws of P(recurrence) (the posterior
-predictive probability), its equal-tailed ``ci_prob`` interval over draws (parameter
-uncertainty), and each term averaged over draws, so that ``prior_log_odds`` plus the ``llr_*``
-columns equals ``log_odds`` (the mean log-odds over draws).
+For each lesion and draw s, the posterior log-odds is the prior log-odds plus one log likelihood
+ratio per registered modality (``llr_perfusion``, ``llr_pet``, ...: the modalities are
+conditionally independent given the class), ``llr_symptoms`` and ``llr_growth``. :func:`predict`
+reports ``p_recurrence``, the mean over draws of P(recurrence) (the posterior predictive
+probability), its equal-tailed ``ci_prob`` interval over draws (parameter uncertainty), and each
+term averaged over draws, so that ``prior_log_odds`` plus the ``llr_*`` columns equals
+``log_odds`` (the mean log-odds over draws).
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ import pandas as pd
 from model.fitting.sampling import Fit, load_fit
 from model.inputs.encode import UNSEEN_CENTER, Lesions, encode
 from model.inputs.schema import Cohort, cohort_from_records, load_cohort, load_patient
-from model.likelihood.kernel import CONTRIBUTIONS, score
+from model.likelihood.kernel import contributions, score
 from model.likelihood.tables import ScoreTables, build_tables
+from model.modalities.registry import Registry
 
 PatientsLike = (
     Cohort | pd.DataFrame | Mapping[str, Any] | Iterable[Mapping[str, Any]] | str | os.PathLike
@@ -33,14 +35,19 @@ PatientsLike = (
 INTERVAL_KIND = "equal-tailed interval over posterior draws"
 
 
-def as_cohort(patients: PatientsLike) -> Cohort:
-    """Validate patients given as a file path (CSV or JSON), DataFrame, dict or list of dicts."""
+def as_cohort(patients: PatientsLike, registry: Registry | None = None) -> Cohort:
+    """Validate patients given as a file path (CSV or JSON), DataFrame, dict or list of dicts.
+
+    ``registry`` names the modalities whose columns are known (a fit's; default the bundled
+    parameter file's).
+    """
     if isinstance(patients, Cohort):
         return patients
     if isinstance(patients, str | os.PathLike):
         path = Path(patients)
-        return load_patient(path) if path.suffix.lower() == ".json" else load_cohort(path)
-    return cohort_from_records(patients)
+        loader = load_patient if path.suffix.lower() == ".json" else load_cohort
+        return loader(path, registry)
+    return cohort_from_records(patients, registry=registry)
 
 
 def as_fit(fit: Fit | str | os.PathLike) -> Fit:
@@ -51,14 +58,14 @@ def as_fit(fit: Fit | str | os.PathLike) -> Fit:
 def score_tables(fit: Fit) -> ScoreTables:
     """The fit's per-draw coefficient tables, built once per fit object."""
     if "tables" not in fit._cache:
-        fit._cache["tables"] = build_tables(fit.draws)
+        fit._cache["tables"] = build_tables(fit.draws, fit.registry)
     return fit._cache["tables"]
 
 
 def encode_patients(fit: Fit, patients: PatientsLike) -> tuple[Cohort, Lesions]:
-    """Validate and encode patients against a fit's centers."""
-    cohort = as_cohort(patients)
-    return cohort, encode(cohort, fit.centers, fit.early_window_months)
+    """Validate patients against a fit's modalities and encode them against its centers."""
+    cohort = as_cohort(patients, fit.registry)
+    return cohort, encode(cohort, fit.centers, fit.early_window_months, fit.registry)
 
 
 def predict(
@@ -83,9 +90,10 @@ def predict(
     -------
     pandas.DataFrame
         One row per lesion: ``patient_id``, ``center``, ``center_seen``, ``p_recurrence``,
-        ``ci_low``, ``ci_high``, ``log_odds``, ``prior_log_odds``, ``llr_perfusion``,
-        ``llr_pet``, ``llr_symptoms``, ``llr_growth``. ``attrs`` records ``ci_prob``, the
-        interval kind and the fit's gate result.
+        ``ci_low``, ``ci_high``, ``log_odds``, ``prior_log_odds``, one ``llr_<modality>`` per
+        registered modality (``llr_perfusion``, ``llr_pet``, ...), ``llr_symptoms`` and
+        ``llr_growth``. ``attrs`` records ``ci_prob``, the interval kind and the fit's gate
+        result.
 
     Examples
     --------
@@ -96,10 +104,9 @@ def predict(
     """
     fit = as_fit(fit)
     cohort, lesions = encode_patients(fit, patients)
-    result = score(lesions, score_tables(fit), len(fit.centers), ci_prob=ci_prob)
-    terms = pd.DataFrame(
-        result.terms, columns=["prior_log_odds", *(f"llr_{c}" for c in CONTRIBUTIONS[1:])]
-    )
+    result = score(lesions, score_tables(fit), len(fit.centers), fit.registry, ci_prob=ci_prob)
+    names = contributions(fit.registry)
+    terms = pd.DataFrame(result.terms, columns=["prior_log_odds", *(f"llr_{c}" for c in names[1:])])
     frame = pd.DataFrame(
         {
             "patient_id": cohort.table["patient_id"].to_numpy(),
@@ -137,4 +144,6 @@ def recurrence_draws(fit: Fit | str | os.PathLike, patients: PatientsLike) -> np
     """
     fit = as_fit(fit)
     _, lesions = encode_patients(fit, patients)
-    return score(lesions, score_tables(fit), len(fit.centers), keep_draws=True).p_draws
+    return score(
+        lesions, score_tables(fit), len(fit.centers), fit.registry, keep_draws=True
+    ).p_draws

@@ -11,19 +11,20 @@ from scipy import stats
 
 from model.checks.loo import pointwise_log_likelihood
 from model.checks.prior_sensitivity import (
-    STATISTICS,
     cohort_statistics,
     compare_statistics,
     log_densities,
     prior_predictive_statistics,
     sensitivity_table,
+    statistics,
 )
 from model.checks.simulation import simulate
 from model.cli import main
 from model.core.errors import InputError
 from model.fitting.sampling import Fit, prepare_model
-from model.inputs.parameters import load_parameters
+from model.inputs.parameters import bundled_registry, load_parameters
 from model.inputs.schema import load_cohort, trusted_cohort
+from model.likelihood.draws import parameter_variables
 
 DRAWS_PER_CHAIN = 50
 BUNDLED_FIT = str(Path(__file__).resolve().parents[2] / "data" / "fit.nc")
@@ -51,9 +52,9 @@ def test_log_densities_groups_and_dims(tree, bundled_cohort_path):
     assert np.isfinite(lesions).all()
     # population priors only: group-level center offsets and item logits are not power-scaled
     log_prior = tree["log_prior"].to_dataset()
-    assert "prevalence_tau_center" in log_prior and "correlation_raw" in log_prior
+    assert "prevalence_tau_center" in log_prior and "perfusion_tau_center" in log_prior
     assert "prevalence_center" not in log_prior and "symptom_item_logit" not in log_prior
-    assert log_prior["perfusion_sigma"].dims == ("chain", "draw", "technique", "class")
+    assert log_prior["perfusion_sigma"].dims == ("chain", "draw", "perfusion_kind")
 
 
 def test_log_likelihood_matches_the_pymc_graph_at_one_draw(tree, bundled_fit, bundled_cohort_path):
@@ -116,8 +117,8 @@ def test_log_prior_is_the_parameter_file_density(tree):
         log_prior["reference_sensitivity"], beta.logpdf(point["reference_sensitivity"])
     )
 
-    fet = {"tracer": "FET", "class": "recurrence"}
-    sigma = parameters.prior("pet.FET.sigma_recurrence")
+    fet = {"pet_kind": "FET"}
+    sigma = parameters.prior("modality.pet.FET.sigma")
     expected = stats.lognorm(s=sigma.scale, scale=sigma.center).logpdf(point["pet_sigma"].sel(fet))
     _assert_log_density(log_prior["pet_sigma"].sel(fet), expected)
 
@@ -179,18 +180,19 @@ def simulated_statistics():
 
 
 def test_cohort_statistics_by_hand(bundled_cohort_path):
-    table = load_cohort(bundled_cohort_path).table
-    values = cohort_statistics(table)
-    assert list(values) == list(STATISTICS)
+    cohort = load_cohort(bundled_cohort_path)
+    table = cohort.table
+    values = cohort_statistics(cohort)
+    assert list(values) == list(statistics(cohort.registry))
     labelled = table["reference_diagnosis"].dropna()
     assert values["labelled_recurrence"] == pytest.approx((labelled == "recurrence").mean())
     dsc = table.loc[table["perfusion_technique"] == "DSC", "perfusion_ratio"].dropna()
-    assert values["log_rcbv_dsc_median"] == pytest.approx(np.log(dsc.median()))
+    assert values["log_dsc_median"] == pytest.approx(np.log(dsc.median()))
 
 
 def test_a_cohort_from_the_prior_centre_is_inside(simulated_statistics):
     cohort, _ = simulate(600, 8, seed=11)
-    check = compare_statistics(cohort_statistics(cohort.table), simulated_statistics)
+    check = compare_statistics(cohort_statistics(cohort), simulated_statistics)
     assert not check["flagged"].any(), check[check["flagged"]]
     assert check["quantile"].between(0.02, 0.98).all()
 
@@ -200,9 +202,10 @@ def test_rcbv_times_20_is_flagged(simulated_statistics):
     frame = cohort.table.copy()
     frame["perfusion_ratio"] = frame["perfusion_ratio"] * 20
     check = compare_statistics(
-        cohort_statistics(trusted_cohort(frame, "x20").table), simulated_statistics
+        cohort_statistics(trusted_cohort(frame, "x20", cohort.registry)), simulated_statistics
     )
-    rcbv = ["log_rcbv_dsc_q10", "log_rcbv_dsc_median", "log_rcbv_dsc_q90"]
+    rcbv = ["log_dsc_q10", "log_dsc_median", "log_dsc_q90", "log_asl_q10", "log_asl_median"]
+    rcbv += ["log_asl_q90"]
     assert check.loc[rcbv, "flagged"].all()
     assert (check.loc[rcbv, "quantile"] == 1.0).all()
     assert not check.drop(index=rcbv)["flagged"].any()
@@ -213,14 +216,14 @@ def test_cli_json_on_the_bundled_fit(capsys, tmp_path):
     assert code == 0
     document = json.loads(capsys.readouterr().out)
     parameters = document["psense"]["parameters"]
-    assert len(parameters) == 37
+    assert len(parameters) == len(parameter_variables(bundled_registry())) + 2
     assert {"prior_sensitivity", "likelihood_sensitivity", "diagnosis", "source"} <= set(
         parameters[0]
     )
     flagged = [p for p in parameters if p["flagged"]]
     assert all(p["diagnosis"] and p["source"] for p in flagged)
     assert document["prior_predictive"]["n_sims"] == 20
-    assert len(document["prior_predictive"]["statistics"]) == len(STATISTICS)
+    assert len(document["prior_predictive"]["statistics"]) == len(statistics(bundled_registry()))
     written = {p.name for p in tmp_path.iterdir()}
     assert {"psense.csv", "psense.png", "prior_predictive.csv", "prior_predictive.png"} <= written
 

@@ -11,8 +11,8 @@ import pytest
 from model.checks.simulation import draw_parameters, simulate
 from model.fitting.sampling import SamplerSettings, fit
 from model.inputs.parameters import load_parameters
-from model.inputs.schema import Cohort
-from model.inputs.vocabulary import SYMPTOMS, TECHNIQUES, TRACERS
+from model.inputs.vocabulary import SYMPTOMS
+from model.likelihood.draws import parameter_variables
 from model.scoring.predict import predict
 
 pytestmark = pytest.mark.slow
@@ -21,36 +21,15 @@ N_TRAIN, N_HELD_OUT, N_CENTERS = 1200, 5000, 6
 SEEDS = range(101, 109) if os.environ.get("RNBAYES_STUDY") == "full" else (101, 102)
 
 
-def truth_pairs(truth, posterior):
+def truth_pairs(truth, posterior, registry):
     """(name, true value, posterior draws) for every population parameter and center effect."""
     v = truth.parameters
     post = lambda name, **sel: posterior[name].sel(**sel).to_numpy().ravel()  # noqa: E731
     pairs = [
-        (f"prevalence_{k}", v[f"prevalence.{k}"], post(f"prevalence_{k}"))
-        for k in ("intercept", "early", "mgmt")
+        (f"{entry} {selection}", v[entry], post(var, **selection))
+        for entry, var, selection in parameter_variables(registry)
     ]
-    for family, names, dim in (("perfusion", TECHNIQUES, "technique"), ("pet", TRACERS, "tracer")):
-        for n in names:
-            for p in ("mu_necrosis", "separation"):
-                pairs.append(
-                    (
-                        f"{family}_{p}[{n}]",
-                        v[f"{family}.{n}.{p}"],
-                        post(f"{family}_{p}", **{dim: n}),
-                    )
-                )
-            for k, cls in (("sigma_necrosis", "necrosis"), ("sigma_recurrence", "recurrence")):
-                pairs.append(
-                    (
-                        f"{family}_sigma[{n},{cls}]",
-                        v[f"{family}.{n}.{k}"],
-                        post(f"{family}_sigma", **{dim: n, "class": cls}),
-                    )
-                )
-    for family in ("prevalence", "perfusion", "pet"):
-        pairs.append(
-            (f"{family}_tau_center", v[f"{family}.tau_center"], post(f"{family}_tau_center"))
-        )
+    for family in ("prevalence", *(m.name for m in registry.markers)):
         for c, design in enumerate(truth.centers):
             pairs.append(
                 (
@@ -59,12 +38,8 @@ def truth_pairs(truth, posterior):
                     post(f"{family}_center", center=design.name),
                 )
             )
-    for cls in ("necrosis", "recurrence"):
-        pairs.append(
-            (f"correlation[{cls}]", v[f"correlation.{cls}"], post("correlation", **{"class": cls}))
-        )
+    for k, cls in enumerate(("necrosis", "recurrence")):
         for item in SYMPTOMS:
-            k = 0 if cls == "necrosis" else 1
             pairs.append(
                 (
                     f"symptom_rate[{cls},{item}]",
@@ -72,28 +47,12 @@ def truth_pairs(truth, posterior):
                     post("symptom_rate", **{"class": cls, "symptom": item}),
                 )
             )
-    pairs += [
-        ("growth_rate_necrosis", v["growth.rate_necrosis"], post("growth_rate_necrosis")),
-        ("growth_separation", v["growth.separation"], post("growth_separation")),
-        (
-            "reference_sensitivity",
-            v["reference.follow_up_sensitivity"],
-            post("reference_sensitivity"),
-        ),
-        (
-            "reference_specificity",
-            v["reference.follow_up_specificity"],
-            post("reference_specificity"),
-        ),
-    ]
     return pairs
 
 
 def split(cohort, n_train):
     t = cohort.table
-    return Cohort(t.iloc[:n_train].reset_index(drop=True), "train"), Cohort(
-        t.iloc[n_train:].reset_index(drop=True), "held-out"
-    )
+    return cohort.with_table(t.iloc[:n_train]), cohort.with_table(t.iloc[n_train:])
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +75,7 @@ def studies():
 def test_true_values_inside_90_percent_intervals_at_the_expected_rate(studies):
     inside, total = 0, 0
     for truth, fitted, _, _ in studies:
-        for _name, value, draws in truth_pairs(truth, fitted.posterior):
+        for _name, value, draws in truth_pairs(truth, fitted.posterior, fitted.registry):
             low, high = np.quantile(draws, [0.05, 0.95])
             inside += low <= value <= high
             total += 1
@@ -128,8 +87,8 @@ def test_true_values_inside_90_percent_intervals_at_the_expected_rate(studies):
 
 def test_class_separation_is_recovered(studies):
     for truth, fitted, _, _ in studies:
-        for name, value, draws in truth_pairs(truth, fitted.posterior):
-            if name.startswith("perfusion_separation[DSC]") or name == "growth_separation":
+        for name, value, draws in truth_pairs(truth, fitted.posterior, fitted.registry):
+            if name.startswith(("modality.perfusion.DSC.separation", "growth.separation")):
                 assert abs(np.median(draws) / value - 1) < 0.15, name
 
 
@@ -146,13 +105,7 @@ def test_calibrated_on_held_out_lesions_and_better_than_any_single_modality(stud
         brier = np.mean((p - z) ** 2)
         single = {}
         keep = {
-            "perfusion": [
-                "perfusion_technique",
-                "perfusion_ratio",
-                "perfusion_read",
-                "perfusion_read_cutoff",
-            ],
-            "pet": ["pet_tracer", "pet_tbr", "pet_read", "pet_read_cutoff"],
+            **{m.name: list(m.columns) for m in fitted.registry},
             "symptoms": list(SYMPTOMS),
             "growth": [c for c in held_out.table.columns if c.startswith(("volume_", "interval_"))],
         }
@@ -163,6 +116,6 @@ def test_calibrated_on_held_out_lesions_and_better_than_any_single_modality(stud
                 if other != modality:
                     for column in other_columns:
                         t[column] = t[column].where(nothing)  # missing, keeping the column's type
-            q = predict(fitted, Cohort(t, "single"))["p_recurrence"].to_numpy()
+            q = predict(fitted, held_out.with_table(t))["p_recurrence"].to_numpy()
             single[modality] = np.mean((q - z) ** 2)
         assert brier < min(single.values()), (brier, single)

@@ -1,5 +1,7 @@
 """Closed-form accuracy against simulation."""
 
+import math
+
 import numpy as np
 import pytest
 from scipy.stats import mannwhitneyu
@@ -7,48 +9,40 @@ from scipy.stats import mannwhitneyu
 from model.cutoffs import accuracy as acc
 
 RNG = np.random.default_rng(3)
-# one draw, two centers: class means/spreads (S=1, class, G=2) on the log scale
-MEAN = np.array([[[0.2, 0.45], [1.0, 1.3]]])
-SD = np.array([[[0.35, 0.3], [0.45, 0.4]]])
+# one draw, two centers: class locations (S=1, class, G=2) on the oriented log scale, one spread
+# per center, a misread probability
+LOCATION = np.array([[[0.2, 0.45], [1.0, 1.3]]])
+SPREAD = np.array([[0.35, 0.3]])
+MISREAD = 0.08
 WEIGHTS = np.array([0.7, 0.3])
+MIXTURE = acc.mixture_components(LOCATION, SPREAD, MISREAD, WEIGHTS)
 
 
 def simulate(k, n):
+    """Oriented log values of class k: a center, then the class's normal (misread: the other's)."""
     group = RNG.choice(2, size=n, p=WEIGHTS)
-    return RNG.normal(MEAN[0, k, group], SD[0, k, group])
+    looks = np.where(RNG.random(n) < MISREAD, 1 - k, k)
+    return RNG.normal(LOCATION[0, looks, group], SPREAD[0, group])
 
 
 def test_sensitivity_and_specificity_equal_monte_carlo():
     n = 400_000
     x0, x1 = simulate(0, n), simulate(1, n)
     cutoffs = np.log([1.2, 1.75, 2.1, 3.0])
-    se, sp = acc.accuracy(cutoffs, MEAN, SD, WEIGHTS)
+    se, sp = acc.accuracy(cutoffs, *MIXTURE)
     for j, c in enumerate(cutoffs):
         assert se[0, j] == pytest.approx((x1 > c).mean(), abs=4 * np.sqrt(0.25 / n))
         assert sp[0, j] == pytest.approx((x0 <= c).mean(), abs=4 * np.sqrt(0.25 / n))
 
 
-def test_auc_equals_mann_whitney():
+def test_auc_equals_mann_whitney_and_the_misread_closed_form():
     x0, x1 = simulate(0, 3000), simulate(1, 3000)
     u = mannwhitneyu(x1, x0).statistic / (len(x0) * len(x1))
-    assert acc.auc(MEAN, SD, WEIGHTS)[0] == pytest.approx(u, abs=0.012)
-    one = acc.auc(MEAN[..., :1], SD[..., :1], np.ones(1))[0]
-    assert one == pytest.approx(
-        0.5 * (1 + __import__("math").erf((1.0 - 0.2) / np.sqrt(2 * (0.35**2 + 0.45**2))))
-    )
-
-
-@pytest.mark.parametrize("log_ratio", [0.0, 0.7, -0.5])
-def test_closed_form_optimum_equals_grid_search(log_ratio):
-    mean = np.array([[0.1, 1.0], [0.3, 0.9], [0.0, 1.5]])[:, :, None]
-    sd = np.array([[0.3, 0.5], [0.4, 0.4], [0.5, 0.3]])[:, :, None]
-    grid = np.linspace(-3, 5, 400_001)
-    se, sp = acc.accuracy(grid, mean, sd, np.ones(1))
-    objective = se - np.exp(log_ratio) * (1 - sp)
-    expected = grid[np.argmax(objective, axis=1)]
-    np.testing.assert_allclose(acc.binormal_optimal(mean, sd, log_ratio), expected, atol=3e-5)
-    # equal spreads, Youden: the midpoint of the class means
-    assert acc.binormal_optimal(mean[1:2], sd[1:2], 0.0)[0] == pytest.approx(0.6)
+    assert acc.auc(*MIXTURE)[0] == pytest.approx(u, abs=0.012)
+    # one center: AUC = A (1 - 2e) + e, A the binormal AUC of the class normals
+    one = acc.auc(*acc.mixture_components(LOCATION[..., :1], SPREAD[:, :1], MISREAD, [1.0]))[0]
+    binormal = 0.5 * (1 + math.erf((1.0 - 0.2) / np.sqrt(2 * 2 * 0.35**2)))
+    assert one == pytest.approx(binormal * (1 - 2 * MISREAD) + MISREAD)
 
 
 @pytest.mark.parametrize("objective", [acc.youden_index, acc.net_benefit(0.6, 0.3)])
@@ -57,7 +51,7 @@ def test_coarse_to_fine_optimum_equals_a_dense_grid_search(objective):
     rng = np.random.default_rng(5)
     mean = np.stack([rng.normal(0.2, 0.2, (50, 3)), rng.normal(1.1, 0.3, (50, 3))], axis=1)
     sd = rng.uniform(0.25, 0.6, (50, 2, 3))
-    weights = np.array([0.5, 0.3, 0.2])
+    weights = np.broadcast_to(np.array([0.5, 0.3, 0.2]), (2, 3))
     grid = np.linspace(-3.0, 4.5, 200_001)
     se, sp = acc.accuracy(grid, mean, sd, weights)
     expected = grid[np.argmax(objective(se, sp), axis=1)]
@@ -71,22 +65,35 @@ def test_coarse_to_fine_optimum_equals_a_dense_grid_search(objective):
 
 @pytest.mark.parametrize("rule", ["and", "or"])
 def test_two_modality_rules_equal_monte_carlo(rule):
+    """Two markers independent given the class and the center, two centers."""
     n = 400_000
-    mx, sx, my, sy, rho = 0.3, 0.4, 0.4, 0.3, 0.45
-    shape = (1, 2, 1)
-    params = [np.full(shape, v) for v in (mx, sx, my, sy, rho)]
-    for k, shift in ((0, 0.0), (1, 0.6)):
-        for p in params[::2][:2]:
-            p[0, k, 0] += shift
-    e1 = RNG.standard_normal((2, n))
-    e2 = rho * e1 + np.sqrt(1 - rho**2) * RNG.standard_normal((2, n))
-    x = params[0][0, :, 0, None] + sx * e1
-    y = params[2][0, :, 0, None] + sy * e2
-    a, b = np.log(1.6), np.log(1.5)
-    positive = (x > a) & (y > b) if rule == "and" else (x > a) | (y > b)
-    se, sp = acc.combined_accuracy(rule, a, b, *params, np.ones(1))
-    assert se[0] == pytest.approx(positive[1].mean(), abs=0.004)
-    assert sp[0] == pytest.approx(1 - positive[0].mean(), abs=0.004)
+    first_cut, second_cut = np.log(1.6), np.log(1.9)
+    per_group = []
+    for cut, location, spread, e in (
+        (first_cut, LOCATION, SPREAD, MISREAD),
+        (second_cut, LOCATION + 0.3, SPREAD * 1.2, 0.03),
+    ):
+        groups = [
+            acc.accuracy([cut], *acc.mixture_components(location[..., [g]], spread[:, [g]], e, [1]))
+            for g in range(2)
+        ]
+        per_group.append(tuple(np.concatenate([x[i] for x in groups], axis=1) for i in (0, 1)))
+    se, sp = acc.combined_accuracy(rule, per_group[0], per_group[1], WEIGHTS)
+    for k, check in ((1, lambda positive: se[0]), (0, lambda positive: 1 - sp[0])):
+        group = RNG.choice(2, size=n, p=WEIGHTS)
+        x = RNG.normal(
+            LOCATION[0, np.where(RNG.random(n) < MISREAD, 1 - k, k), group], SPREAD[0, group]
+        )
+        y = RNG.normal(
+            (LOCATION + 0.3)[0, np.where(RNG.random(n) < 0.03, 1 - k, k), group],
+            (SPREAD * 1.2)[0, group],
+        )
+        positive = (
+            (x > first_cut) & (y > second_cut)
+            if rule == "and"
+            else ((x > first_cut) | (y > second_cut))
+        )
+        assert check(positive) == pytest.approx(positive.mean(), abs=0.004)
 
 
 def test_predictive_values_and_likelihood_ratios():

@@ -50,7 +50,8 @@ def test_closed_forms_equal_brute_force(b, h, r, se, sp):
     # Degenerate cases where two actions tie at every p (a biopsy that always says "recurrence"
     # is treating), or all three cross at one point, have no unique switch: excluded.
     assume((1 - sp) * h + se * b > 0 and sp * h + (1 - se) * b > 0)
-    assume(not (sp == 0 and se == 1) and abs(t.test - t.test_treat) > 1e-6)
+    # A biopsy band narrower than the brute-force grid's step (5e-4) cannot be found by it.
+    assume(not (sp == 0 and se == 1) and abs(t.test - t.test_treat) > 1e-3)
     inside = lambda x: 1e-9 < x < 1 - 1e-9  # noqa: E731  (a tie at p = 0 or 1 is no switch)
     points = [point for point in switch_points(b, h, r, se, sp) if inside(point[0])]
     if t.biopsy_ever_best:

@@ -32,7 +32,9 @@ def test_round_trip(tmp_path, bundled_fit):
     path = bundled_fit.save(tmp_path / "copy.nc")
     again = load_fit(path)
     assert again.provenance == {**bundled_fit.provenance, "checksum": again.provenance["checksum"]}
-    np.testing.assert_array_equal(again.draws.perf_mu, bundled_fit.draws.perf_mu)
+    for name, marker in bundled_fit.draws.markers.items():
+        np.testing.assert_array_equal(again.draws.markers[name].sigma, marker.sigma)
+    assert again.registry == bundled_fit.registry
 
 
 def test_loads_and_scores_in_a_fresh_process_without_pymc(tmp_path):

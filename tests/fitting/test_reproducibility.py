@@ -18,7 +18,7 @@ cohort, _ = simulate(120, 3, seed=31)
 settings = model.SamplerSettings(draws=80, tune=120, chains=2, seed=5)
 fit = model.fit(cohort, settings=settings, progress=False)
 scores = model.predict(fit, model.bundled("patients_example.csv"))
-names = ("perfusion_separation", "growth_sd", "correlation")
+names = ("perfusion_separation", "growth_sd", "pet_sigma")
 summary = {name: float(fit.posterior[name].mean()) for name in names}
 print(json.dumps({"summary": summary, "checksum": model.fitting.sampling._checksum(fit.posterior),
                   "p": scores["p_recurrence"].tolist(), "low": scores["ci_low"].tolist()}))

@@ -7,7 +7,8 @@ import pytest
 
 from model.checks.simulation import simulate
 from model.cli import main
-from model.fitting.sampling import LARGE_COHORT, SamplerSettings, fit, load_fit
+from model.fitting.sampling import LARGE_COHORT, SamplerSettings, fit, load_fit, prepare_model
+from model.inputs.parameters import load_parameters
 
 
 @pytest.fixture(scope="module")
@@ -65,14 +66,14 @@ def test_pymc_sampler_is_selectable(small_cohort):
     assert result.provenance["sampler"]["sampler"] == "pymc"
     assert result.posterior.sizes["chain"] == 2 and result.posterior.sizes["draw"] == 40
     assert result.training_data is None
-    assert np.isfinite(result.draws.perf_mu).all()
+    assert np.isfinite(result.draws.markers["perfusion"].mu_necrosis).all()
 
 
-def test_settings_are_checked():
+def test_settings_are_checked(small_cohort):
     with pytest.raises(ValueError):
         SamplerSettings(sampler="metropolis")
-    with pytest.raises(ValueError):
-        SamplerSettings(centered=("prevalence", "nonsense"))
+    with pytest.raises(ValueError, match="unknown families to centre"):
+        prepare_model(small_cohort[0], load_parameters(), ("prevalence", "nonsense"))
     with pytest.raises(ValueError):
         SamplerSettings(draws=0)
 

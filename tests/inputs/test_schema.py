@@ -5,7 +5,10 @@ import pandas as pd
 import pytest
 
 from model.core.errors import InputError
-from model.inputs.schema import COLUMNS, cohort_from_records, load_cohort, load_patient
+from model.inputs.parameters import bundled_registry
+from model.inputs.schema import cohort_from_records, load_cohort, load_patient, schema_for
+
+COLUMNS = schema_for(bundled_registry()).columns
 
 HEADER = ",".join(COLUMNS)
 
@@ -33,7 +36,7 @@ def test_bundled_cohort_loads_typed(bundled_cohort_path):
     assert list(t.columns) == list(COLUMNS)
     assert t["perfusion_ratio"].dtype == float
     assert str(t["headache"].dtype) == "boolean"
-    assert list(t["pet_tracer"].cat.categories) == ["MET", "FET", "DOPA"]
+    assert list(t["pet_tracer"].cat.categories) == list(bundled_registry()["pet"].kind_names)
     assert cohort.centers == tuple(f"C0{i}" for i in range(1, 9))
 
 

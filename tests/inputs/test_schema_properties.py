@@ -9,7 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from model.core.errors import InputError
-from model.inputs.schema import FIELD_BY_NAME, load_cohort
+from model.inputs.parameters import bundled_registry
+from model.inputs.schema import load_cohort, schema_for
+
+FIELD_BY_NAME = schema_for(bundled_registry()).by_name
 
 SETTINGS = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

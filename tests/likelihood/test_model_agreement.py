@@ -1,55 +1,213 @@
-"""The PyMC model and the NumPy/numba scorer implement the likelihood separately: they must agree
-on every training lesion of the bundled cohort, at several posterior draws."""
+"""The PyMC model and the NumPy/numba scorer implement the likelihood separately: they agree.
+
+Generated from the registry, so it needs no committed fit and covers every registered modality:
+lesions with every state of every modality (none, a number, a positive or negative read, a binary
+result) for every kind, at every training center, in combination with each other, symptoms and
+growth; parameters drawn from the prior. The coverage is asserted from the registry itself. It
+runs for the bundled parameter file and for one with an extra marker declared in the file only.
+"""
 
 import numpy as np
+import pandas as pd
+import pymc as pm
 import pytensor
 import pytest
+import xarray as xr
 
-from model.inputs.encode import encode
+from model.core.files import bundled
+from model.inputs.encode import NONE, READ, VALUE, encode
 from model.inputs.parameters import load_parameters
-from model.inputs.schema import load_cohort
-from model.likelihood.kernel import class_log_joint
+from model.inputs.schema import cohort_from_records
+from model.likelihood.draws import draws_from_posterior
+from model.likelihood.kernel import class_log_joint, score
 from model.likelihood.pymc_model import build_model
-from model.scoring.predict import score_tables
+from model.likelihood.tables import build_tables
+from model.modalities.spec import Marker
+
+CENTERS = ("A", "B", "C")
+EXTRA_MARKER = """
+[modality.swi]
+form = "continuous"
+label = "Invented marker"
+unit = "ratio"
+kinds = ["SWIa", "SWIb"]
+kind_column = "swi_kind"
+value_column = "swi_ratio"
+read_column = "swi_read"
+read_cutoff_column = "swi_read_cutoff"
+direction = "lower"
+valid_range = [0.01, 50]
+physiological_range = [0.05, 20]
+source = "Assumption: a test-only marker."
+[modality.swi.tau_center]
+value = 0.3
+prior = "lognormal"
+scale = 0.5
+source = "Assumption."
+[modality.swi.misread]
+value = 0.1
+prior = "fixed"
+source = "Assumption."
+[modality.swi.available]
+value = 0.5
+source = "Assumption."
+[modality.swi.read_only]
+value = 0.2
+source = "Assumption."
+[modality.swi.kind_cycle]
+value = ["SWIa", "SWIb"]
+source = "Assumption."
+"""
+KIND = """
+[modality.swi.{kind}]
+label = "{kind}"
+[modality.swi.{kind}.mu_necrosis]
+value = 0.5
+prior = "normal"
+scale = 0.5
+source = "Assumption."
+[modality.swi.{kind}.separation]
+value = 0.6
+prior = "lognormal"
+scale = 0.3
+source = "Assumption."
+[modality.swi.{kind}.sigma]
+value = 0.3
+prior = "lognormal"
+scale = 0.3
+source = "Assumption."
+[modality.swi.{kind}.classic_cutoff]
+value = 1.5
+source = "Assumption."
+[modality.swi.{kind}.read_cutoffs]
+value = [1.5]
+source = "Assumption."
+"""
 
 
-@pytest.fixture(scope="module")
-def graph_and_lesions(bundled_fit, bundled_cohort_path):
-    cohort = load_cohort(bundled_cohort_path)
-    lesions = encode(cohort, bundled_fit.centers, bundled_fit.early_window_months)
-    centered = tuple(bundled_fit.provenance["sampler"]["centered"])
-    return build_model(lesions, bundled_fit.centers, load_parameters(), centered=centered), lesions
+def parameter_files(tmp_path_factory):
+    extra = tmp_path_factory.mktemp("extra") / "parameters.toml"
+    text = bundled("parameters.toml").read_text() + EXTRA_MARKER
+    extra.write_text(text + KIND.format(kind="SWIa") + KIND.format(kind="SWIb"))
+    return {"bundled": load_parameters(), "with an extra marker": load_parameters(extra)}
 
 
-def evaluate_at_draw(graph, posterior, chain, draw, outputs):
-    """Evaluate model tensors with every free random variable fixed at one posterior draw."""
+@pytest.fixture(scope="module", params=["bundled", "with an extra marker"])
+def parameters(request, tmp_path_factory):
+    return parameter_files(tmp_path_factory)[request.param]
+
+
+def results(modality, rng):
+    """Every result a lesion can have for a modality: (cells, state, kind index)."""
+    if not isinstance(modality, Marker):
+        return [({}, NONE, 0), *(({modality.column: r}, READ, 0) for r in ("positive", "negative"))]
+    out = [({}, NONE, 0)]
+    low, high = np.log(modality.physiological_range)
+    for j, kind in enumerate(modality.kind_names):
+        named = {modality.kind_column: kind} if modality.kind_column else {}
+        value = float(np.exp(rng.uniform(low, high)))
+        out.append(({**named, modality.value_column: round(value, 4)}, VALUE, j))
+        if modality.has_reads:
+            for read in ("positive", "negative"):
+                cells = {
+                    **named,
+                    modality.read_column: read,
+                    modality.read_cutoff_column: float(kind_cutoff(modality, j)),
+                }
+                out.append((cells, READ, j))
+    return out
+
+
+def kind_cutoff(marker, j):
+    return marker.kinds[j].classic_cutoff
+
+
+def lesion_records(registry, rng):
+    """Each result of each modality once per center (others missing), then random combinations."""
+    records = []
+    options = {m.name: results(m, rng) for m in registry}
+    for choices in options.values():
+        for cells, _, _ in choices:
+            for center in CENTERS:
+                records.append({"center": center, **cells})
+    for _ in range(150):
+        record = {"center": str(rng.choice(CENTERS))}
+        for choices in options.values():
+            record.update(choices[rng.integers(len(choices))][0])
+        record.update(
+            {
+                "headache": str(rng.choice(["yes", "no", "unknown"])),
+                "seizure": str(rng.choice(["yes", "no"])),
+                "months_since_rt": float(rng.uniform(0.5, 30)),
+                "mgmt_methylated": str(rng.choice(["yes", "no", "unknown"])),
+                "volume_baseline_ml": 4.0,
+                "volume_fu1_ml": float(np.round(4.0 * np.exp(rng.normal(0.1, 0.4)), 3)),
+                "interval_fu1_weeks": 6,
+            }
+        )
+        records.append(record)
+    for i, record in enumerate(records):
+        record["patient_id"] = f"L{i}"
+    return records
+
+
+def prior_draws(graph, n_draws, seed):
+    """Every free and deterministic variable of the model, drawn from the prior."""
     model = graph.model
-    replacements = {}
-    for rv in model.free_RVs:
-        value = posterior[rv.name].isel(chain=chain, draw=draw).to_numpy()
-        replacements[rv] = pytensor.tensor.constant(np.asarray(value, dtype=rv.dtype))
+    variables = [*model.free_RVs, *model.deterministics]
+    values = pm.draw(variables, draws=n_draws, random_seed=seed)
+    data = {}
+    for var, value in zip(variables, values, strict=True):
+        dims = model.named_vars_to_dims.get(var.name, ())
+        data[var.name] = (("chain", "draw", *dims), np.asarray(value)[None])
+    coords = {name: list(v) for name, v in model.coords.items()}
+    return xr.Dataset(data, coords=coords)
+
+
+def evaluate(graph, posterior, s, outputs):
+    """Model tensors with every free random variable fixed at draw s."""
+    replacements = {
+        rv: pytensor.tensor.constant(
+            np.asarray(posterior[rv.name].isel(chain=0, draw=s).to_numpy(), dtype=rv.dtype)
+        )
+        for rv in graph.model.free_RVs
+    }
     replaced = pytensor.graph.replace.graph_replace(outputs, replacements, strict=False)
     return pytensor.function([], replaced, mode="FAST_COMPILE")()
 
 
-@pytest.mark.parametrize(("chain", "draw"), [(0, 0), (1, 517), (3, 999)])
-def test_pymc_and_scorer_agree_on_every_training_lesion(
-    bundled_fit, graph_and_lesions, chain, draw
-):
-    graph, lesions = graph_and_lesions
-    (pymc_ell,) = evaluate_at_draw(
-        graph, bundled_fit.posterior, chain, draw, [graph.class_log_joint]
-    )
-    s = chain * bundled_fit.posterior.sizes["draw"] + draw
-    tables = score_tables(bundled_fit)
-    one_draw = tables.select(slice(s, s + 1))
-    scorer_ell = class_log_joint(lesions, one_draw, len(bundled_fit.centers))[:, 0, :]
-    assert pymc_ell.shape == scorer_ell.shape == (len(lesions), 2)
-    # 1e-7: PyMC's normal_lcdf uses PyTensor's erfcx, accurate to ~1e-8 (the scorer's log_ndtr
-    # matches SciPy to 1e-9); numeric lesions agree to rounding.
-    np.testing.assert_allclose(scorer_ell, pymc_ell, rtol=1e-7, atol=1e-7)
-    numeric = (lesions.perf_state != 2) & (lesions.pet_state != 2)
-    np.testing.assert_allclose(scorer_ell[numeric], pymc_ell[numeric], rtol=1e-11, atol=1e-10)
-    # and the reads, two-read lesions and every imaging case are among them
-    cases = set(zip(lesions.perf_state.tolist(), lesions.pet_state.tolist(), strict=True))
-    assert {(1, 1), (1, 0), (2, 0), (0, 1), (1, 2), (2, 1), (0, 0)} <= cases
+def test_pymc_and_scorer_agree_for_every_modality_state_and_combination(parameters):
+    registry = parameters.registry
+    rng = np.random.default_rng(3)
+    cohort = cohort_from_records(pd.DataFrame(lesion_records(registry, rng)), registry=registry)
+    lesions = encode(cohort, CENTERS, 2.76, registry)
+    # coverage, read from the registry: every state of every kind at every center, and lesions
+    # with several modalities at once
+    for modality in registry:
+        evidence = lesions.evidence[modality.name]
+        kinds = len(modality.kinds) if isinstance(modality, Marker) else 1
+        states = (NONE, VALUE, READ) if getattr(modality, "has_reads", True) else (NONE, VALUE)
+        if not isinstance(modality, Marker):
+            states = (NONE, READ)
+        for state in states:
+            for j in range(kinds if state != NONE else 1):
+                for c in range(len(CENTERS)):
+                    hit = (evidence.state == state) & (lesions.center == c)
+                    if state != NONE:
+                        hit &= evidence.kind == j
+                    assert hit.any(), (modality.name, state, j, c)
+    present = sum((lesions.evidence[m.name].state != NONE).astype(int) for m in registry)
+    assert (present >= 2).sum() > 50
+
+    graph = build_model(lesions, CENTERS, parameters, centered=("prevalence",))
+    posterior = prior_draws(graph, 3, seed=11)
+    tables = build_tables(draws_from_posterior(posterior, parameters), registry)
+    scorer = class_log_joint(lesions, tables, len(CENTERS), registry)  # (n, S, 2)
+    kept = score(lesions, tables, len(CENTERS), registry, keep_draws=True)
+    for s in range(3):
+        (pymc,) = evaluate(graph, posterior, s, [graph.class_log_joint])
+        # 1e-8: PyMC's normal_lcdf (erfcx) and SciPy's log_ndtr differ in the last digits for reads
+        np.testing.assert_allclose(scorer[:, s], pymc, rtol=1e-8, atol=1e-8)
+        # the scoring path (log likelihood ratio tables) gives the same posterior
+        expected = 1 / (1 + np.exp(-(pymc[:, 1] - pymc[:, 0])))
+        np.testing.assert_allclose(kept.p_draws[:, s], expected, rtol=1e-7, atol=1e-8)

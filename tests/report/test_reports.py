@@ -50,7 +50,9 @@ def open_page(browser, path):
     return page, problems, requests
 
 
-def test_pages_render_without_errors_or_network_and_show_the_probability(reports, browser):
+def test_pages_render_without_errors_or_network_and_show_the_probability(
+    reports, browser, bundled_fit
+):
     assert len(reports.pages) == 8
     for path in [reports.index, *reports.pages]:
         page, problems, requests = open_page(browser, path)
@@ -66,9 +68,15 @@ def test_pages_render_without_errors_or_network_and_show_the_probability(reports
             text = page.inner_text("body")
             assert "Decision support, not a diagnosis" in text and "synthetic cohort" in text
         page.close()
+    from conftest import DATA
+
+    from model.scoring.predict import predict
+
+    expected = predict(bundled_fit, DATA / "patients_example.csv").set_index("patient_id")
     gray = next(p for p in reports.pages if "EX3" in p.name)
     page, _, _ = open_page(browser, gray)
-    assert "P(recurrence) = 0.26" in page.inner_text("#probability")
+    p_gray = expected.loc["EX3-grayzone-no-pet", "p_recurrence"]
+    assert f"P(recurrence) = {p_gray:.2f}" in page.inner_text("#probability")
     assert "What would change the decision" in page.inner_text("body")
 
 

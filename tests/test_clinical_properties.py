@@ -1,0 +1,227 @@
+"""Answers a neuro-oncologist can defend: monotone in the evidence, bounded, on the bundled fit.
+
+For every registered marker, kind, center (each training center and a new one) and posterior draw:
+P(recurrence) never moves against the marker's declared direction anywhere in its physiological
+range, with the other evidence held fixed; likewise for growth at a rescan, for reads and for
+binary tests; and no single measurement moves the log-odds by more than its stated bound.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from model.inputs.encode import READ, VALUE, Evidence, encode
+from model.inputs.schema import cohort_from_records
+from model.likelihood.kernel import score
+from model.modalities.spec import Marker
+from model.scoring.curves import growth_llr_curve, llr_curve, natural_grid
+from model.scoring.predict import predict, score_tables
+
+GRID = 400
+GROWTH_RANGE = (0.05, 20.0)
+"""Volume ratio between two scans seen in patients: shrinking to 5% to growing twentyfold."""
+
+
+def markers(fit):
+    return [(slot, m) for slot, m in enumerate(fit.registry) if isinstance(m, Marker)]
+
+
+def test_every_marker_curve_is_monotone_and_bounded_for_every_center_and_draw(bundled_fit):
+    tables = score_tables(bundled_fit)
+    checked = 0
+    for slot, marker in markers(bundled_fit):
+        values = natural_grid(marker, GRID)
+        bound = marker.llr_bound(float(tables.moments.misread[slot]))
+        for kind in marker.kind_names:
+            for center in range(len(bundled_fit.centers) + 1):  # the last is a new center
+                llr = llr_curve(tables, bundled_fit.registry, kind, center, values)  # (S, G)
+                steps = marker.direction * np.diff(llr, axis=1)
+                assert steps.min() >= -1e-12, (kind, center)
+                assert np.abs(llr).max() <= bound + 1e-9, (kind, center)
+                checked += llr.shape[0]
+    assert checked >= 4000 * 5 * 9
+
+
+@pytest.mark.parametrize("weeks", [4.0, 6.0, 8.0, 12.0])
+def test_growth_is_monotone_and_bounded_for_every_draw(bundled_fit, weeks):
+    ratios = np.exp(np.linspace(*np.log(GROWTH_RANGE), GRID))
+    llr = growth_llr_curve(bundled_fit.draws, ratios, weeks)
+    assert np.diff(llr, axis=1).min() >= -1e-12
+    e = bundled_fit.draws.growth_misread
+    assert np.abs(llr).max() <= np.log((1 - e) / e) + 1e-9
+
+
+def context_strategy(fit):
+    """Other evidence of a lesion: any state of each modality, symptoms, covariates, a rescan."""
+    states = {}
+    for marker in fit.registry:
+        if isinstance(marker, Marker):
+            options = [None, *((VALUE, j) for j in range(len(marker.kinds)))]
+            if marker.has_reads:
+                options += [(READ, j) for j in range(len(marker.kinds))]
+        else:
+            options = [None, (READ, 0)]
+        states[marker.name] = st.sampled_from(options)
+    return st.fixed_dictionaries(
+        {
+            "center": st.integers(0, len(fit.centers)),  # the last is a new center
+            "states": st.fixed_dictionaries(states),
+            "position": st.floats(0.0, 1.0),
+            "sign": st.sampled_from([-1.0, 1.0]),
+            "symptoms": st.lists(st.sampled_from([0, 1, 2]), min_size=5, max_size=5),
+            "early": st.sampled_from([-0.5, 0.0, 0.5]),
+            "growth": st.one_of(st.none(), st.floats(-1.5, 1.5)),
+        }
+    )
+
+
+def lesions_varying(fit, base, context, vary, kind, log_values):
+    """Copies of one lesion whose marker ``vary`` takes each log value; the rest held fixed."""
+    n = len(log_values)
+    lesions = base.subset(np.zeros(n, dtype=int))
+    center = context["center"]
+    lesions = type(lesions)(
+        **{
+            **lesions.__dict__,
+            "center": np.full(n, -1 if center == len(fit.centers) else center),
+            "x_early": np.full(n, context["early"]),
+        }
+    )
+    for marker in fit.registry:
+        state = context["states"][marker.name]
+        if marker.name == vary:
+            evidence = Evidence(np.full(n, VALUE), np.full(n, kind), log_values, np.zeros(n))
+        elif state is None:
+            evidence = Evidence(np.zeros(n, int), np.zeros(n, int), np.zeros(n), np.zeros(n))
+        else:
+            low, high = np.log(getattr(marker, "physiological_range", (1.0, 1.0)))
+            value = low + context["position"] * (high - low)
+            evidence = Evidence(
+                np.full(n, state[0]),
+                np.full(n, state[1]),
+                np.full(n, value),
+                np.full(n, context["sign"] if state[0] == READ else 0.0),
+            )
+        lesions = lesions.with_evidence(marker.name, evidence)
+    yes = np.array([[s == 1 for s in context["symptoms"]]] * n, float)
+    no = np.array([[s == 0 for s in context["symptoms"]]] * n, float)
+    growth = np.zeros_like(lesions.growth)
+    mask = np.zeros_like(lesions.growth_mask)
+    weeks = np.zeros_like(lesions.growth_weeks)
+    if context["growth"] is not None:
+        growth[:, 0], mask[:, 0], weeks[:, 0] = context["growth"], 1.0, 6.0
+    return type(lesions)(
+        **{
+            **lesions.__dict__,
+            "symptom_yes": yes,
+            "symptom_no": no,
+            "growth": growth,
+            "growth_mask": mask,
+            "growth_weeks": weeks,
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def base_lesion(bundled_fit):
+    cohort = cohort_from_records([{"patient_id": "x", "center": bundled_fit.centers[0]}])
+    return encode(
+        cohort, bundled_fit.centers, bundled_fit.early_window_months, bundled_fit.registry
+    )
+
+
+def test_probability_is_monotone_in_each_marker_with_the_other_evidence_fixed(
+    bundled_fit, base_lesion
+):
+    """End to end through the scorer, every posterior draw, random contexts of other evidence."""
+    tables = score_tables(bundled_fit).select(slice(None, None, 4))  # 1,000 draws
+    fit = bundled_fit
+
+    @settings(
+        max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    )
+    @given(context=context_strategy(fit), data=st.data())
+    def check(context, data):
+        slot, marker = data.draw(st.sampled_from(markers(fit)))
+        kind = data.draw(st.integers(0, len(marker.kinds) - 1))
+        values = np.log(natural_grid(marker, 120))
+        lesions = lesions_varying(fit, base_lesion, context, marker.name, kind, values)
+        p = score(lesions, tables, len(fit.centers), fit.registry, keep_draws=True).p_draws
+        steps = marker.direction * np.diff(p, axis=0)  # (G - 1, S)
+        assert steps.min() >= -1e-12, (marker.name, kind, context)
+
+    check()
+
+
+def test_a_positive_result_raises_the_probability_for_every_draw(bundled_fit):
+    tables = score_tables(bundled_fit)
+    for slot, modality in enumerate(bundled_fit.registry):
+        if isinstance(modality, Marker):
+            continue
+        rows = tables.binary[slot]  # (result, class, S)
+        assert np.all(rows[1, 1] - rows[1, 0] > rows[0, 1] - rows[0, 0]), modality.name
+
+
+@pytest.mark.parametrize("kind", ["DSC", "FET"])
+def test_reads_point_the_right_way_and_strengthen_with_the_cutoff(bundled_fit, kind):
+    marker = next(m for m in bundled_fit.registry.markers if kind in m.kind_names)
+    cutoffs = natural_grid(marker, 30)
+    records = [
+        {
+            "patient_id": f"{read}{c}",
+            "center": bundled_fit.centers[0],
+            marker.kind_column: kind,
+            marker.read_column: read,
+            marker.read_cutoff_column: float(c),
+        }
+        for read in ("positive", "negative")
+        for c in cutoffs
+    ]
+    p = predict(bundled_fit, pd.DataFrame(records))["p_recurrence"].to_numpy().reshape(2, -1)
+    positive, negative = p
+    assert np.all(positive > negative)
+    # a positive read at a higher cutoff (a negative one at a lower cutoff) says more
+    assert np.all(marker.direction * np.diff(positive) >= -1e-12)
+    assert np.all(marker.direction * np.diff(negative) >= -1e-12)
+
+
+def example(fit, **fields):
+    return predict(fit, {"patient_id": "x", **fields}).iloc[0]
+
+
+def test_a_colder_fet_lesion_is_not_more_likely_recurrence(bundled_fit):
+    fet_center = next(c for c in bundled_fit.centers if c in _centers_with(bundled_fit, "FET"))
+    cold = example(bundled_fit, center=fet_center, pet_tracer="FET", pet_tbr=0.5)
+    warmer = example(bundled_fit, center=fet_center, pet_tracer="FET", pet_tbr=1.3)
+    assert cold["p_recurrence"] <= warmer["p_recurrence"]
+
+
+def test_a_shrinking_lesion_is_less_likely_recurrence_than_a_stable_one(bundled_fit):
+    shrinking = example(
+        bundled_fit,
+        center="C01",
+        volume_baseline_ml=5.0,
+        volume_fu1_ml=1.0,
+        interval_fu1_weeks=6,
+    )
+    stable = example(
+        bundled_fit, center="C01", volume_baseline_ml=5.0, volume_fu1_ml=5.0, interval_fu1_weeks=6
+    )
+    assert shrinking["p_recurrence"] < stable["p_recurrence"]
+
+
+def test_one_extreme_rcbv_cannot_make_recurrence_certain(bundled_fit):
+    for center in (*bundled_fit.centers, "a new center"):
+        row = example(bundled_fit, center=center, perfusion_technique="DSC", perfusion_ratio=10.0)
+        assert row["p_recurrence"] < 0.999
+        bound = bundled_fit.registry["perfusion"].llr_bound(
+            bundled_fit.parameters.value("modality.perfusion.misread")
+        )
+        assert row["llr_perfusion"] <= bound
+
+
+def _centers_with(fit, kind):
+    counts = fit.provenance["cohort"]["imaging_counts"][kind]
+    return [c for c, n in counts.items() if n > 0]
