@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from model.core.errors import InputError, Problem
-from model.fitting.sampling import Fit, prepare_model
+from model.fitting.sampling import Fit, exact_numba, prepare_model
 from model.inputs.parameters import Parameters, Prior, load_parameters
 from model.inputs.schema import Cohort
 from model.inputs.vocabulary import CLASSES, SYMPTOMS
@@ -172,9 +172,10 @@ def _compile(graph, registry: Registry):
         x: pt.tensor(name=x.name, shape=(None, *x.type.shape), dtype=x.dtype) for x in core.values()
     }
     # Numba: PyTensor's C backend loops over the batch in Python (minutes instead of seconds).
-    function = pytensor.function(
-        list(batched.values()), vectorize_graph(outputs, batched), mode="NUMBA"
-    )
+    with exact_numba():
+        function = pytensor.function(
+            list(batched.values()), vectorize_graph(outputs, batched), mode="NUMBA"
+        )
     return function, rvs, priors
 
 
@@ -493,7 +494,11 @@ def cohort_statistics(cohort: Cohort) -> dict[str, float]:
     values = []
     for marker in registry.markers:
         for kind in marker.kinds:
-            mask = table[marker.kind_column] == kind.name if marker.kind_column else True
+            mask = (
+                table[marker.kind_column] == kind.name
+                if marker.kind_column
+                else pd.Series(True, index=table.index)
+            )
             values += _quantiles(np.log(table.loc[mask, marker.value_column].dropna()))
     labelled = table["reference_diagnosis"].dropna()
     growth = (table["volume_fu1_ml"] / table["volume_baseline_ml"]).dropna()

@@ -390,6 +390,18 @@ def _bundled_cohort_digest(registry: Registry) -> str:
     return load_cohort(bundled("cohort.csv"), registry).digest
 
 
+def exact_numba():
+    """PyTensor's numba backend without fast-math, for compiles whose results must reproduce.
+
+    With fast-math, code freshly compiled in a process and the same code loaded from PyTensor's
+    on-disk cache round differently, so the same seed gave different draws in a first and a later
+    process. Without it the arithmetic is IEEE-exact either way.
+    """
+    import pytensor
+
+    return pytensor.config.change_flags(numba__fastmath=False)
+
+
 _COMPILED: dict[tuple, object] = {}
 """nutpie models compiled in this process, by model structure: (number of centers, centred
 families, priors digest). A cohort with the same structure reuses one with its own data."""
@@ -400,7 +412,8 @@ def _compiled_nutpie(graph, structure: tuple):
 
     if structure in _COMPILED:
         return _COMPILED[structure].with_data(**graph.data), True
-    compiled = nutpie.compile_pymc_model(graph.model)
+    with exact_numba():
+        compiled = nutpie.compile_pymc_model(graph.model)
     _COMPILED[structure] = compiled
     return compiled, False
 

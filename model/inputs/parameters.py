@@ -449,6 +449,7 @@ def parameters_to_mapping(parameters: Parameters) -> dict[str, Any]:
             for name, e in parameters.entries.items()
         },
         "modalities": parameters.registry.to_mapping(),
+        "modality_order": list(parameters.registry.names),
     }
 
 
@@ -462,7 +463,14 @@ def parameters_from_mapping(mapping: Any, file: str) -> Parameters:
     """
     if not isinstance(mapping, Mapping) or not isinstance(mapping.get("entries"), Mapping):
         raise InputError([Problem(file, None, "parameters", None, "the stored parameter entries")])
-    registry, _, problems = read_registry(mapping.get("modalities"), file, with_parameters=False)
+    modalities, order = mapping.get("modalities"), mapping.get("modality_order")
+    if (
+        isinstance(modalities, Mapping)
+        and isinstance(order, list)
+        and set(order) == set(modalities)
+    ):
+        modalities = {name: modalities[name] for name in order}  # JSON sorted the keys
+    registry, _, problems = read_registry(modalities, file, with_parameters=False)
     entries: dict[str, Entry] = {}
     for name, stored in mapping["entries"].items():
         if not isinstance(stored, Mapping) or stored.get("group") not in _FIELDS_BY_GROUP:

@@ -178,12 +178,57 @@ def build_model(
     return ModelGraph(model, ell, per_lesion, data)
 
 
+@dataclass(frozen=True)
+class MarkerLayout:
+    """How the markers' kinds, calibration shifts and binary tests are numbered in the graph.
+
+    Every marker's numbers form one block of data and its parameters one stacked vector, so the
+    graph's size does not grow with the number of modalities (a compile of the model, the slow
+    step of a first fit, stays short).
+
+    Attributes
+    ----------
+    markers, binary : tuple of str
+        Marker and binary-test names, in registry order.
+    first_kind : tuple of int
+        Where each marker's kinds start in the stacked kind vector.
+    direction, misread : ndarray (kinds,)
+        Per stacked kind: +1 or -1, and the marker's misread probability.
+    """
+
+    markers: tuple[str, ...]
+    binary: tuple[str, ...]
+    first_kind: tuple[int, ...]
+    direction: np.ndarray
+    misread: np.ndarray
+
+    @classmethod
+    def of(cls, parameters: Parameters) -> MarkerLayout:
+        """The layout of a parameter file's registry."""
+        markers = parameters.registry.markers
+        first, direction, misread, start = [], [], [], 0
+        for m in markers:
+            first.append(start)
+            start += len(m.kinds)
+            direction += [m.direction] * len(m.kinds)
+            misread += [float(parameters.value(f"modality.{m.name}.misread"))] * len(m.kinds)
+        return cls(
+            tuple(m.name for m in markers),
+            tuple(t.name for t in parameters.registry.binary_tests),
+            tuple(first),
+            np.array(direction, dtype=float),
+            np.array(misread, dtype=float),
+        )
+
+
 def model_data(lesions: Lesions, parameters: Parameters) -> dict[str, np.ndarray]:
     """The arrays the model's shared variables hold, for these lesions.
 
-    Each modality's results enter as the indices of the lesions that have them (numbers and reads
-    apart), with their values, kinds and centers: the graph gathers them and adds each lesion's
-    terms back by index, so a modality costs only its own lesions.
+    Every marker's numbers enter as one set of aligned arrays (its reads as another): the lesion
+    index, the kind (numbered across all markers, :class:`MarkerLayout`), the calibration shift
+    (numbered across markers and centers) and the log value; binary results likewise. The graph
+    gathers the parameters for them and adds each lesion's terms back by index, so a result costs
+    only its own lesion.
 
     Parameters
     ----------
@@ -212,36 +257,48 @@ def model_data(lesions: Lesions, parameters: Parameters) -> dict[str, np.ndarray
         "is_follow": (lesions.label_source == FOLLOW_UP).astype(float),
         "says_recurrence": (lesions.label == 1).astype(float),
     }
-    integer = {"center"}
+    layout = MarkerLayout.of(parameters)
+    n_centers = int(lesions.center.max()) + 1 if len(lesions) else 0
+    parts: dict[str, list[dict]] = {part: [] for part in _PARTS}
     for modality in parameters.registry:
-        evidence = lesions.evidence[modality.name]
-        for state, part in ((VALUE, "value"), (READ, "read")):
-            index = np.flatnonzero(evidence.state == state)
-            key = f"{modality.name}_{part}"
-            columns = {
-                "index": index,
-                "center": lesions.center[index],
-                "kind": evidence.kind[index],
-                "x": evidence.value[index],
-                "sign": evidence.sign[index],
-            }
-            for name in _USED[(isinstance(modality, BinaryTest), part)]:
-                arrays[f"{key}_{name}"] = columns[name]
-            integer |= {f"{key}_index", f"{key}_center", f"{key}_kind"}
+        e = lesions.evidence[modality.name]
+        if isinstance(modality, BinaryTest):
+            index = np.flatnonzero(e.state == READ)
+            test = np.full(len(index), layout.binary.index(modality.name))
+            parts["binary"].append({"index": index, "test": test, "positive": e.sign[index] > 0})
+            continue
+        m = layout.markers.index(modality.name)
+        for state, part in ((VALUE, "marker_value"), (READ, "marker_read")):
+            index = np.flatnonzero(e.state == state)
+            parts[part].append(
+                {
+                    "index": index,
+                    "kind": layout.first_kind[m] + e.kind[index],
+                    "shift": m * n_centers + lesions.center[index],
+                    "x": e.value[index],
+                    "sign": e.sign[index],
+                }
+            )
+    integer = {"center"}
+    for part, names in _PARTS.items():
+        for name in names:
+            pieces = [piece[name] for piece in parts[part]]
+            arrays[f"{part}_{name}"] = np.concatenate(pieces) if pieces else np.zeros(0)
+            if name in ("index", "kind", "shift", "test"):
+                integer.add(f"{part}_{name}")
     return {
         f"{DATA_PREFIX}{k}": np.ascontiguousarray(v, dtype=np.int64 if k in integer else np.float64)
         for k, v in arrays.items()
     }
 
 
-_USED = {
-    (False, "value"): ("index", "center", "kind", "x"),
-    (False, "read"): ("index", "center", "kind", "x", "sign"),
-    (True, "value"): (),
-    (True, "read"): ("index", "sign"),
+_PARTS = {
+    "marker_value": ("index", "kind", "shift", "x"),
+    "marker_read": ("index", "kind", "shift", "x", "sign"),
+    "binary": ("index", "test", "positive"),
 }
-"""The arrays each part of a modality's results feeds the graph (by binary test or marker): a
-compiled model takes only the data its graph reads."""
+"""The data arrays of each part of the results: exactly those the graph reads (a compiled model
+takes only the data its graph uses)."""
 
 
 class _PriorFactory:
@@ -300,8 +357,6 @@ def _marker(prior: _PriorFactory, marker: Marker, parameters: Parameters, center
         "mu1": mu0 + marker.direction * separation,
         "sigma": sigma,
         "offset": offset,
-        "misread": float(parameters.value(f"modality.{marker.name}.misread")),
-        "direction": marker.direction,
     }
 
 
@@ -358,53 +413,45 @@ def _class_log_joint(theta: dict, d: dict, parameters: Parameters):
     ell = pt.stack([-pt.softplus(eta), -pt.softplus(-eta)], axis=1)
     ell = ell + _symptom_log_lik(theta, d) + _growth_log_lik(theta, d)
     indices, terms = [], []
-    for modality in parameters.registry:
-        for index, term in _modality_terms(modality, theta["modalities"][modality.name], d):
-            indices.append(index)
-            terms.append(term)
+    for index, term in _result_terms(theta, d, MarkerLayout.of(parameters)):
+        indices.append(index)
+        terms.append(term)
     if not terms:
         return ell
     return pt.inc_subtensor(ell[pt.concatenate(indices)], pt.concatenate(terms, axis=0))
 
 
-def _modality_terms(modality, p: dict, d: dict):
-    """(lesion indices, (n_m, 2) log-likelihood) of each part of a modality's results."""
+def _result_terms(theta: dict, d: dict, layout: MarkerLayout):
+    """(lesion indices, (n, 2) log-likelihood) of the markers' numbers, reads and binary results."""
     xp = pytensor_backend()
-    name = modality.name
-    if isinstance(modality, BinaryTest):
-        positive = (d[f"{name}_read_sign"] > 0) * 1.0
-        necrosis, recurrence = binary_log_prob(positive, p["sensitivity"], p["specificity"], xp)
-        yield d[f"{name}_read_index"], pt.stack([necrosis, recurrence], axis=1)
-        return
-    eps = p["misread"]
-
-    def locations(part: str):
-        kind, center = d[f"{name}_{part}_kind"], d[f"{name}_{part}_center"]
-        shift = p["offset"][center]
-        return p["mu0"][kind] + shift, p["mu1"][kind] + shift, p["sigma"][kind]
-
-    mu0, mu1, sigma = locations("value")
-    u = d[f"{name}_value_x"]
-    yield (
-        d[f"{name}_value_index"],
-        pt.stack(
-            [
-                misread_log_density(u, mu0, mu1, sigma, eps, xp),
-                misread_log_density(u, mu1, mu0, sigma, eps, xp),
-            ],
-            axis=1,
-        ),
-    )
-    mu0, mu1, sigma = locations("read")
-    towards = d[f"{name}_read_sign"] * p["direction"]
-    cut = d[f"{name}_read_x"]
-    z0, z1 = towards * (mu0 - cut) / sigma, towards * (mu1 - cut) / sigma
-    yield (
-        d[f"{name}_read_index"],
-        pt.stack(
-            [misread_read_log_prob(z0, z1, eps, xp), misread_read_log_prob(z1, z0, eps, xp)], axis=1
-        ),
-    )
+    if layout.markers:
+        markers = [theta["modalities"][name] for name in layout.markers]
+        mu0 = pt.concatenate([m["mu0"] for m in markers])
+        mu1 = pt.concatenate([m["mu1"] for m in markers])
+        sigma = pt.concatenate([m["sigma"] for m in markers])
+        shift = pt.concatenate([m["offset"] for m in markers])
+        for part in ("marker_value", "marker_read"):
+            kind, where = d[f"{part}_kind"], d[f"{part}_shift"]
+            own0, own1, sd = mu0[kind] + shift[where], mu1[kind] + shift[where], sigma[kind]
+            eps = pt.as_tensor(layout.misread)[kind]
+            if part == "marker_value":
+                u = d[f"{part}_x"]
+                necrosis = misread_log_density(u, own0, own1, sd, eps, xp)
+                recurrence = misread_log_density(u, own1, own0, sd, eps, xp)
+            else:
+                towards = d[f"{part}_sign"] * pt.as_tensor(layout.direction)[kind]
+                cut = d[f"{part}_x"]
+                z0, z1 = towards * (own0 - cut) / sd, towards * (own1 - cut) / sd
+                necrosis = misread_read_log_prob(z0, z1, eps, xp)
+                recurrence = misread_read_log_prob(z1, z0, eps, xp)
+            yield d[f"{part}_index"], pt.stack([necrosis, recurrence], axis=1)
+    if layout.binary:
+        tests = [theta["modalities"][name] for name in layout.binary]
+        test = d["binary_test"]
+        se = pt.stack([t["sensitivity"] for t in tests])[test]
+        sp = pt.stack([t["specificity"] for t in tests])[test]
+        necrosis, recurrence = binary_log_prob(d["binary_positive"], se, sp, xp)
+        yield d["binary_index"], pt.stack([necrosis, recurrence], axis=1)
 
 
 def _symptom_log_lik(theta: dict, d: dict):

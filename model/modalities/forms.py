@@ -48,6 +48,7 @@ class Backend:
 
     logaddexp: Any
     log: Any
+    log1p: Any
     log_ndtr: Any
 
 
@@ -55,7 +56,7 @@ def numpy_backend() -> Backend:
     """NumPy and SciPy."""
     from scipy.special import log_ndtr
 
-    return Backend(np.logaddexp, np.log, log_ndtr)
+    return Backend(np.logaddexp, np.log, np.log1p, log_ndtr)
 
 
 def pytensor_backend() -> Backend:
@@ -63,7 +64,7 @@ def pytensor_backend() -> Backend:
     import pytensor.tensor as pt
     from pymc.distributions.dist_math import normal_lcdf
 
-    return Backend(pt.logaddexp, pt.log, lambda z: normal_lcdf(0.0, 1.0, z))
+    return Backend(pt.logaddexp, pt.log, pt.log1p, lambda z: normal_lcdf(0.0, 1.0, z))
 
 
 def normal_logpdf(x, mean, sd, xp: Backend):
@@ -72,22 +73,25 @@ def normal_logpdf(x, mean, sd, xp: Backend):
     return -0.5 * z * z - xp.log(sd) - 0.5 * LOG_2PI
 
 
-def misread_log_density(u, mean_own, mean_other, sd, misread: float, xp: Backend):
-    """log p(u | k) of the continuous form: its class's normal, mixed with the other's."""
+def misread_log_density(u, mean_own, mean_other, sd, misread, xp: Backend):
+    """log p(u | k) of the continuous form: its class's normal, mixed with the other's.
+
+    ``misread`` is a number or an array broadcasting with the values.
+    """
     return xp.logaddexp(
-        math.log1p(-misread) + normal_logpdf(u, mean_own, sd, xp),
-        math.log(misread) + normal_logpdf(u, mean_other, sd, xp),
+        xp.log1p(-misread) + normal_logpdf(u, mean_own, sd, xp),
+        xp.log(misread) + normal_logpdf(u, mean_other, sd, xp),
     )
 
 
-def misread_read_log_prob(z_own, z_other, misread: float, xp: Backend):
+def misread_read_log_prob(z_own, z_other, misread, xp: Backend):
     """log P(read | k) of the continuous form, given the read's standardised arguments.
 
     ``z_own = sign * direction * (mean_own - cutoff) / sd`` and likewise ``z_other``, with sign
     +1 for a positive read (the recurrence side of the cutoff) and -1 for a negative one.
     """
     return xp.logaddexp(
-        math.log1p(-misread) + xp.log_ndtr(z_own), math.log(misread) + xp.log_ndtr(z_other)
+        xp.log1p(-misread) + xp.log_ndtr(z_own), xp.log(misread) + xp.log_ndtr(z_other)
     )
 
 

@@ -128,11 +128,9 @@ def test_a_malformed_declaration_names_the_file_entry_and_what_was_expected(
 
 def test_a_kind_without_its_table_is_named(tmp_path):
     found = problems(
-        with_edit(
-            tmp_path, 'kinds = ["MET", "FET", "DOPA"]', 'kinds = ["MET", "FET", "DOPA", "FLT"]'
-        )
+        with_edit(tmp_path, 'kinds = ["DSC", "ASL"]', 'kinds = ["DSC", "ASL", "DCE"]')
     )
-    assert ("p.toml", "modality.pet.FLT") in found
+    assert ("p.toml", "modality.perfusion.DCE") in found
 
 
 def test_cli_exits_2_on_a_malformed_declaration(tmp_path, capsys, bundled_cohort_path):
