@@ -136,7 +136,7 @@ def encode(
     -------
     Lesions
     """
-    if cohort.registry.to_mapping() != registry.to_mapping():
+    if cohort.registry.structure() != registry.structure():
         raise ValueError("the cohort was validated against other modalities than the fit's")
     t = cohort.table
     n = len(t)

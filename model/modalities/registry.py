@@ -115,6 +115,12 @@ class Registry:
         """Dotted names of every modality's parameter-file entries."""
         return tuple(e for m in self.modalities for e in m.parameter_entries())
 
+    def structure(self) -> tuple:
+        """What encoded data depend on: each modality's name, form, columns and kinds."""
+        return tuple(
+            (m.name, m.form, m.columns, getattr(m, "kind_names", ())) for m in self.modalities
+        )
+
     def to_mapping(self) -> dict[str, Any]:
         """The declarations as a JSON-ready mapping that :func:`read_registry` reads back."""
         return {m.name: _declaration_mapping(m) for m in self.modalities}

@@ -127,9 +127,7 @@ def test_a_malformed_declaration_names_the_file_entry_and_what_was_expected(
 
 
 def test_a_kind_without_its_table_is_named(tmp_path):
-    found = problems(
-        with_edit(tmp_path, 'kinds = ["DSC", "ASL"]', 'kinds = ["DSC", "ASL", "DCE"]')
-    )
+    found = problems(with_edit(tmp_path, 'kinds = ["DSC", "ASL"]', 'kinds = ["DSC", "ASL", "DCE"]'))
     assert ("p.toml", "modality.perfusion.DCE") in found
 
 
