@@ -140,7 +140,7 @@ def markdown_table(table: pd.DataFrame) -> str:
             else ""
         )
         box = {True: "yes", False: "no", None: "no summary point"}[r.roc_through_summary_point]
-        source = r.source.split(":")[0] if r.source else ""
+        source = r.source.split(": ")[0] if r.source else ""
         lines.append(
             f"| {r.label} | {published} | {source} | {r.generating_auc:.3f} | {fitted} | {box} |"
         )
