@@ -112,9 +112,10 @@ def density_figure(
         ax.fill_between(
             grid, densities[k, 1], densities[k, 2], color=ACTION_COLORS[action], alpha=0.2
         )
-    for cutoff in cutoffs:
+    for k, cutoff in enumerate(cutoffs):
         ax.axvline(cutoff, color="0.35", ls="--", lw=1)
-        ax.text(cutoff, ax.get_ylim()[1] * 0.95, f" {cutoff:g}", fontsize=7, va="top")
+        # staggered, so that nearby cutoffs (1.5, 1.75) keep readable labels
+        ax.text(cutoff, ax.get_ylim()[1] * (0.95 - 0.09 * k), f" {cutoff:g}", fontsize=7, va="top")
     if value is not None:
         ax.axvline(value, color="black", lw=2.2)
         ax.text(value, ax.get_ylim()[1] * 0.6, f" lesion\n {value:g}", fontsize=7, va="top")

@@ -233,6 +233,7 @@ def _lesion_context(
         if name not in ("patient_id", "center") and not missing:
             inputs.append((cohort.schema.by_name[name].description, _format(value)))
     prediction = predictions.iloc[i]
+    absent = {m.name for m in fit.registry if lesions.evidence[m.name].state[i] == NONE}
     context = {
         "patient_id": str(row["patient_id"]),
         "center": str(row["center"]),
@@ -243,8 +244,11 @@ def _lesion_context(
         "high": float(prediction["ci_high"]),
         "log_odds": float(prediction["log_odds"]),
         "terms": [
-            (label, float(prediction[column])) for column, label in term_names(fit.registry).items()
+            (label, float(prediction[column]))
+            for column, label in term_names(fit.registry).items()
+            if column.removeprefix("llr_") not in absent
         ],
+        "not_done": [m.label for m in fit.registry if m.name in absent],
         "has_pet": "pet" in lesions.evidence and bool(lesions.evidence["pet"].state[i] != NONE),
         "sequential": _sequential(cohort, lesions, i, fit, ci_prob),
     }

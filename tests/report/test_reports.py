@@ -85,6 +85,21 @@ def test_sequential_view_for_a_lesion_with_rescans(reports):
     assert "After each scan" in html and "follow-up 2" in html
 
 
+def test_breakdown_counts_only_the_modalities_a_lesion_has(reports, browser):
+    """A modality not done is named as such, not shown as a zero contribution."""
+    rows = {}
+    for name in ("EX3", "EX4"):
+        page, _, _ = open_page(browser, next(p for p in reports.pages if name in p.name))
+        rows[name] = page.locator("table:not(.inputs) td:first-child").all_inner_texts()
+        rows[name + " text"] = page.inner_text("body")
+        page.close()
+    assert "Perfusion MRI" in rows["EX3"] and "PET" not in rows["EX3"]
+    assert "Perfusion MRI" in rows["EX4"] and "PET" in rows["EX4"]
+    not_done = r"Not available for this lesion, so not counted:[^.]*\bPET\b"
+    assert re.search(not_done, rows["EX3 text"])
+    assert "correlation" not in rows["EX3 text"]
+
+
 def test_pdf_pages_are_not_blank(reports, tmp_path):
     for pdf in reports.pdfs[:3]:
         prefix = tmp_path / pdf.stem
