@@ -32,6 +32,11 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--chains", type=int, default=4)
     parser.add_argument("--baseline-draws", type=int, default=250)
     parser.add_argument("--baseline-full-below", type=int, default=10_000)
+    parser.add_argument(
+        "--baseline-max",
+        type=int,
+        help="no PyMC baseline above this many lesions (default: always)",
+    )
     parser.add_argument("--score-sizes", default="1,1000,100000,1000000")
     parser.add_argument("--ppc-sizes", default="1,1000")
     parser.add_argument("--repeats", type=int, default=3)
@@ -50,7 +55,10 @@ def fit_section(args: argparse.Namespace) -> list[FitRow]:
         cohort = simulated_cohort(n, centers=8, seed=args.seed)
         draws = args.draws if n < args.baseline_full_below else args.baseline_draws
         baseline_tune = args.tune if n < args.baseline_full_below else draws
-        for sampler, d, t in (("nutpie", args.draws, args.tune), ("pymc", draws, baseline_tune)):
+        runs = [("nutpie", args.draws, args.tune), ("pymc", draws, baseline_tune)]
+        if args.baseline_max is not None and n > args.baseline_max:
+            runs = runs[:1]
+        for sampler, d, t in runs:
             row = fit_row(cohort, sampler, d, t, args.chains, args.seed)
             rows.append(row)
             print_fit_rows([row], header=not rows[:-1])
@@ -82,8 +90,9 @@ def print_fit_rows(rows: list[FitRow], header: bool) -> None:
 
 def print_fit_ratios(rows: list[FitRow]) -> list[dict]:
     ratios = []
-    for nutpie, pymc in zip(rows[::2], rows[1::2], strict=True):
-        ratio = nutpie.ess_per_second / pymc.ess_per_second
+    for nutpie in (r for r in rows if r.sampler == "nutpie"):
+        pymc = next((r for r in rows if r.sampler == "pymc" and r.lesions == nutpie.lesions), None)
+        ratio = nutpie.ess_per_second / pymc.ess_per_second if pymc else float("nan")
         ratios.append({"lesions": nutpie.lesions, "ess_per_second_ratio": ratio})
         print(
             f"{nutpie.lesions:7,d} lesions: nutpie / PyMC ESS/s = {ratio:.1f}x; "
