@@ -152,15 +152,15 @@ def misread_shifts(core_llr: float, keep: float, slip: float) -> tuple[float, fl
 def misread_llr(core_llr: float, misread: float) -> float:
     """g_e(L): the misread mixture's log likelihood ratio, bounded by +-log((1 - e) / e).
 
-    One exponential and one logarithm, without overflow: with x = exp(-|L|),
-    g = log(((1 - e) + e x) / ((1 - e) x + e)) for L >= 0, and its mirror for L < 0.
+    One exponential and one logarithm, without overflow and without a branch (so that the
+    per-draw loops vectorise): with x = exp(-|L|),
+    g = sign(L) log1p((1 - 2e)(1 - x) / ((1 - e) x + e)). Every step is monotone in x, so g is
+    monotone in L in floating point too, to the last bit (the ratio form
+    ((1 - e) + e x) / ((1 - e) x + e) can round one ulp the wrong way near saturation).
     """
     keep = 1.0 - misread
-    if core_llr >= 0.0:
-        x = math.exp(-core_llr)
-        return math.log((keep + misread * x) / (keep * x + misread))
-    x = math.exp(core_llr)
-    return math.log((keep * x + misread) / (keep + misread * x))
+    x = math.exp(-abs(core_llr))
+    return math.copysign(math.log1p((keep - misread) * (1.0 - x) / (keep * x + misread)), core_llr)
 
 
 @njit(cache=True)

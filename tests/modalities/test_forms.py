@@ -95,3 +95,13 @@ def test_binary_probabilities(positive):
     xp = forms.pytensor_backend()
     value = pytensor_values(lambda a, b: forms.binary_log_prob(positive, a, b, xp)[1], [se], [sp])
     assert value[0] == pytest.approx(recurrence)
+
+
+@pytest.mark.parametrize("e", [0.05, 0.07, 0.2, 0.4375, 0.49])
+def test_misread_llr_is_monotone_to_the_last_bit_near_saturation(e):
+    """Found by hypothesis: the ratio form rounded one ulp the wrong way at L = 36.5 -> 37.5."""
+    core = np.concatenate([np.linspace(-60, 60, 20_001), [36.5, 37.5]])
+    core.sort()
+    g = np.array([forms.misread_llr(float(c), e) for c in core])
+    assert np.all(np.diff(g) >= 0)
+    assert abs(g).max() <= math.log((1 - e) / e) * (1 + 1e-15)
