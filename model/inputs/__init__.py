@@ -3,6 +3,7 @@
 - :mod:`~model.inputs.vocabulary`: the category names shared by the format, model and reports;
 - :mod:`~model.inputs.parameters`: the parameter file (priors, modalities, cohort design), checked;
 - :mod:`~model.inputs.schema`: the cohort and patient formats; every bad cell reported;
+- :mod:`~model.inputs.strict_json`: JSON without NaN, repeated keys or reinterpreted numbers;
 - :mod:`~model.inputs.encode`: a validated cohort as the arrays the model and the scorer read.
 
 May import: :mod:`model.core`, :mod:`model.modalities`.

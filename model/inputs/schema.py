@@ -32,6 +32,8 @@ import pandas as pd
 
 from model.core.errors import InputError, Problem
 from model.core.files import atomic_write_text
+from model.core.numbers import MAX_NUMBER_LENGTH, parse_number
+from model.inputs.strict_json import JsonNumber, JsonRuleError, strict_json
 from model.inputs.vocabulary import MAX_FOLLOW_UPS, READS, REFERENCE_SOURCES, SYMPTOMS
 from model.modalities.registry import Registry
 from model.modalities.spec import BinaryTest, Marker
@@ -320,11 +322,8 @@ def _parse_cell(field: Field, text: str) -> tuple[Any, bool]:
             if text.lower() == choice.lower():
                 return (choice == "yes") if field.kind == "yesno" else choice, True
         return None, False
-    try:
-        number = float(text)
-    except ValueError:
-        return None, False
-    if not math.isfinite(number):
+    number = parse_number(text)
+    if number is None:
         return None, False
     above_low = number >= field.low if field.low_inclusive else number > field.low
     return number, above_low and number <= field.high
@@ -333,6 +332,12 @@ def _parse_cell(field: Field, text: str) -> tuple[Any, bool]:
 def _number_hint(field: Field, text: str) -> str:
     """Say more when a number cell fails for a common reason."""
     expected = field.expected()
+    if not text.isascii():
+        return expected + " (ASCII digits 0-9 and a point only; found other characters)"
+    if "_" in text:
+        return expected + " (no '_' digit grouping: write 1.5, not 1_5)"
+    if len(text) > MAX_NUMBER_LENGTH:
+        return expected + f" (at most {MAX_NUMBER_LENGTH} characters)"
     if "," in text and text.replace(",", "", 1).replace(".", "", 1).lstrip("-").isdigit():
         return expected + " (use a point as the decimal separator)"
     if text.endswith("%"):
@@ -590,6 +595,9 @@ def _read_csv_rows(checker: _Checker, text: str) -> list[_Row]:
     return rows
 
 
+MAX_PATIENT_BYTES = 1_000_000
+
+
 def load_patient(path: str | os.PathLike, registry: Registry | None = None) -> Cohort:
     """Load and validate a single-patient JSON file (one object, same fields as the CSV).
 
@@ -616,13 +624,24 @@ def load_patient(path: str | os.PathLike, registry: Registry | None = None) -> C
     registry = registry if registry is not None else default_registry()
     checker = _Checker(name, registry)
     try:
-        document = json.loads(Path(path).read_text(encoding="utf-8-sig"))
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_PATIENT_BYTES + 1)
     except OSError as error:
         checker.add(None, None, None, f"a readable file ({error.strerror or error})")
         checker.raise_if_any()
+    if len(raw) > MAX_PATIENT_BYTES:
+        checker.add(
+            None, None, None, f"one patient's JSON object, at most {MAX_PATIENT_BYTES:,} bytes"
+        )
+        checker.raise_if_any()
+    try:
+        document = strict_json(raw.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         where = f" (line {error.lineno})" if isinstance(error, json.JSONDecodeError) else ""
         checker.add(None, None, None, f"valid UTF-8 JSON{where}: {error}")
+        checker.raise_if_any()
+    except JsonRuleError as error:
+        checker.add(None, error.key, error.value, error.expected)
         checker.raise_if_any()
     return Cohort(
         _validated(checker, _records_rows(checker, [document], lambda i: None)), str(path), registry
@@ -688,8 +707,11 @@ def _records_rows(
                 continue
             text = _value_text(field, value)
             if text is None:
-                checker.add(label(i), field.name, repr(value), field.expected())
-                text = ""
+                expected = field.expected()
+                if isinstance(value, JsonNumber):
+                    expected += ", written as a JSON string in quotes"
+                checker.add(label(i), field.name, str(value), expected)
+                continue
             cells[field.name] = text
         rows.append(checker.parse_row(label(i), cells))
     return rows
@@ -699,12 +721,21 @@ def _value_text(field: Field, value: Any) -> str | None:
     """Turn an in-memory value into the cell text the CSV parser reads; None if unusable."""
     if value is None or value is pd.NA:
         return ""
+    if isinstance(value, JsonNumber):  # numbers only where a number is expected: no "12.0" ids
+        return str(value) if field.kind == "number" else None
     if isinstance(value, bool | np.bool_):
         return ("yes" if value else "no") if field.kind == "yesno" else None
+    if isinstance(value, int | np.integer) and field.kind in {"id", "text"}:
+        return str(int(value))  # an in-memory table's integer ids, as written
     if isinstance(value, int | float | np.integer | np.floating):
         if isinstance(value, float | np.floating) and math.isnan(value):
             return ""
-        return None if field.kind in {"choice", "yesno"} else repr(float(value))
+        if field.kind != "number":
+            return None
+        try:
+            return repr(float(value))
+        except OverflowError:
+            return None
     if isinstance(value, str):
         return value.strip()
     return None
