@@ -2,7 +2,8 @@
 
 Each subcommand lives in :mod:`model.commands` and imports what it needs when it runs, so
 ``rnbayes --help`` starts fast. Bad input (an :class:`~model.core.errors.InputError`) is printed as
-a list of problems with exit code 2, never as a traceback.
+a list of problems with exit code 2, never as a traceback; so is a file or folder that cannot be
+read or written (an existing folder where a file is wanted, a read-only place, a full disk).
 """
 
 from __future__ import annotations
@@ -37,6 +38,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.run(args)
     except InputError as error:
         console(stderr=True).print(str(error), markup=False)
+        return EXIT_BAD_INPUT
+    except OSError as error:  # where an output or input cannot be written or read
+        place = error.filename if error.filename is not None else "a file"
+        reason = error.strerror or str(error)
+        console(stderr=True).print(f"Could not use {place}: {reason}", markup=False)
         return EXIT_BAD_INPUT
 
 

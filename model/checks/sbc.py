@@ -186,12 +186,36 @@ def _study_record(settings: SBCSettings) -> dict:
     )
 
 
+def _read_record(path: Path, needed: tuple[str, ...] = ()) -> dict:
+    """One JSON file of a study folder, or an error naming it (never a traceback)."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        record, reason = None, str(error)
+    else:
+        reason = "keys " + ", ".join(needed)
+    if not isinstance(record, dict) or any(key not in record for key in needed):
+        raise InputError(
+            [
+                Problem(
+                    str(path),
+                    None,
+                    None,
+                    None,
+                    f"a study file written by rnbayes sbc ({reason}); it is damaged: delete it "
+                    "(a simulation file is then run again) or use a new folder",
+                )
+            ]
+        )
+    return record
+
+
 def _check_study(folder: Path, record: dict) -> None:
     path = folder / STUDY_FILE
     if not path.exists():
         atomic_write_text(path, json.dumps(record, indent=1))
         return
-    recorded = json.loads(path.read_text())
+    recorded = _read_record(path)
     if recorded != record:
         raise InputError(
             [
@@ -256,10 +280,30 @@ def run_study(
                 dashboard_address=None,
             )
         )
-        with cluster as address, Client(address) as client:
+        with cluster as address, _connect(Client, address, scheduler) as client:
             futures = [client.submit(run_simulation, i, settings, pure=False) for i in todo]
             _collect(as_completed(futures), folder, len(todo), record["model_spec_hash"], progress)
     return {"computed": len(todo), "total": len(list(folder.glob("simulation_*.json")))}
+
+
+def _connect(client_type, address, scheduler: str | None):
+    """A Dask client, or a clear error when the scheduler given cannot be reached."""
+    try:
+        return client_type(address, timeout="20s")
+    except (OSError, ValueError, TypeError) as error:
+        if scheduler is None:
+            raise
+        raise InputError(
+            [
+                Problem(
+                    "command line",
+                    None,
+                    "--scheduler",
+                    scheduler,
+                    f"the address of a running Dask scheduler, such as tcp://HOST:8786 ({error})",
+                )
+            ]
+        ) from None
 
 
 def _collect(completed, folder: Path, total: int, model_spec: str, progress: bool) -> None:
@@ -290,9 +334,17 @@ def _collect(completed, folder: Path, total: int, model_spec: str, progress: boo
 def load_study(folder: str | os.PathLike) -> tuple[pd.DataFrame, list[dict], SBCSettings]:
     """The ranks (one row per simulation), the raw results and the settings of a study folder."""
     folder = Path(folder)
-    recorded = json.loads((folder / STUDY_FILE).read_text())["settings"]
-    settings = SBCSettings(**{**recorded, "centered": tuple(recorded["centered"])})
-    results = [json.loads(p.read_text()) for p in sorted(folder.glob("simulation_*.json"))]
+    recorded = _read_record(folder / STUDY_FILE, ("settings",))["settings"]
+    try:
+        settings = SBCSettings(**{**recorded, "centered": tuple(recorded["centered"])})
+    except (TypeError, KeyError):
+        raise InputError(
+            [Problem(str(folder / STUDY_FILE), None, "settings", str(recorded), "SBC settings")]
+        ) from None
+    results = [
+        _read_record(p, ("index", "ranks", "coverage", "predicted", "true_class", "gate"))
+        for p in sorted(folder.glob("simulation_*.json"))
+    ]
     ranks = pd.DataFrame([r["ranks"] for r in results], index=[r["index"] for r in results])
     return ranks, results, settings
 

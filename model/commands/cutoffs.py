@@ -7,6 +7,7 @@ from pathlib import Path
 
 from model.commands.common import argument_problem, console
 from model.core.errors import InputError
+from model.core.numbers import parse_number, probability_option
 
 
 def add_cutoffs(sub: argparse._SubParsersAction) -> None:
@@ -28,13 +29,18 @@ def add_cutoffs(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--cutoffs", help="comma-separated cutoffs (default: the classic one per modality)"
     )
-    p.add_argument("--prevalence", type=float, default=0.6, help="prevalence for PPV/NPV (0.6)")
+    p.add_argument(
+        "--prevalence", type=probability_option, default=0.6, help="prevalence for PPV/NPV (0.6)"
+    )
     p.add_argument("--params", help="decision parameters: the threshold of utility-optimal cutoffs")
     p.add_argument(
         "--cohort", help="a labelled cohort CSV for the empirical check and decision curves"
     )
     p.add_argument(
-        "--ci-prob", type=float, default=0.90, help="interval probability (default 0.90)"
+        "--ci-prob",
+        type=probability_option,
+        default=0.90,
+        help="interval probability (default 0.90)",
     )
     p.add_argument("--out", metavar="DIR", help="write tables (CSV) and figures (PNG) there")
     p.set_defaults(run=run_cutoffs)
@@ -219,10 +225,11 @@ def _interval_text(mean, low, high) -> list[str]:
 
 
 def _write_outputs(frames: dict, figures: dict, folder: Path, fit) -> None:
-    from model.core.files import atomic_write_text, save_figure
+    from model.core.files import save_figure
+    from model.core.outputs import write_csv
 
     for name, frame in frames.items():
-        atomic_write_text(folder / f"{name}.csv", frame.to_csv(index=False))
+        write_csv(folder / f"{name}.csv", frame)
     for name, figure in figures.items():
         save_figure(figure, folder / name)
     if "decision_curve" in frames:
@@ -249,7 +256,9 @@ def add_dca(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--harm", action="append", default=[], metavar="COL=VALUE", help="harm of a strategy"
     )
-    p.add_argument("--prevalence", type=float, help="population prevalence (case-control data)")
+    p.add_argument(
+        "--prevalence", type=probability_option, help="population prevalence (case-control data)"
+    )
     p.add_argument(
         "--thresholds",
         default="0:1:0.01",
@@ -260,29 +269,44 @@ def add_dca(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run_dca)
 
 
+def _threshold_grid(text: str):
+    """START:STOP:STEP as a grid that excludes STOP (as dcurves does), or None if invalid."""
+    import numpy as np
+
+    bounds = [parse_number(x.strip()) for x in text.split(":")]
+    if len(bounds) != 3 or None in bounds:
+        return None
+    start, stop, step = bounds
+    if not (step > 0 and 0 <= start < stop <= 1):
+        return None
+    grid = np.arange(start, stop - step / 2, step)
+    return grid if len(grid) else None
+
+
 def run_dca(args: argparse.Namespace) -> int:
     import numpy as np
     import pandas as pd
 
     from model.core.errors import Problem
-    from model.core.files import atomic_write_text
+    from model.core.outputs import write_csv
     from model.decision.curves import decision_curve
 
     harm, problems = {}, []
     for item in args.harm:
         name, _, value = item.partition("=")
-        try:
-            harm[name] = float(value)
-        except ValueError:
+        number = parse_number(value.strip())
+        if number is None:
             problems.append(argument_problem("--harm", item, "COLUMN=NUMBER"))
-    try:
-        start, stop, step = (float(x) for x in args.thresholds.split(":"))
-        thresholds = np.arange(start, stop - step / 2, step)
-        if step <= 0 or start < 0 or stop > 1 or len(thresholds) == 0:
-            raise ValueError
-    except ValueError:
+        else:
+            harm[name] = number
+    thresholds = _threshold_grid(args.thresholds)
+    if thresholds is None:
         problems.append(
-            argument_problem("--thresholds", args.thresholds, "START:STOP:STEP within [0, 1]")
+            argument_problem(
+                "--thresholds",
+                args.thresholds,
+                "START:STOP:STEP with 0 <= START < STOP <= 1, STEP > 0 and at least one threshold",
+            )
         )
     try:
         data = pd.read_csv(args.data)
@@ -303,7 +327,7 @@ def run_dca(args: argparse.Namespace) -> int:
             for p in error.problems
         ]
         raise InputError(rows) from None
-    atomic_write_text(args.out, table.to_csv(index=False))
+    write_csv(args.out, table)
     best = table.loc[table.groupby("threshold")["net_benefit"].idxmax()]
     console().print(
         f"Wrote {len(table)} rows to {args.out}. Strategy with the highest net benefit:"

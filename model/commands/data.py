@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 
 from model.commands.common import argument_problem, console
+from model.core.console import markup_value
 from model.core.errors import InputError
+from model.core.numbers import count_option, whole_option
 
 
 def add_simulate(sub: argparse._SubParsersAction) -> None:
@@ -16,9 +18,9 @@ def add_simulate(sub: argparse._SubParsersAction) -> None:
         "data/parameters.toml (or --params). The bundled data/cohort.csv is "
         "'--n 600 --centers 8 --seed 1'.",
     )
-    p.add_argument("--n", type=int, default=600, help="number of lesions (default 600)")
-    p.add_argument("--centers", type=int, default=8, help="number of centers (default 8)")
-    p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    p.add_argument("--n", type=count_option, default=600, help="number of lesions (default 600)")
+    p.add_argument("--centers", type=count_option, default=8, help="number of centers (default 8)")
+    p.add_argument("--seed", type=whole_option, default=1, help="random seed (default 1)")
     p.add_argument("--params", help="parameter file (default: the bundled data/parameters.toml)")
     p.add_argument("--out", required=True, help="cohort CSV to write")
     p.add_argument("--truth", help="also write the true parameters and classes as JSON")
@@ -68,7 +70,9 @@ def run_validate(args: argparse.Namespace) -> int:
     cohort = loader(args.path, registry)
     out = console()
     out.print(
-        f"[bold green]OK[/] {args.path}: {len(cohort)} lesions, {len(cohort.centers)} centers"
+        f"[bold green]OK[/] {markup_value(args.path)}: {len(cohort)} lesions, "
+        f"{len(cohort.centers)} centers",
+        markup=True,
     )
     from model.core.console import frame_table
 

@@ -6,6 +6,7 @@ import argparse
 
 from model.commands.common import argument_problem, console
 from model.core.errors import InputError
+from model.core.numbers import count_option
 
 
 def add_thresholds(sub: argparse._SubParsersAction) -> None:
@@ -32,7 +33,7 @@ def run_thresholds(args: argparse.Namespace) -> int:
     samples = probabilistic_sensitivity(params)
     psa, one_way = summarize_psa(samples), tornado(params)
     if args.json:
-        import json
+        from model.core.outputs import json_text
 
         document = {
             "parameters": params.values(),
@@ -41,7 +42,7 @@ def run_thresholds(args: argparse.Namespace) -> int:
             "psa": psa.to_dict(orient="index"),
             "tornado": one_way.to_dict(orient="records"),
         }
-        print(json.dumps(document, indent=1))
+        print(json_text(document, indent=1))
     else:
         from model.core.console import frame_table
 
@@ -105,9 +106,9 @@ def run_decide(args: argparse.Namespace) -> int:
     fit = load_fit(args.fit)
     table = decide(fit, args.patients, params, pet_tracer=args.pet_tracer)
     if args.json:
-        import json
+        from model.core.outputs import json_text
 
-        print(json.dumps({**table.attrs, "decisions": table.to_dict(orient="records")}, indent=1))
+        print(json_text({**table.attrs, "decisions": table.to_dict(orient="records")}, indent=1))
     else:
         _print_decisions(table, fit)
     if args.plot:
@@ -187,7 +188,9 @@ def add_policy(sub: argparse._SubParsersAction) -> None:
         "likelihood (averaged over posterior draws) as the information a rescan gives.",
     )
     p.add_argument("fit", help="fit file")
-    p.add_argument("--rounds", type=int, default=3, help="most rescans allowed (default 3)")
+    p.add_argument(
+        "--rounds", type=count_option, default=3, help="most rescans allowed (default 3)"
+    )
     p.add_argument("--params", help="decision parameters (TOML; default data/decision.toml)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--plot", metavar="FILE", help="write the policy figure (e.g. policy.png)")
@@ -209,10 +212,10 @@ def run_policy(args: argparse.Namespace) -> int:
         growth_likelihood(fit.draws, params.rescan_weeks), params, rounds=args.rounds
     )
     if args.json:
-        import json
+        from model.core.outputs import json_text
 
         print(
-            json.dumps(
+            json_text(
                 {"parameters": params.values(), "bands": policy.bands.to_dict(orient="records")},
                 indent=1,
             )

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 
 from model.commands.common import argument_problem, console
+from model.core.console import markup_value
 from model.core.errors import InputError, Problem
+from model.core.numbers import count_option, whole_option
 
 PLOT_FORMATS = (".png", ".pdf", ".svg")
 MIN_DRAWS = 50
@@ -13,8 +15,10 @@ MIN_DRAWS = 50
 
 def _add_sampling(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.add_argument("--draws", type=int, default=1000, help="draws per chain (default 1000)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument(
+        "--draws", type=count_option, default=1000, help="draws per chain (default 1000)"
+    )
+    p.add_argument("--seed", type=whole_option, default=0, help="random seed (default 0)")
 
 
 def _sampling_problems(args: argparse.Namespace) -> list[Problem]:
@@ -77,9 +81,9 @@ def run_meta(args: argparse.Namespace) -> int:
 
         save_figure(plot_meta_analysis(result), args.plot)
     if args.json:
-        import json
+        from model.core.outputs import json_text
 
-        print(json.dumps({"data": args.data, **result.to_dict()}, indent=1))
+        print(json_text({"data": args.data, **result.to_dict()}, indent=1))
         return 0
     from model.core.console import frame_table
 
@@ -140,9 +144,9 @@ def run_lca(args: argparse.Namespace) -> int:
     priors = load_priors(args.priors, data)
     fit = fit_latent_class(data, priors, dependent, draws=args.draws, seed=args.seed)
     if args.json:
-        import json
+        from model.core.outputs import json_text
 
-        print(json.dumps({"data": args.data, "priors": args.priors, **fit.to_dict()}, indent=1))
+        print(json_text({"data": args.data, "priors": args.priors, **fit.to_dict()}, indent=1))
         return 0
     from model.core.console import frame_table
 
@@ -160,7 +164,11 @@ def _print_gate(out, diagnostics: dict) -> None:
     from model.fitting.diagnostics import Gate
 
     failures = "; ".join(Gate.from_dict(diagnostics).failures())
-    out.print(f"[bold yellow]Convergence check not passed:[/] {failures} (try more --draws)")
+    out.print(
+        f"[bold yellow]Convergence check not passed:[/] {markup_value(failures)} "
+        "(try more --draws)",
+        markup=True,
+    )
 
 
 COMMANDS = (add_meta, add_lca)

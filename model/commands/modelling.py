@@ -6,6 +6,7 @@ import argparse
 
 from model.commands.common import EXIT_GATE_FAILED, argument_problem, console
 from model.core.errors import InputError
+from model.core.numbers import count_option, number_option, probability_option, whole_option
 
 
 def add_fit(sub: argparse._SubParsersAction) -> None:
@@ -18,17 +19,21 @@ def add_fit(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("cohort", help="cohort CSV")
     p.add_argument("--out", required=True, help="fit file to write (.nc)")
-    p.add_argument("--draws", type=int, default=1000, help="draws per chain (default 1000)")
     p.add_argument(
-        "--tune", type=int, help="warm-up draws per chain (default 300 with nutpie, 1000 with pymc)"
+        "--draws", type=count_option, default=1000, help="draws per chain (default 1000)"
+    )
+    p.add_argument(
+        "--tune",
+        type=whole_option,
+        help="warm-up draws per chain (default 300 with nutpie, 1000 with pymc)",
     )
     p.add_argument(
         "--target-accept",
-        type=float,
+        type=number_option,
         help="NUTS target acceptance (default 0.9 below 2,000 lesions, 0.8 from there)",
     )
-    p.add_argument("--chains", type=int, default=4, help="chains (default 4)")
-    p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    p.add_argument("--chains", type=count_option, default=4, help="chains (default 4)")
+    p.add_argument("--seed", type=whole_option, default=1, help="random seed (default 1)")
     p.add_argument("--sampler", choices=("nutpie", "pymc"), default="nutpie")
     p.add_argument("--params", help="parameter file with the priors (default: bundled)")
     p.add_argument("--store-data", action="store_true", help="keep the training rows in the fit")
@@ -83,7 +88,10 @@ def add_predict(sub: argparse._SubParsersAction) -> None:
     p.add_argument("fit", help="fit file")
     p.add_argument("patients", help="patients CSV (cohort format) or single-patient JSON")
     p.add_argument(
-        "--ci-prob", type=float, default=0.90, help="interval probability (default 0.90)"
+        "--ci-prob",
+        type=probability_option,
+        default=0.90,
+        help="interval probability (default 0.90)",
     )
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--out", help="also write the table as CSV")
@@ -99,14 +107,14 @@ def run_predict(args: argparse.Namespace) -> int:
     fit = load_fit(args.fit)
     table = predict(fit, args.patients, ci_prob=args.ci_prob)
     if args.out:
-        from model.core.files import atomic_write_text
+        from model.core.outputs import write_csv
 
-        atomic_write_text(args.out, table.to_csv(index=False))
+        write_csv(args.out, table)
     if args.json:
-        import json
+        from model.core.outputs import json_text
 
         document = {**table.attrs, "predictions": table.to_dict(orient="records")}
-        print(json.dumps(document, indent=1))
+        print(json_text(document, indent=1))
     else:
         _print_predictions(table, fit)
     if not fit.gate.passed:
@@ -158,7 +166,10 @@ def add_summary(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("summary", help="parameters with intervals, diagnostics and provenance")
     p.add_argument("fit", help="fit file")
     p.add_argument(
-        "--ci-prob", type=float, default=0.90, help="interval probability (default 0.90)"
+        "--ci-prob",
+        type=probability_option,
+        default=0.90,
+        help="interval probability (default 0.90)",
     )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=run_summary)
@@ -172,10 +183,10 @@ def run_summary(args: argparse.Namespace) -> int:
     fit = load_fit(args.fit)
     table = parameter_summary(fit.posterior, hyperparameters(fit.registry), ci_prob=args.ci_prob)
     if args.json:
-        import json
+        from model.core.outputs import json_text
 
         print(
-            json.dumps(
+            json_text(
                 {"provenance": fit.provenance, "parameters": table.to_dict(orient="index")},
                 indent=1,
             )
@@ -233,7 +244,7 @@ def run_demo(args: argparse.Namespace) -> int:
     from model.scoring.predict import predict
 
     out = console()
-    out.print(f"[bold]rnbayes demo[/]. {SYNTHETIC_NOTE}")
+    out.print(f"[bold]rnbayes demo[/]. {SYNTHETIC_NOTE}", markup=True)
     if args.refit:
         out.print("Fitting the bundled synthetic cohort (600 lesions, 8 centers)...")
         result = fit(load_cohort(bundled("cohort.csv")))

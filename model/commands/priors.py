@@ -6,6 +6,7 @@ import argparse
 
 from model.commands.common import argument_problem, console
 from model.core.errors import InputError
+from model.core.numbers import count_option, whole_option
 
 
 def add_prior_check(sub: argparse._SubParsersAction) -> None:
@@ -26,9 +27,14 @@ def add_prior_check(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--params", help="parameter file the fit was sampled with (default: bundled)")
     p.add_argument(
-        "--n-sims", type=int, default=500, help="prior predictive simulations (default 500)"
+        "--n-sims",
+        type=count_option,
+        default=500,
+        help="prior predictive simulations (default 500)",
     )
-    p.add_argument("--seed", type=int, default=1, help="seed of the simulations (default 1)")
+    p.add_argument(
+        "--seed", type=whole_option, default=1, help="seed of the simulations (default 1)"
+    )
     p.add_argument("--out", help="folder for the tables (CSV) and plots (PNG)")
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
     p.set_defaults(run=run_prior_check)
@@ -54,9 +60,9 @@ def run_prior_check(args: argparse.Namespace) -> int:
     if args.out:
         _write_outputs(args.out, sensitivity, check)
     if args.json:
-        import json
+        from model.core.outputs import json_text
 
-        print(json.dumps(_document(args, fit, sensitivity, check), indent=1))
+        print(json_text(_document(args, fit, sensitivity, check), indent=1))
         return 0
     _print_tables(sensitivity, check, fit)
     if args.out:
@@ -114,13 +120,14 @@ def _write_outputs(folder: str, sensitivity, check) -> None:
     import pandas as pd
 
     from model.checks.prior_sensitivity import plot_prior_predictive, plot_prior_sensitivity
-    from model.core.files import atomic_write_text, save_figure
+    from model.core.files import save_figure
+    from model.core.outputs import write_csv
 
     out = Path(folder)
     simulated = pd.DataFrame(check.attrs["simulated"])
-    atomic_write_text(out / "psense.csv", sensitivity.to_csv())
-    atomic_write_text(out / "prior_predictive.csv", check.to_csv())
-    atomic_write_text(out / "prior_predictive_simulations.csv", simulated.to_csv(index=False))
+    write_csv(out / "psense.csv", sensitivity, index=True)
+    write_csv(out / "prior_predictive.csv", check, index=True)
+    write_csv(out / "prior_predictive_simulations.csv", simulated)
     save_figure(
         plot_prior_sensitivity(sensitivity, sensitivity.attrs["threshold"]), out / "psense.png"
     )

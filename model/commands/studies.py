@@ -6,6 +6,7 @@ import argparse
 
 from model.commands.common import argument_problem, console
 from model.core.errors import InputError
+from model.core.numbers import count_option, whole_option
 
 
 def add_sbc(sub: argparse._SubParsersAction) -> None:
@@ -17,22 +18,25 @@ def add_sbc(sub: argparse._SubParsersAction) -> None:
         "the P(recurrence) interval and the calibration. Runs on a local Dask cluster or "
         "--scheduler; a study folder already holding results is resumed.",
     )
-    p.add_argument("--n-sims", type=int, required=True, help="simulations wanted in total")
+    p.add_argument("--n-sims", type=count_option, required=True, help="simulations wanted in total")
     p.add_argument("--out", default="sbc", help="study folder (default ./sbc)")
     p.add_argument(
         "--scheduler", help="address of a running Dask scheduler (default: a local cluster)"
     )
-    p.add_argument("--workers", type=int, help="local cluster processes (default: the CPUs)")
-    p.add_argument("--lesions", type=int, default=150, help="training lesions per simulation (150)")
-    p.add_argument("--centers", type=int, default=4, help="centers per simulation (4)")
-    p.add_argument("--draws", type=int, default=250, help="draws per chain (250)")
-    p.add_argument("--seed", type=int, default=1, help="study seed (1)")
+    p.add_argument(
+        "--workers", type=count_option, help="local cluster processes (default: the CPUs)"
+    )
+    p.add_argument(
+        "--lesions", type=count_option, default=150, help="training lesions per simulation (150)"
+    )
+    p.add_argument("--centers", type=count_option, default=4, help="centers per simulation (4)")
+    p.add_argument("--draws", type=count_option, default=250, help="draws per chain (250)")
+    p.add_argument("--seed", type=whole_option, default=1, help="study seed (1)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run_sbc)
 
 
 def run_sbc(args: argparse.Namespace) -> int:
-    import json
     from pathlib import Path
 
     from model.checks.sbc import (
@@ -44,6 +48,7 @@ def run_sbc(args: argparse.Namespace) -> int:
         uniformity,
     )
     from model.core.files import atomic_write_text, save_figure
+    from model.core.outputs import json_text
 
     if min(args.n_sims, args.lesions, args.centers, args.draws) < 1:
         raise InputError(
@@ -64,7 +69,7 @@ def run_sbc(args: argparse.Namespace) -> int:
         "operating_characteristics": characteristics,
         "bonferroni_level": table.attrs["bonferroni_level"],
     }
-    atomic_write_text(folder / "summary.json", json.dumps(summary, indent=1))
+    atomic_write_text(folder / "summary.json", json_text(summary, indent=1))
     save_figure(plot_ranks(ranks, settings.thin_to), folder / "ranks.png")
     out = console()
     out.print(f"{done['computed']} simulations run now, {done['total']} in {folder}")

@@ -1,7 +1,14 @@
-"""Terminal rendering for the CLI: tables, banners and the standard notices (rich)."""
+"""Terminal rendering for the CLI: tables, banners and the standard notices (rich).
+
+Nothing a user typed reaches the terminal raw: the console prints text without interpreting rich
+markup (``[link=...]`` in a patient id stays text) and shows control characters (terminal escape
+sequences) as escapes. The package's own styled lines pass ``markup=True`` and escape what they
+interpolate.
+"""
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 DECISION_SUPPORT = (
@@ -13,32 +20,70 @@ SYNTHETIC_NOTE = (
 )
 
 
+def terminal_text(text: str) -> str:
+    """Text with control and format characters shown as escapes (ESC as a backslash and x1b).
+
+    Parameters
+    ----------
+    text : str
+
+    Returns
+    -------
+    str
+        Printable text; newlines are kept.
+    """
+    return "".join(
+        c if c == "\n" or unicodedata.category(c) not in {"Cc", "Cf"} else _escape(c) for c in text
+    )
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def markup_value(value: Any) -> str:
+    """A value to interpolate into a line printed with ``markup=True``: escaped both ways."""
+    from rich.markup import escape
+
+    return escape(terminal_text(str(value)))
+
+
 def console(stderr: bool = False):
-    """A rich console that wraps softly (no hard line breaks in long paths)."""
+    """A rich console that wraps softly and prints user text safely (see the module notes)."""
     import shutil
     import sys
 
     from rich.console import Console
 
+    class SafeConsole(Console):
+        def print(self, *objects: Any, markup: bool = False, **kwargs: Any) -> None:
+            shown = [terminal_text(o) if isinstance(o, str) and not markup else o for o in objects]
+            super().print(*shown, markup=markup, **kwargs)
+
     stream = sys.stderr if stderr else sys.stdout
     width = shutil.get_terminal_size((140, 24)).columns if stream.isatty() else 140
-    return Console(stderr=stderr, highlight=False, soft_wrap=True, width=width)
+    return SafeConsole(stderr=stderr, highlight=False, soft_wrap=True, width=width, markup=False)
 
 
 def frame_table(title: str, frame, formats: dict[str, str] | None = None, index: bool = True):
     """A rich table from a DataFrame; ``formats`` maps column to a format spec."""
     from rich.table import Table
+    from rich.text import Text
+
+    def text(value: str) -> Text:  # a Text is never read as markup
+        return Text(terminal_text(value))
 
     formats = formats or {}
-    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
+    table = Table(title=text(title), title_justify="left", show_edge=False, pad_edge=False)
     if index:
-        table.add_column(" / ".join(str(n) for n in frame.index.names if n) or "")
+        table.add_column(text(" / ".join(str(n) for n in frame.index.names if n) or ""))
     for column in frame.columns:
-        table.add_column(str(column), justify="right")
+        table.add_column(text(str(column)), justify="right")
     for label, row in frame.iterrows():
-        cells = [_cell(v, formats.get(str(c))) for c, v in row.items()]
+        cells = [text(_cell(v, formats.get(str(c)))) for c, v in row.items()]
         shown = " / ".join(map(str, label)) if isinstance(label, tuple) else str(label)
-        table.add_row(*([shown] if index else []), *cells)
+        table.add_row(*([text(shown)] if index else []), *cells)
     return table
 
 
@@ -59,7 +104,8 @@ def gate_banner(gate, stderr: bool = True) -> None:
         out.print(
             f"[green]Convergence gate passed[/]: max R-hat {gate.max_rhat:.3f}, min ESS bulk "
             f"{gate.min_ess_bulk:.0f} / tail {gate.min_ess_tail:.0f}, "
-            f"{gate.divergences} divergences"
+            f"{gate.divergences} divergences",
+            markup=True,
         )
         return
     from rich.panel import Panel

@@ -20,7 +20,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from model import __version__
 from model.core.errors import InputError, Problem
-from model.core.files import atomic_write_text
+from model.core.files import atomic_write_text, write_folder
 from model.decision.parameters import DecisionParameters, load_decision_parameters
 from model.decision.plots import ACTION_LABELS
 from model.decision.thresholds import parameter_thresholds
@@ -115,6 +115,8 @@ def lesion_reports(
     patients : path, Cohort, DataFrame, dict or list of dicts
     out_dir : path-like
         Folder for ``index.html`` and one ``NNN_<id>.html`` per lesion (and ``.pdf`` with ``pdf``).
+        Written whole and swapped in: afterwards it holds exactly this run's files. An existing
+        folder must be empty or an earlier report's.
     params : DecisionParameters, optional
         Defaults to ``data/decision.toml``.
     pdf : bool, default False
@@ -138,45 +140,54 @@ def lesion_reports(
     env = environment()
     created = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     provenance = _provenance(fit, params)
-    pages, pdfs, rows = [], [], []
-    for i in range(len(cohort)):
-        lesion = _lesion_context(cohort, predictions, lesions, i, fit, ci_prob)
-        context = {
-            "lesion": lesion,
-            "decision": _decision_context(
-                decisions.iloc[i], params, lesion["has_pet"], decisions.attrs["pet_tracer"]
-            ),
-            "provenance": provenance,
-            "ci_prob": ci_prob,
-            "created": created,
-        }
-        context["figures"] = _figures(context, fit, lesions, i, params)
-        safe_id = re.sub(r"[^A-Za-z0-9_.-]+", "_", str(cohort.table["patient_id"][i]))[:60]
-        name = f"{i + 1:03d}_{safe_id}"
-        page = atomic_write_text(
-            out / f"{name}.html", env.get_template("lesion.html.j2").render(**context)
-        )
-        pages.append(page)
-        if pdf:
-            from model.report.pdf import print_pdf
+    names: list[str] = []
 
-            pdfs.append(print_pdf(page, out / f"{name}.pdf"))
-        lesion = context["lesion"]
-        rows.append(
-            {
-                "href": page.name,
-                "patient_id": lesion["patient_id"],
-                "center": lesion["center"],
-                "p": lesion["p"],
-                "low": lesion["low"],
-                "high": lesion["high"],
-                "recommendation": context["decision"]["recommendation_label"],
+    def write(folder: Path) -> None:
+        rows = []
+        for i in range(len(cohort)):
+            lesion = _lesion_context(cohort, predictions, lesions, i, fit, ci_prob)
+            context = {
+                "lesion": lesion,
+                "decision": _decision_context(
+                    decisions.iloc[i], params, lesion["has_pet"], decisions.attrs["pet_tracer"]
+                ),
+                "provenance": provenance,
+                "ci_prob": ci_prob,
+                "created": created,
             }
+            context["figures"] = _figures(context, fit, lesions, i, params)
+            safe_id = re.sub(r"[^A-Za-z0-9_.-]+", "_", str(cohort.table["patient_id"][i]))[:60]
+            name = f"{i + 1:03d}_{safe_id}"
+            names.append(name)
+            page = atomic_write_text(
+                folder / f"{name}.html", env.get_template("lesion.html.j2").render(**context)
+            )
+            if pdf:
+                from model.report.pdf import print_pdf
+
+                print_pdf(page, folder / f"{name}.pdf")
+            rows.append(
+                {
+                    "href": page.name,
+                    "patient_id": lesion["patient_id"],
+                    "center": lesion["center"],
+                    "p": lesion["p"],
+                    "low": lesion["low"],
+                    "high": lesion["high"],
+                    "recommendation": context["decision"]["recommendation_label"],
+                }
+            )
+        index = env.get_template("index.html.j2").render(
+            rows=rows, provenance=provenance, ci_prob=ci_prob, created=created
         )
-    index = env.get_template("index.html.j2").render(
-        rows=rows, provenance=provenance, ci_prob=ci_prob, created=created
+        atomic_write_text(folder / "index.html", index)
+
+    write_folder(out, write, owner="report")
+    return ReportFiles(
+        out / "index.html",
+        [out / f"{n}.html" for n in names],
+        [out / f"{n}.pdf" for n in names] if pdf else [],
     )
-    return ReportFiles(atomic_write_text(out / "index.html", index), pages, pdfs)
 
 
 def _provenance(fit: Fit, params: DecisionParameters) -> dict:
