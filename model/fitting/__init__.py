@@ -2,7 +2,8 @@
 
 - :mod:`~model.fitting.sampling`: :func:`~model.fitting.sampling.fit`, sampler settings, the
   :class:`~model.fitting.sampling.Fit` and its file (checked at load);
-- :mod:`~model.fitting.diagnostics`: ESS, R-hat, divergences and the gate.
+- :mod:`~model.fitting.diagnostics`: ESS, R-hat, divergences and the gate;
+- :mod:`~model.fitting.integrity`: the fit file's checksum and provenance check.
 
 May import: :mod:`model.core`, :mod:`model.modalities`, :mod:`model.inputs`,
 :mod:`model.likelihood`.

@@ -4,9 +4,10 @@
 PyMC's own NUTS on request), runs the convergence gate and returns a :class:`Fit`.
 :meth:`Fit.save` writes one netCDF file (ArviZ 1.x ``DataTree``) whose root attributes carry the
 provenance as JSON: package and model version, model-spec hash, cohort digest, sampler settings,
-diagnostics and a checksum of the stored draws. :func:`load_fit` refuses a file from another model
-version, a truncated or corrupt file, or a file whose draws do not match their checksum. No pickle;
-training rows are stored only when asked.
+diagnostics and a checksum over all of it (:mod:`model.fitting.integrity`). :func:`load_fit`
+refuses a file of another format or model version, a truncated or corrupt file, malformed or
+inconsistent provenance, or a file that does not match its checksum; the convergence gate is
+recomputed from the draws. No pickle; training rows are stored only when asked.
 """
 
 from __future__ import annotations
@@ -23,12 +24,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from model import __version__
 from model.core.errors import InputError, Problem
 from model.core.files import atomic_write, bundled
 from model.fitting.diagnostics import Gate, compute_gate
+from model.fitting.integrity import fit_checksum, provenance_problems
 from model.inputs.encode import NONE, encode
 from model.inputs.parameters import (
     Parameters,
@@ -44,7 +44,7 @@ from model.modalities.spec import Marker
 MODEL_VERSION = 2
 """Bump when the model's parameters or likelihood change meaning: older fit files are refused."""
 
-FIT_FORMAT = "rnbayes-fit"
+FIT_FORMAT = "rnbayes-fit-2"  # 2: the checksum covers statistics, coordinates and provenance
 SAMPLE_STATS_KEPT = ("diverging", "n_steps", "energy", "step_size", "tree_depth", "lp")
 _MODEL_SOURCES = ("likelihood/pymc_model.py", "inputs/encode.py", "modalities/forms.py")
 
@@ -140,10 +140,10 @@ class Fit:
         """Training centers, in the model's index order."""
         return tuple(self.provenance["cohort"]["centers"])
 
-    @property
+    @cached_property
     def gate(self) -> Gate:
-        """The convergence gate's result."""
-        return Gate.from_dict(self.provenance["diagnostics"])
+        """The convergence gate, recomputed from the draws (never read from stored numbers)."""
+        return compute_gate(self.posterior, self.sample_stats)
 
     @property
     def early_window_months(self) -> float:
@@ -179,7 +179,9 @@ class Fit:
         import xarray as xr
 
         provenance = dict(self.provenance)
-        provenance["checksum"] = _checksum(self.posterior)
+        provenance["checksum"] = fit_checksum(
+            self.posterior, self.sample_stats, provenance, self.training_data
+        )
         attrs = {"rnbayes": json.dumps(provenance, sort_keys=True)}
         if self.training_data is not None:
             attrs["training_data_csv"] = self.training_data
@@ -191,16 +193,6 @@ class Fit:
             }
         )
         return atomic_write(path, lambda tmp: tree.to_netcdf(tmp, engine="h5netcdf"))
-
-
-def _checksum(posterior) -> str:
-    digest = hashlib.sha256()
-    for name in sorted(posterior.data_vars):
-        values = np.ascontiguousarray(posterior[name].to_numpy(), dtype=np.float64)
-        digest.update(name.encode())
-        digest.update(str(values.shape).encode())
-        digest.update(values.tobytes())
-    return digest.hexdigest()
 
 
 def model_spec_hash(parameters: Parameters) -> str:
@@ -501,16 +493,31 @@ def load_fit(path: str | os.PathLike) -> Fit:
         ) from None
     try:
         provenance = json.loads(attrs["rnbayes"])
-        if provenance.get("format") != FIT_FORMAT:
-            raise KeyError("format")
+        fit_format = provenance["format"]
     except (KeyError, ValueError, TypeError):
         raise refuse("an rnbayes fit file (no rnbayes provenance in it)") from None
+    if fit_format != FIT_FORMAT:
+        raise refuse(
+            f"a fit file of format {FIT_FORMAT!r}; this one is {str(fit_format)!r} (another "
+            "rnbayes version): refit it with `rnbayes fit`"
+        )
     if provenance.get("model_version") != MODEL_VERSION:
         raise refuse(
             f"a fit of model version {MODEL_VERSION}; this file was made by model version "
             f"{provenance.get('model_version')} (rnbayes {provenance.get('package_version')}): "
             "refit it with `rnbayes fit`"
         )
-    if provenance.get("checksum") != _checksum(posterior):
-        raise refuse("draws matching the file's checksum (the file is corrupt or was edited)")
-    return Fit(posterior, stats, provenance, attrs.get("training_data_csv"))
+    problems = provenance_problems(provenance, posterior)
+    if problems:
+        raise InputError([Problem(name, None, None, None, p) for p in problems])
+    training = attrs.get("training_data_csv")
+    if provenance.get("checksum") != fit_checksum(posterior, stats, provenance, training):
+        raise refuse(
+            "draws, statistics and provenance matching the file's checksum (the file is corrupt "
+            "or was edited)"
+        )
+    loaded = Fit(posterior, stats, provenance, training)
+    window = float(loaded.parameters.value("cohort_design.early_window_months"))
+    if window != provenance["early_window_months"]:
+        raise refuse("the early window of the fit's own parameters")
+    return loaded

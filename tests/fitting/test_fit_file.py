@@ -122,3 +122,105 @@ def test_save_is_atomic_and_keeps_old_file_on_failure(tmp_path, bundled_fit, mon
     assert target.read_bytes() == before
     assert list(tmp_path.iterdir()) == [target]
     assert bundled_fit_path.exists()
+
+
+def edit_provenance(change):
+    def edit(tree):
+        provenance = json.loads(tree.attrs["rnbayes"])
+        tree.attrs["rnbayes"] = json.dumps(change(provenance))
+
+    return edit
+
+
+def set_path(provenance, path, value):
+    *parents, last = path
+    target = provenance
+    for key in parents:
+        target = target[key]
+    target[last] = value
+    return provenance
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("diagnostics", "max_rhat"), 1.5),  # a failed gate edited to pass, or the reverse
+        (("diagnostics", "passed"), False),
+        (("early_window_months",), 6.0),
+        (("cohort", "name"), "another cohort"),
+        (("sampler", "draws"), 10),
+        (("parameters_digest",), "0" * 64),
+    ],
+)
+def test_edited_provenance_is_refused(tmp_path, path, value):
+    from conftest import DATA
+
+    edit = edit_provenance(lambda p: set_path(p, path, value))
+    with pytest.raises(InputError, match="checksum|early window"):
+        load_fit(rewrite(DATA / "fit.nc", tmp_path / "edited.nc", edit))
+
+
+def test_swapped_or_shortened_centers_are_refused(tmp_path):
+    from conftest import DATA
+
+    def swap(p):
+        centers = p["cohort"]["centers"]
+        p["cohort"]["centers"] = [centers[1], centers[0], *centers[2:]]
+        return p
+
+    for change in (swap, lambda p: set_path(p, ("cohort", "centers"), p["cohort"]["centers"][:3])):
+        with pytest.raises(InputError, match="same centers"):
+            load_fit(rewrite(DATA / "fit.nc", tmp_path / "centers.nc", edit_provenance(change)))
+
+    def rename_coordinate(tree):
+        centers = list(tree["posterior"]["center"].values)
+        tree["posterior"] = tree["posterior"].to_dataset().assign_coords(center=centers[::-1])
+
+    with pytest.raises(InputError, match="same centers|checksum"):
+        load_fit(rewrite(DATA / "fit.nc", tmp_path / "coords.nc", rename_coordinate))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda p: [p],
+        lambda p: set_path(p, ("cohort", "centers"), 3),
+        lambda p: set_path(p, ("cohort",), None),
+        lambda p: {k: v for k, v in p.items() if k != "parameters"},
+        lambda p: set_path(p, ("early_window_months",), "three"),
+        lambda p: set_path(p, ("cohort", "centers"), ["C01", "C01"]),
+    ],
+)
+def test_malformed_provenance_is_a_clear_error(tmp_path, change):
+    from conftest import DATA
+
+    path = rewrite(DATA / "fit.nc", tmp_path / "bad.nc", edit_provenance(change))
+    with pytest.raises(InputError) as info:
+        load_fit(path)
+    assert "bad.nc" in str(info.value)
+
+
+def test_gate_is_recomputed_from_the_draws_even_with_a_forged_checksum(tmp_path, bundled_fit):
+    """Draws whose chains disagree fail the gate whatever the stored diagnostics say."""
+    from model.fitting.integrity import fit_checksum
+
+    posterior = bundled_fit.posterior.copy(deep=True)
+    shifted = posterior["growth_separation"].to_numpy().copy()
+    shifted[0] += 1.0  # chain 0 far from the others: R-hat >> 1.01
+    posterior["growth_separation"] = (posterior["growth_separation"].dims, shifted)
+    provenance = dict(bundled_fit.provenance)
+    assert provenance["diagnostics"]["passed"] is True
+
+    def forge(tree):
+        tree["posterior"] = xr.DataTree(posterior)
+        provenance.pop("checksum", None)
+        provenance["checksum"] = fit_checksum(
+            posterior, tree["sample_stats"].to_dataset(), provenance, None
+        )
+        tree.attrs["rnbayes"] = json.dumps(provenance)
+
+    from conftest import DATA
+
+    forged = load_fit(rewrite(DATA / "fit.nc", tmp_path / "forged.nc", forge))
+    assert not forged.gate.passed and forged.gate.max_rhat > 1.1
+    assert "growth_separation" in forged.gate.worst["rhat"]
