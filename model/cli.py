@@ -32,8 +32,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``rnbayes`` command; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    """Run the ``rnbayes`` command; returns the exit code (2 for a bad option, as argparse)."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as done:  # --help, or a bad option already explained by argparse
+        return done.code if isinstance(done.code, int) else 2
     try:
         return args.run(args)
     except InputError as error:

@@ -14,13 +14,15 @@ import json, sys, warnings
 warnings.simplefilter("ignore")
 import model
 from model.checks.simulation import simulate
+from model.fitting.integrity import fit_checksum
 cohort, _ = simulate(120, 3, seed=31)
 settings = model.SamplerSettings(draws=80, tune=120, chains=2, seed=5)
 fit = model.fit(cohort, settings=settings, progress=False)
 scores = model.predict(fit, model.bundled("patients_example.csv"))
 names = ("perfusion_separation", "growth_sd", "pet_sigma")
 summary = {name: float(fit.posterior[name].mean()) for name in names}
-print(json.dumps({"summary": summary, "checksum": model.fitting.sampling._checksum(fit.posterior),
+checksum = fit_checksum(fit.posterior, fit.sample_stats, {}, None)
+print(json.dumps({"summary": summary, "checksum": checksum,
                   "p": scores["p_recurrence"].tolist(), "low": scores["ci_low"].tolist()}))
 """
 

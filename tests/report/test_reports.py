@@ -130,11 +130,13 @@ def test_user_strings_are_escaped(bundled_fit, tmp_path, browser):
 
 
 def failed(fit: Fit) -> Fit:
-    provenance = {
-        **fit.provenance,
-        "diagnostics": {**fit.provenance["diagnostics"], "divergences": 7, "passed": False},
-    }
-    return Fit(fit.posterior, fit.sample_stats, provenance)
+    """The bundled fit with one chain of one parameter moved away: R-hat fails (the gate is
+    computed from the draws, so editing the stored diagnostics would not do)."""
+    posterior = fit.posterior.copy(deep=True)
+    values = posterior["growth_separation"].to_numpy().copy()
+    values[0] += 1.0
+    posterior["growth_separation"] = (posterior["growth_separation"].dims, values)
+    return Fit(posterior, fit.sample_stats, fit.provenance)
 
 
 def test_failed_gate_needs_force_and_says_so(bundled_fit, tmp_path):
