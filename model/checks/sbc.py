@@ -195,19 +195,16 @@ def _read_record(path: Path, needed: tuple[str, ...] = ()) -> dict:
     else:
         reason = "keys " + ", ".join(needed)
     if not isinstance(record, dict) or any(key not in record for key in needed):
-        raise InputError(
-            [
-                Problem(
-                    str(path),
-                    None,
-                    None,
-                    None,
-                    f"a study file written by rnbayes sbc ({reason}); it is damaged: delete it "
-                    "(a simulation file is then run again) or use a new folder",
-                )
-            ]
+        raise _study_error(
+            path,
+            f"a study file written by rnbayes sbc ({reason}); it is damaged: delete it "
+            "(a simulation file is then run again) or use a new folder",
         )
     return record
+
+
+def _study_error(path: Path, expected: str) -> InputError:
+    return InputError([Problem(str(path), None, None, None, expected)])
 
 
 def _check_study(folder: Path, record: dict) -> None:
@@ -217,17 +214,10 @@ def _check_study(folder: Path, record: dict) -> None:
         return
     recorded = _read_record(path)
     if recorded != record:
-        raise InputError(
-            [
-                Problem(
-                    str(path),
-                    None,
-                    None,
-                    None,
-                    f"the settings and model this study folder was started with ({recorded}); "
-                    "use a new folder for other settings or another model version",
-                )
-            ]
+        raise _study_error(
+            path,
+            f"the settings and model this study folder was started with ({recorded}); "
+            "use a new folder for other settings or another model version",
         )
 
 
