@@ -14,6 +14,9 @@ import re
 
 NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")
 MAX_NUMBER_LENGTH = 40
+# Spaces and tabs around a cell are trimmed; other whitespace (no-break space, NEL, ...) is not,
+# so a cell holding only such a character is an error rather than silently blank.
+SPACE = " \t"
 
 
 def parse_number(text: str) -> float | None:

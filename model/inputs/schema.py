@@ -32,7 +32,7 @@ import pandas as pd
 
 from model.core.errors import InputError, Problem
 from model.core.files import atomic_write_text
-from model.core.numbers import MAX_NUMBER_LENGTH, parse_number
+from model.core.numbers import MAX_NUMBER_LENGTH, SPACE, parse_number
 from model.inputs.strict_json import JsonNumber, JsonRuleError, strict_json
 from model.inputs.vocabulary import MAX_FOLLOW_UPS, READS, REFERENCE_SOURCES, SYMPTOMS
 from model.modalities.registry import Registry
@@ -572,17 +572,17 @@ def _read_csv_rows(checker: _Checker, text: str) -> list[_Row]:
     except csv.Error as error:
         checker.add(None, None, None, f"well-formed CSV ({error})")
         checker.raise_if_any()
-    if not records or not any(cell.strip() for cell in records[0]):
+    if not records or not any(cell.strip(SPACE) for cell in records[0]):
         checker.add(1, None, None, "a header row with column names")
         checker.raise_if_any()
-    header = [cell.strip() for cell in records[0]]
+    header = [cell.strip(SPACE) for cell in records[0]]
     if len(header) == 1 and header[0].count(";") > 0:
         checker.add(1, None, None, "comma-separated columns (the file looks semicolon-separated)")
         checker.raise_if_any()
     checker.check_columns(header, 1)
     rows: list[_Row] = []
     for number, record in enumerate(records[1:], start=2):
-        if not any(cell.strip() for cell in record):
+        if not any(cell.strip(SPACE) for cell in record):
             continue  # a fully blank line carries no lesion
         if len(record) != len(header):
             checker.add(
@@ -590,7 +590,7 @@ def _read_csv_rows(checker: _Checker, text: str) -> list[_Row]:
             )
             continue
         known = checker.schema.by_name
-        cells = {h: c.strip() for h, c in zip(header, record, strict=True) if h in known}
+        cells = {h: c.strip(SPACE) for h, c in zip(header, record, strict=True) if h in known}
         rows.append(checker.parse_row(number, cells))
     return rows
 
@@ -737,7 +737,7 @@ def _value_text(field: Field, value: Any) -> str | None:
         except OverflowError:
             return None
     if isinstance(value, str):
-        return value.strip()
+        return value.strip(SPACE)
     return None
 
 

@@ -58,13 +58,16 @@ def json_problems(tmp_path, text):
         "1.5.2",
         "1e",
         "1e5000",
+        "\xa01.5",  # a no-break space is not trimmed away
+        "1.5\u2007",
+        "\x85",  # NEL alone: an error, not a blank cell
     ],
 )
 @pytest.mark.parametrize("column", ["perfusion_ratio", "months_since_rt"])
 def test_csv_numbers_are_ascii_digits_only(tmp_path, column, text):
     problems = csv_problems(tmp_path, column, text)
     assert [(p.row, p.column) for p in problems] == [(2, column)]
-    assert problems[0].value == text.strip()
+    assert problems[0].value == text.strip(" \t")
 
 
 def test_digit_grouping_and_unicode_digits_are_explained(tmp_path):
