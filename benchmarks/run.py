@@ -19,7 +19,7 @@ import os
 from dataclasses import asdict
 
 from benchmarks.fit_speed import FitRow, fit_row, simulated_cohort
-from benchmarks.score_speed import posterior_predictive_row, scorer_row
+from benchmarks.score_speed import file_row, posterior_predictive_row, scorer_row
 from benchmarks.task_speed import decision_tasks, report_tasks, startup_tasks, test_suite_seconds
 from model.core.files import atomic_write_text, bundled
 from model.fitting.sampling import load_fit
@@ -42,6 +42,11 @@ def parse_arguments() -> argparse.Namespace:
     )
     parser.add_argument("--score-sizes", default="1,1000,100000,1000000")
     parser.add_argument("--ppc-sizes", default="1,1000")
+    parser.add_argument(
+        "--file-sizes",
+        default="1000000",
+        help="patient-file sizes for rnbayes predict, file to written scores (default 10^6)",
+    )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
@@ -126,7 +131,22 @@ def score_section(args: argparse.Namespace, fit) -> list[dict]:
         if match:
             speedup = f"   scorer {match[0].rate / row.rate:,.0f}x faster"
         print(f"{row.route:32} {n:9,d} {row.seconds:9.4f} {row.rate:17.3g}{speedup}", flush=True)
-    return [{**asdict(r), "rate": r.rate} for r in rows]
+    records = [{**asdict(r), "rate": r.rate} for r in rows]
+    print(
+        f"\n{'rnbayes predict FILE --out OUT':32} {'lesions':>9} {'MB':>6} {'seconds':>9} "
+        f"{'peak MiB':>8} {'/ scorer':>8}"
+    )
+    for n in (int(s) for s in args.file_sizes.split(",") if s):
+        row = file_row(bundled("fit.nc"), n)
+        scorer = next((r for r in rows if r.route == "numba scorer" and r.lesions == n), None)
+        ratio = f"{row.seconds / scorer.seconds:8.2f}" if scorer else f"{'':8}"
+        print(
+            f"{'file to written scores':32} {n:9,d} {row.megabytes:6.0f} {row.seconds:9.1f} "
+            f"{row.peak_mib:8.0f} {ratio}",
+            flush=True,
+        )
+        records.append({**asdict(row), "route": "rnbayes predict file"})
+    return records
 
 
 def task_section(args: argparse.Namespace, fit) -> list[dict]:

@@ -8,20 +8,30 @@ The posterior-predictive route builds the PyMC model on the same lesions with P(
 a deterministic, ``sigmoid(class log joint[1] - class log joint[0])``, and asks
 ``pm.sample_posterior_predictive`` for it at every posterior draw; mean and interval follow
 with NumPy. Both routes must agree, and the benchmark checks that they do.
+
+The file route is what a user runs: ``rnbayes predict FIT FILE --out OUT`` in a fresh process on
+a cohort CSV of the same resampled lesions, from reading and validating the file (a block of rows
+at a time) to the written predictions. Its wall time is set against the scorer's own on the same
+lesions, and its peak resident memory is the process's own, from the operating system.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import tempfile
 import time
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from model.core.files import bundled
 from model.fitting.sampling import Fit
 from model.inputs.encode import Lesions, encode
-from model.inputs.schema import load_cohort
+from model.inputs.reading import load_cohort
 from model.likelihood.kernel import score
 from model.likelihood.pymc_model import build_model
 from model.scoring.predict import score_tables
@@ -44,12 +54,48 @@ class ScoreRow:
         return self.lesions * self.draws / self.seconds
 
 
+def resampled_index(n: int, size: int, seed: int = 0) -> np.ndarray:
+    """Rows of a cohort of ``size`` lesions drawn with replacement, ``n`` of them."""
+    return np.random.default_rng(seed).integers(0, size, n)
+
+
 def resampled_lesions(fit: Fit, n: int, seed: int = 0) -> Lesions:
     """``n`` lesions drawn with replacement from the bundled cohort, encoded for the fit."""
     cohort = load_cohort(bundled("cohort.csv"), fit.registry)
     lesions = encode(cohort, fit.centers, fit.early_window_months, fit.registry)
-    index = np.random.default_rng(seed).integers(0, len(lesions), n)
-    return lesions.subset(index)
+    return lesions.subset(resampled_index(n, len(lesions), seed))
+
+
+@dataclass(frozen=True)
+class FileRow:
+    """``rnbayes predict`` from a CSV of ``lesions`` rows to its written predictions."""
+
+    lesions: int
+    megabytes: float
+    seconds: float
+    peak_mib: float
+
+
+def file_row(fit_path: Path, n: int, seed: int = 0) -> FileRow:
+    """Time ``rnbayes predict FIT FILE --out OUT`` on ``n`` resampled lesions, in a new process."""
+    cohort = load_cohort(bundled("cohort.csv"))
+    table = cohort.table.iloc[resampled_index(n, len(cohort), seed)].reset_index(drop=True)
+    table["patient_id"] = [f"L{i:07d}" for i in range(n)]
+    with tempfile.TemporaryDirectory() as folder:
+        patients, out = Path(folder) / "patients.csv", Path(folder) / "predictions.csv"
+        cohort.with_table(table).write_csv(patients)
+        command = [sys.executable, "-m", "model.cli", "predict", str(fit_path), str(patients)]
+        start = time.perf_counter()
+        child = subprocess.Popen(
+            [*command, "--out", str(out), "--quiet"], stdout=subprocess.DEVNULL
+        )
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - start
+        child.returncode = os.waitstatus_to_exitcode(status)
+        if child.returncode != 0:
+            raise RuntimeError(f"rnbayes predict exited with {child.returncode}")
+        megabytes = patients.stat().st_size / 1e6
+    return FileRow(n, megabytes, seconds, usage.ru_maxrss / 1024)  # ru_maxrss: KiB on Linux
 
 
 def score_in_chunks(fit: Fit, lesions: Lesions, tables) -> np.ndarray:

@@ -21,7 +21,7 @@ from model.decision.parameters import load_decision_parameters
 from model.decision.policy import growth_likelihood, rescan_policy
 from model.decision.value import decide
 from model.fitting.sampling import Fit
-from model.inputs.schema import load_cohort
+from model.inputs.reading import load_cohort
 from model.report.patient import lesion_reports
 
 

@@ -15,9 +15,9 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "Cohort": "model.inputs.schema",
-    "load_cohort": "model.inputs.schema",
-    "load_patient": "model.inputs.schema",
-    "cohort_from_records": "model.inputs.schema",
+    "load_cohort": "model.inputs.reading",
+    "load_patient": "model.inputs.reading",
+    "cohort_from_records": "model.inputs.reading",
     "summarize": "model.inputs.schema",
     "InputError": "model.core.errors",
     "Problem": "model.core.errors",
@@ -31,6 +31,7 @@ _EXPORTS = {
     "SamplerSettings": "model.fitting.sampling",
     "predict": "model.scoring.predict",
     "recurrence_draws": "model.scoring.predict",
+    "write_predictions": "model.scoring.stream",
     "bundled": "model.core.files",
     "decide": "model.decision.value",
     "load_decision_parameters": "model.decision.parameters",

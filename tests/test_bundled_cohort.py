@@ -10,7 +10,7 @@ from scipy.stats import mannwhitneyu
 
 from model.checks.literature import literature_comparison, passes_through_box, within_center_auc
 from model.inputs.parameters import load_parameters
-from model.inputs.schema import load_cohort
+from model.inputs.reading import load_cohort
 from model.modalities.spec import Kind, Published
 
 PARAMETERS = load_parameters()

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from model.inputs.encode import READ, VALUE, Evidence, encode
-from model.inputs.schema import cohort_from_records
+from model.inputs.reading import cohort_from_records
 from model.likelihood.kernel import score
 from model.modalities.spec import Marker
 from model.scoring.curves import growth_llr_curve, llr_curve, natural_grid

@@ -20,7 +20,8 @@ from model.core.files import bundled
 from model.core.numbers import NUMBER, SPACE
 from model.decision.parameters import load_decision_parameters
 from model.inputs.parameters import bundled_registry, load_parameters
-from model.inputs.schema import load_cohort, load_patient, schema_for
+from model.inputs.reading import load_cohort, load_patient
+from model.inputs.schema import schema_for
 
 COLUMNS = schema_for(bundled_registry()).columns
 

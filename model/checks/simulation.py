@@ -30,7 +30,8 @@ import pandas as pd
 
 from model.core.files import atomic_write_text
 from model.inputs.parameters import Parameters, Prior, load_parameters
-from model.inputs.schema import Cohort, cohort_from_records, schema_for, trusted_cohort
+from model.inputs.reading import cohort_from_records
+from model.inputs.schema import Cohort, schema_for, trusted_cohort
 from model.inputs.vocabulary import GROWTH_WEEKS, MAX_FOLLOW_UPS, SYMPTOMS
 from model.modalities.spec import BinaryTest, Marker
 

@@ -63,7 +63,8 @@ def add_validate(sub: argparse._SubParsersAction) -> None:
 
 def run_validate(args: argparse.Namespace) -> int:
     from model.inputs.parameters import load_parameters
-    from model.inputs.schema import load_cohort, load_patient, summarize
+    from model.inputs.reading import load_cohort, load_patient
+    from model.inputs.schema import summarize
 
     registry = load_parameters(args.params).registry
     loader = load_patient if args.path.lower().endswith(".json") else load_cohort

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from model.commands.common import EXIT_GATE_FAILED, argument_problem, console
 from model.core.errors import InputError
@@ -45,7 +47,7 @@ def run_fit(args: argparse.Namespace) -> int:
     from model.core.console import gate_banner
     from model.fitting.sampling import SamplerSettings, fit
     from model.inputs.parameters import load_parameters
-    from model.inputs.schema import load_cohort
+    from model.inputs.reading import load_cohort
 
     parameters = load_parameters(args.params)
     cohort = load_cohort(args.cohort, parameters.registry)
@@ -83,7 +85,9 @@ def add_predict(sub: argparse._SubParsersAction) -> None:
         "predict",
         help="posterior probability of recurrence for patients",
         description="Score lesions with a fit: P(recurrence) (mean over posterior draws), its "
-        "equal-tailed interval, and each modality's log likelihood ratio.",
+        "equal-tailed interval, and each modality's log likelihood ratio. Up to 40 lesions are "
+        "shown as a table; more are summarised, and --out writes them all, reading and scoring "
+        "the file a block of rows at a time.",
     )
     p.add_argument("fit", help="fit file")
     p.add_argument("patients", help="patients CSV (cohort format) or single-patient JSON")
@@ -95,28 +99,34 @@ def add_predict(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--out", help="also write the table as CSV")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run_predict)
 
 
 def run_predict(args: argparse.Namespace) -> int:
     from model.fitting.sampling import load_fit
     from model.scoring.predict import predict
+    from model.scoring.stream import summarize_predictions, write_predictions
 
     if not 0 < args.ci_prob < 1:
         raise InputError([argument_problem("--ci-prob", str(args.ci_prob), "a number in (0, 1)")])
     fit = load_fit(args.fit)
-    table = predict(fit, args.patients, ci_prob=args.ci_prob)
-    if args.out:
-        from model.core.outputs import write_csv
-
-        write_csv(args.out, table)
     if args.json:
-        from model.core.outputs import json_text
+        from model.core.outputs import json_text, write_csv
 
+        table = predict(fit, args.patients, ci_prob=args.ci_prob)
+        if args.out:
+            write_csv(args.out, table)
         document = {**table.attrs, "predictions": table.to_dict(orient="records")}
         print(json_text(document, indent=1))
+    elif args.out:
+        with _lesion_progress(args.patients, disable=args.quiet) as advance:
+            summary = write_predictions(
+                fit, args.patients, args.out, ci_prob=args.ci_prob, progress=advance
+            )
+        _print_predictions(summary, fit, args.out)
     else:
-        _print_predictions(table, fit)
+        _print_predictions(summarize_predictions(predict(fit, args.patients, args.ci_prob)), fit)
     if not fit.gate.passed:
         from model.core.console import gate_banner
 
@@ -124,10 +134,63 @@ def run_predict(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_predictions(table, fit) -> None:
+@contextmanager
+def _lesion_progress(patients: str, disable: bool) -> Iterator[Callable[[int], None]]:
+    """A progress bar over a patient file's lines, on stderr, for files of many blocks."""
+    from rich.progress import Progress
+
+    from model.commands.common import console
+    from model.inputs.reading import BLOCK_ROWS
+
+    lines = _count_lines(patients)
+    with Progress(console=console(stderr=True), transient=True, disable=disable) as bar:
+        task = bar.add_task("Scoring lesions", total=max(lines - 1, 1), visible=lines > BLOCK_ROWS)
+        yield lambda lesions: bar.advance(task, lesions)
+
+
+def _count_lines(path: str) -> int:
+    """Lines in a file (an upper bound on its records), read in 1 MiB pieces; 0 if unreadable."""
+    try:
+        with open(path, "rb") as handle:
+            return sum(piece.count(b"\n") for piece in iter(lambda: handle.read(1 << 20), b""))
+    except OSError:
+        return 0  # the reader reports the file
+
+
+def _print_predictions(summary, fit, out_path: str | None = None) -> None:
     from model.core.console import DECISION_SUPPORT, SYNTHETIC_NOTE, frame_table
 
+    out = console()
+    table = summary.head
     level = round(100 * table.attrs["ci_prob"])
+    if summary.complete:
+        out.print(_predictions_table(table, fit, level))
+    else:
+        out.print(
+            f"{summary.lesions:,} lesions scored ({summary.unseen_center:,} from centers the fit "
+            f"has not seen), by posterior P(recurrence), the mean over posterior draws:"
+        )
+        out.print(
+            frame_table(
+                "Lesions per band of P(recurrence)",
+                summary.bands(),
+                {"lesions": ",.0f", "share": ".1%"},
+            )
+        )
+    if out_path is not None:
+        out.print(f"All {summary.lesions:,} predictions, with {level}% intervals: {out_path}")
+    elif not summary.complete:
+        out.print("Give --out FILE to write every prediction, with its interval, as CSV.")
+    out.print(f"Model fitted to: {fit.provenance['cohort']['name']}")
+    if fit.provenance["cohort"].get("synthetic"):
+        out.print(SYNTHETIC_NOTE)
+    out.print(DECISION_SUPPORT)
+
+
+def _predictions_table(table, fit, level: int):
+    """The predictions with their intervals and evidence breakdown, one lesion a row."""
+    from model.core.console import frame_table
+
     shown = table.set_index("patient_id")[[]].copy()
     shown["center"] = [
         c if seen else f"{c} (unseen)"
@@ -146,20 +209,12 @@ def _print_predictions(table, fit) -> None:
     }
     for column, label in names.items():
         shown[label] = table[column].to_numpy()
-    out = console()
-    out.print(
-        frame_table(
-            f"Posterior P(recurrence) with its {level}% equal-tailed interval over posterior "
-            "draws; "
-            "log-odds = prior + log likelihood ratios, averaged over draws",
-            shown,
-            {label: "+.2f" for label in names.values()},
-        )
+    return frame_table(
+        f"Posterior P(recurrence) with its {level}% equal-tailed interval over posterior draws; "
+        "log-odds = prior + log likelihood ratios, averaged over draws",
+        shown,
+        {label: "+.2f" for label in names.values()},
     )
-    out.print(f"Model fitted to: {fit.provenance['cohort']['name']}")
-    if fit.provenance["cohort"].get("synthetic"):
-        out.print(SYNTHETIC_NOTE)
-    out.print(DECISION_SUPPORT)
 
 
 def add_summary(sub: argparse._SubParsersAction) -> None:
@@ -240,7 +295,7 @@ def run_demo(args: argparse.Namespace) -> int:
     from model.core.console import SYNTHETIC_NOTE
     from model.core.files import bundled
     from model.fitting.sampling import fit, load_fit
-    from model.inputs.schema import load_cohort
+    from model.inputs.reading import load_cohort
     from model.scoring.predict import predict
 
     out = console()
@@ -253,8 +308,11 @@ def run_demo(args: argparse.Namespace) -> int:
         out.print(
             f"Loaded the bundled fit (created {result.provenance['created']}); --refit to refit."
         )
-    table = predict(result, bundled("patients_example.csv"))
-    _print_predictions(table, result)
+    from model.scoring.stream import summarize_predictions
+
+    _print_predictions(
+        summarize_predictions(predict(result, bundled("patients_example.csv"))), result
+    )
     from model.core.console import gate_banner
 
     gate_banner(result.gate, stderr=False)

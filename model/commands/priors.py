@@ -73,7 +73,7 @@ def run_prior_check(args: argparse.Namespace) -> int:
 def _bundled_cohort(fit):
     """The bundled cohort, when the fit was trained on it."""
     from model.core.files import bundled
-    from model.inputs.schema import load_cohort
+    from model.inputs.reading import load_cohort
 
     cohort = load_cohort(bundled("cohort.csv"), fit.registry)
     if cohort.digest != fit.provenance["cohort"]["digest"]:

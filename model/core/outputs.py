@@ -48,7 +48,7 @@ def _safe_label(value: Any) -> Any:
     return neutralise_formula(value) if isinstance(value, str) else value
 
 
-def csv_text(frame: pd.DataFrame, index: bool = False) -> str:
+def csv_text(frame: pd.DataFrame, index: bool = False, header: bool = True) -> str:
     """A table as RFC 4180 CSV with every text cell, column name and index label neutralised.
 
     Parameters
@@ -56,6 +56,8 @@ def csv_text(frame: pd.DataFrame, index: bool = False) -> str:
     frame : DataFrame
     index : bool, default False
         Whether to write the index.
+    header : bool, default True
+        Whether to write the column names (not for a table's later blocks).
 
     Returns
     -------
@@ -70,7 +72,7 @@ def csv_text(frame: pd.DataFrame, index: bool = False) -> str:
         safe.index = safe.index.map(_safe_label)
     # CRLF rows, as RFC 4180 has them: the csv module then quotes any cell holding a bare CR,
     # which with LF rows it would write unquoted and so split the row
-    return safe.to_csv(index=index, lineterminator="\r\n")
+    return safe.to_csv(index=index, header=header, lineterminator="\r\n")
 
 
 def write_csv(path: str | os.PathLike, frame: pd.DataFrame, index: bool = False) -> Path:

@@ -377,7 +377,7 @@ def _imaging_counts(centers, lesions, registry: Registry) -> dict[str, dict[str,
 
 
 def _bundled_cohort_digest(registry: Registry) -> str:
-    from model.inputs.schema import load_cohort
+    from model.inputs.reading import load_cohort
 
     return load_cohort(bundled("cohort.csv"), registry).digest
 

@@ -2,7 +2,9 @@
 
 - :mod:`~model.inputs.vocabulary`: the category names shared by the format, model and reports;
 - :mod:`~model.inputs.parameters`: the parameter file (priors, modalities, cohort design), checked;
-- :mod:`~model.inputs.schema`: the cohort and patient formats; every bad cell reported;
+- :mod:`~model.inputs.schema`: the cohort and patient formats, and the validated table;
+- :mod:`~model.inputs.validation`: every cell checked, a column at a time; every problem reported;
+- :mod:`~model.inputs.reading`: CSV (streamed in blocks), JSON and in-memory records, validated;
 - :mod:`~model.inputs.strict_json`: JSON without NaN, repeated keys or reinterpreted numbers;
 - :mod:`~model.inputs.encode`: a validated cohort as the arrays the model and the scorer read.
 

@@ -15,7 +15,7 @@ term averaged over draws, so that ``prior_log_odds`` plus the ``llr_*`` columns 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,14 @@ import pandas as pd
 
 from model.fitting.sampling import Fit, load_fit
 from model.inputs.encode import UNSEEN_CENTER, Lesions, encode
-from model.inputs.schema import Cohort, cohort_from_records, load_cohort, load_patient
+from model.inputs.reading import (
+    BLOCK_ROWS,
+    cohort_blocks,
+    cohort_from_records,
+    load_cohort,
+    load_patient,
+)
+from model.inputs.schema import Cohort
 from model.likelihood.kernel import contributions, score
 from model.likelihood.tables import ScoreTables, build_tables
 from model.modalities.registry import Registry
@@ -82,7 +89,7 @@ def predict(
     patients : path, Cohort, DataFrame, dict or list of dicts
         Lesions in the cohort format; reference labels, if present, are ignored (they are the
         outcome, not evidence). Centers unseen in training are integrated over the center
-        distribution.
+        distribution. A CSV file is read and scored a block of rows at a time.
     ci_prob : float, default 0.90
         Probability mass of the interval.
 
@@ -103,8 +110,61 @@ def predict(
     ...                     "perfusion_technique": "DSC", "perfusion_ratio": 2.9})  # doctest: +SKIP
     """
     fit = as_fit(fit)
-    cohort, lesions = encode_patients(fit, patients)
-    result = score(lesions, score_tables(fit), len(fit.centers), fit.registry, ci_prob=ci_prob)
+    frame = pd.concat(prediction_blocks(fit, patients, ci_prob), ignore_index=True)
+    frame.attrs.update(prediction_attrs(fit, ci_prob))
+    return frame
+
+
+def prediction_attrs(fit: Fit, ci_prob: float) -> dict[str, Any]:
+    """What a predictions table records besides its rows: interval, gate and training cohort."""
+    return {
+        "ci_prob": ci_prob,
+        "interval": INTERVAL_KIND,
+        "gate_passed": fit.gate.passed,
+        "cohort": fit.provenance["cohort"]["name"],
+    }
+
+
+def prediction_blocks(
+    fit: Fit, patients: PatientsLike, ci_prob: float = 0.90, block_rows: int = BLOCK_ROWS
+) -> Iterator[pd.DataFrame]:
+    """Predictions a block of lesions at a time, in the columns of :func:`predict`.
+
+    A CSV file is read, validated and scored ``block_rows`` rows at a time, so memory does not
+    grow with the file; other inputs are validated whole and scored in blocks. Blocks stop at the
+    first invalid row of a file, and one :class:`~model.core.errors.InputError` listing every
+    problem follows once the file has been read: results already taken must then be discarded.
+
+    Parameters
+    ----------
+    fit : Fit
+    patients : path, Cohort, DataFrame, dict or list of dicts
+    ci_prob : float, default 0.90
+    block_rows : int, default :data:`model.inputs.reading.BLOCK_ROWS`
+
+    Yields
+    ------
+    pandas.DataFrame
+    """
+    if not 0 < ci_prob < 1:
+        raise ValueError("ci_prob must be strictly between 0 and 1")
+    tables = score_tables(fit)
+    for cohort in _cohort_blocks(patients, fit.registry, block_rows):
+        lesions = encode(cohort, fit.centers, fit.early_window_months, fit.registry)
+        result = score(lesions, tables, len(fit.centers), fit.registry, ci_prob=ci_prob)
+        yield _prediction_frame(fit, cohort, lesions, result)
+
+
+def _cohort_blocks(patients: PatientsLike, registry: Registry, block_rows: int) -> Iterator[Cohort]:
+    if isinstance(patients, str | os.PathLike) and Path(patients).suffix.lower() != ".json":
+        yield from cohort_blocks(patients, registry, block_rows)
+        return
+    cohort = as_cohort(patients, registry)
+    for start in range(0, len(cohort), block_rows):
+        yield cohort.with_table(cohort.table.iloc[start : start + block_rows])
+
+
+def _prediction_frame(fit: Fit, cohort: Cohort, lesions: Lesions, result) -> pd.DataFrame:
     names = contributions(fit.registry)
     terms = pd.DataFrame(result.terms, columns=["prior_log_odds", *(f"llr_{c}" for c in names[1:])])
     frame = pd.DataFrame(
@@ -118,16 +178,7 @@ def predict(
             "log_odds": result.terms.sum(axis=1),
         }
     )
-    frame = pd.concat([frame, terms], axis=1)
-    frame.attrs.update(
-        {
-            "ci_prob": ci_prob,
-            "interval": INTERVAL_KIND,
-            "gate_passed": fit.gate.passed,
-            "cohort": fit.provenance["cohort"]["name"],
-        }
-    )
-    return frame
+    return pd.concat([frame, terms], axis=1)
 
 
 def recurrence_draws(fit: Fit | str | os.PathLike, patients: PatientsLike) -> np.ndarray:

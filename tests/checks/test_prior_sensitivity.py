@@ -23,7 +23,8 @@ from model.cli import main
 from model.core.errors import InputError
 from model.fitting.sampling import Fit, prepare_model
 from model.inputs.parameters import bundled_registry, load_parameters
-from model.inputs.schema import load_cohort, trusted_cohort
+from model.inputs.reading import load_cohort
+from model.inputs.schema import trusted_cohort
 from model.likelihood.draws import parameter_variables
 
 DRAWS_PER_CHAIN = 50

@@ -1,10 +1,12 @@
 """Outputs are whole or absent: atomic files, report folders that hold exactly one run, no
 temporaries left behind, and clear errors (exit code 2) for places that cannot be written."""
 
+import io
 import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -120,22 +122,29 @@ def test_report_into_a_foreign_folder_is_refused_clearly(tmp_path):
 
 
 def test_a_full_disk_is_a_clear_error_and_leaves_no_temporary(tmp_path, monkeypatch, capsys):
-    """ENOSPC while writing: one line, exit code 2, the temporary removed."""
+    """ENOSPC while predictions stream to disk: one line, exit code 2, the temporary removed."""
     import errno
 
     from conftest import DATA
 
+    import model.scoring.stream
     from model.cli import main
 
-    real_write_text = type(tmp_path).write_text
+    class FullDisk(io.StringIO):
+        def __init__(self, path):
+            super().__init__()
+            self.path = path
 
-    def full(self, *args, **kwargs):
-        if self.name.endswith(".tmp"):
-            real_write_text(self, "partial")
-            raise OSError(errno.ENOSPC, "No space left on device", str(self))
-        return real_write_text(self, *args, **kwargs)
+        def write(self, text):
+            Path(self.path).write_text("partial")
+            raise OSError(errno.ENOSPC, "No space left on device", str(self.path))
 
-    monkeypatch.setattr(type(tmp_path), "write_text", full)
+        def __exit__(self, *exc):
+            return False
+
+    monkeypatch.setattr(
+        model.scoring.stream, "open", lambda path, *a, **k: FullDisk(path), raising=False
+    )
     out = tmp_path / "p.csv"
     code = main(
         ["predict", str(DATA / "fit.nc"), str(DATA / "patients_example.csv"), "--out", str(out)]

@@ -12,7 +12,7 @@ import xarray as xr
 from model.core.errors import InputError
 from model.fitting.sampling import MODEL_VERSION, load_fit, model_spec_hash
 from model.inputs.parameters import load_parameters
-from model.inputs.schema import load_cohort
+from model.inputs.reading import load_cohort
 
 
 def test_bundled_fit_is_current(bundled_fit, bundled_cohort_path):

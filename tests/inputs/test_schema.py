@@ -6,7 +6,8 @@ import pytest
 
 from model.core.errors import InputError
 from model.inputs.parameters import bundled_registry
-from model.inputs.schema import cohort_from_records, load_cohort, load_patient, schema_for
+from model.inputs.reading import cohort_from_records, load_cohort, load_patient
+from model.inputs.schema import schema_for
 
 COLUMNS = schema_for(bundled_registry()).columns
 

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from model.core.errors import InputError
 from model.inputs.parameters import bundled_registry
-from model.inputs.schema import load_cohort, schema_for
+from model.inputs.reading import load_cohort
+from model.inputs.schema import schema_for
 
 FIELD_BY_NAME = schema_for(bundled_registry()).by_name
 

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from model.core.errors import InputError
 from model.core.numbers import NUMBER, parse_number
 from model.inputs.parameters import bundled_registry
-from model.inputs.schema import cohort_from_records, load_cohort, load_patient, schema_for
+from model.inputs.reading import cohort_from_records, load_cohort, load_patient
+from model.inputs.schema import schema_for
 
 COLUMNS = schema_for(bundled_registry()).columns
 BASE = {"patient_id": "p1", "center": "C01", "perfusion_technique": "DSC"}

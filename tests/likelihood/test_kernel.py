@@ -6,7 +6,7 @@ from scipy import stats
 
 from model.inputs.encode import encode
 from model.inputs.parameters import load_parameters
-from model.inputs.schema import cohort_from_records
+from model.inputs.reading import cohort_from_records
 from model.inputs.vocabulary import SYMPTOMS
 from model.likelihood.draws import draws_from_values
 from model.likelihood.kernel import class_log_joint, contributions, score

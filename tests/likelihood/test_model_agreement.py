@@ -20,7 +20,7 @@ import xarray as xr
 from model.core.files import bundled
 from model.inputs.encode import NONE, READ, VALUE, encode
 from model.inputs.parameters import load_parameters
-from model.inputs.schema import cohort_from_records
+from model.inputs.reading import cohort_from_records
 from model.inputs.vocabulary import READS
 from model.likelihood.draws import draws_from_posterior
 from model.likelihood.kernel import class_log_joint, score

@@ -6,7 +6,8 @@ from model.cli import main
 from model.core.errors import InputError
 from model.core.files import bundled
 from model.inputs.parameters import load_parameters
-from model.inputs.schema import load_cohort, schema_for
+from model.inputs.reading import load_cohort
+from model.inputs.schema import schema_for
 from model.modalities.registry import read_registry
 from model.modalities.spec import Marker
 

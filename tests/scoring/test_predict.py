@@ -79,7 +79,7 @@ def test_bad_patients_are_refused(bundled_fit):
 def test_rule_of_thumb_on_bundled_cohort(bundled_fit, bundled_cohort_path):
     """With rCBV, TBR and symptoms all present, >= 80% of lesions get P < 0.2 or P > 0.8, and
     those calls are >= 90% right (against the true classes of the synthetic cohort)."""
-    from model.inputs.schema import load_cohort
+    from model.inputs.reading import load_cohort
     from model.inputs.vocabulary import SYMPTOMS
 
     cohort = load_cohort(bundled_cohort_path)
