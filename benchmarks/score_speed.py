@@ -12,12 +12,11 @@ with NumPy. Both routes must agree, and the benchmark checks that they do.
 The file route is what a user runs: ``rnbayes predict FIT FILE --out OUT`` in a fresh process on
 a cohort CSV of the same resampled lesions, from reading and validating the file (a block of rows
 at a time) to the written predictions. Its wall time is set against the scorer's own on the same
-lesions, and its peak resident memory is the process's own, from the operating system.
+lesions, and its peak resident memory is the process's own (its VmHWM, from Linux's /proc).
 """
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import tempfile
@@ -84,18 +83,32 @@ def file_row(fit_path: Path, n: int, seed: int = 0) -> FileRow:
     with tempfile.TemporaryDirectory() as folder:
         patients, out = Path(folder) / "patients.csv", Path(folder) / "predictions.csv"
         cohort.with_table(table).write_csv(patients)
-        command = [sys.executable, "-m", "model.cli", "predict", str(fit_path), str(patients)]
+        arguments = [str(fit_path), str(patients), "--out", str(out), "--quiet"]
         start = time.perf_counter()
-        child = subprocess.Popen(
-            [*command, "--out", str(out), "--quiet"], stdout=subprocess.DEVNULL
+        done = subprocess.run(
+            [sys.executable, "-c", _PREDICT_AND_REPORT_PEAK, *arguments],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
         )
-        _, status, usage = os.wait4(child.pid, 0)
         seconds = time.perf_counter() - start
-        child.returncode = os.waitstatus_to_exitcode(status)
-        if child.returncode != 0:
-            raise RuntimeError(f"rnbayes predict exited with {child.returncode}")
+        if done.returncode != 0:
+            raise RuntimeError(f"rnbayes predict exited with {done.returncode}: {done.stderr}")
         megabytes = patients.stat().st_size / 1e6
-    return FileRow(n, megabytes, seconds, usage.ru_maxrss / 1024)  # ru_maxrss: KiB on Linux
+    return FileRow(n, megabytes, seconds, int(done.stderr.split()[-1]) / 1024)
+
+
+# The child's own peak resident memory, VmHWM of its address space. Not the rusage of the child:
+# Linux carries the high-water mark of the forking parent's memory over the exec into it.
+_PREDICT_AND_REPORT_PEAK = """
+import sys
+from model.cli import main
+code = main(["predict", *sys.argv[1:]])
+with open("/proc/self/status") as status:
+    peak = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+print(peak, file=sys.stderr)
+sys.exit(code)
+"""
 
 
 def score_in_chunks(fit: Fit, lesions: Lesions, tables) -> np.ndarray:
