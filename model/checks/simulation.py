@@ -182,6 +182,7 @@ def simulate(
         "months_since_rt": months,
         "mgmt_methylated": _as_boolean(mgmt),
         "idh_mutant": _as_boolean(idh),
+        "bevacizumab_last_dose_weeks": np.full(n, np.nan),  # simulated lesions are scorable
     }
     for modality in p.registry:
         rng = stream(seed, f"modality {modality.name}")

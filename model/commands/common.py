@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+
 from model.core.errors import Problem
 
 EXIT_BAD_INPUT = 2
@@ -18,3 +20,29 @@ def console(stderr: bool = False):
 def argument_problem(option: str, value: str, expected: str) -> Problem:
     """A problem with a command-line option, for an :class:`~model.core.errors.InputError`."""
     return Problem("command line", None, option, value, expected)
+
+
+def add_bevacizumab_option(parser: argparse.ArgumentParser) -> None:
+    """The explicit override for lesions scanned under bevacizumab."""
+    parser.add_argument(
+        "--allow-bevacizumab",
+        action="store_true",
+        help="score lesions scanned within the bevacizumab window (12 weeks by default) as if "
+        "untreated; refused otherwise. Every output then names them",
+    )
+
+
+def warn_bevacizumab(ids, count: int | None = None) -> None:
+    """Say, at the top of the output, which lesions were scored under the override.
+
+    ``ids``: those to name (at most ten are); ``count``: how many there are in all, if more.
+    """
+    ids = [str(i) for i in ids]
+    count = len(ids) if count is None else count
+    if count:
+        named = ", ".join(ids[:10]) + (" ..." if count > min(len(ids), 10) else "")
+        console().print(
+            f"SCORED UNDER BEVACIZUMAB BY EXPLICIT OVERRIDE ({count:,} lesion"
+            f"{'s' if count != 1 else ''}: {named}): their images were read as if untreated, "
+            "though bevacizumab suppresses enhancement and perfusion."
+        )

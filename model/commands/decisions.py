@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from model.commands.common import argument_problem, console
+from model.commands.common import (
+    add_bevacizumab_option,
+    argument_problem,
+    console,
+    warn_bevacizumab,
+)
 from model.core.errors import InputError
 from model.core.numbers import count_option
 
@@ -94,6 +99,7 @@ def add_decide(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pet-tracer", choices=("MET", "FET", "DOPA"), default="FET")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--plot", metavar="DIR", help="write one threshold figure per lesion")
+    add_bevacizumab_option(p)
     p.set_defaults(run=run_decide)
 
 
@@ -104,12 +110,19 @@ def run_decide(args: argparse.Namespace) -> int:
 
     params = load_decision_parameters(args.params)
     fit = load_fit(args.fit)
-    table = decide(fit, args.patients, params, pet_tracer=args.pet_tracer)
+    table = decide(
+        fit,
+        args.patients,
+        params,
+        pet_tracer=args.pet_tracer,
+        allow_bevacizumab=args.allow_bevacizumab,
+    )
     if args.json:
         from model.core.outputs import json_text
 
         print(json_text({**table.attrs, "decisions": table.to_dict(orient="records")}, indent=1))
     else:
+        warn_bevacizumab(table["patient_id"][table["under_bevacizumab"]])
         _print_decisions(table, fit)
     if args.plot:
         import re

@@ -6,7 +6,13 @@ import argparse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from model.commands.common import EXIT_GATE_FAILED, argument_problem, console
+from model.commands.common import (
+    EXIT_GATE_FAILED,
+    add_bevacizumab_option,
+    argument_problem,
+    console,
+    warn_bevacizumab,
+)
 from model.core.errors import InputError
 from model.core.numbers import count_option, number_option, probability_option, whole_option
 
@@ -100,6 +106,7 @@ def add_predict(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--out", help="also write the table as CSV")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_bevacizumab_option(p)
     p.set_defaults(run=run_predict)
 
 
@@ -114,7 +121,9 @@ def run_predict(args: argparse.Namespace) -> int:
     if args.json:
         from model.core.outputs import json_text, write_csv
 
-        table = predict(fit, args.patients, ci_prob=args.ci_prob)
+        table = predict(
+            fit, args.patients, ci_prob=args.ci_prob, allow_bevacizumab=args.allow_bevacizumab
+        )
         if args.out:
             write_csv(args.out, table)
         document = {**table.attrs, "predictions": table.to_dict(orient="records")}
@@ -122,11 +131,17 @@ def run_predict(args: argparse.Namespace) -> int:
     elif args.out:
         with _lesion_progress(args.patients, disable=args.quiet) as advance:
             summary = write_predictions(
-                fit, args.patients, args.out, ci_prob=args.ci_prob, progress=advance
+                fit,
+                args.patients,
+                args.out,
+                ci_prob=args.ci_prob,
+                progress=advance,
+                allow_bevacizumab=args.allow_bevacizumab,
             )
         _print_predictions(summary, fit, args.out)
     else:
-        _print_predictions(summarize_predictions(predict(fit, args.patients, args.ci_prob)), fit)
+        table = predict(fit, args.patients, args.ci_prob, allow_bevacizumab=args.allow_bevacizumab)
+        _print_predictions(summarize_predictions(table), fit)
     if not fit.gate.passed:
         from model.core.console import gate_banner
 
@@ -163,6 +178,7 @@ def _print_predictions(summary, fit, out_path: str | None = None) -> None:
     out = console()
     table = summary.head
     level = round(100 * table.attrs["ci_prob"])
+    warn_bevacizumab(table["patient_id"][table["under_bevacizumab"]], summary.under_bevacizumab)
     if summary.complete:
         out.print(_predictions_table(table, fit, level))
     else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from model.commands.common import console
+from model.commands.common import add_bevacizumab_option, console
 
 
 def add_report(sub: argparse._SubParsersAction) -> None:
@@ -25,6 +25,7 @@ def add_report(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--force", action="store_true", help="report a fit that failed its convergence gate"
     )
+    add_bevacizumab_option(p)
     p.set_defaults(run=run_report)
 
 
@@ -34,7 +35,13 @@ def run_report(args: argparse.Namespace) -> int:
 
     params = load_decision_parameters(args.params)
     files = lesion_reports(
-        args.fit, args.patients, args.out, params, pdf=args.pdf, force=args.force
+        args.fit,
+        args.patients,
+        args.out,
+        params,
+        pdf=args.pdf,
+        force=args.force,
+        allow_bevacizumab=args.allow_bevacizumab,
     )
     extra = f" and {len(files.pdfs)} PDFs" if files.pdfs else ""
     console().print(f"Wrote {len(files.pages)} lesion pages{extra} and {files.index}")

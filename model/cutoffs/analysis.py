@@ -519,7 +519,7 @@ def labelled_decision_curves(
         raise ValueError(f"need histopathology-labelled lesions of both classes with {modality}")
     cutoff = classic_cutoff(fit, modality) if cutoff is None else cutoff
     t = DEFAULT_THRESHOLDS if thresholds is None else np.asarray(thresholds, float)
-    draws = recurrence_draws(fit, cohort.with_table(cohort.table[use]))
+    draws = recurrence_draws(fit, cohort.subset(np.asarray(use, dtype=bool)))
     rule = _side(fit, modality, cutoff)
     positive = oriented_value[use] > to_oriented(fit, modality, cutoff)
     data = pd.DataFrame(

@@ -30,12 +30,20 @@ from model.decision.parameters import DecisionParameters, load_decision_paramete
 from model.decision.thresholds import expected_utilities, immediate_value
 from model.fitting.sampling import Fit
 from model.inputs.encode import NONE, VALUE, Evidence, Lesions
+from model.inputs.treatment import under_bevacizumab
 from model.inputs.vocabulary import MAX_FOLLOW_UPS
 from model.likelihood.kernel import class_log_joint
 from model.likelihood.tables import ScoreTables
 from model.modalities.registry import Registry
 from model.modalities.spec import Marker
-from model.scoring.predict import PatientsLike, as_fit, encode_patients, predict, score_tables
+from model.scoring.predict import (
+    PatientsLike,
+    as_fit,
+    bevacizumab_window,
+    encode_patients,
+    predict,
+    score_tables,
+)
 
 PET, PERFUSION = "pet", "perfusion"
 """The modalities a decision can order: a PET referral, a perfusion study."""
@@ -182,6 +190,7 @@ def decide(
     pet_tracer: str = "FET",
     perfusion_technique: str = "DSC",
     n_draws: int | None = 1000,
+    allow_bevacizumab: bool = False,
 ) -> pd.DataFrame:
     """Recommendation, expected utilities and value of information for each lesion.
 
@@ -197,11 +206,15 @@ def decide(
         Technique of a perfusion study (for lesions without one): a kind of ``perfusion``.
     n_draws : int or None, default 1000
         Posterior draws used by the pre-posterior analyses (evenly thinned; None: all).
+    allow_bevacizumab : bool, default False
+        Decide for lesions scanned under bevacizumab as if untreated (see :func:`model.predict`);
+        by default they are refused.
 
     Returns
     -------
     pandas.DataFrame
-        One row per lesion: ``patient_id``, ``p_recurrence``; ``eu_manage``, ``eu_biopsy``,
+        One row per lesion: ``patient_id``, ``p_recurrence``, ``under_bevacizumab`` (scored
+        under the override); ``eu_manage``, ``eu_biopsy``,
         ``eu_treat``, ``eu_rescan`` (one rescan, then the best immediate action), ``eu_pet``
         (referral, then the best immediate action; NaN if the lesion has PET);
         ``recommendation`` and ``margin`` (over the second best); ``evpi``; ``evsi_pet`` and
@@ -223,8 +236,9 @@ def decide(
             known = ", ".join(marker.kind_names) if isinstance(marker, Marker) else "none"
             raise ValueError(f"{name} kind must be one of the fit's ({known}), not {kind!r}")
         tests[name] = (marker, kind)
-    cohort, lesions = encode_patients(fit, patients)
-    probability = predict(fit, cohort)["p_recurrence"].to_numpy()
+    cohort, lesions = encode_patients(fit, patients, allow_bevacizumab)
+    probability = predict(fit, cohort, allow_bevacizumab=allow_bevacizumab)["p_recurrence"]
+    probability = probability.to_numpy()
     tables = score_tables(fit)
     if n_draws is not None and n_draws < tables.n_draws:
         tables = tables.select(np.linspace(0, tables.n_draws - 1, n_draws).round().astype(int))
@@ -233,6 +247,7 @@ def decide(
     table = pd.DataFrame(rows)
     table.insert(0, "patient_id", cohort.table["patient_id"].to_numpy())
     table.insert(1, "p_recurrence", probability)
+    table.insert(2, "under_bevacizumab", under_bevacizumab(cohort, bevacizumab_window(fit)))
     table.attrs.update(
         {
             "units": "quality-adjusted life-weeks",

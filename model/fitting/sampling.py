@@ -37,6 +37,7 @@ from model.inputs.parameters import (
     parameters_to_mapping,
 )
 from model.inputs.schema import Cohort
+from model.inputs.treatment import WINDOW_ENTRY, check_bevacizumab
 from model.likelihood.draws import PosteriorDraws, draws_from_posterior
 from model.modalities.registry import Registry
 from model.modalities.spec import Marker
@@ -48,6 +49,8 @@ FIT_FORMAT = "rnbayes-fit-2"  # 2: the checksum covers statistics, coordinates a
 SAMPLE_STATS_KEPT = ("diverging", "n_steps", "energy", "step_size", "tree_depth", "lp")
 _MODEL_SOURCES = ("likelihood/pymc_model.py", "inputs/encode.py", "modalities/forms.py")
 
+
+NOT_FOR_TRAINING = "Remove it from the training cohort: the model learns how untreated lesions look"
 
 DEFAULT_TUNE = {"nutpie": 300, "pymc": 1000}
 """Warm-up draws per chain by sampler, when not given."""
@@ -267,6 +270,8 @@ def prepare_model(
     """
     from model.likelihood.pymc_model import build_model, choose_centered, families
 
+    bevacizumab = float(parameters.value(WINDOW_ENTRY))
+    check_bevacizumab(cohort, bevacizumab, allow=False, remedy=NOT_FOR_TRAINING)
     window = float(parameters.value("cohort_design.early_window_months"))
     lesions = encode(cohort, cohort.centers, window, parameters.registry)
     if centered == "auto":
@@ -312,6 +317,8 @@ def fit(
     """
     parameters = parameters if parameters is not None else load_parameters()
     settings = (settings if settings is not None else SamplerSettings()).for_cohort(len(cohort))
+    bevacizumab = float(parameters.value(WINDOW_ENTRY))
+    check_bevacizumab(cohort, bevacizumab, allow=False, remedy=NOT_FOR_TRAINING)
     window = float(parameters.value("cohort_design.early_window_months"))
     started = time.perf_counter()
     prepared = prepare_model(cohort, parameters, settings.centered)

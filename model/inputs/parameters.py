@@ -70,6 +70,9 @@ DESIGN_ENTRIES: tuple[str, ...] = (
 """Synthetic-cohort design shared by all modalities: a value and a source each (each modality's
 own design sits in its declaration)."""
 
+CONTEXT_ENTRIES: tuple[str, ...] = ("context.bevacizumab_window_weeks",)
+"""When the imaging cannot be read as usual: a value and a source each."""
+
 REQUIRED_PRIOR_KINDS: dict[str, tuple[str, ...]] = {
     "mu_necrosis": ("normal",),
     "separation": ("lognormal",),
@@ -87,6 +90,7 @@ _FIELDS_BY_GROUP = {
     "hyper": ("prior", "scale", "source"),
     "symptom": ("p_recurrence", "p_necrosis", "source"),
     "design": ("value", "source"),
+    "context": ("value", "source"),
 }
 
 
@@ -149,7 +153,7 @@ class Parameters:
         return tuple(e for e in self.model_entries if self.prior(e).kind != "fixed")
 
     def value(self, name: str) -> Any:
-        """The ``value`` of a model or design entry."""
+        """The ``value`` of a model, design or context entry."""
         return self.entries[name].fields["value"]
 
     def prior(self, name: str) -> Prior:
@@ -257,6 +261,7 @@ def load_parameters(path: str | os.PathLike | None = None) -> Parameters:
         **{n: "hyper" for n in HYPER_ENTRIES},
         **{n: "symptom" for n in SYMPTOM_ENTRIES},
         **{n: "design" for n in DESIGN_ENTRIES},
+        **{n: "context" for n in CONTEXT_ENTRIES},
     }
     entries: dict[str, Entry] = {}
     for entry_name, fields in found.items():
@@ -358,6 +363,8 @@ def _check_entry(file: str, entry: str, group: str, fields: Mapping[str, Any]) -
         problems.extend(_check_prior(file, entry, fields))
     if group == "design":
         problems.extend(_check_design_value(file, entry, fields["value"]))
+    if group == "context" and (not _is_number(fields["value"]) or fields["value"] <= 0):
+        bad("value", fields["value"], "a positive number")
     return problems
 
 
@@ -488,6 +495,7 @@ def parameters_from_mapping(mapping: Any, file: str) -> Parameters:
             *HYPER_ENTRIES,
             *SYMPTOM_ENTRIES,
             *DESIGN_ENTRIES,
+            *CONTEXT_ENTRIES,
         )
         problems.extend(
             Problem(file, None, name, None, "this stored parameter entry (missing)")

@@ -61,9 +61,10 @@ def load_cohort(path: str | os.PathLike, registry: Registry | None = None) -> Co
         Listing every problem, each with its file, spreadsheet row (header = row 1), column,
         value and what was expected.
     """
-    blocks = [block.table for block in cohort_blocks(path, registry)]
-    registry = registry if registry is not None else default_registry()
-    return Cohort(pd.concat(blocks, ignore_index=True), str(path), registry)
+    blocks = list(cohort_blocks(path, registry))
+    table = pd.concat([block.table for block in blocks], ignore_index=True)
+    rows = np.concatenate([block.rows for block in blocks])
+    return Cohort(table, str(path), blocks[0].registry, rows)
 
 
 def cohort_blocks(
@@ -99,7 +100,7 @@ def cohort_blocks(
     for block in _csv_cell_blocks(validator, path, block_rows):
         table = validator.validate(block)
         if not validator.problems:
-            yield Cohort(table, str(path), registry)
+            yield Cohort(table, str(path), registry, block.rows)
     validator.finish()
 
 
@@ -296,7 +297,7 @@ def _validated_documents(
 def _validated_block(validator: Validator, block: CellBlock, source: str) -> Cohort:
     table = validator.validate(block)
     validator.finish()
-    return Cohort(table, source, validator.schema.registry)
+    return Cohort(table, source, validator.schema.registry, block.rows)
 
 
 _ABSENT = object()

@@ -109,6 +109,13 @@ _CONTEXT_FIELDS: tuple[Field, ...] = (
     _yesno("mgmt_methylated", "MGMT promoter methylation"),
     _yesno("idh_mutant", "IDH mutation"),
     _number(
+        "bevacizumab_last_dose_weeks",
+        "weeks from the last bevacizumab dose to this scan; blank if none was given",
+        0,
+        1040,
+        inclusive=True,
+    ),
+    _number(
         "volume_baseline_ml", "enhancing volume at the scan that raised the question, mL", 0, 1000
     ),
     *_follow_up_fields(),
@@ -215,11 +222,16 @@ class Cohort:
         Where the rows came from (a file name, ``"<DataFrame>"`` or ``"<dict>"``).
     registry : Registry
         The modalities whose columns the table has.
+    rows : numpy.ndarray, optional
+        Each lesion's place in its source, for messages: the spreadsheet row of a CSV, a
+        DataFrame's index label, a list position (``None`` for a single record); ``None`` when
+        unknown.
     """
 
     table: pd.DataFrame
     source: str
     registry: Registry
+    rows: np.ndarray | None = None
 
     @property
     def schema(self) -> Schema:
@@ -229,6 +241,13 @@ class Cohort:
     def with_table(self, table: pd.DataFrame) -> Cohort:
         """The same cohort's source and registry with other rows (already typed)."""
         return Cohort(table.reset_index(drop=True), self.source, self.registry)
+
+    def subset(self, index: slice | np.ndarray) -> Cohort:
+        """The lesions at ``index`` (positions, a slice or a boolean mask), source rows kept."""
+        positions = np.arange(len(self))[index]
+        rows = None if self.rows is None else self.rows[positions]
+        table = self.table.iloc[positions].reset_index(drop=True)
+        return Cohort(table, self.source, self.registry, rows)
 
     def __len__(self) -> int:
         return len(self.table)

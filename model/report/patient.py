@@ -37,6 +37,7 @@ from model.scoring.predict import (
     PatientsLike,
     as_cohort,
     as_fit,
+    bevacizumab_window,
     encode_patients,
     predict,
     score_tables,
@@ -106,6 +107,7 @@ def lesion_reports(
     pdf: bool = False,
     force: bool = False,
     ci_prob: float = 0.90,
+    allow_bevacizumab: bool = False,
 ) -> ReportFiles:
     """Write one report page per lesion, and an index.
 
@@ -124,6 +126,9 @@ def lesion_reports(
     force : bool, default False
         Report a fit that failed its convergence gate (each page then says so at the top).
     ci_prob : float, default 0.90
+    allow_bevacizumab : bool, default False
+        Report lesions scanned under bevacizumab, scored as if untreated; each such page says so
+        at its top. By default they are refused (see :func:`model.predict`).
 
     Returns
     -------
@@ -133,9 +138,9 @@ def lesion_reports(
     require_gate(fit, force)
     params = params if params is not None else load_decision_parameters()
     cohort = as_cohort(patients, fit.registry)
-    predictions = predict(fit, cohort, ci_prob=ci_prob)
-    decisions = decide(fit, cohort, params)
-    _, lesions = encode_patients(fit, cohort)
+    predictions = predict(fit, cohort, ci_prob=ci_prob, allow_bevacizumab=allow_bevacizumab)
+    decisions = decide(fit, cohort, params, allow_bevacizumab=allow_bevacizumab)
+    _, lesions = encode_patients(fit, cohort, allow_bevacizumab)
     out = Path(out_dir)
     env = environment()
     created = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -221,6 +226,7 @@ def _provenance(fit: Fit, params: DecisionParameters) -> dict:
         "gate_passed": gate.passed,
         "gate_failures": "; ".join(gate.failures()),
         "package_version": __version__,
+        "bevacizumab_window_weeks": bevacizumab_window(fit),
     }
 
 
@@ -261,13 +267,22 @@ def _lesion_context(
         ],
         "not_done": [m.label for m in fit.registry if m.name in absent],
         "has_pet": "pet" in lesions.evidence and bool(lesions.evidence["pet"].state[i] != NONE),
-        "sequential": _sequential(cohort, lesions, i, fit, ci_prob),
+        "under_bevacizumab": bool(prediction["under_bevacizumab"]),
+        "bevacizumab_weeks": row["bevacizumab_last_dose_weeks"],
+        "sequential": _sequential(
+            cohort, lesions, i, fit, ci_prob, bool(prediction["under_bevacizumab"])
+        ),
     }
     return context
 
 
-def _sequential(cohort: Cohort, lesions, i: int, fit: Fit, ci_prob: float) -> list[dict]:
-    """P(recurrence) with the evidence up to each scan (baseline imaging, follow-up 1, ...)."""
+def _sequential(
+    cohort: Cohort, lesions, i: int, fit: Fit, ci_prob: float, under_bevacizumab: bool
+) -> list[dict]:
+    """P(recurrence) with the evidence up to each scan (baseline imaging, follow-up 1, ...).
+
+    ``under_bevacizumab``: the lesion was scored under the explicit override, and so is each step.
+    """
     scans = int(lesions.growth_mask[i].sum())
     if scans == 0:
         return []
@@ -280,7 +295,9 @@ def _sequential(cohort: Cohort, lesions, i: int, fit: Fit, ci_prob: float) -> li
             variant[f"interval_fu{j}_weeks"] = np.nan
         variants.append(variant)
     table = pd.concat(variants, ignore_index=True)
-    result = predict(fit, cohort.with_table(table), ci_prob=ci_prob)
+    result = predict(
+        fit, cohort.with_table(table), ci_prob=ci_prob, allow_bevacizumab=under_bevacizumab
+    )
     labels = ["baseline imaging", *(f"follow-up {j}" for j in range(1, scans + 1))]
     return [
         {"label": label, "p": r.p_recurrence, "low": r.ci_low, "high": r.ci_high}

@@ -32,6 +32,7 @@ from model.inputs.reading import (
     load_patient,
 )
 from model.inputs.schema import Cohort
+from model.inputs.treatment import WINDOW_ENTRY, check_bevacizumab
 from model.likelihood.kernel import contributions, score
 from model.likelihood.tables import ScoreTables, build_tables
 from model.modalities.registry import Registry
@@ -69,16 +70,30 @@ def score_tables(fit: Fit) -> ScoreTables:
     return fit._cache["tables"]
 
 
-def encode_patients(fit: Fit, patients: PatientsLike) -> tuple[Cohort, Lesions]:
-    """Validate patients against a fit's modalities and encode them against its centers."""
+def encode_patients(
+    fit: Fit, patients: PatientsLike, allow_bevacizumab: bool = False
+) -> tuple[Cohort, Lesions]:
+    """Validate patients against a fit's modalities and encode them against its centers.
+
+    Lesions scanned under bevacizumab are refused unless ``allow_bevacizumab``
+    (:mod:`model.inputs.treatment`).
+    """
     cohort = as_cohort(patients, fit.registry)
+    check_bevacizumab(cohort, bevacizumab_window(fit), allow_bevacizumab)
     return cohort, encode(cohort, fit.centers, fit.early_window_months, fit.registry)
+
+
+def bevacizumab_window(fit: Fit) -> float:
+    """Weeks after a bevacizumab dose during which the fit does not read a lesion's images."""
+    return float(fit.parameters.value(WINDOW_ENTRY))
 
 
 def predict(
     fit: Fit | str | os.PathLike,
     patients: PatientsLike,
     ci_prob: float = 0.90,
+    *,
+    allow_bevacizumab: bool = False,
 ) -> pd.DataFrame:
     """Posterior probability of recurrence for each lesion.
 
@@ -92,11 +107,16 @@ def predict(
         distribution. A CSV file is read and scored a block of rows at a time.
     ci_prob : float, default 0.90
         Probability mass of the interval.
+    allow_bevacizumab : bool, default False
+        Score lesions scanned within the fit's bevacizumab window (``context.bevacizumab_window_
+        weeks``, 12 weeks in the bundled parameters) as if untreated; by default they are refused
+        with an :class:`~model.core.errors.InputError`.
 
     Returns
     -------
     pandas.DataFrame
-        One row per lesion: ``patient_id``, ``center``, ``center_seen``, ``p_recurrence``,
+        One row per lesion: ``patient_id``, ``center``, ``center_seen``, ``under_bevacizumab``
+        (scored under the override), ``p_recurrence``,
         ``ci_low``, ``ci_high``, ``log_odds``, ``prior_log_odds``, one ``llr_<modality>`` per
         registered modality (``llr_perfusion``, ``llr_pet``, ...), ``llr_symptoms`` and
         ``llr_growth``. ``attrs`` records ``ci_prob``, the interval kind and the fit's gate
@@ -110,7 +130,8 @@ def predict(
     ...                     "perfusion_technique": "DSC", "perfusion_ratio": 2.9})  # doctest: +SKIP
     """
     fit = as_fit(fit)
-    frame = pd.concat(prediction_blocks(fit, patients, ci_prob), ignore_index=True)
+    blocks = prediction_blocks(fit, patients, ci_prob, allow_bevacizumab=allow_bevacizumab)
+    frame = pd.concat(blocks, ignore_index=True)
     frame.attrs.update(prediction_attrs(fit, ci_prob))
     return frame
 
@@ -126,7 +147,12 @@ def prediction_attrs(fit: Fit, ci_prob: float) -> dict[str, Any]:
 
 
 def prediction_blocks(
-    fit: Fit, patients: PatientsLike, ci_prob: float = 0.90, block_rows: int = BLOCK_ROWS
+    fit: Fit,
+    patients: PatientsLike,
+    ci_prob: float = 0.90,
+    block_rows: int = BLOCK_ROWS,
+    *,
+    allow_bevacizumab: bool = False,
 ) -> Iterator[pd.DataFrame]:
     """Predictions a block of lesions at a time, in the columns of :func:`predict`.
 
@@ -141,6 +167,8 @@ def prediction_blocks(
     patients : path, Cohort, DataFrame, dict or list of dicts
     ci_prob : float, default 0.90
     block_rows : int, default :data:`model.inputs.reading.BLOCK_ROWS`
+    allow_bevacizumab : bool, default False
+        See :func:`predict`.
 
     Yields
     ------
@@ -149,10 +177,12 @@ def prediction_blocks(
     if not 0 < ci_prob < 1:
         raise ValueError("ci_prob must be strictly between 0 and 1")
     tables = score_tables(fit)
+    window = bevacizumab_window(fit)
     for cohort in _cohort_blocks(patients, fit.registry, block_rows):
+        treated = check_bevacizumab(cohort, window, allow_bevacizumab)
         lesions = encode(cohort, fit.centers, fit.early_window_months, fit.registry)
         result = score(lesions, tables, len(fit.centers), fit.registry, ci_prob=ci_prob)
-        yield _prediction_frame(fit, cohort, lesions, result)
+        yield _prediction_frame(fit, cohort, lesions, result, treated)
 
 
 def _cohort_blocks(patients: PatientsLike, registry: Registry, block_rows: int) -> Iterator[Cohort]:
@@ -161,10 +191,12 @@ def _cohort_blocks(patients: PatientsLike, registry: Registry, block_rows: int) 
         return
     cohort = as_cohort(patients, registry)
     for start in range(0, len(cohort), block_rows):
-        yield cohort.with_table(cohort.table.iloc[start : start + block_rows])
+        yield cohort.subset(slice(start, start + block_rows))
 
 
-def _prediction_frame(fit: Fit, cohort: Cohort, lesions: Lesions, result) -> pd.DataFrame:
+def _prediction_frame(
+    fit: Fit, cohort: Cohort, lesions: Lesions, result, treated: np.ndarray
+) -> pd.DataFrame:
     names = contributions(fit.registry)
     terms = pd.DataFrame(result.terms, columns=["prior_log_odds", *(f"llr_{c}" for c in names[1:])])
     frame = pd.DataFrame(
@@ -172,6 +204,7 @@ def _prediction_frame(fit: Fit, cohort: Cohort, lesions: Lesions, result) -> pd.
             "patient_id": cohort.table["patient_id"].to_numpy(),
             "center": cohort.table["center"].to_numpy(),
             "center_seen": lesions.center != UNSEEN_CENTER,
+            "under_bevacizumab": treated,
             "p_recurrence": result.p_mean,
             "ci_low": result.p_low,
             "ci_high": result.p_high,
@@ -181,20 +214,24 @@ def _prediction_frame(fit: Fit, cohort: Cohort, lesions: Lesions, result) -> pd.
     return pd.concat([frame, terms], axis=1)
 
 
-def recurrence_draws(fit: Fit | str | os.PathLike, patients: PatientsLike) -> np.ndarray:
+def recurrence_draws(
+    fit: Fit | str | os.PathLike, patients: PatientsLike, *, allow_bevacizumab: bool = False
+) -> np.ndarray:
     """P(recurrence) for every lesion and posterior draw: an (n, S) array.
 
     Parameters
     ----------
     fit : Fit or path
     patients : path, Cohort, DataFrame, dict or list of dicts
+    allow_bevacizumab : bool, default False
+        See :func:`predict`.
 
     Returns
     -------
     numpy.ndarray
     """
     fit = as_fit(fit)
-    _, lesions = encode_patients(fit, patients)
+    _, lesions = encode_patients(fit, patients, allow_bevacizumab)
     return score(
         lesions, score_tables(fit), len(fit.centers), fit.registry, keep_draws=True
     ).p_draws

@@ -41,6 +41,8 @@ class PredictionSummary:
         Lesions scored.
     unseen_center : int
         Of those, lesions from centers the fit has not seen.
+    under_bevacizumab : int
+        Of those, lesions scanned under bevacizumab and scored by explicit override.
     band_counts : numpy.ndarray
         Lesions per band of P(recurrence): below 0.10, [0.10, 0.25), ..., from 0.90
         (:data:`BAND_EDGES`).
@@ -50,6 +52,7 @@ class PredictionSummary:
 
     lesions: int = 0
     unseen_center: int = 0
+    under_bevacizumab: int = 0
     band_counts: np.ndarray = field(default_factory=lambda: np.zeros(len(BAND_EDGES) + 1, int))
     head: pd.DataFrame = field(default_factory=pd.DataFrame)
 
@@ -57,6 +60,7 @@ class PredictionSummary:
         """Count one block of predictions (columns of :func:`model.predict`)."""
         self.lesions += len(frame)
         self.unseen_center += int((~frame["center_seen"]).sum())
+        self.under_bevacizumab += int(frame["under_bevacizumab"].sum())
         bands = np.searchsorted(BAND_EDGES, frame["p_recurrence"].to_numpy(), side="right")
         self.band_counts += np.bincount(bands, minlength=len(BAND_EDGES) + 1)
         if len(self.head) < SHOWN_ROWS:
@@ -92,6 +96,8 @@ def write_predictions(
     ci_prob: float = 0.90,
     progress: Callable[[int], None] | None = None,
     block_rows: int = BLOCK_ROWS,
+    *,
+    allow_bevacizumab: bool = False,
 ) -> PredictionSummary:
     """Score lesions block by block and write the predictions CSV, in bounded memory.
 
@@ -108,6 +114,8 @@ def write_predictions(
         Called with the number of lesions in each block once it is written.
     block_rows : int, default :data:`model.inputs.reading.BLOCK_ROWS`
         Lesions read, scored and written at a time.
+    allow_bevacizumab : bool, default False
+        See :func:`model.predict`.
 
     Returns
     -------
@@ -123,7 +131,10 @@ def write_predictions(
 
     def write(tmp: Path) -> None:
         with open(tmp, "w", encoding="utf-8", newline="") as handle:
-            for frame in prediction_blocks(fit, patients, ci_prob, block_rows):
+            blocks = prediction_blocks(
+                fit, patients, ci_prob, block_rows, allow_bevacizumab=allow_bevacizumab
+            )
+            for frame in blocks:
                 handle.write(csv_text(frame, header=summary.lesions == 0))
                 summary.add(frame)
                 if progress is not None:

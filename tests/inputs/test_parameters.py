@@ -102,6 +102,7 @@ def test_every_file_entry_is_known():
         "symptoms",
         "growth",
         "reference",
+        "context",
         "cohort_design",
     }
 
@@ -153,8 +154,9 @@ compared with (tests/test_bundled_cohort.py). Each is asserted on where it is us
 
 def test_every_number_in_the_file_reaches_the_model_or_the_simulator(tmp_path):
     """Each number of the parameter file is used: moving it changes the PyMC model's priors
-    (estimated model, hyper and symptom entries) or the cohort the simulator draws (cohort
-    design, modality design and fixed values such as misread probabilities)."""
+    (estimated model, hyper and symptom entries), the cohort the simulator draws (cohort
+    design, modality design and fixed values such as misread probabilities), or which lesions
+    scoring refuses (context entries)."""
     text = bundled("parameters.toml").read_text()
     document = tomllib.loads(text)
     base_model = model_constants(load_parameters())
@@ -170,7 +172,9 @@ def test_every_number_in_the_file_reaches_the_model_or_the_simulator(tmp_path):
                 parameters = load_parameters(path)
                 checked += 1
                 entry = parameters.entries.get(name)
-                if (
+                if entry is not None and entry.group == "context":
+                    changed = refused(parameters) != refused(load_parameters())
+                elif (
                     entry is not None
                     and entry.group in ("model", "hyper", "symptom")
                     and entry.fields.get("prior") != "fixed"
@@ -182,6 +186,17 @@ def test_every_number_in_the_file_reaches_the_model_or_the_simulator(tmp_path):
                 if not changed:
                     unused.append(f"{name}.{field}")
     assert unused == [] and checked > 80
+
+
+def refused(parameters) -> list[bool]:
+    """Which of lesions scanned 0, 0.5, ..., 40 weeks after bevacizumab scoring refuses."""
+    from model.inputs.treatment import WINDOW_ENTRY, under_bevacizumab
+
+    weeks = np.arange(0, 40.5, 0.5)
+    probe = TINY_COHORT.table.iloc[np.zeros(len(weeks), int)].copy()
+    probe["bevacizumab_last_dose_weeks"] = weeks
+    window = parameters.value(WINDOW_ENTRY)
+    return list(under_bevacizumab(TINY_COHORT.with_table(probe), window))
 
 
 def _entries(group: str, table: dict):

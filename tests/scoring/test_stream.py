@@ -46,7 +46,10 @@ def test_streamed_predictions_equal_the_in_memory_ones(bundled_fit, patients, tm
 
 def test_an_invalid_row_leaves_no_output(bundled_fit, patients, tmp_path):
     broken = tmp_path / "broken.csv"
-    broken.write_text(patients.read_text().rstrip("\n") + "\nlast,C01,DSC,1_5" + "," * 29 + "\n")
+    text = patients.read_text()
+    width = len(text.splitlines()[0].split(","))
+    last = ["last", "C01", "DSC", "1_5"] + [""] * (width - 4)  # the cohort's first four columns
+    broken.write_text(text.rstrip("\n") + "\n" + ",".join(last) + "\n")
     out = tmp_path / "predictions.csv"
     with pytest.raises(InputError, match="1_5"):
         write_predictions(bundled_fit, broken, out, block_rows=10)
