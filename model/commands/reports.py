@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from model.commands.common import add_bevacizumab_option, console
+from model.commands.common import add_bevacizumab_option, console, warn_bevacizumab
 
 
 def add_report(sub: argparse._SubParsersAction) -> None:
@@ -43,6 +43,7 @@ def run_report(args: argparse.Namespace) -> int:
         force=args.force,
         allow_bevacizumab=args.allow_bevacizumab,
     )
+    warn_bevacizumab(files.under_bevacizumab)
     extra = f" and {len(files.pdfs)} PDFs" if files.pdfs else ""
     console().print(f"Wrote {len(files.pages)} lesion pages{extra} and {files.index}")
     return 0

@@ -78,6 +78,8 @@ class ReportFiles:
     index: Path
     pages: list[Path]
     pdfs: list[Path]
+    under_bevacizumab: list[str]
+    """Ids of the lesions reported under the bevacizumab override."""
 
 
 def require_gate(fit: Fit, force: bool) -> None:
@@ -192,6 +194,7 @@ def lesion_reports(
         out / "index.html",
         [out / f"{n}.html" for n in names],
         [out / f"{n}.pdf" for n in names] if pdf else [],
+        [str(i) for i in predictions["patient_id"][predictions["under_bevacizumab"]]],
     )
 
 

@@ -77,13 +77,14 @@ def test_cli_refuses_with_exit_2_unless_overridden(treated, tmp_path, capsys):
     assert list(written["under_bevacizumab"]) == [False, True, False, True]
 
 
-def test_an_overridden_report_says_so_at_its_top(treated, tmp_path):
+def test_an_overridden_report_says_so_at_its_top(treated, tmp_path, capsys):
     from conftest import DATA
 
     out = tmp_path / "reports"
     argv = ["report", str(DATA / "fit.nc"), str(treated), "--out", str(out)]
     assert main(argv) == 2 and not out.exists()
     assert main([*argv, "--allow-bevacizumab"]) == 0
+    assert capsys.readouterr().out.startswith("SCORED UNDER BEVACIZUMAB BY EXPLICIT OVERRIDE (2")
     page = (out / "002_B.html").read_text()
     assert page.index('id="bevacizumab-override"') < page.index("<header>")
     assert "12 weeks before this scan" in page
