@@ -65,16 +65,26 @@ def run_validate(args: argparse.Namespace) -> int:
     from model.inputs.parameters import load_parameters
     from model.inputs.reading import load_cohort, load_patient
     from model.inputs.schema import summarize
+    from model.inputs.treatment import WINDOW_ENTRY, under_bevacizumab
 
-    registry = load_parameters(args.params).registry
+    parameters = load_parameters(args.params)
     loader = load_patient if args.path.lower().endswith(".json") else load_cohort
-    cohort = loader(args.path, registry)
+    cohort = loader(args.path, parameters.registry)
     out = console()
     out.print(
         f"[bold green]OK[/] {markup_value(args.path)}: {len(cohort)} lesions, "
         f"{len(cohort.centers)} centers",
         markup=True,
     )
+    window = parameters.value(WINDOW_ENTRY)
+    treated = int(under_bevacizumab(cohort, window).sum())
+    if treated:
+        out.print(
+            f"Note: {treated} lesion{'s were' if treated != 1 else ' was'} scanned within "
+            f"{window:g} weeks of bevacizumab; predict, decide and report refuse "
+            f"{'them' if treated != 1 else 'it'} unless given --allow-bevacizumab, and fit "
+            "refuses them."
+        )
     from model.core.console import frame_table
 
     for title, frame in summarize(cohort).items():

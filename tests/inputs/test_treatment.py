@@ -96,3 +96,8 @@ def test_a_training_cohort_may_not_hold_treated_lesions(treated):
 
     with pytest.raises(InputError, match="Remove it from the training cohort"):
         fit(load_cohort(treated))
+
+
+def test_validate_accepts_the_file_and_says_what_scoring_will_refuse(treated, capsys):
+    assert main(["validate", str(treated)]) == 0
+    assert "Note: 2 lesions were scanned within 12 weeks of bevacizumab" in capsys.readouterr().out
