@@ -157,7 +157,7 @@ def _lesion_progress(patients: str, disable: bool) -> Iterator[Callable[[int], N
     from model.commands.common import console
     from model.inputs.reading import BLOCK_ROWS
 
-    lines = _count_lines(patients)
+    lines = 0 if disable else _count_lines(patients)  # a second read only to size the bar
     with Progress(console=console(stderr=True), transient=True, disable=disable) as bar:
         task = bar.add_task("Scoring lesions", total=max(lines - 1, 1), visible=lines > BLOCK_ROWS)
         yield lambda lesions: bar.advance(task, lesions)

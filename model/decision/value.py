@@ -30,7 +30,6 @@ from model.decision.parameters import DecisionParameters, load_decision_paramete
 from model.decision.thresholds import expected_utilities, immediate_value
 from model.fitting.sampling import Fit
 from model.inputs.encode import NONE, VALUE, Evidence, Lesions
-from model.inputs.treatment import under_bevacizumab
 from model.inputs.vocabulary import MAX_FOLLOW_UPS
 from model.likelihood.kernel import class_log_joint
 from model.likelihood.tables import ScoreTables
@@ -39,7 +38,6 @@ from model.modalities.spec import Marker
 from model.scoring.predict import (
     PatientsLike,
     as_fit,
-    bevacizumab_window,
     encode_patients,
     predict,
     score_tables,
@@ -237,8 +235,8 @@ def decide(
             raise ValueError(f"{name} kind must be one of the fit's ({known}), not {kind!r}")
         tests[name] = (marker, kind)
     cohort, lesions = encode_patients(fit, patients, allow_bevacizumab)
-    probability = predict(fit, cohort, allow_bevacizumab=allow_bevacizumab)["p_recurrence"]
-    probability = probability.to_numpy()
+    predictions = predict(fit, cohort, allow_bevacizumab=allow_bevacizumab)
+    probability = predictions["p_recurrence"].to_numpy()
     tables = score_tables(fit)
     if n_draws is not None and n_draws < tables.n_draws:
         tables = tables.select(np.linspace(0, tables.n_draws - 1, n_draws).round().astype(int))
@@ -247,7 +245,7 @@ def decide(
     table = pd.DataFrame(rows)
     table.insert(0, "patient_id", cohort.table["patient_id"].to_numpy())
     table.insert(1, "p_recurrence", probability)
-    table.insert(2, "under_bevacizumab", under_bevacizumab(cohort, bevacizumab_window(fit)))
+    table.insert(2, "under_bevacizumab", predictions["under_bevacizumab"].to_numpy())
     table.attrs.update(
         {
             "units": "quality-adjusted life-weeks",

@@ -296,9 +296,11 @@ class Validator:
         for pid, row in zip(ids.tolist(), rows.tolist(), strict=True):
             if pid is None:
                 continue
-            earlier = first.setdefault(pid, row)
-            if earlier is not row:
-                self.add(row, "patient_id", pid, f"a unique id (already used in row {earlier})")
+            if pid in first:
+                expected = f"a unique id (already used in row {first[pid]})"
+                self.add(row, "patient_id", pid, expected)
+            else:
+                first[pid] = row
 
 
 def _present(values: Any) -> np.ndarray:

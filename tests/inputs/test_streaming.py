@@ -81,3 +81,12 @@ def test_a_cell_with_spaces_is_trimmed_in_any_block(tmp_path):
     assert (last["patient_id"], last["center"], last["perfusion_technique"]) == ("L9", "C02", "DSC")
     assert last["perfusion_ratio"] == 2.5 and bool(last["headache"]) is True
     assert np.isnan(table["pet_tbr"]).all()
+
+
+def test_a_repeated_id_is_found_whatever_the_row_labels():
+    """Small integer labels are one object in Python: finding repeats must compare ids."""
+    from model.inputs.reading import cohort_from_records
+
+    frame = pd.DataFrame({"patient_id": ["a", "a"], "center": ["C01", "C01"]}, index=[5, 5])
+    with pytest.raises(InputError, match="already used in row 5"):
+        cohort_from_records(frame)
