@@ -61,7 +61,7 @@ def resampled_index(n: int, size: int, seed: int = 0) -> np.ndarray:
 def resampled_lesions(fit: Fit, n: int, seed: int = 0) -> Lesions:
     """``n`` lesions drawn with replacement from the bundled cohort, encoded for the fit."""
     cohort = load_cohort(bundled("cohort.csv"), fit.registry)
-    lesions = encode(cohort, fit.centers, fit.early_window_months, fit.registry)
+    lesions = encode(cohort, fit.centers, fit.parameters)
     return lesions.subset(resampled_index(n, len(lesions), seed))
 
 

@@ -38,7 +38,7 @@ from model.core.errors import InputError, Problem
 from model.fitting.sampling import Fit, exact_numba, prepare_model
 from model.inputs.parameters import Parameters, Prior, load_parameters
 from model.inputs.schema import Cohort
-from model.inputs.vocabulary import CLASSES, SYMPTOMS
+from model.inputs.vocabulary import SYMPTOMS
 from model.likelihood.draws import hyperparameters, parameter_variables
 from model.modalities.registry import Registry
 from model.scoring.predict import as_cohort
@@ -50,19 +50,6 @@ if TYPE_CHECKING:
 SAMPLE_DIMS = ("chain", "draw")
 THRESHOLD = 0.05
 """ArviZ's default: a power-scaling sensitivity at or above it is flagged."""
-
-
-def parameter_entries(registry: Registry) -> list[tuple[str, str, dict[str, str]]]:
-    """Parameter-file entry, posterior variable and coordinates of every population parameter.
-
-    :func:`model.likelihood.draws.parameter_variables` plus the class-mean symptom logits, whose
-    prior (``symptoms.class_mean``) is centred on the items' rates rather than on a value of its
-    own.
-    """
-    return [
-        *parameter_variables(registry),
-        *(("symptoms.class_mean", "symptom_class_mean", {"class": c}) for c in CLASSES),
-    ]
 
 
 CohortLike = Cohort | str | os.PathLike
@@ -144,9 +131,9 @@ def population_priors(model, registry: Registry) -> list:
     """The free random variables that carry a prior from the parameter file.
 
     These are the population parameters (:func:`model.likelihood.draws.hyperparameters`). Center
-    offsets and symptom-item logits
-    are group-level effects, whose distribution given their spread is part of the model's structure:
-    they are not power-scaled, whichever parameterisation (centred or not) the fit used.
+    offsets are group-level effects, whose distribution given their spread is part of the model's
+    structure: they are not power-scaled, whichever parameterisation (centred or not) the fit
+    used.
     """
     names = set(hyperparameters(registry))
     return [rv for rv in model.free_RVs if rv.name in names]
@@ -273,7 +260,7 @@ def _entries_by_label(posterior: xr.Dataset, registry: Registry) -> dict[str, st
     from arviz_base.labels import BaseLabeller
 
     known = {
-        (var, frozenset(sel.items())): entry for entry, var, sel in parameter_entries(registry)
+        (var, frozenset(sel.items())): entry for entry, var, sel in parameter_variables(registry)
     }
     labeller = BaseLabeller()
     out = {}
@@ -322,8 +309,8 @@ def sensitivity_table(
     var_names : sequence of str
         Posterior variables to diagnose; each element of a vector variable is one row.
     parameters : Parameters, optional
-        Where to read each parameter's prior and source (entries of :func:`parameter_entries`);
-        without it those columns are empty.
+        Where to read each parameter's prior and source
+        (:func:`model.likelihood.draws.parameter_variables`); without it those columns are empty.
     threshold : float, default 0.05
 
     Returns

@@ -64,23 +64,17 @@ class SBCSettings:
     chains: int = 2
     thin_to: int = 99
     seed: int = 1
-    centered: tuple[str, ...] = ("perfusion", "pet", "symptoms")
+    centered: tuple[str, ...] = ("perfusion", "pet")
 
 
 def _truth_values(parameters, truth) -> dict[str, float]:
-    from model.inputs.vocabulary import CLASSES, SYMPTOMS
     from model.likelihood.draws import parameter_variables
 
     variables = parameter_variables(parameters.registry)
-    values = {entry: float(truth.parameters[entry]) for entry, _, _ in variables}
-    for item in SYMPTOMS:
-        for k, cls in enumerate(CLASSES):
-            values[f"symptoms.{item}.p_{cls}"] = float(truth.symptom_rates[item][k])
-    return values
+    return {entry: float(truth.parameters[entry]) for entry, _, _ in variables}
 
 
 def _posterior_draws(posterior, thin_to: int, registry) -> dict[str, np.ndarray]:
-    from model.inputs.vocabulary import CLASSES, SYMPTOMS
     from model.likelihood.draws import parameter_variables
 
     def flat(var, **selection):
@@ -88,15 +82,9 @@ def _posterior_draws(posterior, thin_to: int, registry) -> dict[str, np.ndarray]
         values = values.reshape(-1)
         return values[np.linspace(0, len(values) - 1, thin_to).round().astype(int)]
 
-    draws = {
+    return {
         entry: flat(var, **selection) for entry, var, selection in parameter_variables(registry)
     }
-    for item in SYMPTOMS:
-        for cls in CLASSES:
-            draws[f"symptoms.{item}.p_{cls}"] = flat(
-                "symptom_rate", **{"class": cls, "symptom": item}
-            )
-    return draws
 
 
 def run_simulation(index: int, settings: SBCSettings) -> dict:
@@ -153,7 +141,7 @@ def run_simulation(index: int, settings: SBCSettings) -> dict:
 
     predicted = predict(fitted, test, ci_prob=0.90)
     registry = priors.registry
-    lesions = encode(test, [c.name for c in truth.centers], fitted.early_window_months, registry)
+    lesions = encode(test, [c.name for c in truth.centers], fitted.parameters)
     truth_draws = draws_from_values(truth_parameters, center_effects=truth.center_effects)
     exact = score(lesions, build_tables(truth_draws, registry), settings.n_centers, registry).p_mean
     covered = (predicted["ci_low"] <= exact) & (exact <= predicted["ci_high"])

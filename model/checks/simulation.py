@@ -4,7 +4,9 @@ The generative model is the one the fit uses (:mod:`model.likelihood.pymc_model`
 class prior with covariates; each registered marker's log value from its kind's class location,
 shared spread and center shift, with the misread mixture (a misread measurement is drawn from the
 other class); reads as the value compared with the center's cutoff; binary tests from their
-sensitivity and specificity; symptom items as Bernoulli draws; follow-up growth proportional to the
+sensitivity and specificity; the clinical context (edema, location, steroid increase) drawn
+independently of the class, a latent clinical decline from the class and the context, and symptom
+items from the decline; follow-up growth proportional to the
 interval, with misreads. Every number comes from the parameter file (``data/parameters.toml``):
 the shared design (who is labelled, how many follow-ups) from its ``cohort_design`` section, each
 modality's design (who has it, which centers use which kind) from its declaration.
@@ -33,6 +35,8 @@ from model.inputs.parameters import Parameters, Prior, load_parameters
 from model.inputs.reading import cohort_from_records
 from model.inputs.schema import Cohort, schema_for, trusted_cohort
 from model.inputs.vocabulary import GROWTH_WEEKS, MAX_FOLLOW_UPS, SYMPTOMS
+from model.likelihood.draws import DECLINE_TERMS
+from model.likelihood.symptoms import decline_logit
 from model.modalities.spec import BinaryTest, Marker
 
 _ROUND = {"value": 3, "volume": 2, "months": 1}
@@ -60,8 +64,6 @@ class SimulationTruth:
     ----------
     parameters : dict of str to float
         Model parameter values (dotted names, as in the parameter file).
-    symptom_rates : dict of str to (float, float)
-        P(yes | necrosis), P(yes | recurrence) per symptom item.
     centers : tuple of CenterDesign
     center_effects : dict of str to ndarray
         ``"prevalence"`` (logit) and each marker's name (log-scale calibration shift shared by both
@@ -72,7 +74,6 @@ class SimulationTruth:
     """
 
     parameters: dict[str, float]
-    symptom_rates: dict[str, tuple[float, float]]
     centers: tuple[CenterDesign, ...]
     center_effects: dict[str, np.ndarray]
     latent_class: np.ndarray
@@ -85,7 +86,6 @@ class SimulationTruth:
             "description": "True parameters and latent classes of a synthetic cohort (rnbayes).",
             "seed": self.seed,
             "parameters": self.parameters,
-            "symptom_rates": {k: list(v) for k, v in self.symptom_rates.items()},
             "centers": [c.__dict__ for c in self.centers],
             "center_effects": {k: np.round(v, 6).tolist() for k, v in self.center_effects.items()},
             "latent_class": dict(zip(self.patient_ids, self.latent_class.tolist(), strict=True)),
@@ -167,7 +167,7 @@ def simulate(
     idh = _yes_no_unknown(
         rng, n, design("cohort_design.idh_known"), design("cohort_design.idh_mutant")
     )
-    x_mgmt = np.select([mgmt == 1, mgmt == 0], [0.5, -0.5], 0.0)
+    x_mgmt = _effect_codes(mgmt)
     logit = (
         values["prevalence.intercept"]
         + effects["prevalence"][center]
@@ -190,7 +190,7 @@ def simulate(
             table.update(_marker(rng, modality, values, centers, center, effects, z))
         else:
             table.update(_binary(rng, modality, values, z))
-    table.update(_symptoms(stream(seed, "symptoms"), p, z))
+    table.update(_symptoms(stream(seed, "symptoms"), p, values, z))
     table.update(_follow_up(stream(seed, "follow-up"), p, values, z))
     table.update(_reference(stream(seed, "reference"), p, values, z))
     frame = pd.DataFrame(table)[list(schema_for(p.registry).columns)]
@@ -202,7 +202,6 @@ def simulate(
     )
     truth = SimulationTruth(
         parameters=values,
-        symptom_rates={s: p.symptom_rates(s) for s in SYMPTOMS},
         centers=centers,
         center_effects=effects,
         latent_class=z,
@@ -290,15 +289,49 @@ def _binary(rng, test: BinaryTest, values, z) -> dict[str, Any]:
     return {test.column: np.where(available, np.where(positive, "positive", "negative"), None)}
 
 
-def _symptoms(rng: np.random.Generator, p: Parameters, z: np.ndarray) -> dict[str, Any]:
+def _symptoms(rng, p: Parameters, values: dict[str, float], z: np.ndarray) -> dict[str, Any]:
+    """The context of decline, the latent decline itself and the symptom items it causes."""
     n = len(z)
-    out = {}
+    ratio = p.value("context.edema_reference_ratio") * np.exp(
+        p.value("cohort_design.edema_ratio_log_sd") * rng.standard_normal(n)
+    )
+    edema_known = rng.random(n) < p.value("cohort_design.edema_known")
+    edema = np.where(edema_known, np.clip(np.round(ratio, 1), 0.1, 100.0), np.nan)
+    eloquent = _yes_no_unknown(
+        rng, n, p.value("cohort_design.eloquent_known"), p.value("cohort_design.eloquent_share")
+    )
+    steroid = _yes_no_unknown(
+        rng,
+        n,
+        p.value("cohort_design.steroid_known"),
+        p.value("cohort_design.steroid_increase_share"),
+    )
+    coefficients = [values[f"symptoms.decline_{k}"] for k in DECLINE_TERMS]
+    eta = decline_logit(
+        coefficients,
+        np.nan_to_num(np.log(edema / p.value("context.edema_reference_ratio"))),
+        _effect_codes(eloquent),
+        _effect_codes(steroid),
+    )
+    decline = rng.random(n) < 1.0 / (1.0 + np.exp(-(eta + coefficients[1] * z)))
+    out: dict[str, Any] = {
+        "steroid_increase": _as_boolean(steroid),
+        "edema_ratio": edema,
+        "eloquent_location": _as_boolean(eloquent),
+    }
     for item in SYMPTOMS:
-        rates = np.array(p.symptom_rates(item))
-        yes = rng.random(n) < rates[z]
+        rate = np.where(
+            decline, values[f"symptoms.{item}.if_decline"], values[f"symptoms.{item}.if_stable"]
+        )
+        yes = rng.random(n) < rate
         unknown = rng.random(n) < p.value("cohort_design.symptom_unknown")
         out[item] = _as_boolean(np.where(unknown, -1, yes.astype(int)))
     return out
+
+
+def _effect_codes(codes: np.ndarray) -> np.ndarray:
+    """1 / 0 / -1 (yes / no / unknown) as the model's +0.5 / -0.5 / 0."""
+    return np.select([codes == 1, codes == 0], [0.5, -0.5], 0.0)
 
 
 def _follow_up(rng, p: Parameters, values: dict[str, float], z: np.ndarray) -> dict[str, Any]:
@@ -369,23 +402,14 @@ def draw_parameters(parameters: Parameters, seed: int) -> Parameters:
     Returns
     -------
     model.inputs.parameters.Parameters
-        A copy whose model values and symptom rates are one prior draw; pass it to
+        A copy whose model values are one prior draw; pass it to
         :func:`simulate` as the truth, and the original ``parameters`` to the fit as priors.
     """
     values = {
         name: _draw(parameters.prior(name), stream(seed, f"prior {name}"))
         for name in parameters.estimated_entries
     }
-    rng = stream(seed, "prior symptoms")
-    rates = np.array([parameters.symptom_rates(s) for s in SYMPTOMS]).T  # (class, item)
-    class_mean = np.log(rates / (1 - rates)).mean(axis=1) + rng.normal(
-        0.0, parameters.prior("symptoms.class_mean").scale, 2
-    )
-    logits = class_mean[:, None] + values["symptoms.tau_item"] * rng.standard_normal(rates.shape)
-    drawn = 1.0 / (1.0 + np.exp(-logits))
-    return parameters.with_values(values).with_symptom_rates(
-        {item: (drawn[0, j], drawn[1, j]) for j, item in enumerate(SYMPTOMS)}
-    )
+    return parameters.with_values(values)
 
 
 def _draw(prior: Prior, rng: np.random.Generator) -> float:

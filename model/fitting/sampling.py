@@ -272,8 +272,7 @@ def prepare_model(
 
     bevacizumab = float(parameters.value(WINDOW_ENTRY))
     check_bevacizumab(cohort, bevacizumab, allow=False, remedy=NOT_FOR_TRAINING)
-    window = float(parameters.value("cohort_design.early_window_months"))
-    lesions = encode(cohort, cohort.centers, window, parameters.registry)
+    lesions = encode(cohort, cohort.centers, parameters)
     if centered == "auto":
         chosen = choose_centered(lesions, parameters)
     else:

@@ -13,9 +13,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from model.inputs.parameters import Parameters
 from model.inputs.schema import Cohort
 from model.inputs.vocabulary import MAX_FOLLOW_UPS, SYMPTOMS
-from model.modalities.registry import Registry
 from model.modalities.spec import BinaryTest, Marker
 
 NONE, VALUE, READ = 0, 1, 2
@@ -70,9 +70,13 @@ class Lesions:
     x_early, x_mgmt : float arrays (n,)
         Effect-coded covariates: +0.5 / -0.5 / 0 (unknown). ``x_early`` is +0.5 within
         ``early_window_months`` of the end of radiotherapy.
+    x_edema : float array (n,)
+        log(edema ratio / the reference ratio); 0 when unknown.
+    x_eloquent, x_steroid : float arrays (n,)
+        Effect-coded eloquent location and steroid increase.
     evidence : mapping of str to Evidence
         Each registered modality's results, in registry order.
-    symptom_yes, symptom_no : float arrays (n, 5)
+    symptom_yes, symptom_no : float arrays (n, items)
         1 where the item is recorded yes / no; both 0 when unknown.
     growth, growth_weeks : float arrays (n, 3)
         log(volume_j / volume_(j-1)) and the interval in weeks; 0 where there is no scan.
@@ -87,6 +91,9 @@ class Lesions:
     center: np.ndarray
     x_early: np.ndarray
     x_mgmt: np.ndarray
+    x_edema: np.ndarray
+    x_eloquent: np.ndarray
+    x_steroid: np.ndarray
     evidence: Mapping[str, Evidence]
     symptom_yes: np.ndarray
     symptom_no: np.ndarray
@@ -117,9 +124,7 @@ class Lesions:
         return replace(self, evidence={**self.evidence, name: evidence})
 
 
-def encode(
-    cohort: Cohort, centers: Sequence[str], early_window_months: float, registry: Registry
-) -> Lesions:
+def encode(cohort: Cohort, centers: Sequence[str], parameters: Parameters) -> Lesions:
     """Turn a validated cohort into model arrays.
 
     Parameters
@@ -127,15 +132,18 @@ def encode(
     cohort : Cohort
     centers : sequence of str
         The fit's centers, in index order; other centers become :data:`UNSEEN_CENTER`.
-    early_window_months : float
-        Months after radiotherapy that count as the early (pseudoprogression) window.
-    registry : Registry
-        The fit's modalities; the cohort must have been validated against the same declarations.
+    parameters : Parameters
+        The fit's parameter file: its modalities (the cohort must have been validated against the
+        same declarations), the early window (``cohort_design.early_window_months``) and the
+        reference edema ratio (``context.edema_reference_ratio``).
 
     Returns
     -------
     Lesions
     """
+    registry = parameters.registry
+    early_window_months = float(parameters.value("cohort_design.early_window_months"))
+    edema_reference = float(parameters.value("context.edema_reference_ratio"))
     if cohort.registry.structure() != registry.structure():
         raise ValueError("the cohort was validated against other modalities than the fit's")
     t = cohort.table
@@ -154,6 +162,9 @@ def encode(
         center=np.array([position.get(c, UNSEEN_CENTER) for c in t["center"]], dtype=np.int64),
         x_early=np.where(np.isnan(months), 0.0, np.where(months <= early_window_months, 0.5, -0.5)),
         x_mgmt=_effect_code(t["mgmt_methylated"]),
+        x_edema=np.nan_to_num(np.log(t["edema_ratio"].to_numpy(float) / edema_reference)),
+        x_eloquent=_effect_code(t["eloquent_location"]),
+        x_steroid=_effect_code(t["steroid_increase"]),
         evidence={m.name: _evidence(t, m) for m in registry},
         symptom_yes=yes,
         symptom_no=no,

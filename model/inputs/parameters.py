@@ -1,8 +1,8 @@
 """The parameter file: every number of the priors and the synthetic cohort, with its source.
 
 ``data/parameters.toml`` holds, for each model parameter, its published centre (``value``), its
-prior (``prior`` and ``scale``) and its ``source``; for each symptom item its rate under each class;
-the design of the synthetic cohort; and, in ``[modality.*]`` tables, the declaration of every
+prior (``prior`` and ``scale``) and its ``source``; the design of the synthetic cohort; the
+context in which imaging is read; and, in ``[modality.*]`` tables, the declaration of every
 evidence source (:mod:`model.modalities`). :func:`load_parameters` reads and checks the whole file,
 so the model and the simulator never see a missing or misspelt entry.
 """
@@ -28,12 +28,24 @@ from model.modalities.registry import Registry, read_registry
 
 PRIOR_KINDS = ("normal", "lognormal", "halfnormal", "beta", "fixed")
 
+DECLINE_ENTRIES: tuple[str, ...] = tuple(
+    f"symptoms.decline_{k}" for k in ("intercept", "recurrence", "edema", "eloquent", "steroid")
+)
+"""The logistic model of clinical decline: its intercept (necrosis), the class effect and the
+context covariates."""
+
+SYMPTOM_ENTRIES: tuple[str, ...] = tuple(
+    f"symptoms.{s}.{given}" for s in SYMPTOMS for given in ("if_decline", "if_stable")
+)
+"""Each symptom item's P(yes | decline) and P(yes | no decline)."""
+
 FIXED_MODEL_ENTRIES: tuple[str, ...] = (
     "prevalence.intercept",
     "prevalence.early",
     "prevalence.mgmt",
     "prevalence.tau_center",
-    "symptoms.tau_item",
+    *DECLINE_ENTRIES,
+    *SYMPTOM_ENTRIES,
     "growth.rate_necrosis",
     "growth.separation",
     "growth.sd",
@@ -42,12 +54,6 @@ FIXED_MODEL_ENTRIES: tuple[str, ...] = (
     "reference.follow_up_specificity",
 )
 """Model parameters every model has; each modality adds its own (``Parameters.model_entries``)."""
-
-HYPER_ENTRIES: tuple[str, ...] = ("symptoms.class_mean",)
-"""Priors whose centre is derived from other entries (a prior and a scale, no value)."""
-
-SYMPTOM_ENTRIES: tuple[str, ...] = tuple(f"symptoms.{s}" for s in SYMPTOMS)
-"""Symptom items: P(yes | recurrence) and P(yes | necrosis)."""
 
 DESIGN_ENTRIES: tuple[str, ...] = (
     "cohort_design.early_fraction",
@@ -66,11 +72,20 @@ DESIGN_ENTRIES: tuple[str, ...] = (
     "cohort_design.baseline_volume_median_ml",
     "cohort_design.baseline_volume_log_sd",
     "cohort_design.center_size_concentration",
+    "cohort_design.edema_known",
+    "cohort_design.edema_ratio_log_sd",
+    "cohort_design.eloquent_known",
+    "cohort_design.eloquent_share",
+    "cohort_design.steroid_known",
+    "cohort_design.steroid_increase_share",
 )
 """Synthetic-cohort design shared by all modalities: a value and a source each (each modality's
 own design sits in its declaration)."""
 
-CONTEXT_ENTRIES: tuple[str, ...] = ("context.bevacizumab_window_weeks",)
+CONTEXT_ENTRIES: tuple[str, ...] = (
+    "context.bevacizumab_window_weeks",
+    "context.edema_reference_ratio",
+)
 """When the imaging cannot be read as usual: a value and a source each."""
 
 REQUIRED_PRIOR_KINDS: dict[str, tuple[str, ...]] = {
@@ -87,8 +102,6 @@ locations are real, separations and spreads positive, misreads fixed, accuracies
 
 _FIELDS_BY_GROUP = {
     "model": ("value", "prior", "scale", "source"),
-    "hyper": ("prior", "scale", "source"),
-    "symptom": ("p_recurrence", "p_necrosis", "source"),
     "design": ("value", "source"),
     "context": ("value", "source"),
 }
@@ -157,14 +170,9 @@ class Parameters:
         return self.entries[name].fields["value"]
 
     def prior(self, name: str) -> Prior:
-        """The prior of a model entry, or of a hyper entry (whose centre is ``None``)."""
+        """The prior of a model entry."""
         fields = self.entries[name].fields
         return Prior(fields["prior"], fields.get("value"), float(fields.get("scale", 0.0)))
-
-    def symptom_rates(self, item: str) -> tuple[float, float]:
-        """(P(yes | necrosis), P(yes | recurrence)) for a symptom item."""
-        fields = self.entries[f"symptoms.{item}"].fields
-        return float(fields["p_necrosis"]), float(fields["p_recurrence"])
 
     def source(self, name: str) -> str:
         """The source cited for an entry."""
@@ -193,23 +201,6 @@ class Parameters:
                 raise KeyError(f"{name!r} is not a model parameter")
             entry = entries[name]
             entries[name] = replace(entry, fields={**entry.fields, "value": float(value)})
-        return Parameters(entries, self.path, self.registry)
-
-    def with_symptom_rates(self, rates: Mapping[str, tuple[float, float]]) -> Parameters:
-        """A copy with some symptom items' (P(yes | necrosis), P(yes | recurrence)) replaced.
-
-        Note that the prior of the class-mean symptom logits is centred on the items' rates, so a
-        copy made for simulation should not be used as the fit's priors.
-        """
-        entries = dict(self.entries)
-        for item, (p_necrosis, p_recurrence) in rates.items():
-            entry = entries[f"symptoms.{item}"]
-            fields = {
-                **entry.fields,
-                "p_necrosis": float(p_necrosis),
-                "p_recurrence": float(p_recurrence),
-            }
-            entries[f"symptoms.{item}"] = replace(entry, fields=fields)
         return Parameters(entries, self.path, self.registry)
 
     @property
@@ -258,8 +249,6 @@ def load_parameters(path: str | os.PathLike | None = None) -> Parameters:
     expected = {
         **{n: "model" for n in FIXED_MODEL_ENTRIES},
         **{n: "model" for n in modality_tables},
-        **{n: "hyper" for n in HYPER_ENTRIES},
-        **{n: "symptom" for n in SYMPTOM_ENTRIES},
         **{n: "design" for n in DESIGN_ENTRIES},
         **{n: "context" for n in CONTEXT_ENTRIES},
     }
@@ -355,11 +344,7 @@ def _check_entry(file: str, entry: str, group: str, fields: Mapping[str, Any]) -
         return problems
     if not isinstance(fields["source"], str) or not fields["source"].strip():
         bad("source", fields["source"], "a non-empty text citing the source")
-    if group == "symptom":
-        for key in ("p_recurrence", "p_necrosis"):
-            if not _is_number(fields[key]) or not 0 < fields[key] < 1:
-                bad(key, fields[key], "a probability strictly between 0 and 1")
-    if group in {"model", "hyper"}:
+    if group == "model":
         problems.extend(_check_prior(file, entry, fields))
     if group == "design":
         problems.extend(_check_design_value(file, entry, fields["value"]))
@@ -419,6 +404,11 @@ def _check_design_value(file: str, entry: str, value: Any) -> list[Problem]:
         "symptom_unknown",
         "labelled",
         "histopathology_share",
+        "edema_known",
+        "eloquent_known",
+        "eloquent_share",
+        "steroid_known",
+        "steroid_increase_share",
     }
     if key in probabilities:
         ok, expected = _is_number(value) and 0 <= value <= 1, "a probability in [0, 1]"
@@ -492,8 +482,6 @@ def parameters_from_mapping(mapping: Any, file: str) -> Parameters:
         needed = (
             *FIXED_MODEL_ENTRIES,
             *registry.parameter_entries(),
-            *HYPER_ENTRIES,
-            *SYMPTOM_ENTRIES,
             *DESIGN_ENTRIES,
             *CONTEXT_ENTRIES,
         )

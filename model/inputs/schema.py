@@ -105,6 +105,14 @@ _IDENTITY_FIELDS: tuple[Field, ...] = (
 )
 _CONTEXT_FIELDS: tuple[Field, ...] = (
     *(_yesno(s, f"new or worse {s.replace('_', ' ')}") for s in SYMPTOMS),
+    _yesno("steroid_increase", "steroid dose raised since the previous scan"),
+    _number(
+        "edema_ratio",
+        "FLAIR hyperintense volume divided by the enhancing volume (edema-to-lesion ratio)",
+        0,
+        100,
+    ),
+    _yesno("eloquent_location", "lesion in eloquent cortex (motor, language, visual) or brainstem"),
     _number("months_since_rt", "months since the end of radiotherapy", 0, 600, inclusive=True),
     _yesno("mgmt_methylated", "MGMT promoter methylation"),
     _yesno("idh_mutant", "IDH mutation"),

@@ -18,13 +18,17 @@ from model.inputs.vocabulary import SYMPTOMS
 from model.modalities.registry import Registry
 from model.modalities.spec import BinaryTest, Marker
 
+DECLINE_TERMS: tuple[str, ...] = ("intercept", "recurrence", "edema", "eloquent", "steroid")
+"""The clinical-decline logit's coefficients, in the order of :attr:`PosteriorDraws.decline`."""
+
 FIXED_HYPERPARAMETERS: tuple[str, ...] = (
     "prevalence_intercept",
     "prevalence_early",
     "prevalence_mgmt",
     "prevalence_tau_center",
-    "symptom_class_mean",
-    "symptom_tau_item",
+    *(f"symptom_decline_{k}" for k in DECLINE_TERMS),
+    "symptom_if_decline",
+    "symptom_if_stable",
     "growth_rate_necrosis",
     "growth_separation",
     "growth_sd",
@@ -120,7 +124,9 @@ class PosteriorDraws:
     u: np.ndarray  # (S, C)
     markers: dict[str, MarkerDraws]
     binary: dict[str, BinaryDraws]
-    symptom_rate: np.ndarray  # (S, class, symptom)
+    decline: np.ndarray  # (S, 5): the decline logit's coefficients, as DECLINE_TERMS
+    symptom_if_decline: np.ndarray  # (S, symptom): P(item yes | decline)
+    symptom_if_stable: np.ndarray  # (S, symptom): P(item yes | no decline)
     growth_rate: np.ndarray  # (S, class)
     growth_sd: np.ndarray  # (S,)
     growth_misread: float
@@ -203,7 +209,9 @@ def draws_from_posterior(posterior: Any, parameters: Parameters) -> PosteriorDra
         u=get("prevalence_center", "center"),
         markers=markers,
         binary=binary,
-        symptom_rate=get("symptom_rate", "class", "symptom"),
+        decline=np.stack([get(f"symptom_decline_{k}") for k in DECLINE_TERMS], axis=-1),
+        symptom_if_decline=get("symptom_if_decline", "symptom"),
+        symptom_if_stable=get("symptom_if_stable", "symptom"),
         growth_rate=np.stack([g0, g0 + get("growth_separation")], axis=-1),
         growth_sd=get("growth_sd"),
         growth_misread=float(parameters.value("growth.misread")),
@@ -215,7 +223,6 @@ def draws_from_posterior(posterior: Any, parameters: Parameters) -> PosteriorDra
 def draws_from_values(
     parameters: Parameters,
     values: dict[str, float] | None = None,
-    symptom_rates: dict[str, tuple[float, float]] | None = None,
     center_effects: dict[str, np.ndarray] | None = None,
 ) -> PosteriorDraws:
     """One 'draw' from fixed parameter values (dotted names of the parameter file).
@@ -223,11 +230,9 @@ def draws_from_values(
     Parameters
     ----------
     parameters : Parameters
-        The modalities, and the values and symptom rates used where none are given.
+        The modalities, and the values used where none are given.
     values : dict of str to float, optional
         Model parameter values, e.g. a simulation truth; default the parameter file's values.
-    symptom_rates : dict of str to (float, float), optional
-        P(yes | necrosis), P(yes | recurrence) per symptom item.
     center_effects : dict of str to ndarray, optional
         ``"prevalence"`` and each marker's name: offsets per center (C,). Default: one center
         with zero offsets.
@@ -238,7 +243,6 @@ def draws_from_values(
         With S = 1.
     """
     values = values if values is not None else parameters.model_values()
-    rates = symptom_rates or {s: parameters.symptom_rates(s) for s in SYMPTOMS}
     effects = center_effects or {}
     n_centers = len(next(iter(effects.values()))) if effects else 1
 
@@ -276,7 +280,9 @@ def draws_from_values(
         u=offsets("prevalence"),
         markers=markers,
         binary=binary,
-        symptom_rate=np.array([[[rates[s][k] for s in SYMPTOMS] for k in (0, 1)]]),
+        decline=np.array([[values[f"symptoms.decline_{k}"] for k in DECLINE_TERMS]]),
+        symptom_if_decline=np.array([[values[f"symptoms.{s}.if_decline"] for s in SYMPTOMS]]),
+        symptom_if_stable=np.array([[values[f"symptoms.{s}.if_stable"] for s in SYMPTOMS]]),
         growth_rate=np.array([[g0, g0 + values["growth.separation"]]]),
         growth_sd=one("growth.sd"),
         growth_misread=float(values["growth.misread"]),
@@ -308,8 +314,11 @@ def parameter_variables(registry: Registry) -> list[tuple[str, str, dict[str, st
         for kind in m.kind_names:
             for p in ("mu_necrosis", "separation", "sigma"):
                 out.append((f"{prefix}.{kind}.{p}", f"{m.name}_{p}", {kind_dim(m): kind}))
+    out += [(f"symptoms.decline_{k}", f"symptom_decline_{k}", {}) for k in DECLINE_TERMS]
+    for item in SYMPTOMS:
+        for given in ("if_decline", "if_stable"):
+            out.append((f"symptoms.{item}.{given}", f"symptom_{given}", {"symptom": item}))
     out += [
-        ("symptoms.tau_item", "symptom_tau_item", {}),
         ("growth.rate_necrosis", "growth_rate_necrosis", {}),
         ("growth.separation", "growth_separation", {}),
         ("growth.sd", "growth_sd", {}),

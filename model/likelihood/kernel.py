@@ -6,7 +6,9 @@ For every posterior draw the evidence of a lesion is evaluated exactly as in
 - a marker's number: the core log likelihood ratio (linear in the log value) through the misread
   mixture (:func:`model.modalities.forms.misread_llr`);
 - a read or a binary test result: its precomputed row;
-- symptoms: tabulated log rates; growth: each scan through the misread mixture.
+- symptoms: the items' log rates given decline, mixed over decline
+  (:func:`model.likelihood.symptoms.symptom_log_lik`); growth: each scan through the misread
+  mixture.
 
 :func:`score` reduces over draws without materialising the lesion x draw matrix: the mean of
 P(recurrence), an equal-tailed interval, and the mean of each term of the log-odds.
@@ -24,6 +26,7 @@ from numba import njit, prange
 
 from model.inputs.encode import READ, VALUE, Lesions
 from model.likelihood.order_statistics import order_statistics
+from model.likelihood.symptoms import symptom_log_lik
 from model.likelihood.tables import ScoreTables, lesion_features
 from model.modalities.forms import misread_llr, misread_shifts
 from model.modalities.registry import Registry
@@ -82,19 +85,16 @@ def _score_kernel(
             out_terms[i, 1 + e] = term / S
 
         term = 0.0
-        for j in range(f.symptom_yes.shape[1]):
-            if f.symptom_yes[i, j] > 0:
-                yes1, yes0 = T.log_yes[1, j], T.log_yes[0, j]
-                for s in range(S):
-                    t = yes1[s] - yes0[s]
-                    ell[s] += t
-                    term += t
-            elif f.symptom_no[i, j] > 0:
-                no1, no0 = T.log_no[1, j], T.log_no[0, j]
-                for s in range(S):
-                    t = no1[s] - no0[s]
-                    ell[s] += t
-                    term += t
+        if _symptom_answers(f, T, i, scratch1, scratch2):
+            D = T.decline
+            xe, xl, xs = f.x_edema[i], f.x_eloquent[i], f.x_steroid[i]
+            for s in range(S):
+                eta = D[0, s] + D[2, s] * xe + D[3, s] * xl + D[4, s] * xs
+                t = symptom_log_lik(scratch1[s], scratch2[s], eta + D[1, s]) - symptom_log_lik(
+                    scratch1[s], scratch2[s], eta
+                )
+                ell[s] += t
+                term += t
         out_terms[i, 1 + slots] = term / S
 
         term = 0.0
@@ -121,12 +121,39 @@ def _score_kernel(
         out_high[i] = p_hi0 + (h_high - k_high) * (p_hi1 - p_hi0)
 
 
+@njit(cache=True)
+def _symptom_answers(f, T, i, with_decline, without):
+    """Per draw, the log-probability of lesion i's recorded items with decline and without it.
+
+    Written into the two arrays; returns False when no item is recorded.
+    """
+    with_decline[:] = 0.0
+    without[:] = 0.0
+    recorded = False
+    Y = T.symptom_log
+    for j in range(f.symptom_yes.shape[1]):
+        if f.symptom_yes[i, j] > 0:
+            answer = 0
+        elif f.symptom_no[i, j] > 0:
+            answer = 1
+        else:
+            continue
+        recorded = True
+        for s in range(with_decline.shape[0]):
+            with_decline[s] += Y[answer, j, s]
+            without[s] += Y[2 + answer, j, s]
+    return recorded
+
+
 @njit(cache=True, parallel=True)
 def _class_log_joint_kernel(f, T, rows, out):
     """log P(class) + log p(evidence | class), both classes, from the same tables."""
+    S = out.shape[1]
     for i in prange(len(f.center)):
         c = f.center[i]
-        for s in range(out.shape[1]):
+        l1, l0 = np.empty(S), np.empty(S)
+        recorded = _symptom_answers(f, T, i, l1, l0)
+        for s in range(S):
             v0 = T.log_prior[0, c, f.early_level[i], f.mgmt_level[i], s]
             v1 = T.log_prior[1, c, f.early_level[i], f.mgmt_level[i], s]
             for e in range(f.state.shape[1]):
@@ -142,15 +169,16 @@ def _class_log_joint_kernel(f, T, rows, out):
                 elif f.state[i, e] == READ:
                     v0 += rows[f.row[i, e], 0, s]
                     v1 += rows[f.row[i, e], 1, s]
-            for j in range(f.symptom_yes.shape[1]):
-                v0 += (
-                    f.symptom_yes[i, j] * T.log_yes[0, j, s]
-                    + f.symptom_no[i, j] * T.log_no[0, j, s]
+            if recorded:
+                D = T.decline
+                eta = (
+                    D[0, s]
+                    + D[2, s] * f.x_edema[i]
+                    + D[3, s] * f.x_eloquent[i]
+                    + D[4, s] * f.x_steroid[i]
                 )
-                v1 += (
-                    f.symptom_yes[i, j] * T.log_yes[1, j, s]
-                    + f.symptom_no[i, j] * T.log_no[1, j, s]
-                )
+                v0 += symptom_log_lik(l1[s], l0[s], eta)
+                v1 += symptom_log_lik(l1[s], l0[s], eta + D[1, s])
             G = T.growth
             keep, slip = math.log1p(-T.growth_misread), math.log(T.growth_misread)
             for j in range(f.growth.shape[1]):

@@ -8,7 +8,8 @@ For lesion i at center c, with class k (0 necrosis, 1 recurrence) marginalised:
   for both classes, and the center's calibration shift a_c shared by both classes; a read is the
   probability of the value lying on its side of the cutoff, under the same mixture;
 - each binary test: positive with probability sensitivity (recurrence) or 1 - specificity;
-- symptoms: item j yes with probability p[k, j], logit p[k, j] = m_k + tau * z[k, j];
+- symptoms: the items share one latent clinical decline, whose probability depends on the class
+  and on the context (edema, eloquent location, steroid increase), :mod:`model.likelihood.symptoms`;
 - growth: log(V_j / V_(j-1)) under the misread mixture of Normal(g_k * weeks / 6, sd);
 - reference label: histopathology is the class; a follow-up label has sensitivity and
   specificity with Beta priors; unlabelled lesions are a two-class mixture (log-sum-exp).
@@ -36,7 +37,8 @@ import pytensor.tensor as pt
 from model.inputs.encode import FOLLOW_UP, HISTOPATHOLOGY, NONE, READ, VALUE, Lesions
 from model.inputs.parameters import Parameters
 from model.inputs.vocabulary import CLASSES, GROWTH_WEEKS, SYMPTOMS
-from model.likelihood.draws import kind_dim
+from model.likelihood.draws import DECLINE_TERMS, kind_dim
+from model.likelihood.symptoms import decline_logit, symptom_log_likelihood
 from model.modalities.forms import (
     binary_log_prob,
     misread_log_density,
@@ -50,12 +52,11 @@ DATA_PREFIX = "lesions_"
 # Rough standard deviation of one lesion's information about a group effect on the logit scale
 # for binary evidence: 1 / sqrt(p (1 - p) * share informative), p ~ 0.6, ~70% class information.
 _PREVALENCE_SD = 2.5
-_SYMPTOM_SD = 2.6
 
 
 def families(parameters: Parameters) -> tuple[str, ...]:
     """Hierarchical families whose group effects can be centred or non-centred."""
-    return ("prevalence", *(m.name for m in parameters.registry.markers), "symptoms")
+    return ("prevalence", *(m.name for m in parameters.registry.markers))
 
 
 def choose_centered(lesions: Lesions, parameters: Parameters) -> tuple[str, ...]:
@@ -86,11 +87,6 @@ def choose_centered(lesions: Lesions, parameters: Parameters) -> tuple[str, ...]
             per_center(np.ones(len(lesions), bool)),
             _PREVALENCE_SD,
             parameters.value("prevalence.tau_center"),
-        ),
-        "symptoms": (
-            (lesions.symptom_yes + lesions.symptom_no).sum(axis=0) / 2.0,
-            _SYMPTOM_SD,
-            parameters.value("symptoms.tau_item"),
         ),
     }
     for m in parameters.registry.markers:
@@ -247,6 +243,9 @@ def model_data(lesions: Lesions, parameters: Parameters) -> dict[str, np.ndarray
         "center": lesions.center,
         "x_early": lesions.x_early,
         "x_mgmt": lesions.x_mgmt,
+        "x_edema": lesions.x_edema,
+        "x_eloquent": lesions.x_eloquent,
+        "x_steroid": lesions.x_steroid,
         "symptom_yes": lesions.symptom_yes,
         "symptom_no": lesions.symptom_no,
         "growth": lesions.growth,
@@ -376,21 +375,13 @@ def _parameters(prior: _PriorFactory, parameters: Parameters, centered: Sequence
                 "specificity": prior(f"{m.name}_specificity", f"modality.{m.name}.specificity"),
             }
 
-    rates = np.array([parameters.symptom_rates(s) for s in SYMPTOMS]).T  # (class, symptom)
-    class_mean_centre = np.log(rates / (1 - rates)).mean(axis=1)
-    mean_scale = parameters.prior("symptoms.class_mean").scale
-    class_mean = pm.Normal("symptom_class_mean", class_mean_centre, mean_scale, dims="class")
-    tau_item = prior("symptom_tau_item", "symptoms.tau_item")
-    if "symptoms" in centered:
-        item_logit = pm.Normal(
-            "symptom_item_logit", class_mean[:, None], tau_item, dims=("class", "symptom")
+    theta["decline"] = [
+        prior(f"symptom_decline_{k}", f"symptoms.decline_{k}") for k in DECLINE_TERMS
+    ]
+    for given in ("if_decline", "if_stable"):
+        theta[given] = prior(
+            f"symptom_{given}", [f"symptoms.{s}.{given}" for s in SYMPTOMS], dims="symptom"
         )
-    else:
-        item_z = pm.Normal("symptom_item_z", 0.0, 1.0, dims=("class", "symptom"))
-        item_logit = class_mean[:, None] + tau_item * item_z
-    theta["symptom_rate"] = pm.Deterministic(
-        "symptom_rate", pm.math.sigmoid(item_logit), dims=("class", "symptom")
-    )
 
     g0 = prior("growth_rate_necrosis", "growth.rate_necrosis")
     g_sep = prior("growth_separation", "growth.separation")
@@ -455,8 +446,21 @@ def _result_terms(theta: dict, d: dict, layout: MarkerLayout):
 
 
 def _symptom_log_lik(theta: dict, d: dict):
-    rate = theta["symptom_rate"]  # (class, symptom)
-    return pt.dot(d["symptom_yes"], pt.log(rate).T) + pt.dot(d["symptom_no"], pt.log1p(-rate).T)
+    yes, no = d["symptom_yes"], d["symptom_no"]
+
+    def answers(rate):
+        return pt.dot(yes, pt.log(rate)) + pt.dot(no, pt.log1p(-rate))
+
+    coefficients = theta["decline"]
+    eta = decline_logit(coefficients, d["x_edema"], d["x_eloquent"], d["x_steroid"])
+    necrosis, recurrence = symptom_log_likelihood(
+        answers(theta["if_decline"]),
+        answers(theta["if_stable"]),
+        eta,
+        coefficients[1],
+        pytensor_backend(),
+    )
+    return pt.stack([necrosis, recurrence], axis=1)
 
 
 def _growth_log_lik(theta: dict, d: dict):

@@ -59,8 +59,8 @@ class Tables(NamedTuple):
     core_slope: np.ndarray  # (slot, kind, C+1, S)
     base_quad: np.ndarray  # (slot, kind, C+1, 3, S): log N(u; mu_0, sd) = q0 u^2 + q1 u + q2
     misread: np.ndarray  # (slot,)
-    log_yes: np.ndarray  # (2, symptom, S)
-    log_no: np.ndarray  # (2, symptom, S)
+    symptom_log: np.ndarray  # (4, symptom, S): log P(yes | D), log P(no | D), then without D
+    decline: np.ndarray  # (5, S): the decline logit's coefficients (draws.DECLINE_TERMS)
     growth: np.ndarray  # (5, S): core L = a w g - b w^2 (a, b); necrosis mean rate r0,
     #                     precision 1 / sd^2, and -log sd - log(2 pi) / 2
     growth_misread: float
@@ -124,7 +124,10 @@ def build_tables(draws: PosteriorDraws, registry: Registry) -> ScoreTables:
     base_quad = np.stack(
         [-0.5 * inv_var, mu0 * inv_var, -0.5 * mu0**2 * inv_var - log_sd - 0.5 * LOG_2PI], axis=-2
     )
-    rate = draws.symptom_rate.transpose(1, 2, 0)  # (class, symptom, S)
+    if_decline, if_stable = draws.symptom_if_decline.T, draws.symptom_if_stable.T  # (symptom, S)
+    symptom_log = np.stack(
+        [np.log(if_decline), np.log1p(-if_decline), np.log(if_stable), np.log1p(-if_stable)]
+    )
     r0, r1 = draws.growth_rate[:, 0], draws.growth_rate[:, 1]
     precision = 1.0 / draws.growth_sd**2
     growth = np.stack(
@@ -142,8 +145,8 @@ def build_tables(draws: PosteriorDraws, registry: Registry) -> ScoreTables:
         core_slope=slope,
         base_quad=base_quad,
         misread=moments.misread,
-        log_yes=np.log(rate),
-        log_no=np.log1p(-rate),
+        symptom_log=symptom_log,
+        decline=draws.decline.T,
         growth=growth,
         growth_misread=float(draws.growth_misread),
     )
@@ -212,6 +215,9 @@ class LesionFeatures(NamedTuple):
     center: np.ndarray  # (n,) index on the tables' center axis (unseen = C)
     early_level: np.ndarray  # (n,) 0, 1, 2
     mgmt_level: np.ndarray
+    x_edema: np.ndarray  # (n,) the decline covariates
+    x_eloquent: np.ndarray
+    x_steroid: np.ndarray
     state: np.ndarray  # (n, slot) NONE, VALUE, READ
     kind: np.ndarray  # (n, slot)
     value: np.ndarray  # (n, slot) log value (VALUE)
@@ -251,6 +257,9 @@ def lesion_features(
         "center": center,
         "early_level": level(lesions.x_early),
         "mgmt_level": level(lesions.x_mgmt),
+        "x_edema": lesions.x_edema,
+        "x_eloquent": lesions.x_eloquent,
+        "x_steroid": lesions.x_steroid,
         "state": state,
         "kind": kind,
         "value": value,

@@ -11,6 +11,7 @@ from model.inputs.encode import VALUE, Lesions
 from model.inputs.parameters import Parameters
 from model.inputs.vocabulary import GROWTH_WEEKS, SYMPTOMS
 from model.likelihood.draws import PosteriorDraws, parameter_variables
+from model.likelihood.symptoms import decline_probability
 from model.likelihood.tables import ScoreTables
 from model.modalities.forms import misread_log_density, numpy_backend
 from model.modalities.registry import Registry
@@ -183,12 +184,16 @@ def predictive_check_figure(
 def _symptom_check(
     ax, tables: ScoreTables, lesions: Lesions, prior: np.ndarray, tail: float
 ) -> None:
-    rate = np.exp(tables.tables.log_yes)  # (2, J, S)
+    T = tables.tables
+    decline = decline_probability(T.decline, lesions.x_edema, lesions.x_eloquent, lesions.x_steroid)
+    if_decline, if_stable = np.exp(T.symptom_log[0]), np.exp(T.symptom_log[2])  # (J, S)
     observed, low, mid, high = [], [], [], []
     for j in range(len(SYMPTOMS)):
         recorded = (lesions.symptom_yes[:, j] + lesions.symptom_no[:, j]) > 0
         observed.append(lesions.symptom_yes[recorded, j].mean())
-        predicted = (prior[recorded] * rate[:, j].T[None]).sum(axis=2).mean(axis=0)  # (S,)
+        q = decline[recorded]  # (n, S, 2)
+        rate = q * if_decline[j][None, :, None] + (1 - q) * if_stable[j][None, :, None]
+        predicted = (prior[recorded] * rate).sum(axis=2).mean(axis=0)  # (S,)
         mid.append(predicted.mean())
         low.append(np.quantile(predicted, tail))
         high.append(np.quantile(predicted, 1 - tail))

@@ -80,7 +80,7 @@ def encode_patients(
     """
     cohort = as_cohort(patients, fit.registry)
     check_bevacizumab(cohort, bevacizumab_window(fit), allow_bevacizumab)
-    return cohort, encode(cohort, fit.centers, fit.early_window_months, fit.registry)
+    return cohort, encode(cohort, fit.centers, fit.parameters)
 
 
 def bevacizumab_window(fit: Fit) -> float:
@@ -180,7 +180,7 @@ def prediction_blocks(
     window = bevacizumab_window(fit)
     for cohort in _cohort_blocks(patients, fit.registry, block_rows):
         treated = check_bevacizumab(cohort, window, allow_bevacizumab)
-        lesions = encode(cohort, fit.centers, fit.early_window_months, fit.registry)
+        lesions = encode(cohort, fit.centers, fit.parameters)
         result = score(lesions, tables, len(fit.centers), fit.registry, ci_prob=ci_prob)
         yield _prediction_frame(fit, cohort, lesions, result, treated)
 

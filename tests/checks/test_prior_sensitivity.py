@@ -51,10 +51,10 @@ def test_log_densities_groups_and_dims(tree, bundled_cohort_path):
     patient_ids = load_cohort(bundled_cohort_path).table["patient_id"].tolist()
     assert lesions["lesion"].to_numpy().tolist() == patient_ids
     assert np.isfinite(lesions).all()
-    # population priors only: group-level center offsets and item logits are not power-scaled
+    # population priors only: group-level center offsets are not power-scaled
     log_prior = tree["log_prior"].to_dataset()
     assert "prevalence_tau_center" in log_prior and "perfusion_tau_center" in log_prior
-    assert "prevalence_center" not in log_prior and "symptom_item_logit" not in log_prior
+    assert "prevalence_center" not in log_prior and "symptom_if_decline" in log_prior
     assert log_prior["perfusion_sigma"].dims == ("chain", "draw", "perfusion_kind")
 
 
@@ -217,7 +217,7 @@ def test_cli_json_on_the_bundled_fit(capsys, tmp_path):
     assert code == 0
     document = json.loads(capsys.readouterr().out)
     parameters = document["psense"]["parameters"]
-    assert len(parameters) == len(parameter_variables(bundled_registry())) + 2
+    assert len(parameters) == len(parameter_variables(bundled_registry()))
     assert {"prior_sensitivity", "likelihood_sensitivity", "diagnosis", "source"} <= set(
         parameters[0]
     )

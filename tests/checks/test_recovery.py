@@ -38,15 +38,6 @@ def truth_pairs(truth, posterior, registry):
                     post(f"{family}_center", center=design.name),
                 )
             )
-    for k, cls in enumerate(("necrosis", "recurrence")):
-        for item in SYMPTOMS:
-            pairs.append(
-                (
-                    f"symptom_rate[{cls},{item}]",
-                    truth.symptom_rates[item][k],
-                    post("symptom_rate", **{"class": cls, "symptom": item}),
-                )
-            )
     return pairs
 
 

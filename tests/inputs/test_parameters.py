@@ -7,17 +7,17 @@ from model.checks.simulation import simulate
 from model.core.errors import InputError
 from model.core.files import bundled
 from model.inputs.encode import encode
-from model.inputs.parameters import DESIGN_ENTRIES, SYMPTOM_ENTRIES, load_parameters
+from model.inputs.parameters import CONTEXT_ENTRIES, DESIGN_ENTRIES, load_parameters
 from model.likelihood.pymc_model import build_model
 
 
 def test_bundled_parameters_complete_with_sources():
     p = load_parameters()
-    for name in (*p.model_entries, *SYMPTOM_ENTRIES, *DESIGN_ENTRIES):
+    for name in (*p.model_entries, *DESIGN_ENTRIES, *CONTEXT_ENTRIES):
         assert len(p.source(name)) > 10, name
     assert p.prior("modality.perfusion.DSC.separation").kind == "lognormal"
     assert p.prior("modality.perfusion.misread").kind == "fixed"
-    assert p.prior("symptoms.class_mean").center is None
+    assert p.prior("symptoms.headache.if_decline").kind == "beta"
 
 
 def rewrite(tmp_path, edit):
@@ -134,7 +134,7 @@ def model_constants(parameters) -> np.ndarray:
     from pytensor.graph.basic import Constant
     from pytensor.graph.traversal import ancestors
 
-    lesions = encode(TINY_COHORT, TINY_COHORT.centers, 3.0, parameters.registry)
+    lesions = encode(TINY_COHORT, TINY_COHORT.centers, parameters)
     graph = build_model(lesions, TINY_COHORT.centers, parameters, centered=())
     numbers = [
         np.asarray(node.data, dtype=float).ravel()
@@ -154,9 +154,9 @@ compared with (tests/test_bundled_cohort.py). Each is asserted on where it is us
 
 def test_every_number_in_the_file_reaches_the_model_or_the_simulator(tmp_path):
     """Each number of the parameter file is used: moving it changes the PyMC model's priors
-    (estimated model, hyper and symptom entries), the cohort the simulator draws (cohort
-    design, modality design and fixed values such as misread probabilities), or which lesions
-    scoring refuses (context entries)."""
+    (estimated model entries), the cohort the simulator draws (cohort design, modality design
+    and fixed values such as misread probabilities), or, for context entries, which lesions
+    scoring refuses or how the context is drawn."""
     text = bundled("parameters.toml").read_text()
     document = tomllib.loads(text)
     base_model = model_constants(load_parameters())
@@ -173,10 +173,12 @@ def test_every_number_in_the_file_reaches_the_model_or_the_simulator(tmp_path):
                 checked += 1
                 entry = parameters.entries.get(name)
                 if entry is not None and entry.group == "context":
-                    changed = refused(parameters) != refused(load_parameters())
+                    changed = refused(parameters) != refused(load_parameters()) or not simulate(
+                        300, 8, seed=2, parameters=parameters
+                    )[0].table.equals(base_cohort)
                 elif (
                     entry is not None
-                    and entry.group in ("model", "hyper", "symptom")
+                    and entry.group == "model"
                     and entry.fields.get("prior") != "fixed"
                 ):
                     changed = not np.array_equal(model_constants(parameters), base_model)

@@ -84,6 +84,17 @@ def test_columns_may_be_omitted_and_reordered(tmp_path):
     assert math.isnan(t.loc[0, "perfusion_ratio"])
 
 
+def test_a_file_from_before_the_symptom_context_loads_with_it_missing(tmp_path):
+    from model.inputs.encode import encode
+    from model.inputs.parameters import bundled_parameters
+
+    path = write(tmp_path, "patient_id,center,headache,steroid_increase\np1,X,yes,yes\n")
+    cohort = load_cohort(path)
+    assert math.isnan(cohort.table.loc[0, "edema_ratio"])
+    lesions = encode(cohort, ["X"], bundled_parameters())
+    assert (lesions.x_edema[0], lesions.x_eloquent[0], lesions.x_steroid[0]) == (0.0, 0.0, 0.5)
+
+
 @pytest.mark.parametrize(
     ("cells", "expected"),
     [
@@ -123,6 +134,11 @@ def test_columns_may_be_omitted_and_reordered(tmp_path):
         ({"months_since_rt": "nan"}, (2, "months_since_rt")),
         ({"months_since_rt": "inf"}, (2, "months_since_rt")),
         ({"headache": "0"}, (2, "headache")),
+        ({"edema_ratio": "1_5"}, (2, "edema_ratio")),
+        ({"edema_ratio": "0"}, (2, "edema_ratio")),
+        ({"edema_ratio": "101"}, (2, "edema_ratio")),
+        ({"eloquent_location": "left"}, (2, "eloquent_location")),
+        ({"steroid_increase": "1"}, (2, "steroid_increase")),
     ],
 )
 def test_each_rule_names_row_and_column(tmp_path, cells, expected):

@@ -7,7 +7,6 @@ from scipy import stats
 from model.inputs.encode import encode
 from model.inputs.parameters import load_parameters
 from model.inputs.reading import cohort_from_records
-from model.inputs.vocabulary import SYMPTOMS
 from model.likelihood.draws import draws_from_values
 from model.likelihood.kernel import class_log_joint, contributions, score
 from model.likelihood.tables import build_tables
@@ -15,23 +14,21 @@ from model.likelihood.tables import build_tables
 P = load_parameters()
 REGISTRY = P.registry
 V = P.model_values()
-RATES = {s: P.symptom_rates(s) for s in SYMPTOMS}
 EFFECTS = {
     "prevalence": np.array([0.3, -0.2]),
     **{m.name: np.array([0.1, -0.15]) * (i + 1) for i, m in enumerate(REGISTRY.markers)},
 }
 CENTERS = ("A", "B")
-WINDOW = 2.76
 TERM = {name: i for i, name in enumerate(contributions(REGISTRY))}
 
 
 def one_draw_tables():
-    return build_tables(draws_from_values(P, V, RATES, EFFECTS), REGISTRY)
+    return build_tables(draws_from_values(P, V, EFFECTS), REGISTRY)
 
 
 def run(records):
     cohort = cohort_from_records(records)
-    lesions = encode(cohort, CENTERS, WINDOW, REGISTRY)
+    lesions = encode(cohort, CENTERS, P)
     return score(lesions, one_draw_tables(), len(CENTERS), REGISTRY), lesions
 
 
@@ -176,10 +173,22 @@ def test_symptoms_and_growth():
         "volume_fu2_ml": 4.1,
         "interval_fu2_weeks": 5,
     }
+    record.update({"edema_ratio": 6.0, "eloquent_location": "yes", "steroid_increase": "no"})
     result, _ = run([record])
-    p0, p1 = RATES["headache"]
-    q0, q1 = RATES["seizure"]
-    symptoms = np.log(p1 / p0) + np.log((1 - q1) / (1 - q0))
+    # headache yes, seizure no, given decline or not; decline's probability by class
+    with_decline = V["symptoms.headache.if_decline"] * (1 - V["symptoms.seizure.if_decline"])
+    without = V["symptoms.headache.if_stable"] * (1 - V["symptoms.seizure.if_stable"])
+    eta = (
+        V["symptoms.decline_intercept"]
+        + V["symptoms.decline_edema"] * np.log(6.0 / P.value("context.edema_reference_ratio"))
+        + 0.5 * V["symptoms.decline_eloquent"]
+        - 0.5 * V["symptoms.decline_steroid"]
+    )
+    lik = [
+        sigmoid(x) * with_decline + (1 - sigmoid(x)) * without
+        for x in (eta, eta + V["symptoms.decline_recurrence"])
+    ]
+    symptoms = np.log(lik[1] / lik[0])
     assert result.terms[0, TERM["symptoms"]] == pytest.approx(symptoms, abs=1e-12)
     growth, e, sd = 0.0, V["growth.misread"], V["growth.sd"]
     for g, w in ((np.log(3.9 / 3.0), 7), (np.log(4.1 / 3.9), 5)):
@@ -232,9 +241,9 @@ def test_terms_sum_to_class_log_joint_difference():
     from model.checks.simulation import simulate
 
     cohort, truth = simulate(300, 3, seed=4)
-    draws = draws_from_values(P, truth.parameters, truth.symptom_rates, truth.center_effects)
+    draws = draws_from_values(P, truth.parameters, truth.center_effects)
     tables = build_tables(draws, REGISTRY)
-    lesions = encode(cohort, [c.name for c in truth.centers], WINDOW, REGISTRY)
+    lesions = encode(cohort, [c.name for c in truth.centers], P)
     result = score(lesions, tables, 3, REGISTRY)
     ell = class_log_joint(lesions, tables, 3, REGISTRY)[:, 0, :]
     assert np.allclose(result.terms.sum(axis=1), ell[:, 1] - ell[:, 0], atol=1e-9)

@@ -154,6 +154,9 @@ def lesion_records(registry, rng):
             {
                 "headache": str(rng.choice(["yes", "no", "unknown"])),
                 "seizure": str(rng.choice(["yes", "no"])),
+                "steroid_increase": str(rng.choice(["yes", "no", "unknown"])),
+                "eloquent_location": str(rng.choice(["yes", "no", "unknown"])),
+                "edema_ratio": float(rng.choice([np.nan, 0.8, 3.0, 12.0])),
                 "months_since_rt": float(rng.uniform(0.5, 30)),
                 "mgmt_methylated": str(rng.choice(["yes", "no", "unknown"])),
                 "volume_baseline_ml": 4.0,
@@ -197,7 +200,7 @@ def test_pymc_and_scorer_agree_for_every_modality_state_and_combination(paramete
     rng = np.random.default_rng(3)
     records, combinations = lesion_records(registry, rng)
     cohort = cohort_from_records(pd.DataFrame(records), registry=registry)
-    lesions = encode(cohort, CENTERS, 2.76, registry)
+    lesions = encode(cohort, CENTERS, parameters)
     # coverage, read from the registry: every state of every kind at every center, and lesions
     # with several modalities at once
     for modality in registry:
