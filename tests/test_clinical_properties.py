@@ -277,3 +277,13 @@ def test_a_steroid_increase_or_edema_alone_is_not_evidence(bundled_fit, symptom)
     with_symptom = example(bundled_fit, center="C01", **{symptom: "yes"})
     with_edema = example(bundled_fit, center="C01", edema_ratio=12, **{symptom: "yes"})
     assert 0 < with_edema["llr_symptoms"] < with_symptom["llr_symptoms"]
+
+
+def test_a_second_rescan_with_the_same_growth_adds_less_than_the_first(bundled_fit):
+    """The rescans share the lesion's growth rate: once the first has shown it, a second with the
+    same growth (+30% in 6 weeks each) confirms rather than doubles the evidence."""
+    first = {"volume_baseline_ml": 4.0, "volume_fu1_ml": 5.2, "interval_fu1_weeks": 6}
+    second = {**first, "volume_fu2_ml": 6.76, "interval_fu2_weeks": 6}
+    one = example(bundled_fit, center="C01", **first)["llr_growth"]
+    two = example(bundled_fit, center="C01", **second)["llr_growth"]
+    assert 0 < two - one < one

@@ -6,10 +6,11 @@ shared spread and center shift, with the misread mixture (a misread measurement 
 other class); reads as the value compared with the center's cutoff; binary tests from their
 sensitivity and specificity; the clinical context (edema, location, steroid increase) drawn
 independently of the class, a latent clinical decline from the class and the context, and symptom
-items from the decline; follow-up growth proportional to the
-interval, with misreads. Every number comes from the parameter file (``data/parameters.toml``):
-the shared design (who is labelled, how many follow-ups) from its ``cohort_design`` section, each
-modality's design (who has it, which centers use which kind) from its declaration.
+items from the decline; a growth rate per lesion shared by its rescans, each rescan's growth
+proportional to the interval, with misread series. Every number comes from the parameter file
+(``data/parameters.toml``): the shared design (who is labelled, how many follow-ups) from its
+``cohort_design`` section, each modality's design (who has it, which centers use which kind) from
+its declaration.
 
 Each part of the cohort draws from its own random stream, named after it (a modality's stream after
 the modality): declaring a new modality adds its columns and leaves every other column as it was.
@@ -349,10 +350,15 @@ def _follow_up(rng, p: Parameters, values: dict[str, float], z: np.ndarray) -> d
     low, high = p.value("cohort_design.follow_up_interval_weeks")
     out: dict[str, Any] = {"volume_baseline_ml": np.round(baseline, _ROUND["volume"])}
     volume = baseline
+    # each lesion's own rate, shared by its rescans; a misread series looks like the other class
+    looks = misread_classes(rng, z, values["growth.misread"])
+    rate = (
+        values["growth.rate_necrosis"]
+        + looks * values["growth.separation"]
+        + values["growth.tau_lesion"] * rng.standard_normal(n)
+    )
     for j in range(1, MAX_FOLLOW_UPS + 1):
         weeks = rng.integers(low, high + 1, n).astype(float)
-        looks = misread_classes(rng, z, values["growth.misread"])
-        rate = values["growth.rate_necrosis"] + looks * values["growth.separation"]
         volume = volume * np.exp(rng.normal(rate * weeks / GROWTH_WEEKS, values["growth.sd"]))
         present = scans >= j
         out[f"volume_fu{j}_ml"] = np.where(present, np.round(volume, _ROUND["volume"]), np.nan)

@@ -51,6 +51,11 @@ def growth_likelihood(
 ) -> GrowthLikelihood:
     """The fitted growth likelihood of one rescan, averaged over posterior draws.
 
+    The marginal of a single rescan, its lesion's own rate unknown. A policy over several rounds
+    that reuses it treats the rounds as independent, and so overstates what later rounds add
+    (the lesion's rescans share its rate); per-lesion decisions
+    (:func:`model.decision.value.decide`) condition each rescan on the earlier ones.
+
     Parameters
     ----------
     draws : PosteriorDraws
@@ -66,7 +71,7 @@ def growth_likelihood(
     """
     thinned = draws.thin(n_draws)
     mean = thinned.growth_rate * weeks / GROWTH_WEEKS  # (S, 2)
-    sd = thinned.growth_sd[:, None]  # (S, 1): one spread for both classes
+    sd = thinned.scan_sd(weeks)[:, None]  # (S, 1): one spread for both classes
     low, high = (mean - 8 * sd).min(), (mean + 8 * sd).max()
     g = np.linspace(low, high, grid_size)
     z = (g[None, :, None] - mean[:, None, :]) / sd[:, None, :]  # (S, G, 2)

@@ -49,6 +49,7 @@ FIXED_MODEL_ENTRIES: tuple[str, ...] = (
     "growth.rate_necrosis",
     "growth.separation",
     "growth.sd",
+    "growth.tau_lesion",
     "growth.misread",
     "reference.follow_up_sensitivity",
     "reference.follow_up_specificity",

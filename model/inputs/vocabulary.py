@@ -16,10 +16,6 @@ SYMPTOMS: tuple[str, ...] = (
 """Symptom items (yes / no / unknown): new or worse since the previous assessment. They share one
 latent clinical decline (:mod:`model.likelihood.pymc_model`)."""
 
-SYMPTOM_CONTEXT: tuple[str, ...] = ("edema_ratio", "eloquent_location", "steroid_increase")
-"""What makes decline likely whatever the class: the edema-to-lesion ratio, a location in eloquent
-cortex or the brainstem, and a raised steroid dose (a management response, not evidence)."""
-
 CLASSES: tuple[str, ...] = ("necrosis", "recurrence")
 """Latent classes, index 0 and 1: treatment effect / radiation necrosis, and tumour recurrence."""
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from model.inputs.parameters import Parameters
-from model.inputs.vocabulary import SYMPTOMS
+from model.inputs.vocabulary import GROWTH_WEEKS, SYMPTOMS
 from model.modalities.registry import Registry
 from model.modalities.spec import BinaryTest, Marker
 
@@ -32,6 +32,7 @@ FIXED_HYPERPARAMETERS: tuple[str, ...] = (
     "growth_rate_necrosis",
     "growth_separation",
     "growth_sd",
+    "growth_tau_lesion",
     "reference_sensitivity",
     "reference_specificity",
 )
@@ -128,7 +129,8 @@ class PosteriorDraws:
     symptom_if_decline: np.ndarray  # (S, symptom): P(item yes | decline)
     symptom_if_stable: np.ndarray  # (S, symptom): P(item yes | no decline)
     growth_rate: np.ndarray  # (S, class)
-    growth_sd: np.ndarray  # (S,)
+    growth_sd: np.ndarray  # (S,) measurement noise of one rescan
+    growth_tau: np.ndarray  # (S,) between-lesion spread of the growth rate within a class
     growth_misread: float
     sensitivity: np.ndarray  # (S,) of the follow-up reference label
     specificity: np.ndarray  # (S,)
@@ -137,6 +139,14 @@ class PosteriorDraws:
     def n_draws(self) -> int:
         """Number of draws S."""
         return len(self.intercept)
+
+    def scan_sd(self, weeks: float) -> np.ndarray:
+        """(S,): the spread of one rescan's log growth after ``weeks``, its lesion's rate unknown.
+
+        sqrt(sd^2 + tau^2 w^2), w in six-week units: the marginal of a single rescan.
+        """
+        w = weeks / GROWTH_WEEKS
+        return np.sqrt(self.growth_sd**2 + (self.growth_tau * w) ** 2)
 
     @property
     def n_centers(self) -> int:
@@ -214,6 +224,7 @@ def draws_from_posterior(posterior: Any, parameters: Parameters) -> PosteriorDra
         symptom_if_stable=get("symptom_if_stable", "symptom"),
         growth_rate=np.stack([g0, g0 + get("growth_separation")], axis=-1),
         growth_sd=get("growth_sd"),
+        growth_tau=get("growth_tau_lesion"),
         growth_misread=float(parameters.value("growth.misread")),
         sensitivity=get("reference_sensitivity"),
         specificity=get("reference_specificity"),
@@ -285,6 +296,7 @@ def draws_from_values(
         symptom_if_stable=np.array([[values[f"symptoms.{s}.if_stable"] for s in SYMPTOMS]]),
         growth_rate=np.array([[g0, g0 + values["growth.separation"]]]),
         growth_sd=one("growth.sd"),
+        growth_tau=one("growth.tau_lesion"),
         growth_misread=float(values["growth.misread"]),
         sensitivity=one("reference.follow_up_sensitivity"),
         specificity=one("reference.follow_up_specificity"),
@@ -322,6 +334,7 @@ def parameter_variables(registry: Registry) -> list[tuple[str, str, dict[str, st
         ("growth.rate_necrosis", "growth_rate_necrosis", {}),
         ("growth.separation", "growth_separation", {}),
         ("growth.sd", "growth_sd", {}),
+        ("growth.tau_lesion", "growth_tau_lesion", {}),
         ("reference.follow_up_sensitivity", "reference_sensitivity", {}),
         ("reference.follow_up_specificity", "reference_specificity", {}),
     ]

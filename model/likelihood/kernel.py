@@ -7,8 +7,8 @@ For every posterior draw the evidence of a lesion is evaluated exactly as in
   mixture (:func:`model.modalities.forms.misread_llr`);
 - a read or a binary test result: its precomputed row;
 - symptoms: the items' log rates given decline, mixed over decline
-  (:func:`model.likelihood.symptoms.symptom_log_lik`); growth: each scan through the misread
-  mixture.
+  (:func:`model.likelihood.symptoms.symptom_log_lik`); growth: the lesion's rescans together
+  (:mod:`model.likelihood.growth`), through the misread mixture.
 
 :func:`score` reduces over draws without materialising the lesion x draw matrix: the mean of
 P(recurrence), an equal-tailed interval, and the mean of each term of the log-odds.
@@ -25,6 +25,7 @@ import numpy as np
 from numba import njit, prange
 
 from model.inputs.encode import READ, VALUE, Lesions
+from model.likelihood.growth import trajectory_core_llr, trajectory_log_density_scalar
 from model.likelihood.order_statistics import order_statistics
 from model.likelihood.symptoms import symptom_log_lik
 from model.likelihood.tables import ScoreTables, lesion_features
@@ -98,14 +99,14 @@ def _score_kernel(
         out_terms[i, 1 + slots] = term / S
 
         term = 0.0
-        G = T.growth
-        for j in range(f.growth.shape[1]):
-            if f.growth_mask[i, j] > 0:
-                g, w = f.growth[i, j], f.growth_weeks[i, j]
-                for s in range(S):
-                    t = misread_llr(G[0, s] * w * g - G[1, s] * w * w, T.growth_misread)
-                    ell[s] += t
-                    term += t
+        P, W, Q, m = _growth_sums(f, i)
+        if m > 0:
+            G = T.growth
+            for s in range(S):
+                core = trajectory_core_llr(P, W, G[0, s], G[1, s], G[3, s], G[4, s])
+                t = misread_llr(core, T.growth_misread)
+                ell[s] += t
+                term += t
         out_terms[i, 2 + slots] = term / S
 
         p_sum = 0.0
@@ -119,6 +120,20 @@ def _score_kernel(
         p_lo0, p_lo1, p_hi0, p_hi1 = _sigmoid(lo0), _sigmoid(lo1), _sigmoid(hi0), _sigmoid(hi1)
         out_low[i] = p_lo0 + (h_low - k_low) * (p_lo1 - p_lo0)
         out_high[i] = p_hi0 + (h_high - k_high) * (p_hi1 - p_hi0)
+
+
+@njit(cache=True)
+def _growth_sums(f, i):
+    """(P, W, Q, m) of lesion i's rescans (:func:`model.likelihood.growth.growth_sums`)."""
+    P = W = Q = m = 0.0
+    for j in range(f.growth.shape[1]):
+        if f.growth_mask[i, j] > 0:
+            g, w = f.growth[i, j], f.growth_weeks[i, j]
+            P += w * g
+            W += w * w
+            Q += g * g
+            m += 1.0
+    return P, W, Q, m
 
 
 @njit(cache=True)
@@ -153,6 +168,7 @@ def _class_log_joint_kernel(f, T, rows, out):
         c = f.center[i]
         l1, l0 = np.empty(S), np.empty(S)
         recorded = _symptom_answers(f, T, i, l1, l0)
+        P, W, Q, m = _growth_sums(f, i)
         for s in range(S):
             v0 = T.log_prior[0, c, f.early_level[i], f.mgmt_level[i], s]
             v1 = T.log_prior[1, c, f.early_level[i], f.mgmt_level[i], s]
@@ -179,16 +195,14 @@ def _class_log_joint_kernel(f, T, rows, out):
                 )
                 v0 += symptom_log_lik(l1[s], l0[s], eta)
                 v1 += symptom_log_lik(l1[s], l0[s], eta + D[1, s])
-            G = T.growth
-            keep, slip = math.log1p(-T.growth_misread), math.log(T.growth_misread)
-            for j in range(f.growth.shape[1]):
-                if f.growth_mask[i, j] > 0:
-                    g, w = f.growth[i, j], f.growth_weeks[i, j]
-                    z = g - G[2, s] * w
-                    base = -0.5 * z * z * G[3, s] + G[4, s]
-                    shift0, shift1 = misread_shifts(G[0, s] * w * g - G[1, s] * w * w, keep, slip)
-                    v0 += base + shift0
-                    v1 += base + shift1
+            if m > 0:
+                G = T.growth
+                keep, slip = math.log1p(-T.growth_misread), math.log(T.growth_misread)
+                base = trajectory_log_density_scalar(P, W, Q, m, G[2, s], G[3, s], G[4, s])
+                core = trajectory_core_llr(P, W, G[0, s], G[1, s], G[3, s], G[4, s])
+                shift0, shift1 = misread_shifts(core, keep, slip)
+                v0 += base + shift0
+                v1 += base + shift1
             out[i, s, 0] = v0
             out[i, s, 1] = v1
 

@@ -10,7 +10,9 @@ For lesion i at center c, with class k (0 necrosis, 1 recurrence) marginalised:
 - each binary test: positive with probability sensitivity (recurrence) or 1 - specificity;
 - symptoms: the items share one latent clinical decline, whose probability depends on the class
   and on the context (edema, eloquent location, steroid increase), :mod:`model.likelihood.symptoms`;
-- growth: log(V_j / V_(j-1)) under the misread mixture of Normal(g_k * weeks / 6, sd);
+- growth: the rescans of a lesion share its own rate, Normal(g_k, tau) per 6 weeks, each scan
+  adding measurement noise sd; the series as a whole may be misread
+  (:mod:`model.likelihood.growth`);
 - reference label: histopathology is the class; a follow-up label has sensitivity and
   specificity with Beta priors; unlabelled lesions are a two-class mixture (log-sum-exp).
 
@@ -38,6 +40,7 @@ from model.inputs.encode import FOLLOW_UP, HISTOPATHOLOGY, NONE, READ, VALUE, Le
 from model.inputs.parameters import Parameters
 from model.inputs.vocabulary import CLASSES, GROWTH_WEEKS, SYMPTOMS
 from model.likelihood.draws import DECLINE_TERMS, kind_dim
+from model.likelihood.growth import growth_sums, trajectory_log_density
 from model.likelihood.symptoms import decline_logit, symptom_log_likelihood
 from model.modalities.forms import (
     binary_log_prob,
@@ -387,6 +390,7 @@ def _parameters(prior: _PriorFactory, parameters: Parameters, centered: Sequence
     g_sep = prior("growth_separation", "growth.separation")
     theta["growth_rate"] = (g0, g0 + g_sep)
     theta["growth_sd"] = prior("growth_sd", "growth.sd")
+    theta["growth_tau"] = prior("growth_tau_lesion", "growth.tau_lesion")
     theta["growth_misread"] = float(parameters.value("growth.misread"))
     theta["sensitivity"] = prior("reference_sensitivity", "reference.follow_up_sensitivity")
     theta["specificity"] = prior("reference_specificity", "reference.follow_up_specificity")
@@ -464,13 +468,21 @@ def _symptom_log_lik(theta: dict, d: dict):
 
 
 def _growth_log_lik(theta: dict, d: dict):
-    xp = pytensor_backend()
     r0, r1 = theta["growth_rate"]
-    g, w, mask = d["growth"], d["growth_weeks"], d["growth_mask"]
-    sd, eps = theta["growth_sd"], theta["growth_misread"]
-    necrosis = misread_log_density(g, r0 * w, r1 * w, sd, eps, xp)
-    recurrence = misread_log_density(g, r1 * w, r0 * w, sd, eps, xp)
-    return pt.stack([pt.sum(necrosis * mask, axis=1), pt.sum(recurrence * mask, axis=1)], axis=1)
+    sums = growth_sums(
+        d["growth"], d["growth_weeks"], d["growth_mask"], lambda x: pt.sum(x, axis=1)
+    )
+    sd2, tau2 = theta["growth_sd"] ** 2, theta["growth_tau"] ** 2
+    necrosis = trajectory_log_density(sums, r0, sd2, tau2, pt.log)
+    recurrence = trajectory_log_density(sums, r1, sd2, tau2, pt.log)
+    keep, slip = np.log1p(-theta["growth_misread"]), np.log(theta["growth_misread"])
+    return pt.stack(
+        [
+            pt.logaddexp(keep + necrosis, slip + recurrence),
+            pt.logaddexp(keep + recurrence, slip + necrosis),
+        ],
+        axis=1,
+    )
 
 
 def _lesion_log_likelihood(theta: dict, ell, d: dict):

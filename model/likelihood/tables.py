@@ -61,8 +61,7 @@ class Tables(NamedTuple):
     misread: np.ndarray  # (slot,)
     symptom_log: np.ndarray  # (4, symptom, S): log P(yes | D), log P(no | D), then without D
     decline: np.ndarray  # (5, S): the decline logit's coefficients (draws.DECLINE_TERMS)
-    growth: np.ndarray  # (5, S): core L = a w g - b w^2 (a, b); necrosis mean rate r0,
-    #                     precision 1 / sd^2, and -log sd - log(2 pi) / 2
+    growth: np.ndarray  # (5, S): rho_1 - rho_0, (rho_1^2 - rho_0^2) / 2, rho_0, sd^2, tau^2
     growth_misread: float
 
 
@@ -129,16 +128,7 @@ def build_tables(draws: PosteriorDraws, registry: Registry) -> ScoreTables:
         [np.log(if_decline), np.log1p(-if_decline), np.log(if_stable), np.log1p(-if_stable)]
     )
     r0, r1 = draws.growth_rate[:, 0], draws.growth_rate[:, 1]
-    precision = 1.0 / draws.growth_sd**2
-    growth = np.stack(
-        [
-            (r1 - r0) * precision,
-            0.5 * (r1**2 - r0**2) * precision,
-            r0,
-            precision,
-            -np.log(draws.growth_sd) - 0.5 * LOG_2PI,
-        ]
-    )
+    growth = np.stack([r1 - r0, 0.5 * (r1**2 - r0**2), r0, draws.growth_sd**2, draws.growth_tau**2])
     tables = Tables(
         log_prior=_log_prior_table(draws),
         core_intercept=intercept,

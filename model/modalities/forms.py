@@ -24,7 +24,8 @@ direction d = +1 when higher values point to recurrence) has probability
 
 **Binary test.** P(positive | recurrence) = sensitivity, P(positive | necrosis) = 1 - specificity.
 
-**Growth** (follow-up scans) is the continuous form with the location proportional to the interval.
+**Growth** (follow-up scans) is the continuous form applied to a lesion's rescans together, whose
+shared growth rate makes them jointly normal (:mod:`model.likelihood.growth`).
 """
 
 from __future__ import annotations

@@ -131,7 +131,8 @@ def predictive_check_figure(
         rows, slots = np.nonzero(follow)
         weeks = lesions.growth_weeks[rows, slots] / GROWTH_WEEKS
         mean = draws.growth_rate.T[:, None, :] * weeks[None, :, None]  # (2, n_use, S)
-        sd = np.broadcast_to(draws.growth_sd[None, None, :], mean.shape)
+        sd = np.sqrt(draws.growth_sd**2 + (draws.growth_tau * weeks[:, None]) ** 2)[None]
+        sd = np.broadcast_to(sd, mean.shape)
         panels.append(
             (
                 "log growth per scan",

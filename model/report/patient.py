@@ -284,6 +284,9 @@ def _sequential(
 ) -> list[dict]:
     """P(recurrence) with the evidence up to each scan (baseline imaging, follow-up 1, ...).
 
+    Each step also gives the log-odds its rescan added (``added``): the rescans share the lesion's
+    growth rate, so a rescan that only confirms the earlier growth adds less than the first did.
+
     ``under_bevacizumab``: the lesion was scored under the explicit override, and so is each step.
     """
     scans = int(lesions.growth_mask[i].sum())
@@ -302,9 +305,16 @@ def _sequential(
         fit, cohort.with_table(table), ci_prob=ci_prob, allow_bevacizumab=under_bevacizumab
     )
     labels = ["baseline imaging", *(f"follow-up {j}" for j in range(1, scans + 1))]
+    added = np.diff(result["llr_growth"].to_numpy(), prepend=0.0)
     return [
-        {"label": label, "p": r.p_recurrence, "low": r.ci_low, "high": r.ci_high}
-        for label, r in zip(labels, result.itertuples(), strict=True)
+        {
+            "label": label,
+            "p": r.p_recurrence,
+            "low": r.ci_low,
+            "high": r.ci_high,
+            "added": float(step),
+        }
+        for label, r, step in zip(labels, result.itertuples(), added, strict=True)
     ]
 
 

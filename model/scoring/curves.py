@@ -73,7 +73,7 @@ def growth_llr_curve(draws: PosteriorDraws, volume_ratios, weeks: float) -> np.n
     g = np.log(np.asarray(volume_ratios, float))[None, :]
     w = weeks / GROWTH_WEEKS
     r0, r1 = draws.growth_rate[:, :1] * w, draws.growth_rate[:, 1:] * w
-    sd = draws.growth_sd[:, None]
+    sd = draws.scan_sd(weeks)[:, None]  # one rescan, its lesion's own rate unknown
     xp = numpy_backend()
     necrosis = misread_log_density(g, r0, r1, sd, draws.growth_misread, xp)
     recurrence = misread_log_density(g, r1, r0, sd, draws.growth_misread, xp)

@@ -190,15 +190,14 @@ def test_symptoms_and_growth():
     ]
     symptoms = np.log(lik[1] / lik[0])
     assert result.terms[0, TERM["symptoms"]] == pytest.approx(symptoms, abs=1e-12)
-    growth, e, sd = 0.0, V["growth.misread"], V["growth.sd"]
-    for g, w in ((np.log(3.9 / 3.0), 7), (np.log(4.1 / 3.9), 5)):
-        rates = [V["growth.rate_necrosis"] + k * V["growth.separation"] for k in (0, 1)]
-        dens = [
-            (1 - e) * stats.norm.pdf(g, rates[k] * w / 6, sd)
-            + e * stats.norm.pdf(g, rates[1 - k] * w / 6, sd)
-            for k in (0, 1)
-        ]
-        growth += np.log(dens[1] / dens[0])
+    # the two rescans share the lesion's rate: jointly normal; the series as a whole misread
+    e, sd, tau = V["growth.misread"], V["growth.sd"], V["growth.tau_lesion"]
+    g, w = np.log([3.9 / 3.0, 4.1 / 3.9]), np.array([7, 5]) / 6
+    rates = [V["growth.rate_necrosis"] + k * V["growth.separation"] for k in (0, 1)]
+    cov = sd**2 * np.eye(2) + tau**2 * np.outer(w, w)
+    dens = [stats.multivariate_normal(rates[k] * w, cov).pdf(g) for k in (0, 1)]
+    lik = [(1 - e) * dens[k] + e * dens[1 - k] for k in (0, 1)]
+    growth = np.log(lik[1] / lik[0])
     assert result.terms[0, TERM["growth"]] == pytest.approx(growth, abs=1e-9)
 
 

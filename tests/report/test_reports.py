@@ -81,8 +81,12 @@ def test_pages_render_without_errors_or_network_and_show_the_probability(
 
 
 def test_sequential_view_for_a_lesion_with_rescans(reports):
+    """EX7's two rescans grow alike (+37% each): the page shows the second adding less."""
     html = next(p for p in reports.pages if "EX7" in p.name).read_text()
     assert "After each scan" in html and "follow-up 2" in html
+    section = html[html.index("After each scan") :]
+    added = [float(x) for x in re.findall(r"<td>([+-]\d+\.\d\d)</td></tr>", section)[:2]]
+    assert len(added) == 2 and 0 < added[1] < added[0]
 
 
 def test_breakdown_counts_only_the_modalities_a_lesion_has(reports, browser):
