@@ -287,3 +287,16 @@ def test_a_second_rescan_with_the_same_growth_adds_less_than_the_first(bundled_f
     one = example(bundled_fit, center="C01", **first)["llr_growth"]
     two = example(bundled_fit, center="C01", **second)["llr_growth"]
     assert 0 < two - one < one
+
+
+def test_mgmt_methylation_matters_most_in_the_pseudoprogression_window(bundled_fit):
+    """Brandes 2008: 91% vs 41% pseudoprogression by MGMT status within the early window; the
+    prior odds ratio of methylation is far larger there than months later."""
+
+    def log_odds(months, methylated):
+        row = example(bundled_fit, center="C01", months_since_rt=months, mgmt_methylated=methylated)
+        return row["log_odds"]
+
+    early = log_odds(1.5, "no") - log_odds(1.5, "yes")
+    late = log_odds(9.0, "no") - log_odds(9.0, "yes")
+    assert early > late + 1.0 and early > 1.5

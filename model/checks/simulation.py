@@ -174,6 +174,7 @@ def simulate(
         + effects["prevalence"][center]
         + values["prevalence.early"] * x_early
         + values["prevalence.mgmt"] * x_mgmt
+        + values["prevalence.mgmt_early"] * x_mgmt * x_early
     )
     z = (rng.random(n) < 1.0 / (1.0 + np.exp(-logit))).astype(int)
 

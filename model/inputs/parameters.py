@@ -43,6 +43,7 @@ FIXED_MODEL_ENTRIES: tuple[str, ...] = (
     "prevalence.intercept",
     "prevalence.early",
     "prevalence.mgmt",
+    "prevalence.mgmt_early",
     "prevalence.tau_center",
     *DECLINE_ENTRIES,
     *SYMPTOM_ENTRIES,

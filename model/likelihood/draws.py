@@ -25,6 +25,7 @@ FIXED_HYPERPARAMETERS: tuple[str, ...] = (
     "prevalence_intercept",
     "prevalence_early",
     "prevalence_mgmt",
+    "prevalence_mgmt_early",
     "prevalence_tau_center",
     *(f"symptom_decline_{k}" for k in DECLINE_TERMS),
     "symptom_if_decline",
@@ -121,6 +122,7 @@ class PosteriorDraws:
     intercept: np.ndarray  # (S,)
     early: np.ndarray  # (S,)
     mgmt: np.ndarray  # (S,)
+    mgmt_early: np.ndarray  # (S,) the MGMT x early-window interaction
     tau_u: np.ndarray  # (S,)
     u: np.ndarray  # (S, C)
     markers: dict[str, MarkerDraws]
@@ -215,6 +217,7 @@ def draws_from_posterior(posterior: Any, parameters: Parameters) -> PosteriorDra
         intercept=get("prevalence_intercept"),
         early=get("prevalence_early"),
         mgmt=get("prevalence_mgmt"),
+        mgmt_early=get("prevalence_mgmt_early"),
         tau_u=get("prevalence_tau_center"),
         u=get("prevalence_center", "center"),
         markers=markers,
@@ -287,6 +290,7 @@ def draws_from_values(
         intercept=one("prevalence.intercept"),
         early=one("prevalence.early"),
         mgmt=one("prevalence.mgmt"),
+        mgmt_early=one("prevalence.mgmt_early"),
         tau_u=one("prevalence.tau_center"),
         u=offsets("prevalence"),
         markers=markers,
@@ -315,7 +319,7 @@ def parameter_variables(registry: Registry) -> list[tuple[str, str, dict[str, st
     """
     out = [
         (f"prevalence.{k}", f"prevalence_{k}", {})
-        for k in ("intercept", "early", "mgmt", "tau_center")
+        for k in ("intercept", "early", "mgmt", "mgmt_early", "tau_center")
     ]
     for m in registry:
         prefix = f"modality.{m.name}"

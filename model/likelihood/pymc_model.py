@@ -2,7 +2,8 @@
 
 For lesion i at center c, with class k (0 necrosis, 1 recurrence) marginalised:
 
-- class prior: logit P(k = 1) = intercept + u_c + early * x_early + mgmt * x_mgmt;
+- class prior: logit P(k = 1) = intercept + u_c + early * x_early + mgmt * x_mgmt
+  + mgmt_early * x_mgmt * x_early (MGMT matters most in the pseudoprogression window);
 - each registered continuous marker (:mod:`model.modalities`): its log value is the misread
   mixture of normals (:mod:`model.modalities.forms`) with its kind's class locations, one spread
   for both classes, and the center's calibration shift a_c shared by both classes; a read is the
@@ -367,6 +368,7 @@ def _parameters(prior: _PriorFactory, parameters: Parameters, centered: Sequence
     theta["intercept"] = prior("prevalence_intercept", "prevalence.intercept")
     theta["early"] = prior("prevalence_early", "prevalence.early")
     theta["mgmt"] = prior("prevalence_mgmt", "prevalence.mgmt")
+    theta["mgmt_early"] = prior("prevalence_mgmt_early", "prevalence.mgmt_early")
     theta["u"] = _center_offsets(prior, "prevalence", "prevalence.tau_center", centered)
     theta["modalities"] = {}
     for m in parameters.registry:
@@ -404,6 +406,7 @@ def _class_log_joint(theta: dict, d: dict, parameters: Parameters):
         + theta["u"][d["center"]]
         + theta["early"] * d["x_early"]
         + theta["mgmt"] * d["x_mgmt"]
+        + theta["mgmt_early"] * d["x_mgmt"] * d["x_early"]
     )
     ell = pt.stack([-pt.softplus(eta), -pt.softplus(-eta)], axis=1)
     ell = ell + _symptom_log_lik(theta, d) + _growth_log_lik(theta, d)

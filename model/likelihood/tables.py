@@ -187,6 +187,7 @@ def _log_prior_table(draws: PosteriorDraws) -> np.ndarray:
         draws.intercept[None, None, :]
         + draws.early[None, None, :] * x[:, None, None]
         + draws.mgmt[None, None, :] * x[None, :, None]
+        + draws.mgmt_early[None, None, :] * (x[:, None] * x[None, :])[..., None]
     )  # (3, 3, S)
     eta = linear[None] + draws.u.T[:, None, None, :]  # (C, 3, 3, S)
     known = np.stack([-np.logaddexp(0.0, eta), -np.logaddexp(0.0, -eta)])  # (2, C, 3, 3, S)

@@ -90,6 +90,10 @@ def test_prevalence_and_covariate_effects(large):
     assert 0.55 < z.mean() < 0.7
     assert z[early].mean() < z[~early].mean() - 0.1
     assert z[meth].mean() < z[unmeth].mean() - 0.15
+    # MGMT matters most in the pseudoprogression window (Brandes 2008)
+    gap_early = z[unmeth & early].mean() - z[meth & early].mean()
+    gap_late = z[unmeth & ~early].mean() - z[meth & ~early].mean()
+    assert gap_early > gap_late + 0.2
 
 
 def test_design_shares(large):

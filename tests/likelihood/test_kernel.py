@@ -71,6 +71,7 @@ def prior_logit(center, early=0.0, mgmt=0.0):
         + EFFECTS["prevalence"][center]
         + V["prevalence.early"] * early
         + V["prevalence.mgmt"] * mgmt
+        + V["prevalence.mgmt_early"] * mgmt * early
     )
 
 
