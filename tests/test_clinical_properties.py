@@ -300,3 +300,13 @@ def test_mgmt_methylation_matters_most_in_the_pseudoprogression_window(bundled_f
     early = log_odds(1.5, "no") - log_odds(1.5, "yes")
     late = log_odds(9.0, "no") - log_odds(9.0, "yes")
     assert early > late + 1.0 and early > 1.5
+
+
+def test_enhancement_outside_the_radiation_field_points_to_recurrence_even_early(bundled_fit):
+    """RANO 2.0: new enhancement outside the radiation field is progression even within 12
+    weeks, when in-field enhancement would be read as possible pseudoprogression."""
+    early = {"center": "C01", "months_since_rt": 1.5, "mgmt_methylated": "yes"}
+    inside = example(bundled_fit, **early, out_of_field="negative")
+    outside = example(bundled_fit, **early, out_of_field="positive")
+    assert outside["llr_out_of_field"] > np.log(4) and inside["llr_out_of_field"] < 0
+    assert outside["p_recurrence"] > example(bundled_fit, **early)["p_recurrence"] + 0.3
