@@ -194,7 +194,7 @@ def simulate(
             table.update(_binary(rng, modality, values, z))
     table.update(_symptoms(stream(seed, "symptoms"), p, values, z))
     table.update(_follow_up(stream(seed, "follow-up"), p, values, z))
-    table.update(_reference(stream(seed, "reference"), p, values, z))
+    table.update(_reference(stream(seed, "reference"), p, values, z, table))
     frame = pd.DataFrame(table)[list(schema_for(p.registry).columns)]
     source = f"simulate(n={n}, centers={n_centers}, seed={seed})"
     cohort = (
@@ -367,22 +367,55 @@ def _follow_up(rng, p: Parameters, values: dict[str, float], z: np.ndarray) -> d
     return out
 
 
-def _reference(rng, p: Parameters, values: dict[str, float], z: np.ndarray) -> dict[str, Any]:
+def _reference(
+    rng, p: Parameters, values: dict[str, float], z: np.ndarray, table: dict[str, Any]
+) -> dict[str, Any]:
+    """Reference labels made the way real cohorts make them.
+
+    Who is biopsied depends on what the team saw (verification bias): the odds of histopathology
+    rise with the lesion's value of the first declared marker (perfusion in the bundled file),
+    standardised over the cohort, by ``cohort_design.histopathology_suspicion_slope``. This
+    depends only on recorded evidence, so labels are missing at random and the likelihood stays
+    valid without modelling who was biopsied. A lesion not biopsied is labelled by follow-up: from
+    its recorded rescans when it has any (recurrence when its volume grew by more than
+    ``cohort_design.follow_up_label_growth`` over them, RANO's progression), which the model must
+    not count again; otherwise from the later course, an imperfect reference.
+    """
     n = len(z)
     labelled = rng.random(n) < p.value("cohort_design.labelled")
-    histology = rng.random(n) < p.value("cohort_design.histopathology_share")
-    says_recurrence = np.where(
+    suspicion = np.zeros(n)
+    if p.registry.markers:
+        marker = p.registry.markers[0]
+        log_value = np.log(np.asarray(table[marker.value_column], float))
+        seen = ~np.isnan(log_value)
+        if seen.sum() > 1:
+            standard = (log_value[seen] - log_value[seen].mean()) / log_value[seen].std()
+            suspicion[seen] = marker.direction * standard
+    share = p.value("cohort_design.histopathology_share")
+    logit = np.log(share / (1 - share)) + p.value(
+        "cohort_design.histopathology_suspicion_slope"
+    ) * np.clip(suspicion, -3, 3)
+    histology = rng.random(n) < 1.0 / (1.0 + np.exp(-logit))
+    later_course = np.where(
         z == 1,
         rng.random(n) < values["reference.follow_up_sensitivity"],
         rng.random(n) >= values["reference.follow_up_specificity"],
     )
-    label = np.where(histology, z == 1, says_recurrence)
-    diagnosis = np.where(label, "recurrence", "necrosis")
+    baseline = np.asarray(table["volume_baseline_ml"], float)
+    last = np.full(n, np.nan)
+    for j in range(1, MAX_FOLLOW_UPS + 1):
+        volume = np.asarray(table[f"volume_fu{j}_ml"], float)
+        last = np.where(np.isnan(volume), last, volume)
+    has_scans = ~np.isnan(last)
+    with np.errstate(invalid="ignore"):
+        grew = np.log(last / baseline) > np.log1p(p.value("cohort_design.follow_up_label_growth"))
+    label = np.where(histology, z == 1, np.where(has_scans, grew, later_course))
+    source = np.where(
+        histology, "histopathology", np.where(has_scans, "follow_up_scans", "follow_up")
+    )
     return {
-        "reference_diagnosis": np.where(labelled, diagnosis, None),
-        "reference_source": np.where(
-            labelled, np.where(histology, "histopathology", "follow_up"), None
-        ),
+        "reference_diagnosis": np.where(labelled, np.where(label, "recurrence", "necrosis"), None),
+        "reference_source": np.where(labelled, source, None),
     }
 
 

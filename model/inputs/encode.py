@@ -24,8 +24,10 @@ NONE, VALUE, READ = 0, 1, 2
 UNSEEN_CENTER = -1
 """Center index of a lesion from a center the fit has not seen."""
 
-HISTOPATHOLOGY, FOLLOW_UP = 0, 1
-"""Reference-label sources (``-1`` when a lesion has no label)."""
+HISTOPATHOLOGY, FOLLOW_UP, FOLLOW_UP_SCANS = 0, 1, 2
+"""Reference-label sources (``-1`` when a lesion has no label). The model reads histopathology as
+the class and a follow-up label as an imperfect reference; a label made from the recorded follow-up
+scans only restates their growth, which is already evidence, so the model leaves it out."""
 
 
 class Evidence(NamedTuple):
@@ -85,7 +87,7 @@ class Lesions:
     label : int array (n,)
         -1 none, 0 necrosis, 1 recurrence.
     label_source : int array (n,)
-        -1 none, :data:`HISTOPATHOLOGY` or :data:`FOLLOW_UP`.
+        -1 none, :data:`HISTOPATHOLOGY`, :data:`FOLLOW_UP` or :data:`FOLLOW_UP_SCANS`.
     """
 
     center: np.ndarray
@@ -173,7 +175,9 @@ def encode(cohort: Cohort, centers: Sequence[str], parameters: Parameters) -> Le
             np.int64
         ),
         label_source=np.select(
-            [source == "histopathology", source == "follow_up"], [HISTOPATHOLOGY, FOLLOW_UP], -1
+            [source == "histopathology", source == "follow_up", source == "follow_up_scans"],
+            [HISTOPATHOLOGY, FOLLOW_UP, FOLLOW_UP_SCANS],
+            -1,
         ).astype(np.int64),
     )
 

@@ -69,6 +69,8 @@ DESIGN_ENTRIES: tuple[str, ...] = (
     "cohort_design.symptom_unknown",
     "cohort_design.labelled",
     "cohort_design.histopathology_share",
+    "cohort_design.histopathology_suspicion_slope",
+    "cohort_design.follow_up_label_growth",
     "cohort_design.follow_up_scan_probabilities",
     "cohort_design.follow_up_interval_weeks",
     "cohort_design.baseline_volume_median_ml",

@@ -220,7 +220,19 @@ class Validator:
             rows,
             "reference_source",
             "",
-            "'histopathology' or 'follow_up' for a lesion with a reference diagnosis",
+            "'histopathology', 'follow_up' or 'follow_up_scans' for a lesion with a reference "
+            "diagnosis",
+        )
+        from_scans = source & (
+            np.asarray(columns["reference_source"], dtype=object) == "follow_up_scans"
+        )
+        self._flag(
+            from_scans & ~_present(columns["volume_fu1_ml"]),
+            rows,
+            "reference_source",
+            columns["reference_source"],
+            "'follow_up' or 'histopathology': a label made from the recorded follow-up scans "
+            "('follow_up_scans') needs at least one follow-up scan (volume_fu1_ml)",
         )
         self._flag(
             source & ~diagnosis,

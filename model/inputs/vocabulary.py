@@ -24,9 +24,11 @@ READS: tuple[str, ...] = ("negative", "positive")
 the recurrence side of the cutoff (above it, or below it for a marker where lower values point to
 recurrence)."""
 
-REFERENCE_SOURCES: tuple[str, ...] = ("histopathology", "follow_up")
-"""Where a reference diagnosis comes from: tissue (taken as truth) or clinical-radiological
-follow-up (an imperfect reference)."""
+REFERENCE_SOURCES: tuple[str, ...] = ("histopathology", "follow_up", "follow_up_scans")
+"""Where a reference diagnosis comes from: tissue (taken as truth); clinical-radiological follow-up
+beyond what the file records (the later course: an imperfect reference); or the follow-up scans
+recorded in the file. A label made from the recorded scans repeats their growth, which the model
+already counts as evidence, so the model does not use it (incorporation bias)."""
 
 MAX_FOLLOW_UPS: int = 3
 """Follow-up scans per lesion the format holds."""
