@@ -9,6 +9,7 @@ import pytest
 from scipy.stats import mannwhitneyu
 
 from model.checks.literature import literature_comparison, passes_through_box, within_center_auc
+from model.checks.simulation import lesion_key
 from model.inputs.parameters import load_parameters
 from model.inputs.reading import load_cohort
 from model.modalities.spec import Kind, Published
@@ -70,7 +71,8 @@ def test_the_summary_point_check_can_fail():
 def cohort_and_classes(bundled_cohort_path):
     cohort = load_cohort(bundled_cohort_path)
     truth = json.loads((bundled_cohort_path.parent / "cohort_truth.json").read_text())
-    z = np.array([truth["latent_class"][pid] for pid in cohort.table["patient_id"]])
+    keys = map(lesion_key, cohort.table["patient_id"], cohort.table["lesion_id"])
+    z = np.array([truth["latent_class"][key] for key in keys])
     return cohort, z
 
 

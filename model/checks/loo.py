@@ -1,9 +1,11 @@
 """Leave-one-out checks of a fit on its training lesions (PSIS-LOO with ArviZ).
 
-The pointwise log-likelihood of a lesion is the model's: the class log-joint of its evidence
-(:func:`model.likelihood.kernel.class_log_joint`), with the class fixed by histopathology, mixed
-with the follow-up label's accuracy, or marginalised when unlabelled. :func:`label_scores` asks how
-well each subset of evidence predicts the histopathology label of a lesion left out: the fitted
+The pointwise log-likelihood is a patient's, as the model's: each lesion's class log-joint
+(:func:`model.likelihood.kernel.class_log_terms`), with the class fixed by histopathology, mixed
+with the follow-up label's accuracy, or marginalised when unlabelled, and the lesions of one
+patient marginalised together (:mod:`model.likelihood.patients`). :func:`label_scores` asks how
+well each subset of evidence predicts the histopathology label of a lesion whose patient is left
+out (the lesion scored on its own evidence): the fitted
 parameters are those of the full model, the other modalities are hidden, and the LOO weights come
 from PSIS.
 """
@@ -16,7 +18,8 @@ from scipy.special import logsumexp
 
 from model.fitting.sampling import Fit
 from model.inputs.encode import FOLLOW_UP, HISTOPATHOLOGY, Lesions, no_evidence
-from model.likelihood.kernel import class_log_joint
+from model.likelihood.kernel import class_log_joint, class_log_terms
+from model.likelihood.patients import PatientGroups, patient_log_likelihood
 from model.modalities.registry import Registry
 from model.scoring.predict import PatientsLike, encode_patients, score_tables
 
@@ -33,26 +36,53 @@ def evidence_subsets(registry: Registry) -> dict[str, tuple[str, ...]]:
 
 
 def pointwise_log_likelihood(fit: Fit, cohort: PatientsLike) -> tuple[np.ndarray, Lesions]:
-    """log p(lesion i | draw s) for every training lesion and draw: (n, S), and the lesions."""
+    """log p(patient | draw s) for every training patient and draw: (P, S), and the lesions.
+
+    A patient is left out whole: its lesions share its symptoms and its class concordance
+    (:mod:`model.likelihood.patients`); a patient with one lesion is that lesion.
+    """
     _, lesions = encode_patients(fit, cohort)
     if np.any(lesions.center < 0):
         raise ValueError("LOO needs the training lesions: every center must be a training center")
-    ell = class_log_joint(lesions, score_tables(fit), len(fit.centers), fit.registry)  # (n, S, 2)
-    se, sp = fit.draws.sensitivity, fit.draws.specificity  # (S,)
-    out = logsumexp(ell, axis=2)
-    histo = lesions.label_source == HISTOPATHOLOGY
-    out[histo] = np.take_along_axis(ell[histo], lesions.label[histo][:, None, None], axis=2)[..., 0]
-    follow = lesions.label_source == FOLLOW_UP
-    says = (lesions.label[follow] == 1)[:, None]
-    label = np.stack(
-        [np.where(says, np.log1p(-sp), np.log(sp)), np.where(says, np.log(se), np.log1p(-se))], 2
+    tables = score_tables(fit)
+    prior, symptoms, evidence = class_log_terms(
+        lesions, tables, len(fit.centers), fit.registry
+    )  # (n, S, 2) each
+    groups = PatientGroups.of(lesions.patient)
+    out = patient_log_likelihood(
+        prior[groups.first],
+        symptoms[groups.first],
+        evidence + label_log_likelihood(lesions, fit.draws.sensitivity, fit.draws.specificity),
+        groups.index,
+        groups.present,
+        tables.concordance,
+        np,
+        logsumexp,
     )
-    out[follow] = logsumexp(ell[follow] + label, axis=2)
     return out, lesions
 
 
+def label_log_likelihood(lesions: Lesions, se: np.ndarray, sp: np.ndarray) -> np.ndarray:
+    """Per lesion, draw and class, the reference label's log-likelihood (n, S, 2), as the model's.
+
+    Histopathology fixes the class (-1e6 for the other: exp() of it is 0, without infinities);
+    a follow-up label has the fitted accuracy; no label (or one made from the recorded scans) adds
+    nothing.
+    """
+    out = np.zeros((len(lesions), len(se), 2))
+    histo = lesions.label_source == HISTOPATHOLOGY
+    out[histo, :, :] = -1e6
+    out[np.flatnonzero(histo), :, lesions.label[histo]] = 0.0
+    follow = lesions.label_source == FOLLOW_UP
+    says = (lesions.label[follow] == 1)[:, None]
+    out[follow] = np.stack(
+        [np.where(says, np.log1p(-sp), np.log(sp)), np.where(says, np.log(se), np.log1p(-se))], 2
+    )
+    return out
+
+
 def loo(fit: Fit, cohort: PatientsLike):
-    """PSIS-LOO of the fit on its training lesions (an ArviZ ``ELPDData``, pointwise)."""
+    """PSIS-LOO of the fit on its training patients (an ArviZ ``ELPDData``, pointwise)."""
     import arviz as az
     import xarray as xr
 
@@ -62,7 +92,7 @@ def loo(fit: Fit, cohort: PatientsLike):
     tree = xr.DataTree.from_dict(
         {
             "posterior": fit.posterior,
-            "log_likelihood": xr.Dataset({"lesions": (("chain", "draw", "lesion"), array)}),
+            "log_likelihood": xr.Dataset({"patients": (("chain", "draw", "patient"), array)}),
         }
     )
     return az.loo(tree, pointwise=True)
@@ -96,10 +126,11 @@ def label_scores(fit: Fit, cohort: PatientsLike) -> pd.DataFrame:
         against all evidence, and ``brier``.
     """
     result = loo(fit, cohort)
-    weights = result.log_weights.transpose("lesion", "chain", "draw").to_numpy()
-    log_w = weights.reshape(len(weights), -1)  # (n, S), draws chain-major like the scorer's
+    weights = result.log_weights.transpose("patient", "chain", "draw").to_numpy()
+    log_w = weights.reshape(len(weights), -1)  # (P, S), draws chain-major like the scorer's
     log_w = log_w - logsumexp(log_w, axis=1, keepdims=True)
     _, lesions = encode_patients(fit, cohort)
+    log_w = log_w[np.unique(lesions.patient, return_inverse=True)[1]]  # each lesion's patient
     labelled = lesions.label_source == HISTOPATHOLOGY
     tables, n_centers = score_tables(fit), len(fit.centers)
     y = lesions.label[labelled]

@@ -2,7 +2,7 @@
 
 Power-scaling sensitivity (Kallioinen et al. 2024) asks how the posterior of each population
 parameter moves when the prior, or the likelihood, is raised to a power alpha near 1. It needs, for
-every posterior draw, the log-likelihood of each training lesion and the log prior density:
+every posterior draw, the log-likelihood of each training patient and the log prior density:
 :func:`log_densities` rebuilds the fit's PyMC model on its training cohort and evaluates both with
 one compiled, vectorised PyTensor function; :func:`prior_sensitivity` hands them to ArviZ
 (:func:`arviz_stats.psense_summary`) and attaches each parameter's prior and its source from the
@@ -40,6 +40,7 @@ from model.inputs.parameters import Parameters, Prior, load_parameters
 from model.inputs.schema import Cohort
 from model.inputs.vocabulary import SYMPTOMS
 from model.likelihood.draws import hyperparameters, parameter_variables
+from model.likelihood.patients import PatientGroups
 from model.modalities.registry import Registry
 from model.scoring.predict import as_cohort
 
@@ -142,7 +143,7 @@ def population_priors(model, registry: Registry) -> list:
 def _compile(graph, registry: Registry):
     """Compile the log densities as one function of every free variable, batched over draws.
 
-    Its outputs are the lesion log-likelihoods and the elementwise log prior density of each
+    Its outputs are the patients' log-likelihoods and the elementwise log prior density of each
     population parameter.
     """
     import pytensor
@@ -153,7 +154,7 @@ def _compile(graph, registry: Registry):
     rvs = list(graph.model.free_RVs)
     priors = population_priors(graph.model, registry)
     core = {rv: rv.type(name=rv.name) for rv in rvs}
-    outputs = [graph.lesion_log_likelihood, *(logp(rv, core[rv]) for rv in priors)]
+    outputs = [graph.patient_log_likelihood, *(logp(rv, core[rv]) for rv in priors)]
     outputs = graph_replace(outputs, core, strict=False)
     batched = {
         x: pt.tensor(name=x.name, shape=(None, *x.type.shape), dtype=x.dtype) for x in core.values()
@@ -198,8 +199,8 @@ def log_densities(
     Returns
     -------
     xarray.DataTree
-        Groups ``posterior`` (the fit's draws), ``log_likelihood`` (variable ``lesions``, dims
-        ``chain, draw, lesion``; lesions in cohort row order, labelled by patient id) and
+        Groups ``posterior`` (the fit's draws), ``log_likelihood`` (variable ``patients``, dims
+        ``chain, draw, patient``; patients in cohort row order, labelled by patient id) and
         ``log_prior`` (one variable per population parameter, elementwise, with the posterior's
         dims): what :func:`arviz_stats.psense` reads.
 
@@ -234,10 +235,11 @@ def log_densities(
     }
     values = [posterior[rv.name].transpose(*dims[rv.name]).to_numpy() for rv in rvs]
     log_lik, *log_prior = function(*(v.reshape(-1, *v.shape[2:]) for v in values))
-    lesion = cohort.table["patient_id"].to_numpy(dtype=str)
+    first = PatientGroups.of(prepared.lesions.patient).first
+    patient = cohort.table["patient_id"].to_numpy(dtype=str)[first]
     likelihood = xr.Dataset(
-        {"lesions": ((*SAMPLE_DIMS, "lesion"), log_lik.reshape(*shape, -1))},
-        coords={**{d: posterior[d] for d in SAMPLE_DIMS}, "lesion": lesion},
+        {"patients": ((*SAMPLE_DIMS, "patient"), log_lik.reshape(*shape, -1))},
+        coords={**{d: posterior[d] for d in SAMPLE_DIMS}, "patient": patient},
     )
     prior = xr.Dataset(
         {

@@ -102,7 +102,12 @@ def run_simulation(index: int, settings: SBCSettings) -> dict:
         held-out lesions whose true-parameter probability lies in the 90% interval), ``predicted``
         and ``true_class`` summaries for calibration, the fit's gate, and timings.
     """
-    from model.checks.simulation import draw_parameters, simulate, simulation_seed
+    from model.checks.simulation import (
+        draw_parameters,
+        simulate,
+        simulation_seed,
+        split_at_patient,
+    )
     from model.fitting.sampling import SamplerSettings, fit
     from model.inputs.encode import encode
     from model.inputs.parameters import load_parameters
@@ -122,9 +127,7 @@ def run_simulation(index: int, settings: SBCSettings) -> dict:
         truth_parameters,
         validate=False,
     )
-    table = cohort.table
-    train = cohort.with_table(table.iloc[: settings.n_lesions])
-    test = cohort.with_table(table.iloc[settings.n_lesions :])
+    train, test = split_at_patient(cohort, settings.n_lesions)
     sampler = SamplerSettings(
         draws=settings.draws,
         tune=settings.tune,
@@ -151,7 +154,7 @@ def run_simulation(index: int, settings: SBCSettings) -> dict:
         "ranks": ranks,
         "coverage": float(covered.mean()),
         "predicted": predicted["p_recurrence"].round(6).tolist(),
-        "true_class": truth.latent_class[settings.n_lesions :].tolist(),
+        "true_class": truth.latent_class[len(train) :].tolist(),
         "gate": fitted.provenance["diagnostics"],
         "model_spec_hash": fitted.provenance["model_spec_hash"],
         "seconds": round(time.perf_counter() - started, 2),

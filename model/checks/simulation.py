@@ -71,6 +71,8 @@ class SimulationTruth:
         classes), each (C,): the drawn center offsets.
     latent_class : ndarray of int
         The true class of each lesion, in cohort row order (1 = recurrence).
+    lesion_keys : tuple of str
+        Each lesion's :func:`lesion_key`, in cohort row order.
     seed : int
     """
 
@@ -78,7 +80,7 @@ class SimulationTruth:
     centers: tuple[CenterDesign, ...]
     center_effects: dict[str, np.ndarray]
     latent_class: np.ndarray
-    patient_ids: tuple[str, ...]
+    lesion_keys: tuple[str, ...]
     seed: int
 
     def to_dict(self) -> dict[str, Any]:
@@ -89,12 +91,29 @@ class SimulationTruth:
             "parameters": self.parameters,
             "centers": [c.__dict__ for c in self.centers],
             "center_effects": {k: np.round(v, 6).tolist() for k, v in self.center_effects.items()},
-            "latent_class": dict(zip(self.patient_ids, self.latent_class.tolist(), strict=True)),
+            "latent_class": dict(zip(self.lesion_keys, self.latent_class.tolist(), strict=True)),
         }
 
     def write_json(self, path: str | os.PathLike) -> Path:
         """Write the truth as JSON, atomically."""
         return atomic_write_text(path, json.dumps(self.to_dict(), indent=1) + "\n")
+
+
+def lesion_key(patient_id: str, lesion_id: str | None) -> str:
+    """A lesion's key in a truth file: its patient id, then ``/`` and its lesion id if any."""
+    if lesion_id is None or lesion_id != lesion_id:  # None or NaN: the patient's only lesion
+        return patient_id
+    return f"{patient_id}/{lesion_id}"
+
+
+def split_at_patient(cohort: Cohort, n: int) -> tuple[Cohort, Cohort]:
+    """The first ``n`` lesions and the rest, the cut moved forward to keep each patient whole."""
+    patient = cohort.patient_index
+    cut = min(n, len(cohort))
+    while 0 < cut < len(cohort) and patient[cut] == patient[cut - 1]:
+        cut += 1
+    table = cohort.table
+    return cohort.with_table(table.iloc[:cut]), cohort.with_table(table.iloc[cut:])
 
 
 def center_designs(n_centers: int, parameters: Parameters) -> tuple[CenterDesign, ...]:
@@ -151,23 +170,24 @@ def simulate(
     centers = center_designs(n_centers, p)
     values = p.model_values()
 
+    first, lesion_ids = _patients(stream(seed, "patients"), n, p)
     rng = stream(seed, "centers")
     shares = rng.dirichlet(np.full(n_centers, design("cohort_design.center_size_concentration")))
-    center = rng.choice(n_centers, size=n, p=shares)
+    center = rng.choice(n_centers, size=n, p=shares)[first]
     effects = {"prevalence": rng.normal(0.0, values["prevalence.tau_center"], n_centers)}
     for marker in p.registry.markers:
         tau = values[f"modality.{marker.name}.tau_center"]
         effects[marker.name] = stream(seed, f"center shift {marker.name}").normal(0, tau, n_centers)
 
     rng = stream(seed, "class")
-    months = _months_since_rt(rng, n, p)
+    months = _months_since_rt(rng, n, p)[first]
     x_early = np.where(months <= design("cohort_design.early_window_months"), 0.5, -0.5)
     mgmt = _yes_no_unknown(
         rng, n, design("cohort_design.mgmt_known"), design("cohort_design.mgmt_methylated")
-    )
+    )[first]
     idh = _yes_no_unknown(
         rng, n, design("cohort_design.idh_known"), design("cohort_design.idh_mutant")
-    )
+    )[first]
     x_mgmt = _effect_codes(mgmt)
     logit = (
         values["prevalence.intercept"]
@@ -176,10 +196,17 @@ def simulate(
         + values["prevalence.mgmt"] * x_mgmt
         + values["prevalence.mgmt_early"] * x_mgmt * x_early
     )
-    z = (rng.random(n) < 1.0 / (1.0 + np.exp(-logit))).astype(int)
+    # with probability rho a patient's lesions all take its first lesion's class; otherwise each
+    # lesion draws its own (the patient effect of model.likelihood.patients)
+    own = (rng.random(n) < 1.0 / (1.0 + np.exp(-logit))).astype(int)
+    shared = (rng.random(n) < values["prevalence.patient_concordance"])[first]
+    z = np.where(shared, own[first], own)
 
+    width = max(4, len(str(n)))
+    number = np.cumsum(first == np.arange(n))  # patients numbered from 1 in row order
     table: dict[str, Any] = {
-        "patient_id": [f"S{i + 1:0{max(4, len(str(n)))}d}" for i in range(n)],
+        "patient_id": [f"S{k:0{width}d}" for k in number],
+        "lesion_id": lesion_ids,
         "center": [centers[c].name for c in center],
         "months_since_rt": months,
         "mgmt_methylated": _as_boolean(mgmt),
@@ -192,7 +219,7 @@ def simulate(
             table.update(_marker(rng, modality, values, centers, center, effects, z))
         else:
             table.update(_binary(rng, modality, values, z))
-    table.update(_symptoms(stream(seed, "symptoms"), p, values, z))
+    table.update(_symptoms(stream(seed, "symptoms"), p, values, z, first))
     table.update(_follow_up(stream(seed, "follow-up"), p, values, z))
     table.update(_reference(stream(seed, "reference"), p, values, z, table))
     frame = pd.DataFrame(table)[list(schema_for(p.registry).columns)]
@@ -207,10 +234,29 @@ def simulate(
         centers=centers,
         center_effects=effects,
         latent_class=z,
-        patient_ids=tuple(table["patient_id"]),
+        lesion_keys=tuple(map(lesion_key, table["patient_id"], table["lesion_id"])),
         seed=seed,
     )
     return cohort, truth
+
+
+def _patients(rng: np.random.Generator, n: int, p: Parameters) -> tuple[np.ndarray, list]:
+    """Group n lesions into patients, a share of whom have two (consecutive rows).
+
+    Returns each lesion's patient's first row, and the lesion ids (``None`` for a patient's only
+    lesion, ``L1``, ``L2`` otherwise).
+    """
+    two = rng.random(n) < p.value("cohort_design.second_lesion_share")
+    first = np.empty(n, dtype=np.int64)
+    lesion_ids: list = [None] * n
+    i = 0
+    while i < n:
+        size = 2 if two[i] and i + 1 < n else 1
+        first[i : i + size] = i
+        if size == 2:
+            lesion_ids[i : i + 2] = ["L1", "L2"]
+        i += size
+    return first, lesion_ids
 
 
 def _months_since_rt(rng: np.random.Generator, n: int, p: Parameters) -> np.ndarray:
@@ -291,8 +337,16 @@ def _binary(rng, test: BinaryTest, values, z) -> dict[str, Any]:
     return {test.column: np.where(available, np.where(positive, "positive", "negative"), None)}
 
 
-def _symptoms(rng, p: Parameters, values: dict[str, float], z: np.ndarray) -> dict[str, Any]:
-    """The context of decline, the latent decline itself and the symptom items it causes."""
+def _symptoms(
+    rng, p: Parameters, values: dict[str, float], z: np.ndarray, first: np.ndarray
+) -> dict[str, Any]:
+    """The context of decline, the latent decline itself and the symptom items it causes.
+
+    Edema and location are the lesion's; the steroid increase, the decline and the items are the
+    patient's (``first``: each lesion's patient's first row). Decline depends on whether any of
+    the patient's lesions is recurrence, in the context of its largest edema and of any eloquent
+    lesion, as the model reads them.
+    """
     n = len(z)
     ratio = p.value("context.edema_reference_ratio") * np.exp(
         p.value("cohort_design.edema_ratio_log_sd") * rng.standard_normal(n)
@@ -307,15 +361,22 @@ def _symptoms(rng, p: Parameters, values: dict[str, float], z: np.ndarray) -> di
         n,
         p.value("cohort_design.steroid_known"),
         p.value("cohort_design.steroid_increase_share"),
-    )
+    )[first]
+
+    def patient_max(values: np.ndarray) -> np.ndarray:
+        return pd.Series(values).groupby(first).transform("max").to_numpy(float)
+
     coefficients = [values[f"symptoms.decline_{k}"] for k in DECLINE_TERMS]
     eta = decline_logit(
         coefficients,
-        np.nan_to_num(np.log(edema / p.value("context.edema_reference_ratio"))),
-        _effect_codes(eloquent),
+        np.nan_to_num(np.log(patient_max(edema) / p.value("context.edema_reference_ratio"))),
+        patient_max(_effect_codes(eloquent)),
         _effect_codes(steroid),
     )
-    decline = rng.random(n) < 1.0 / (1.0 + np.exp(-(eta + coefficients[1] * z)))
+    any_recurrence = patient_max(z)
+    decline = (rng.random(n) < 1.0 / (1.0 + np.exp(-(eta + coefficients[1] * any_recurrence))))[
+        first
+    ]
     out: dict[str, Any] = {
         "steroid_increase": _as_boolean(steroid),
         "edema_ratio": edema,
@@ -327,7 +388,7 @@ def _symptoms(rng, p: Parameters, values: dict[str, float], z: np.ndarray) -> di
         )
         yes = rng.random(n) < rate
         unknown = rng.random(n) < p.value("cohort_design.symptom_unknown")
-        out[item] = _as_boolean(np.where(unknown, -1, yes.astype(int)))
+        out[item] = _as_boolean(np.where(unknown, -1, yes.astype(int))[first])
     return out
 
 

@@ -72,7 +72,8 @@ def run_validate(args: argparse.Namespace) -> int:
     cohort = loader(args.path, parameters.registry)
     out = console()
     out.print(
-        f"[bold green]OK[/] {markup_value(args.path)}: {len(cohort)} lesions, "
+        f"[bold green]OK[/] {markup_value(args.path)}: {len(cohort)} lesions of "
+        f"{cohort.patient_index[-1] + 1} patients, "
         f"{len(cohort.centers)} centers",
         markup=True,
     )

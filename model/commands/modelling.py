@@ -205,9 +205,15 @@ def _print_predictions(summary, fit, out_path: str | None = None) -> None:
 
 def _predictions_table(table, fit, level: int):
     """The predictions with their intervals and evidence breakdown, one lesion a row."""
+    import pandas as pd
+
     from model.core.console import frame_table
 
-    shown = table.set_index("patient_id")[[]].copy()
+    names = [
+        pid if not isinstance(lid, str) else f"{pid} / {lid}"
+        for pid, lid in zip(table["patient_id"], table["lesion_id"], strict=True)
+    ]
+    shown = pd.DataFrame(index=pd.Index(names, name="lesion"))
     shown["center"] = [
         c if seen else f"{c} (unseen)"
         for c, seen in zip(table["center"], table["center_seen"], strict=True)
@@ -221,6 +227,7 @@ def _predictions_table(table, fit, level: int):
         **{f"llr_{m.name}": m.name for m in fit.registry},
         "llr_symptoms": "symptoms",
         "llr_growth": "growth",
+        **({"llr_other_lesions": "other lesions"} if table["llr_other_lesions"].any() else {}),
         "log_odds": "= log-odds",
     }
     for column, label in names.items():

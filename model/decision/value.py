@@ -31,7 +31,7 @@ from model.decision.thresholds import expected_utilities, immediate_value
 from model.fitting.sampling import Fit
 from model.inputs.encode import NONE, VALUE, Evidence, Lesions
 from model.inputs.vocabulary import MAX_FOLLOW_UPS
-from model.likelihood.kernel import class_log_joint
+from model.likelihood.kernel import class_log_joint, patient_offsets
 from model.likelihood.tables import ScoreTables
 from model.modalities.registry import Registry
 from model.modalities.spec import Marker
@@ -111,6 +111,7 @@ def preposterior(
     registry: Registry,
     augment: Callable[[Lesions, np.ndarray], Lesions],
     grid: np.ndarray,
+    offset: np.ndarray | None = None,
 ) -> Preposterior:
     """Pre-posterior analysis of one new observation for one lesion.
 
@@ -129,15 +130,21 @@ def preposterior(
         observation added.
     grid : ndarray
         Possible values of the observation on the model's scale, evenly spaced.
+    offset : ndarray (S,), optional
+        What the lesion's patient's other lesions add to its log-odds, per draw
+        (:func:`model.likelihood.kernel.patient_offsets`); the new observation adds to it.
 
     Returns
     -------
     Preposterior
     """
-    base = class_log_joint(lesion, tables, n_centers, registry)[0]  # (S, 2)
+    shift = np.zeros((tables.n_draws, 2))
+    if offset is not None:
+        shift[:, 1] = offset
+    base = class_log_joint(lesion, tables, n_centers, registry)[0] + shift  # (S, 2)
     log_posterior = base - np.logaddexp(base[:, :1], base[:, 1:])  # log P_s(k | data)
     copies = augment(lesion.subset(np.zeros(len(grid), dtype=int)), grid)
-    augmented = class_log_joint(copies, tables, n_centers, registry)  # (G, S, 2)
+    augmented = class_log_joint(copies, tables, n_centers, registry) + shift  # (G, S, 2)
     log_f = augmented - base[None]
     log_joint = logsumexp(log_posterior[None] + log_f, axis=1) - np.log(len(base))  # (G, 2)
     step = grid[1] - grid[0]
@@ -211,8 +218,8 @@ def decide(
     Returns
     -------
     pandas.DataFrame
-        One row per lesion: ``patient_id``, ``p_recurrence``, ``under_bevacizumab`` (scored
-        under the override); ``eu_manage``, ``eu_biopsy``,
+        One row per lesion: ``patient_id``, ``lesion_id``, ``p_recurrence``,
+        ``under_bevacizumab`` (scored under the override); ``eu_manage``, ``eu_biopsy``,
         ``eu_treat``, ``eu_rescan`` (one rescan, then the best immediate action), ``eu_pet``
         (referral, then the best immediate action; NaN if the lesion has PET);
         ``recommendation`` and ``margin`` (over the second best); ``evpi``; ``evsi_pet`` and
@@ -222,7 +229,10 @@ def decide(
         would then show: ``tbr_treat_at`` (the PET TBR from which up treating is best),
         ``tbr_manage_below`` (the highest TBR below that at which managing is best),
         ``growth_treat_at`` and ``growth_manage_below`` (volume change at one rescan, as a
-        fraction: 0.25 = +25%). NaN where no plausible result gives that action.
+        fraction: 0.25 = +25%). NaN where no plausible result gives that action. Per patient:
+        ``p_patient_recurrence`` (P(any of its lesions is recurrence)) and ``patient_action``,
+        the immediate action (manage, biopsy, treat) best at that probability. A lesion of a
+        patient with several is analysed given the others (their evidence acts as its prior).
         Expected utilities are in the units of ``params`` (quality-adjusted life-weeks).
     """
     fit = as_fit(fit)
@@ -241,11 +251,19 @@ def decide(
     if n_draws is not None and n_draws < tables.n_draws:
         tables = tables.select(np.linspace(0, tables.n_draws - 1, n_draws).round().astype(int))
     context = (tables, len(fit.centers), fit.registry, params, tests)
-    rows = [_decide_one(lesions.subset([i]), probability[i], *context) for i in range(len(lesions))]
+    offsets = patient_offsets(lesions, *context[:3])
+    rows = [
+        _decide_one(lesions.subset([i]), probability[i], offsets[i], *context)
+        for i in range(len(lesions))
+    ]
     table = pd.DataFrame(rows)
     table.insert(0, "patient_id", cohort.table["patient_id"].to_numpy())
-    table.insert(1, "p_recurrence", probability)
-    table.insert(2, "under_bevacizumab", predictions["under_bevacizumab"].to_numpy())
+    table.insert(1, "lesion_id", cohort.table["lesion_id"].to_numpy())
+    table.insert(2, "p_recurrence", probability)
+    table.insert(3, "under_bevacizumab", predictions["under_bevacizumab"].to_numpy())
+    p_patient = predictions["p_patient_recurrence"].to_numpy()
+    table["p_patient_recurrence"] = p_patient
+    table["patient_action"] = [_best_immediate(p, params) for p in p_patient]
     table.attrs.update(
         {
             "units": "quality-adjusted life-weeks",
@@ -256,13 +274,19 @@ def decide(
     return table
 
 
-def _decide_one(lesion, p, tables, n_centers, registry, params, tests) -> dict:
+def _best_immediate(p: float, params: DecisionParameters) -> str:
+    """The immediate action (manage, biopsy, treat) of highest expected utility at P = p."""
+    eu = expected_utilities(p, params)
+    return max(eu, key=lambda name: float(eu[name]))
+
+
+def _decide_one(lesion, p, offset, tables, n_centers, registry, params, tests) -> dict:
     eu = {name: float(v) for name, v in expected_utilities(p, params).items()}
     now = max(eu.values())
     row: dict = {f"eu_{name}": value for name, value in eu.items()}
 
     def analyse(base, augment, grid):
-        return preposterior(base, tables, n_centers, registry, augment, grid)
+        return preposterior(base, tables, n_centers, registry, augment, grid, offset)
 
     def study(name: str) -> Preposterior:
         marker, kind = tests[name]

@@ -47,7 +47,15 @@ MODEL_VERSION = 2
 
 FIT_FORMAT = "rnbayes-fit-2"  # 2: the checksum covers statistics, coordinates and provenance
 SAMPLE_STATS_KEPT = ("diverging", "n_steps", "energy", "step_size", "tree_depth", "lp")
-_MODEL_SOURCES = ("likelihood/pymc_model.py", "inputs/encode.py", "modalities/forms.py")
+_MODEL_SOURCES = (
+    "likelihood/pymc_model.py",
+    "likelihood/patients.py",
+    "likelihood/symptoms.py",
+    "likelihood/growth.py",
+    "inputs/encode.py",
+    "modalities/forms.py",
+)
+"""The modules whose code defines the model's likelihood: a fit made by other code is refused."""
 
 
 NOT_FOR_TRAINING = "Remove it from the training cohort: the model learns how untreated lesions look"

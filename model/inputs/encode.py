@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields, replace
 from typing import NamedTuple
 
 import numpy as np
+import pandas as pd
 
 from model.inputs.parameters import Parameters
 from model.inputs.schema import Cohort
@@ -67,15 +68,20 @@ class Lesions:
 
     Attributes
     ----------
+    patient : int array (n,)
+        Each lesion's patient: lesions with the same number are one patient's, who is counted
+        once for the symptoms and the prior (:mod:`model.likelihood.patients`).
     center : int array (n,)
         Index into the fit's center list, or :data:`UNSEEN_CENTER`.
     x_early, x_mgmt : float arrays (n,)
         Effect-coded covariates: +0.5 / -0.5 / 0 (unknown). ``x_early`` is +0.5 within
         ``early_window_months`` of the end of radiotherapy.
     x_edema : float array (n,)
-        log(edema ratio / the reference ratio); 0 when unknown.
+        log(edema ratio / the reference ratio) of the patient's largest known edema ratio (the
+        symptoms are the patient's); 0 when none is known.
     x_eloquent, x_steroid : float arrays (n,)
-        Effect-coded eloquent location and steroid increase.
+        Effect-coded eloquent location (yes when any of the patient's lesions is eloquent) and
+        steroid increase.
     evidence : mapping of str to Evidence
         Each registered modality's results, in registry order.
     symptom_yes, symptom_no : float arrays (n, items)
@@ -90,6 +96,7 @@ class Lesions:
         -1 none, :data:`HISTOPATHOLOGY`, :data:`FOLLOW_UP` or :data:`FOLLOW_UP_SCANS`.
     """
 
+    patient: np.ndarray
     center: np.ndarray
     x_early: np.ndarray
     x_mgmt: np.ndarray
@@ -109,12 +116,18 @@ class Lesions:
         return len(self.center)
 
     def subset(self, index: np.ndarray | slice) -> Lesions:
-        """The lesions at ``index`` (rows), as a new :class:`Lesions`."""
+        """The lesions at ``index`` (rows), as a new :class:`Lesions`.
+
+        Lesions keep their patients; a lesion taken more than once is a what-if copy, and each
+        further copy is a patient of its own (not a sibling of the first).
+        """
         values = {}
         for f in fields(self):
             array = getattr(self, f.name)
             if f.name == "evidence":
                 values[f.name] = {name: e.subset(index) for name, e in array.items()}
+            elif f.name == "patient":
+                values[f.name] = _copies_apart(array, index)
             else:
                 values[f.name] = array[index]
         return Lesions(**values)
@@ -124,6 +137,18 @@ class Lesions:
         if name not in self.evidence:
             raise KeyError(f"no modality {name!r} in these lesions")
         return replace(self, evidence={**self.evidence, name: evidence})
+
+
+def _copies_apart(patient: np.ndarray, index: np.ndarray | slice) -> np.ndarray:
+    """``patient[index]``, with each repeat of a lesion given a new patient number."""
+    positions = np.arange(len(patient))[index]
+    out = patient[positions].copy()
+    repeat = np.zeros(len(positions), bool)
+    _, first = np.unique(positions, return_index=True)
+    repeat[np.setdiff1d(np.arange(len(positions)), first)] = True
+    start = int(patient.max()) + 1 if len(patient) else 0
+    out[repeat] = start + np.arange(repeat.sum())
+    return out
 
 
 def encode(cohort: Cohort, centers: Sequence[str], parameters: Parameters) -> Lesions:
@@ -160,12 +185,16 @@ def encode(cohort: Cohort, centers: Sequence[str], parameters: Parameters) -> Le
         no[:, j] = (values == False).fillna(False).to_numpy(float)  # noqa: E712
     diagnosis = t["reference_diagnosis"].to_numpy(object)
     source = t["reference_source"].to_numpy(object)
+    patient = cohort.patient_index
     return Lesions(
+        patient=patient,
         center=np.array([position.get(c, UNSEEN_CENTER) for c in t["center"]], dtype=np.int64),
         x_early=np.where(np.isnan(months), 0.0, np.where(months <= early_window_months, 0.5, -0.5)),
         x_mgmt=_effect_code(t["mgmt_methylated"]),
-        x_edema=np.nan_to_num(np.log(t["edema_ratio"].to_numpy(float) / edema_reference)),
-        x_eloquent=_effect_code(t["eloquent_location"]),
+        x_edema=np.nan_to_num(
+            np.log(_patient_max(t["edema_ratio"].to_numpy(float), patient) / edema_reference)
+        ),
+        x_eloquent=_patient_max(_effect_code(t["eloquent_location"]), patient),
         x_steroid=_effect_code(t["steroid_increase"]),
         evidence={m.name: _evidence(t, m) for m in registry},
         symptom_yes=yes,
@@ -180,6 +209,11 @@ def encode(cohort: Cohort, centers: Sequence[str], parameters: Parameters) -> Le
             -1,
         ).astype(np.int64),
     )
+
+
+def _patient_max(values: np.ndarray, patient: np.ndarray) -> np.ndarray:
+    """Each lesion's patient's largest value (NaN where none of the patient's is known)."""
+    return pd.Series(values).groupby(patient).transform("max").to_numpy(float)
 
 
 def _effect_code(values) -> np.ndarray:

@@ -45,6 +45,7 @@ FIXED_MODEL_ENTRIES: tuple[str, ...] = (
     "prevalence.mgmt",
     "prevalence.mgmt_early",
     "prevalence.tau_center",
+    "prevalence.patient_concordance",
     *DECLINE_ENTRIES,
     *SYMPTOM_ENTRIES,
     "growth.rate_necrosis",
@@ -82,6 +83,7 @@ DESIGN_ENTRIES: tuple[str, ...] = (
     "cohort_design.eloquent_share",
     "cohort_design.steroid_known",
     "cohort_design.steroid_increase_share",
+    "cohort_design.second_lesion_share",
 )
 """Synthetic-cohort design shared by all modalities: a value and a source each (each modality's
 own design sits in its declaration)."""

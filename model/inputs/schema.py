@@ -100,7 +100,17 @@ def _follow_up_fields() -> list[Field]:
 
 
 _IDENTITY_FIELDS: tuple[Field, ...] = (
-    Field("patient_id", "id", "unique lesion identifier", required=True),
+    Field(
+        "patient_id",
+        "id",
+        "patient identifier; a patient's lesions are on consecutive rows",
+        required=True,
+    ),
+    Field(
+        "lesion_id",
+        "id",
+        "lesion identifier within the patient; needed when the patient has several lesions",
+    ),
     Field("center", "text", "center (site) name", required=True),
 )
 _CONTEXT_FIELDS: tuple[Field, ...] = (
@@ -141,6 +151,19 @@ _CONTEXT_FIELDS: tuple[Field, ...] = (
 FIXED_FIELDS: tuple[Field, ...] = (*_IDENTITY_FIELDS, *_CONTEXT_FIELDS)
 """The format's own columns; the modalities' columns sit between the identity and the context."""
 FIXED_COLUMNS: frozenset[str] = frozenset(f.name for f in FIXED_FIELDS)
+
+PATIENT_COLUMNS: tuple[str, ...] = (
+    "center",
+    *SYMPTOMS,
+    "steroid_increase",
+    "months_since_rt",
+    "mgmt_methylated",
+    "idh_mutant",
+    "bevacizumab_last_dose_weeks",
+)
+"""Columns that belong to the patient, not to one lesion: every lesion of a patient repeats them
+(symptoms and clinical history are counted once per patient). The others (imaging, edema,
+location, volumes, reference) belong to the lesion."""
 
 
 def modality_fields(modality: Marker | BinaryTest) -> tuple[Field, ...]:
@@ -257,8 +280,31 @@ class Cohort:
         table = self.table.iloc[positions].reset_index(drop=True)
         return Cohort(table, self.source, self.registry, rows)
 
+    def joined(self, other: Cohort) -> Cohort:
+        """These lesions followed by ``other``'s (same source and registry), source rows kept."""
+        table = pd.concat([self.table, other.table], ignore_index=True)
+        rows = (
+            None
+            if self.rows is None or other.rows is None
+            else np.concatenate([self.rows, other.rows])
+        )
+        return Cohort(table, self.source, self.registry, rows)
+
     def __len__(self) -> int:
         return len(self.table)
+
+    @property
+    def patient_index(self) -> np.ndarray:
+        """Each lesion's patient, numbered 0, 1, ... in order of appearance: (n,) int.
+
+        A patient's lesions are on consecutive rows (validation enforces it), so a patient is a
+        run of equal ``patient_id``.
+        """
+        ids = self.table["patient_id"].to_numpy(object)
+        starts = np.ones(len(ids), bool)
+        if len(ids):
+            starts[1:] = ids[1:] != ids[:-1]
+        return np.cumsum(starts) - 1
 
     @property
     def centers(self) -> tuple[str, ...]:

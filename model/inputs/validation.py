@@ -7,7 +7,8 @@ with vectorised string operations, applies the rules that join columns (a read n
 follow-up scan needs the scan before it, ...) as boolean masks, and records every problem with its
 file, row, column, value and what was expected. Only failing cells go through per-cell Python, so a
 million rows validate in seconds, and blocks can be validated one after another in bounded memory:
-the validator remembers only the ids it has seen, to report a repeated one.
+the validator remembers only the patient ids it has seen, to report a repeated one, and the
+patient whose lesions it is reading.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ import pandas as pd
 
 from model.core.errors import InputError, Problem
 from model.core.numbers import MAX_NUMBER_LENGTH, NUMBER
-from model.inputs.schema import Field, Schema, schema_for
-from model.inputs.vocabulary import MAX_FOLLOW_UPS
+from model.inputs.schema import PATIENT_COLUMNS, Field, Schema, schema_for
+from model.inputs.vocabulary import MAX_FOLLOW_UPS, MAX_LESIONS_PER_PATIENT
 from model.modalities.registry import Registry
 from model.modalities.spec import Marker
 
@@ -67,7 +68,8 @@ class Validator:
         self.schema: Schema = schema_for(registry)
         self.problems: list[Problem] = []
         self.lesions = 0
-        self._first_row: dict[str, Any] = {}
+        self._first_row: dict[str, Any] = {}  # patient id: its first row
+        self._patient: _Patient | None = None
         self._reported: dict[str, set[int]] = {}  # column: positions in the block being read
 
     def add(self, row: Any, column: str | None, value: str | None, expected: str) -> None:
@@ -115,7 +117,7 @@ class Validator:
             for field in self.schema.fields
         }
         self._check_rules(columns, block.rows)
-        self._check_unique_ids(np.asarray(columns["patient_id"], dtype=object), block.rows)
+        self._check_patients(columns, block.rows)
         self.lesions += n
         return pd.DataFrame(columns)
 
@@ -303,16 +305,96 @@ class Validator:
             )
             previous, previous_name = volume, volume_col
 
-    def _check_unique_ids(self, ids: np.ndarray, rows: np.ndarray) -> None:
+    def _check_patients(self, columns: dict[str, Any], rows: np.ndarray) -> None:
+        """Check that a patient's lesions are consecutive and consistent.
+
+        Each has its own lesion_id when there are several, at most
+        :data:`MAX_LESIONS_PER_PATIENT`, and the patient's columns are the same on every one of
+        them (symptoms and history are counted once per patient).
+        """
         first = self._first_row
-        for pid, row in zip(ids.tolist(), rows.tolist(), strict=True):
+        ids = np.asarray(columns["patient_id"], dtype=object).tolist()
+        lesion_ids = np.asarray(columns["lesion_id"], dtype=object).tolist()
+        shared = [_comparable(columns[name]) for name in PATIENT_COLUMNS]
+        for i, (pid, row) in enumerate(zip(ids, rows.tolist(), strict=True)):
             if pid is None:
                 continue
-            if pid in first:
-                expected = f"a unique id (already used in row {first[pid]})"
-                self.add(row, "patient_id", pid, expected)
-            else:
+            values = tuple(column[i] for column in shared)
+            current = self._patient
+            if current is None or current.id != pid:
+                if pid in first:
+                    expected = (
+                        f"a patient id not used before (already used in row {first[pid]}; a "
+                        "patient's lesions go on consecutive rows)"
+                    )
+                    self.add(row, "patient_id", pid, expected)
+                    continue
                 first[pid] = row
+                self._patient = _Patient(pid, row, lesion_ids[i], values, {lesion_ids[i]}, 1)
+                continue
+            current.count += 1
+            several = (
+                f"patient '{pid}' has several lesions (already used in row {current.row}), so "
+                "each needs its own lesion_id"
+            )
+            if lesion_ids[i] is None:
+                self.add(row, "lesion_id", "", f"a lesion_id: {several}")
+            elif lesion_ids[i] in current.lesion_ids:
+                self.add(row, "lesion_id", lesion_ids[i], f"a lesion_id not used before: {several}")
+            if current.count == 2 and current.first_lesion_id is None:
+                self.add(current.row, "lesion_id", "", f"a lesion_id: {several}")
+            current.lesion_ids.add(lesion_ids[i])
+            if current.count == MAX_LESIONS_PER_PATIENT + 1:
+                self.add(
+                    row,
+                    "patient_id",
+                    pid,
+                    f"at most {MAX_LESIONS_PER_PATIENT} lesions per patient (the model sums over "
+                    "every combination of their classes)",
+                )
+            for name, mine, theirs in zip(PATIENT_COLUMNS, values, current.values, strict=True):
+                if mine != theirs and i not in self._reported.get(name, set()):
+                    shown = "blank" if theirs is None else repr(_shown(theirs))
+                    self.add(
+                        row,
+                        name,
+                        "" if mine is None else str(_shown(mine)),
+                        f"{shown} as on row {current.row}: '{name}' belongs to the patient, so "
+                        f"every lesion of patient '{pid}' repeats it",
+                    )
+
+
+@dataclass
+class _Patient:
+    """The patient whose lesions are being read (a patient's rows are consecutive)."""
+
+    id: str
+    row: Any
+    first_lesion_id: str | None
+    values: tuple
+    lesion_ids: set
+    count: int
+
+
+def _comparable(values: Any) -> list:
+    """A typed column as plain Python values, ``None`` where missing, to compare across rows."""
+    if isinstance(values, pd.Categorical):
+        return [None if c < 0 else values.categories[c] for c in values.codes]
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f":
+        return [None if v != v else float(v) for v in values.tolist()]
+    return [
+        None if v is pd.NA or v is None else v.item() if isinstance(v, np.generic) else v
+        for v in list(values)
+    ]
+
+
+def _shown(value: Any) -> Any:
+    """A typed value as the file spells it."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return format(value, "g")
+    return value
 
 
 def _present(values: Any) -> np.ndarray:

@@ -35,3 +35,7 @@ MAX_FOLLOW_UPS: int = 3
 
 GROWTH_WEEKS: float = 6.0
 """The interval, in weeks, that growth rates refer to (one rescan round)."""
+
+MAX_LESIONS_PER_PATIENT: int = 6
+"""Lesions one patient may have in a file: a patient's posterior sums over the 2^m class
+configurations of its m lesions (:mod:`model.likelihood.patients`)."""

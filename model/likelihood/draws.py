@@ -27,6 +27,7 @@ FIXED_HYPERPARAMETERS: tuple[str, ...] = (
     "prevalence_mgmt",
     "prevalence_mgmt_early",
     "prevalence_tau_center",
+    "prevalence_patient_concordance",
     *(f"symptom_decline_{k}" for k in DECLINE_TERMS),
     "symptom_if_decline",
     "symptom_if_stable",
@@ -125,6 +126,7 @@ class PosteriorDraws:
     mgmt_early: np.ndarray  # (S,) the MGMT x early-window interaction
     tau_u: np.ndarray  # (S,)
     u: np.ndarray  # (S, C)
+    concordance: np.ndarray  # (S,) P(a patient's lesions share one class), beyond chance
     markers: dict[str, MarkerDraws]
     binary: dict[str, BinaryDraws]
     decline: np.ndarray  # (S, 5): the decline logit's coefficients, as DECLINE_TERMS
@@ -220,6 +222,7 @@ def draws_from_posterior(posterior: Any, parameters: Parameters) -> PosteriorDra
         mgmt_early=get("prevalence_mgmt_early"),
         tau_u=get("prevalence_tau_center"),
         u=get("prevalence_center", "center"),
+        concordance=get("prevalence_patient_concordance"),
         markers=markers,
         binary=binary,
         decline=np.stack([get(f"symptom_decline_{k}") for k in DECLINE_TERMS], axis=-1),
@@ -293,6 +296,7 @@ def draws_from_values(
         mgmt_early=one("prevalence.mgmt_early"),
         tau_u=one("prevalence.tau_center"),
         u=offsets("prevalence"),
+        concordance=one("prevalence.patient_concordance"),
         markers=markers,
         binary=binary,
         decline=np.array([[values[f"symptoms.decline_{k}"] for k in DECLINE_TERMS]]),
@@ -319,7 +323,7 @@ def parameter_variables(registry: Registry) -> list[tuple[str, str, dict[str, st
     """
     out = [
         (f"prevalence.{k}", f"prevalence_{k}", {})
-        for k in ("intercept", "early", "mgmt", "mgmt_early", "tau_center")
+        for k in ("intercept", "early", "mgmt", "mgmt_early", "tau_center", "patient_concordance")
     ]
     for m in registry:
         prefix = f"modality.{m.name}"

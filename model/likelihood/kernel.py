@@ -19,23 +19,30 @@ pre-posterior analyses use.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numba import njit, prange
+from scipy.special import logsumexp
 
 from model.inputs.encode import READ, VALUE, Lesions
+from model.inputs.vocabulary import MAX_LESIONS_PER_PATIENT
 from model.likelihood.growth import trajectory_core_llr, trajectory_log_density_scalar
 from model.likelihood.order_statistics import order_statistics
-from model.likelihood.symptoms import symptom_log_lik
+from model.likelihood.patients import PatientGroups, configuration_log_weights, configurations
+from model.likelihood.symptoms import decline_logit_numba, symptom_log_lik
 from model.likelihood.tables import ScoreTables, lesion_features
 from model.modalities.forms import misread_llr, misread_shifts
 from model.modalities.registry import Registry
 
 
 def contributions(registry: Registry) -> tuple[str, ...]:
-    """Terms of the posterior log-odds, in order: the prior, each modality, symptoms, growth."""
-    return ("prior", *registry.names, "symptoms", "growth")
+    """Terms of the posterior log-odds, in order.
+
+    The prior, each modality, symptoms, growth, and what the patient's other lesions add (0 for a
+    patient's only lesion).
+    """
+    return ("prior", *registry.names, "symptoms", "growth", "other_lesions")
 
 
 @njit(cache=True)
@@ -88,11 +95,10 @@ def _score_kernel(
         term = 0.0
         if _symptom_answers(f, T, i, scratch1, scratch2):
             D = T.decline
-            xe, xl, xs = f.x_edema[i], f.x_eloquent[i], f.x_steroid[i]
+            eta = decline_logit_numba(D, f.x_edema[i], f.x_eloquent[i], f.x_steroid[i])
             for s in range(S):
-                eta = D[0, s] + D[2, s] * xe + D[3, s] * xl + D[4, s] * xs
-                t = symptom_log_lik(scratch1[s], scratch2[s], eta + D[1, s]) - symptom_log_lik(
-                    scratch1[s], scratch2[s], eta
+                t = symptom_log_lik(scratch1[s], scratch2[s], eta[s] + D[1, s]) - symptom_log_lik(
+                    scratch1[s], scratch2[s], eta[s]
                 )
                 ell[s] += t
                 term += t
@@ -168,6 +174,8 @@ def _class_log_joint_kernel(f, T, rows, out):
         c = f.center[i]
         l1, l0 = np.empty(S), np.empty(S)
         recorded = _symptom_answers(f, T, i, l1, l0)
+        D = T.decline
+        eta = decline_logit_numba(D, f.x_edema[i], f.x_eloquent[i], f.x_steroid[i])
         P, W, Q, m = _growth_sums(f, i)
         for s in range(S):
             v0 = T.log_prior[0, c, f.early_level[i], f.mgmt_level[i], s]
@@ -186,15 +194,8 @@ def _class_log_joint_kernel(f, T, rows, out):
                     v0 += rows[f.row[i, e], 0, s]
                     v1 += rows[f.row[i, e], 1, s]
             if recorded:
-                D = T.decline
-                eta = (
-                    D[0, s]
-                    + D[2, s] * f.x_edema[i]
-                    + D[3, s] * f.x_eloquent[i]
-                    + D[4, s] * f.x_steroid[i]
-                )
-                v0 += symptom_log_lik(l1[s], l0[s], eta)
-                v1 += symptom_log_lik(l1[s], l0[s], eta + D[1, s])
+                v0 += symptom_log_lik(l1[s], l0[s], eta[s])
+                v1 += symptom_log_lik(l1[s], l0[s], eta[s] + D[1, s])
             if m > 0:
                 G = T.growth
                 keep, slip = math.log1p(-T.growth_misread), math.log(T.growth_misread)
@@ -219,6 +220,9 @@ class ScoreArrays:
     p_high: np.ndarray
     terms: np.ndarray  # (n, terms): mean over draws of each term of the log-odds (contributions)
     p_draws: np.ndarray | None  # (n, S) when asked for
+    patient_p_mean: np.ndarray  # P(any of the lesion's patient's lesions is recurrence)
+    patient_p_low: np.ndarray
+    patient_p_high: np.ndarray
 
 
 def score(
@@ -230,6 +234,12 @@ def score(
     keep_draws: bool = False,
 ) -> ScoreArrays:
     """Posterior P(recurrence) of each lesion, over all draws.
+
+    A patient's only lesion is scored by the kernel alone. The lesions of a patient with several
+    are scored together (:mod:`model.likelihood.patients`): each one's posterior sums over the
+    class configurations of all of them, so the patient's symptoms count once and the other
+    lesions' evidence speaks through the concordance; the log-odds this adds to the lesion's own
+    terms is the ``other_lesions`` term.
 
     Parameters
     ----------
@@ -255,7 +265,9 @@ def score(
     f, rows = lesion_features(lesions, n_centers, tables, registry)
     n, S = len(lesions), tables.n_draws
     out_p, out_low, out_high = np.empty(n), np.empty(n), np.empty(n)
-    out_terms = np.empty((n, len(registry) + 3))
+    out_terms = np.zeros((n, len(registry) + 4))
+    own_terms = np.empty((n, len(registry) + 3))
+    groups = PatientGroups.of(lesions.patient)
     out_draws = np.empty((n, S) if keep_draws else (0, 0))
     tail = (1.0 - ci_prob) / 2.0
     _score_kernel(
@@ -268,10 +280,106 @@ def score(
         out_p,
         out_low,
         out_high,
-        out_terms,
+        own_terms,
         out_draws,
     )
-    return ScoreArrays(out_p, out_low, out_high, out_terms, out_draws if keep_draws else None)
+    out_terms[:, :-1] = own_terms
+    patient = [out_p.copy(), out_low.copy(), out_high.copy()]
+    quantiles = (tail, 1.0 - tail)
+    for members in _joint_patients(groups):
+        log_odds, p_any = _patient_posterior(lesions.subset(members), tables, n_centers, registry)
+        p = _expit(log_odds)
+        if keep_draws:
+            out_draws[members] = p
+        out_p[members] = p.mean(axis=1)
+        out_low[members], out_high[members] = np.quantile(p, quantiles, axis=1)
+        out_terms[members, -1] = log_odds.mean(axis=1) - own_terms[members].sum(axis=1)
+        patient[0][members] = p_any.mean()
+        patient[1][members], patient[2][members] = np.quantile(p_any, quantiles)
+    return ScoreArrays(
+        out_p,
+        out_low,
+        out_high,
+        out_terms,
+        out_draws if keep_draws else None,
+        *patient,
+    )
+
+
+def patient_offsets(
+    lesions: Lesions, tables: ScoreTables, n_centers: int, registry: Registry
+) -> np.ndarray:
+    """Per lesion and draw, what its patient's other lesions add to its log-odds: (n, S).
+
+    0 for a patient's only lesion. The offset does not depend on the lesion's own evidence (the
+    other lesions, the shared symptoms and the concordance act on it as a prior would), so a new
+    result of the lesion adds its likelihood ratio to it: what the pre-posterior analyses of
+    :mod:`model.decision.value` rely on.
+    """
+    out = np.zeros((len(lesions), tables.n_draws))
+    for members in _joint_patients(PatientGroups.of(lesions.patient)):
+        patient = lesions.subset(members)
+        log_odds, _ = _patient_posterior(patient, tables, n_centers, registry)
+        alone = class_log_joint(patient, tables, n_centers, registry)
+        out[members] = log_odds - (alone[..., 1] - alone[..., 0])
+    return out
+
+
+def _joint_patients(groups: PatientGroups):
+    """The lesions of each patient with several, one array of indices per patient."""
+    for slots in groups.slots[groups.counts > 1]:
+        yield slots[slots >= 0]
+
+
+def _expit(x: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-x))
+
+
+def _patient_posterior(
+    lesions: Lesions, tables: ScoreTables, n_centers: int, registry: Registry
+) -> tuple[np.ndarray, np.ndarray]:
+    """Score one patient's lesions together, from every class configuration.
+
+    Returns each lesion's posterior log-odds (m, S) and P(any of them is recurrence) (S,).
+    """
+    if len(lesions) > MAX_LESIONS_PER_PATIENT:
+        raise ValueError(
+            f"a patient has {len(lesions)} lesions; at most {MAX_LESIONS_PER_PATIENT} are scored "
+            "together (each lesion needs its own patient number otherwise)"
+        )
+    prior, symptoms, evidence = class_log_terms(lesions, tables, n_centers, registry)
+    weights = configuration_log_weights(prior[0], symptoms[0], evidence, tables.concordance)
+    total = logsumexp(weights, axis=0)
+    configs = configurations(len(lesions))
+    log_odds = np.stack(
+        [
+            logsumexp(weights[configs[:, j] == 1], axis=0)
+            - logsumexp(weights[configs[:, j] == 0], axis=0)
+            for j in range(len(lesions))
+        ]
+    )
+    return log_odds, -np.expm1(weights[0] - total)
+
+
+def class_log_terms(
+    lesions: Lesions, tables: ScoreTables, n_centers: int, registry: Registry
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Split :func:`class_log_joint` in three parts, each (n, S, 2).
+
+    log P(class), the symptoms' log-likelihood, and that of the lesion's own imaging and growth.
+    """
+    full = class_log_joint(lesions, tables, n_centers, registry)
+    silent = replace(
+        lesions,
+        symptom_yes=np.zeros_like(lesions.symptom_yes),
+        symptom_no=np.zeros_like(lesions.symptom_no),
+    )
+    without_symptoms = class_log_joint(silent, tables, n_centers, registry)
+    f, _ = lesion_features(lesions, n_centers, tables, registry)
+    log_prior = tables.tables.log_prior[:, f.center, f.early_level, f.mgmt_level, :]  # (2, n, S)
+    prior = np.moveaxis(log_prior, 0, -1)
+    return prior, full - without_symptoms, without_symptoms - prior
 
 
 def class_log_joint(

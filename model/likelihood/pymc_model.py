@@ -15,7 +15,10 @@ For lesion i at center c, with class k (0 necrosis, 1 recurrence) marginalised:
   adding measurement noise sd; the series as a whole may be misread
   (:mod:`model.likelihood.growth`);
 - reference label: histopathology is the class; a follow-up label has sensitivity and
-  specificity with Beta priors; unlabelled lesions are a two-class mixture (log-sum-exp).
+  specificity with Beta priors; unlabelled lesions are a two-class mixture (log-sum-exp);
+- patients: the prior and the symptoms are the patient's and count once; a patient's lesions
+  share one class with probability rho, the concordance, and the classes are marginalised over the
+  patient's lesions together (:mod:`model.likelihood.patients`).
 
 Modalities are conditionally independent given the class and the center. Label switching is
 prevented by ordering: recurrence = necrosis + direction x a positive separation, for every marker
@@ -42,6 +45,7 @@ from model.inputs.parameters import Parameters
 from model.inputs.vocabulary import CLASSES, GROWTH_WEEKS, SYMPTOMS
 from model.likelihood.draws import DECLINE_TERMS, kind_dim
 from model.likelihood.growth import growth_sums, trajectory_log_density
+from model.likelihood.patients import PatientGroups, patient_log_likelihood
 from model.likelihood.symptoms import decline_logit, symptom_log_likelihood
 from model.modalities.forms import (
     binary_log_prob,
@@ -118,8 +122,9 @@ class ModelGraph:
     model : pymc.Model
     class_log_joint : TensorVariable
         (n, 2): log P(class) + log p(evidence | class) per lesion, labels excluded.
-    lesion_log_likelihood : TensorVariable
-        (n,): each lesion's log-likelihood with the class marginalised.
+    patient_log_likelihood : TensorVariable
+        (P,): each patient's log-likelihood with the classes marginalised (a patient with one
+        lesion: that lesion's).
     data : dict of str to ndarray
         The lesion arrays, by the names of the shared variables that hold them: a model compiled
         once takes another cohort's ``model_data`` (same centers and modalities) without
@@ -128,7 +133,7 @@ class ModelGraph:
 
     model: pm.Model
     class_log_joint: pt.TensorVariable
-    lesion_log_likelihood: pt.TensorVariable
+    patient_log_likelihood: pt.TensorVariable
     data: dict
 
 
@@ -172,10 +177,13 @@ def build_model(
     with pm.Model(coords=coords) as model:
         prior = _PriorFactory(parameters)
         theta = _parameters(prior, parameters, tuple(centered))
-        ell = _class_log_joint(theta, shared, parameters)
-        per_lesion = _lesion_log_likelihood(theta, ell, shared)
-        pm.Potential("lesions", per_lesion)
-    return ModelGraph(model, ell, per_lesion, data)
+        prior, symptoms, evidence = _class_terms(theta, shared, parameters)
+        alone, joint = _patient_log_likelihood(
+            theta, prior, symptoms, evidence + _label_log_lik(theta, shared), shared
+        )
+        per_patient = pt.concatenate([alone[shared["alone_index"]], joint])[shared["patient_order"]]
+        pm.Potential("patients", per_patient)
+    return ModelGraph(model, prior + symptoms + evidence, per_patient, data)
 
 
 @dataclass(frozen=True)
@@ -243,7 +251,9 @@ def model_data(lesions: Lesions, parameters: Parameters) -> dict[str, np.ndarray
     is_histo = lesions.label_source == HISTOPATHOLOGY
     onehot = np.zeros((len(lesions), 2))
     onehot[np.flatnonzero(is_histo), lesions.label[is_histo]] = 1.0
+    groups = PatientGroups.of(lesions.patient)
     arrays: dict[str, np.ndarray] = {
+        **_patient_arrays(groups),
         "center": lesions.center,
         "x_early": lesions.x_early,
         "x_mgmt": lesions.x_mgmt,
@@ -282,7 +292,7 @@ def model_data(lesions: Lesions, parameters: Parameters) -> dict[str, np.ndarray
                     "sign": e.sign[index],
                 }
             )
-    integer = {"center"}
+    integer = {"center", "alone_index", "joint_first", "joint_index", "patient_order"}
     for part, names in _PARTS.items():
         for name in names:
             pieces = [piece[name] for piece in parts[part]]
@@ -370,6 +380,7 @@ def _parameters(prior: _PriorFactory, parameters: Parameters, centered: Sequence
     theta["mgmt"] = prior("prevalence_mgmt", "prevalence.mgmt")
     theta["mgmt_early"] = prior("prevalence_mgmt_early", "prevalence.mgmt_early")
     theta["u"] = _center_offsets(prior, "prevalence", "prevalence.tau_center", centered)
+    theta["concordance"] = prior("prevalence_patient_concordance", "prevalence.patient_concordance")
     theta["modalities"] = {}
     for m in parameters.registry:
         if isinstance(m, Marker):
@@ -399,8 +410,12 @@ def _parameters(prior: _PriorFactory, parameters: Parameters, centered: Sequence
     return theta
 
 
-def _class_log_joint(theta: dict, d: dict, parameters: Parameters):
-    """log P(class k) + log p(evidence | class k) for every lesion: an (n, 2) tensor."""
+def _class_terms(theta: dict, d: dict, parameters: Parameters):
+    """Per lesion and class, (n, 2) each: prior, symptoms and the lesion's own evidence.
+
+    log P(class), the symptoms' log-likelihood as if the lesion were its patient's only one, and
+    the log-likelihood of its own imaging and growth.
+    """
     eta = (
         theta["intercept"]
         + theta["u"][d["center"]]
@@ -408,15 +423,17 @@ def _class_log_joint(theta: dict, d: dict, parameters: Parameters):
         + theta["mgmt"] * d["x_mgmt"]
         + theta["mgmt_early"] * d["x_mgmt"] * d["x_early"]
     )
-    ell = pt.stack([-pt.softplus(eta), -pt.softplus(-eta)], axis=1)
-    ell = ell + _symptom_log_lik(theta, d) + _growth_log_lik(theta, d)
+    prior = pt.stack([-pt.softplus(eta), -pt.softplus(-eta)], axis=1)
+    evidence = _growth_log_lik(theta, d)
     indices, terms = [], []
     for index, term in _result_terms(theta, d, MarkerLayout.of(parameters)):
         indices.append(index)
         terms.append(term)
-    if not terms:
-        return ell
-    return pt.inc_subtensor(ell[pt.concatenate(indices)], pt.concatenate(terms, axis=0))
+    if terms:
+        evidence = pt.inc_subtensor(
+            evidence[pt.concatenate(indices)], pt.concatenate(terms, axis=0)
+        )
+    return prior, _symptom_log_lik(theta, d), evidence
 
 
 def _result_terms(theta: dict, d: dict, layout: MarkerLayout):
@@ -488,19 +505,62 @@ def _growth_log_lik(theta: dict, d: dict):
     )
 
 
-def _lesion_log_likelihood(theta: dict, ell, d: dict):
-    """Per-lesion log-likelihood with the class marginalised (histopathology fixes the class).
+def _label_log_lik(theta: dict, d: dict):
+    """Per lesion and class, the reference label's log-likelihood: (n, 2).
 
-    The label enters as a per-lesion term added to each class before the log-sum-exp: the
-    follow-up label's log-likelihood under each class, or, for histopathology, 0 for the labelled
-    class and -1e6 for the other (exp(-1e6) is 0: the class is fixed, without infinities).
+    The follow-up label's log-likelihood under each class, or, for histopathology, 0 for the
+    labelled class and -1e6 for the other (exp(-1e6) is 0: the class is fixed, without
+    infinities); 0 without a label.
     """
     se, sp = theta["sensitivity"], theta["specificity"]
     says = d["says_recurrence"][:, None]
     follow = says * pt.stack([pt.log1p(-sp), pt.log(se)]) + (1 - says) * pt.stack(
         [pt.log(sp), pt.log1p(-se)]
     )
-    label = (
+    return (
         d["is_follow"][:, None] * follow + d["is_histo"][:, None] * (d["histo_onehot"] - 1.0) * 1e6
     )
-    return pm.math.logsumexp(ell + label, axis=1)
+
+
+def _patient_arrays(groups: PatientGroups) -> dict[str, np.ndarray]:
+    """How the patients are laid out for the graph.
+
+    A patient's only lesion is its own likelihood (``alone_index``: those lesions, in order);
+    patients with several (``joint_first``, ``joint_index``, ``joint_present``) are marginalised
+    together. ``patient_order`` puts each patient's term, from the only-lesion terms followed by
+    the joint ones, back in patient order.
+    """
+    several = groups.counts > 1
+    joint = PatientGroups(groups.first[several], groups.slots[several])
+    alone_index = np.sort(groups.first[~several])
+    order = np.empty(len(groups.first), dtype=np.int64)
+    order[~several] = np.searchsorted(alone_index, groups.first[~several])
+    order[several] = len(alone_index) + np.arange(several.sum())
+    return {
+        "alone_index": alone_index,
+        "joint_first": joint.first,
+        "joint_index": joint.index,
+        "joint_present": joint.present,
+        "patient_order": order,
+    }
+
+
+def _patient_log_likelihood(theta: dict, prior, symptoms, evidence, d: dict):
+    """Per-lesion and joint log-likelihoods.
+
+    Each lesion's log-likelihood as its patient's only lesion (n,), and the log-likelihood of
+    each patient with several, its lesions marginalised together (:mod:`.patients`).
+    """
+    alone = pt.logsumexp(prior + symptoms + evidence, axis=1)
+    first = d["joint_first"]
+    joint = patient_log_likelihood(
+        prior[first],
+        symptoms[first],
+        evidence,
+        d["joint_index"],
+        d["joint_present"],
+        theta["concordance"],
+        pt,
+        lambda x, axis: pt.logsumexp(x, axis=axis),
+    )
+    return alone, joint

@@ -50,6 +50,10 @@ def decline_logit(coefficients, x_edema, x_eloquent, x_steroid):
     )
 
 
+decline_logit_numba = njit(cache=True)(decline_logit)
+"""The same logit for the scorer's kernels: per lesion, over the draws of the coefficients."""
+
+
 def decline_probability(decline: np.ndarray, x_edema, x_eloquent, x_steroid) -> np.ndarray:
     """P(decline | class) per lesion, draw and class: (n, S, 2).
 

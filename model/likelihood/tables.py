@@ -72,6 +72,7 @@ class ScoreTables:
     tables: Tables
     moments: Moments
     binary: np.ndarray  # (slot, 2 result, 2 class, S): log P(result | class) of binary tests
+    concordance: np.ndarray  # (S,): P(a patient's lesions share one class), beyond chance
 
     @property
     def n_draws(self) -> int:
@@ -92,7 +93,10 @@ class ScoreTables:
             )
 
         return ScoreTables(
-            pick(self.tables), pick(self.moments), np.ascontiguousarray(self.binary[..., draws])
+            pick(self.tables),
+            pick(self.moments),
+            np.ascontiguousarray(self.binary[..., draws]),
+            np.ascontiguousarray(self.concordance[draws]),
         )
 
 
@@ -141,7 +145,12 @@ def build_tables(draws: PosteriorDraws, registry: Registry) -> ScoreTables:
         growth_misread=float(draws.growth_misread),
     )
     contiguous = Tables(*(np.ascontiguousarray(t) if np.ndim(t) else t for t in tables))
-    return ScoreTables(contiguous, moments, _binary_table(draws, registry))
+    return ScoreTables(
+        contiguous,
+        moments,
+        _binary_table(draws, registry),
+        np.ascontiguousarray(draws.concordance, dtype=float),
+    )
 
 
 def class_moments(draws: PosteriorDraws, registry: Registry) -> Moments:

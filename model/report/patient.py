@@ -53,6 +53,7 @@ def term_names(registry: Registry) -> dict[str, str]:
         **{f"llr_{m.name}": m.label for m in registry},
         "llr_symptoms": "symptoms",
         "llr_growth": "growth (follow-up scans)",
+        "llr_other_lesions": "the patient's other lesions (shared symptoms, class concordance)",
     }
 
 
@@ -163,8 +164,7 @@ def lesion_reports(
                 "created": created,
             }
             context["figures"] = _figures(context, fit, lesions, i, params)
-            safe_id = re.sub(r"[^A-Za-z0-9_.-]+", "_", str(cohort.table["patient_id"][i]))[:60]
-            name = f"{i + 1:03d}_{safe_id}"
+            name = f"{i + 1:03d}_{_safe_name(lesion['name'])}"
             names.append(name)
             page = atomic_write_text(
                 folder / f"{name}.html", env.get_template("lesion.html.j2").render(**context)
@@ -176,7 +176,7 @@ def lesion_reports(
             rows.append(
                 {
                     "href": page.name,
-                    "patient_id": lesion["patient_id"],
+                    "name": lesion["name"],
                     "center": lesion["center"],
                     "p": lesion["p"],
                     "low": lesion["low"],
@@ -233,6 +233,11 @@ def _provenance(fit: Fit, params: DecisionParameters) -> dict:
     }
 
 
+def _safe_name(text: str) -> str:
+    """A lesion's name as part of a file name."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)[:60]
+
+
 def _format(value) -> str:
     if isinstance(value, bool | np.bool_):
         return "yes" if value else "no"
@@ -250,12 +255,20 @@ def _lesion_context(
         missing = (
             value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
         )
-        if name not in ("patient_id", "center") and not missing:
+        if name not in ("patient_id", "lesion_id", "center") and not missing:
             inputs.append((cohort.schema.by_name[name].description, _format(value)))
     prediction = predictions.iloc[i]
     absent = {m.name for m in fit.registry if lesions.evidence[m.name].state[i] == NONE}
+    siblings = np.flatnonzero(lesions.patient == lesions.patient[i])
+    if len(siblings) == 1:
+        absent.add("other_lesions")
+    lesion_id = row["lesion_id"]
+    has_lesion_id = isinstance(lesion_id, str)
     context = {
         "patient_id": str(row["patient_id"]),
+        "lesion_id": lesion_id if has_lesion_id else None,
+        "name": f"{row['patient_id']} / {lesion_id}" if has_lesion_id else str(row["patient_id"]),
+        "patient": _patient_context(predictions, siblings, i),
         "center": str(row["center"]),
         "center_seen": bool(prediction["center_seen"]),
         "inputs": inputs,
@@ -279,6 +292,28 @@ def _lesion_context(
     return context
 
 
+def _patient_context(predictions: pd.DataFrame, siblings: np.ndarray, i: int) -> dict | None:
+    """The patient's lesions side by side, and P(any of them is recurrence); None for one."""
+    if len(siblings) == 1:
+        return None
+    rows = predictions.iloc[siblings]
+    return {
+        "lesions": [
+            {
+                "lesion_id": str(r.lesion_id),
+                "p": r.p_recurrence,
+                "low": r.ci_low,
+                "high": r.ci_high,
+                "this": int(j) == i,
+            }
+            for j, r in zip(siblings, rows.itertuples(), strict=True)
+        ],
+        "p": float(predictions["p_patient_recurrence"].iloc[i]),
+        "low": float(predictions["patient_ci_low"].iloc[i]),
+        "high": float(predictions["patient_ci_high"].iloc[i]),
+    }
+
+
 def _sequential(
     cohort: Cohort, lesions, i: int, fit: Fit, ci_prob: float, under_bevacizumab: bool
 ) -> list[dict]:
@@ -286,24 +321,28 @@ def _sequential(
 
     Each step also gives the log-odds its rescan added (``added``): the rescans share the lesion's
     growth rate, so a rescan that only confirms the earlier growth adds less than the first did.
+    The patient's other lesions are scored with it at every step, as they are for its probability.
 
     ``under_bevacizumab``: the lesion was scored under the explicit override, and so is each step.
     """
     scans = int(lesions.growth_mask[i].sum())
     if scans == 0:
         return []
-    base = cohort.table.iloc[[i]]
+    siblings = np.flatnonzero(lesions.patient == lesions.patient[i])
+    patient = cohort.table.iloc[siblings]
+    own = int(np.flatnonzero(siblings == i)[0])
     variants = []
     for m in range(scans + 1):
-        variant = base.copy()
+        variant = patient.copy()
+        variant["patient_id"] = f"step {m}"  # each step its own patient
         for j in range(m + 1, MAX_FOLLOW_UPS + 1):
-            variant[f"volume_fu{j}_ml"] = np.nan
-            variant[f"interval_fu{j}_weeks"] = np.nan
+            variant.iloc[own, variant.columns.get_loc(f"volume_fu{j}_ml")] = np.nan
+            variant.iloc[own, variant.columns.get_loc(f"interval_fu{j}_weeks")] = np.nan
         variants.append(variant)
     table = pd.concat(variants, ignore_index=True)
     result = predict(
         fit, cohort.with_table(table), ci_prob=ci_prob, allow_bevacizumab=under_bevacizumab
-    )
+    ).iloc[own :: len(siblings)]
     labels = ["baseline imaging", *(f"follow-up {j}" for j in range(1, scans + 1))]
     added = np.diff(result["llr_growth"].to_numpy(), prepend=0.0)
     return [

@@ -115,12 +115,15 @@ def predict(
     Returns
     -------
     pandas.DataFrame
-        One row per lesion: ``patient_id``, ``center``, ``center_seen``, ``under_bevacizumab``
-        (scored under the override), ``p_recurrence``,
-        ``ci_low``, ``ci_high``, ``log_odds``, ``prior_log_odds``, one ``llr_<modality>`` per
-        registered modality (``llr_perfusion``, ``llr_pet``, ...), ``llr_symptoms`` and
-        ``llr_growth``. ``attrs`` records ``ci_prob``, the interval kind and the fit's gate
-        result.
+        One row per lesion: ``patient_id``, ``lesion_id``, ``center``, ``center_seen``,
+        ``under_bevacizumab`` (scored under the override), ``p_recurrence``, ``ci_low``,
+        ``ci_high``, ``log_odds``, ``p_patient_recurrence`` (P(any of the patient's lesions is
+        recurrence), the lesion's own for a patient's only lesion) with ``patient_ci_low`` and
+        ``patient_ci_high``, ``prior_log_odds``, one ``llr_<modality>`` per registered modality
+        (``llr_perfusion``, ``llr_pet``, ...), ``llr_symptoms``, ``llr_growth`` and
+        ``llr_other_lesions`` (what the patient's other lesions add; 0 for an only lesion). A
+        patient's lesions are scored together. ``attrs`` records ``ci_prob``, the interval kind
+        and the fit's gate result.
 
     Examples
     --------
@@ -178,7 +181,7 @@ def prediction_blocks(
         raise ValueError("ci_prob must be strictly between 0 and 1")
     tables = score_tables(fit)
     window = bevacizumab_window(fit)
-    for cohort in _cohort_blocks(patients, fit.registry, block_rows):
+    for cohort in _whole_patients(_cohort_blocks(patients, fit.registry, block_rows)):
         treated = check_bevacizumab(cohort, window, allow_bevacizumab)
         lesions = encode(cohort, fit.centers, fit.parameters)
         result = score(lesions, tables, len(fit.centers), fit.registry, ci_prob=ci_prob)
@@ -194,6 +197,24 @@ def _cohort_blocks(patients: PatientsLike, registry: Registry, block_rows: int) 
         yield cohort.subset(slice(start, start + block_rows))
 
 
+def _whole_patients(blocks: Iterable[Cohort]) -> Iterator[Cohort]:
+    """Regroup blocks so that each patient's lesions are in one (they are scored together).
+
+    A block's last patient waits for the next block, which may hold more of its lesions.
+    """
+    waiting: Cohort | None = None
+    for block in blocks:
+        if waiting is not None:
+            block = waiting.joined(block)
+        patient = block.patient_index
+        last = int(np.argmax(patient == patient[-1])) if len(block) else 0
+        ready, waiting = block.subset(slice(0, last)), block.subset(slice(last, None))
+        if len(ready):
+            yield ready
+    if waiting is not None and len(waiting):
+        yield waiting
+
+
 def _prediction_frame(
     fit: Fit, cohort: Cohort, lesions: Lesions, result, treated: np.ndarray
 ) -> pd.DataFrame:
@@ -202,6 +223,7 @@ def _prediction_frame(
     frame = pd.DataFrame(
         {
             "patient_id": cohort.table["patient_id"].to_numpy(),
+            "lesion_id": cohort.table["lesion_id"].to_numpy(),
             "center": cohort.table["center"].to_numpy(),
             "center_seen": lesions.center != UNSEEN_CENTER,
             "under_bevacizumab": treated,
@@ -209,6 +231,9 @@ def _prediction_frame(
             "ci_low": result.p_low,
             "ci_high": result.p_high,
             "log_odds": result.terms.sum(axis=1),
+            "p_patient_recurrence": result.patient_p_mean,
+            "patient_ci_low": result.patient_p_low,
+            "patient_ci_high": result.patient_p_high,
         }
     )
     return pd.concat([frame, terms], axis=1)

@@ -45,12 +45,13 @@ def other_cohort_path(tmp_path_factory, small_cohort_text):
 
 def test_log_densities_groups_and_dims(tree, bundled_cohort_path):
     assert {"posterior", "log_likelihood", "log_prior"} <= set(tree.children)
-    lesions = tree["log_likelihood"]["lesions"]
-    assert lesions.dims == ("chain", "draw", "lesion")
-    assert lesions.shape == (4, DRAWS_PER_CHAIN, 600)
-    patient_ids = load_cohort(bundled_cohort_path).table["patient_id"].tolist()
-    assert lesions["lesion"].to_numpy().tolist() == patient_ids
-    assert np.isfinite(lesions).all()
+    patients = tree["log_likelihood"]["patients"]
+    assert patients.dims == ("chain", "draw", "patient")
+    patient_ids = load_cohort(bundled_cohort_path).table["patient_id"].unique().tolist()
+    assert 500 < len(patient_ids) < 600  # some patients have two lesions: one term each
+    assert patients.shape == (4, DRAWS_PER_CHAIN, len(patient_ids))
+    assert patients["patient"].to_numpy().tolist() == patient_ids
+    assert np.isfinite(patients).all()
     # population priors only: group-level center offsets are not power-scaled
     log_prior = tree["log_prior"].to_dataset()
     assert "prevalence_tau_center" in log_prior and "perfusion_tau_center" in log_prior
@@ -73,20 +74,20 @@ def test_log_likelihood_matches_the_pymc_graph_at_one_draw(tree, bundled_fit, bu
         for rv in prepared.graph.model.free_RVs
     }
     graph = pytensor.graph.replace.graph_replace(
-        [prepared.graph.lesion_log_likelihood], replacements, strict=False
+        [prepared.graph.patient_log_likelihood], replacements, strict=False
     )
     (expected,) = pytensor.function([], graph, mode="FAST_COMPILE")()
-    got = tree["log_likelihood"]["lesions"].isel(chain=chain, draw=thinned_draw).to_numpy()
+    got = tree["log_likelihood"]["patients"].isel(chain=chain, draw=thinned_draw).to_numpy()
     np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-10)
     assert got.sum() == pytest.approx(expected.sum(), rel=1e-12)
 
 
 def test_log_likelihood_matches_the_scorer(tree, bundled_fit, bundled_cohort_path):
-    """The NumPy scorer is a separate implementation of the same per-lesion likelihood."""
-    scorer, _ = pointwise_log_likelihood(bundled_fit, load_cohort(bundled_cohort_path))  # (n, S)
+    """The NumPy scorer is a separate implementation of the same per-patient likelihood."""
+    scorer, _ = pointwise_log_likelihood(bundled_fit, load_cohort(bundled_cohort_path))  # (P, S)
     n_draws = bundled_fit.posterior.sizes["draw"]
     draws = tree["posterior"]["draw"].to_numpy()
-    got = tree["log_likelihood"]["lesions"].to_numpy()
+    got = tree["log_likelihood"]["patients"].to_numpy()
     for chain in (0, 3):
         expected = scorer[:, chain * n_draws + draws].T
         # reads go through two implementations of log Phi (see test_model_agreement)

@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pytest
 
-from model.checks.simulation import draw_parameters, simulate
+from model.checks.simulation import draw_parameters, simulate, split_at_patient
 from model.fitting.sampling import SamplerSettings, fit
 from model.inputs.parameters import load_parameters
 from model.inputs.vocabulary import SYMPTOMS
@@ -41,11 +41,6 @@ def truth_pairs(truth, posterior, registry):
     return pairs
 
 
-def split(cohort, n_train):
-    t = cohort.table
-    return cohort.with_table(t.iloc[:n_train]), cohort.with_table(t.iloc[n_train:])
-
-
 @pytest.fixture(scope="module")
 def studies():
     priors = load_parameters()
@@ -55,11 +50,11 @@ def studies():
         cohort, truth = simulate(
             N_TRAIN + N_HELD_OUT, N_CENTERS, seed, truth_parameters, validate=False
         )
-        train, held_out = split(cohort, N_TRAIN)
+        train, held_out = split_at_patient(cohort, N_TRAIN)
         fitted = fit(
             train, priors, SamplerSettings(draws=500, tune=500, chains=4, seed=seed), progress=False
         )
-        results.append((truth, fitted, held_out, truth.latent_class[N_TRAIN:]))
+        results.append((truth, fitted, held_out, truth.latent_class[len(train) :]))
     return results
 
 

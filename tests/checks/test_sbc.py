@@ -46,7 +46,9 @@ def test_short_study_intervals_cover_and_probabilities_are_calibrated(short_stud
     folder, _ = short_study
     _, results, _ = load_study(folder)
     characteristics = operating_characteristics(results)
-    assert characteristics["lesions"] == SHORT_SIMS * SHORT.held_out
+    # the training set ends with a whole patient, so a held-out set may lose a lesion to it
+    assert SHORT_SIMS * (SHORT.held_out - 1) <= characteristics["lesions"]
+    assert characteristics["lesions"] <= SHORT_SIMS * SHORT.held_out
     # 90% intervals: coverage averaged over the prior is 0.90 when the posterior is calibrated.
     assert 0.82 <= characteristics["coverage_mean"] <= 0.97
     assert characteristics["expected_calibration_error"] < 0.05

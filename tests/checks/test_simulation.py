@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from model.checks.simulation import simulate
+from model.checks.simulation import lesion_key, simulate
 from model.inputs.parameters import load_parameters
 from model.inputs.vocabulary import GROWTH_WEEKS
 
@@ -149,7 +149,8 @@ def test_reads_are_the_value_against_the_center_cutoff(large):
 def test_truth_json_lists_every_lesion(tmp_path):
     cohort, truth = simulate(30, 2, seed=2)
     data = json.loads(truth.write_json(tmp_path / "t.json").read_text())
-    assert list(data["latent_class"]) == list(cohort.table["patient_id"])
+    t = cohort.table
+    assert list(data["latent_class"]) == list(map(lesion_key, t["patient_id"], t["lesion_id"]))
     assert data["parameters"]["growth.separation"] == 0.35
 
 

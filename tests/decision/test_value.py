@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -48,7 +49,12 @@ def test_evpi_at_least_evsi_at_least_zero(weights, p_after, b, h, r, se, sp):
 def examples_decided(bundled_fit):
     from conftest import DATA
 
-    return decide(bundled_fit, DATA / "patients_example.csv").set_index("patient_id")
+    table = decide(bundled_fit, DATA / "patients_example.csv")
+    names = [
+        pid if lid is None else f"{pid}/{lid}"
+        for pid, lid in zip(table["patient_id"], table["lesion_id"], strict=True)
+    ]
+    return table.set_index(pd.Index(names))
 
 
 def test_pet_is_worth_most_in_the_gray_zone(examples_decided):
@@ -105,6 +111,47 @@ def test_preposterior_is_a_martingale_and_captures_the_mass(bundled_fit):
             base, score_tables(bundled_fit), len(bundled_fit.centers), bundled_fit.registry
         ).p_mean[0]
         assert pre.p_now == pytest.approx(p_without, abs=2e-4)
+
+
+def test_a_lesion_of_a_patient_with_several_is_analysed_given_the_others(
+    bundled_fit, examples_decided
+):
+    """The preposterior of EX9's second lesion starts from its probability given the first
+    lesion and the shared symptoms (the patient offset), and the patient's action is read at
+    P(any lesion is recurrence)."""
+    from conftest import DATA
+
+    from model.decision.thresholds import expected_utilities
+    from model.likelihood.kernel import patient_offsets
+
+    _, lesions = encode_patients(bundled_fit, DATA / "patients_example.csv")
+    tables, registry = score_tables(bundled_fit), bundled_fit.registry
+    n_centers = len(bundled_fit.centers)
+    offsets = patient_offsets(lesions, tables, n_centers, registry)
+    second = int(np.flatnonzero(lesions.patient == lesions.patient[-1])[-1])
+    assert np.all(offsets[: second - 1] == 0) and np.all(offsets[second] != 0)
+    pet = registry["pet"]
+
+    def with_pet(offset=None):
+        return preposterior(
+            lesions.subset([second]),
+            tables,
+            n_centers,
+            registry,
+            lambda ls, y: with_value(ls, pet, "FET", y),
+            value_grid(pet),
+            offset,
+        )
+
+    pre, alone = with_pet(offsets[second]), with_pet()
+    row = examples_decided.loc["EX9-two-lesions/L2-callosal"]
+    assert pre.p_now == pytest.approx(row["p_recurrence"], abs=2e-4)
+    assert abs(alone.p_now - pre.p_now) > 0.02  # the sibling matters
+    for name in ("EX9-two-lesions/L1-frontal", "EX9-two-lesions/L2-callosal"):
+        patient = examples_decided.loc[name]
+        assert patient["p_patient_recurrence"] >= patient["p_recurrence"]
+        eu = expected_utilities(patient["p_patient_recurrence"], BASE)
+        assert patient["patient_action"] == max(eu, key=lambda a: float(eu[a]))
 
 
 def test_flip_points_agree_with_scoring(bundled_fit, examples_decided):

@@ -31,7 +31,7 @@ def test_simulate_reproduces_bundled_cohort_exactly(tmp_path, bundled_cohort_pat
 def test_validate_bundled_exits_zero_with_summary(capsys, bundled_cohort_path):
     assert main(["validate", str(bundled_cohort_path)]) == 0
     out = capsys.readouterr().out
-    assert "600 lesions, 8 centers" in out
+    assert "600 lesions of 541 patients, 8 centers" in out
     for word in ("Centers", "Modalities", "Labels", "histopathology", "FET"):
         assert word in out
     assert len(out.splitlines()) < 50  # one screen

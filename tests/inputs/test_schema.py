@@ -159,8 +159,8 @@ def test_every_problem_is_listed_at_once(tmp_path):
     message = str(error)
     assert "3 problems in c.csv" in message
     assert (
-        "row 4, column 'patient_id': got 'a'; expected a unique id (already used in row 2)"
-        in message
+        "row 4, column 'patient_id': got 'a'; expected a patient id not used before (already "
+        "used in row 2; a patient's lesions go on consecutive rows)" in message
     )
 
 

@@ -81,8 +81,12 @@ def corruption(draw, text):
         allowed = {w.lower() for w in (*field.choices, *field.missing_words)}
         word = draw(WORDS.filter(lambda w: w.lower() not in allowed))
         set_cell(rows, header, r, column, word)
-    elif kind == "duplicate_id":
-        other = draw(st.integers(0, len(rows) - 1).filter(lambda o: o != r))
+    elif kind == "duplicate_id":  # an id used again further down, after other patients
+        other = draw(
+            st.integers(0, len(rows) - 1).filter(
+                lambda o: o != r and rows[max(r, o) - 1][0] != rows[min(r, o)][0]
+            )
+        )
         set_cell(rows, header, max(r, other), "patient_id", rows[min(r, other)][0])
         spreadsheet_row, column = max(r, other) + 2, "patient_id"
     elif kind == "read_without_cutoff":

@@ -246,5 +246,11 @@ def test_terms_sum_to_class_log_joint_difference():
     lesions = encode(cohort, [c.name for c in truth.centers], P)
     result = score(lesions, tables, 3, REGISTRY)
     ell = class_log_joint(lesions, tables, 3, REGISTRY)[:, 0, :]
-    assert np.allclose(result.terms.sum(axis=1), ell[:, 1] - ell[:, 0], atol=1e-9)
-    assert np.allclose(result.p_mean, sigmoid(ell[:, 1] - ell[:, 0]), atol=1e-12)
+    own = result.terms[:, :-1]  # the lesion's own terms: its log-odds were it alone
+    assert np.allclose(own.sum(axis=1), ell[:, 1] - ell[:, 0], atol=1e-9)
+    alone = np.bincount(lesions.patient)[lesions.patient] == 1
+    assert alone.sum() > 200 and (~alone).sum() > 20
+    assert np.all(result.terms[alone, -1] == 0.0)
+    assert np.all(result.terms[~alone, -1] != 0.0)
+    assert np.allclose(result.p_mean, sigmoid(result.terms.sum(axis=1)), atol=1e-12)  # one draw
+    assert np.allclose(result.p_mean[alone], sigmoid(ell[alone, 1] - ell[alone, 0]), atol=1e-12)

@@ -37,7 +37,7 @@ def log_likelihood():
     free = graph.model.free_RVs
     values = pm.draw(free, random_seed=1)  # one draw from the prior
     replaced = pytensor.graph.replace.graph_replace(
-        [graph.lesion_log_likelihood],
+        [graph.patient_log_likelihood],
         {
             rv: pytensor.tensor.constant(np.asarray(v, rv.dtype))
             for rv, v in zip(free, values, strict=True)

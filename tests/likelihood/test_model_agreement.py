@@ -16,14 +16,17 @@ import pymc as pm
 import pytensor
 import pytest
 import xarray as xr
+from scipy.special import logsumexp
 
+from model.checks.loo import label_log_likelihood
 from model.core.files import bundled
 from model.inputs.encode import NONE, READ, VALUE, encode
 from model.inputs.parameters import load_parameters
 from model.inputs.reading import cohort_from_records
 from model.inputs.vocabulary import READS
 from model.likelihood.draws import draws_from_posterior
-from model.likelihood.kernel import class_log_joint, score
+from model.likelihood.kernel import class_log_joint, class_log_terms, score
+from model.likelihood.patients import PatientGroups, configuration_log_weights
 from model.likelihood.pymc_model import build_model
 from model.likelihood.tables import build_tables
 from model.modalities.spec import Marker
@@ -238,3 +241,56 @@ def test_pymc_and_scorer_agree_for_every_modality_state_and_combination(paramete
         # the scoring path (log likelihood ratio tables) gives the same posterior
         expected = 1 / (1 + np.exp(-(pymc[:, 1] - pymc[:, 0])))
         np.testing.assert_allclose(kept.p_draws[:, s], expected, rtol=1e-7, atol=1e-8)
+
+
+def test_pymc_patient_likelihood_sums_the_scorers_class_configurations():
+    """Patients of one to three lesions, labelled or not: the PyMC model's per-patient likelihood
+    (closed form) against the scorer's per-lesion terms summed over every class configuration."""
+    parameters = load_parameters()
+    registry = parameters.registry
+    rng = np.random.default_rng(5)
+    records = []
+    for p, size in enumerate([1, 2, 3, 2, 1]):
+        shared = {
+            "center": CENTERS[p % len(CENTERS)],
+            "headache": str(rng.choice(["yes", "no"])),
+            "focal_deficit": str(rng.choice(["yes", "no", "unknown"])),
+            "months_since_rt": float(rng.uniform(0.5, 30)),
+        }
+        for j in range(size):
+            label = [
+                {},
+                {"reference_diagnosis": "necrosis", "reference_source": "histopathology"},
+                {"reference_diagnosis": "recurrence", "reference_source": "follow_up"},
+            ][(p + j) % 3]
+            records.append(
+                {
+                    "patient_id": f"P{p}",
+                    "lesion_id": f"L{j}" if size > 1 else None,
+                    **shared,
+                    **label,
+                    "perfusion_technique": "DSC",
+                    "perfusion_ratio": float(np.round(np.exp(rng.normal(0.4, 0.5)), 3)),
+                    "edema_ratio": float(rng.choice([1.0, 4.0, 9.0])),
+                }
+            )
+    lesions = encode(cohort_from_records(records), CENTERS, parameters)
+    graph = build_model(lesions, CENTERS, parameters)
+    posterior = prior_draws(graph, 2, seed=7)
+    draws = draws_from_posterior(posterior, parameters)
+    tables = build_tables(draws, registry)
+    prior, symptoms, evidence = class_log_terms(lesions, tables, len(CENTERS), registry)
+    evidence = evidence + label_log_likelihood(lesions, draws.sensitivity, draws.specificity)
+    groups = PatientGroups.of(lesions.patient)
+    for s in range(2):
+        (pymc,) = evaluate(graph, posterior, s, [graph.patient_log_likelihood])
+        assert pymc.shape == (5,)
+        for p, slots in enumerate(groups.slots):
+            members, first = slots[slots >= 0], groups.first[p]
+            weights = configuration_log_weights(
+                prior[first, s : s + 1],
+                symptoms[first, s : s + 1],
+                evidence[members, s : s + 1],
+                tables.concordance[s : s + 1],
+            )
+            assert pymc[p] == pytest.approx(logsumexp(weights), rel=1e-9)

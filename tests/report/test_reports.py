@@ -53,7 +53,7 @@ def open_page(browser, path):
 def test_pages_render_without_errors_or_network_and_show_the_probability(
     reports, browser, bundled_fit
 ):
-    assert len(reports.pages) == 8
+    assert len(reports.pages) == 10  # nine patients, one with two lesions
     for path in [reports.index, *reports.pages]:
         page, problems, requests = open_page(browser, path)
         assert problems == [], (path.name, problems)
@@ -78,6 +78,20 @@ def test_pages_render_without_errors_or_network_and_show_the_probability(
     p_gray = expected.loc["EX3-grayzone-no-pet", "p_recurrence"]
     assert f"P(recurrence) = {p_gray:.2f}" in page.inner_text("#probability")
     assert "What would change the decision" in page.inner_text("body")
+
+
+def test_a_patient_with_two_lesions_gets_a_page_per_lesion_showing_both(reports):
+    pages = [p for p in reports.pages if "EX9" in p.name]
+    assert [p.name.split("_", 1)[1] for p in pages] == [
+        "EX9-two-lesions_L1-frontal.html",
+        "EX9-two-lesions_L2-callosal.html",
+    ]
+    for page in pages:
+        html = page.read_text()
+        assert "Patient EX9-two-lesions: 2 lesions" in html and "any of them" in html
+        assert "L1-frontal" in html and "L2-callosal" in html
+        assert "the patient&#39;s other lesions" in html or "the patient's other lesions" in html
+    assert "any of them" not in next(p for p in reports.pages if "EX3" in p.name).read_text()
 
 
 def test_sequential_view_for_a_lesion_with_rescans(reports):

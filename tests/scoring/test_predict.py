@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from model.checks.simulation import lesion_key
 from model.core.errors import InputError
 from model.scoring.predict import predict, recurrence_draws
 
@@ -31,10 +32,15 @@ def test_interval_is_the_equal_tailed_quantile_of_draws(bundled_fit, examples):
 
 def test_breakdown_sums_to_log_odds(bundled_fit, examples):
     t = predict(bundled_fit, examples)
-    parts = t[["prior_log_odds", "llr_perfusion", "llr_pet", "llr_symptoms", "llr_growth"]].sum(
-        axis=1
-    )
+    terms = ["prior_log_odds", "llr_perfusion", "llr_pet", "llr_symptoms", "llr_growth"]
+    parts = t[[*terms, "llr_other_lesions"]].sum(axis=1)
     np.testing.assert_allclose(parts, t["log_odds"], atol=1e-12)
+    two = t["patient_id"] == "EX9-two-lesions"
+    assert two.sum() == 2 and (t.loc[two, "llr_other_lesions"] != 0).all()
+    assert (t.loc[~two, "llr_other_lesions"] == 0).all()
+    # the patient's probability that any lesion is recurrence is at least each lesion's
+    assert (t.loc[two, "p_patient_recurrence"] >= t.loc[two, "p_recurrence"].max()).all()
+    np.testing.assert_array_equal(t.loc[~two, "p_patient_recurrence"], t.loc[~two, "p_recurrence"])
 
 
 def test_inputs_dict_dataframe_path_agree(bundled_fit, examples):
@@ -90,7 +96,7 @@ def test_rule_of_thumb_on_bundled_cohort(bundled_fit, bundled_cohort_path):
     truth = json.loads((bundled_cohort_path.parent / "cohort_truth.json").read_text())[
         "latent_class"
     ]
-    z = np.array([truth[pid] for pid in t["patient_id"]])
+    z = np.array([truth[key] for key in map(lesion_key, t["patient_id"], t["lesion_id"])])
     p = predict(bundled_fit, cohort)["p_recurrence"].to_numpy()
     decided = full & ((p < 0.2) | (p > 0.8))
     assert full.sum() > 100

@@ -31,6 +31,10 @@ def test_streamed_predictions_equal_the_in_memory_ones(bundled_fit, patients, tm
     written = pd.read_csv(out, dtype={"patient_id": str})
     whole = predict(bundled_fit, patients, ci_prob=0.8)
     assert len(written) == summary.lesions == 90
+    # a patient's two lesions straddle a block boundary: still scored together
+    pid = whole["patient_id"].to_numpy()
+    assert any(pid[i - 1] == pid[i] for i in range(7, 90, 7))
+    assert (whole["llr_other_lesions"] != 0).sum() >= 4
     np.testing.assert_allclose(
         written["ci_low"], whole["ci_low"], rtol=1e-12
     )  # CSV text: 16 digits
