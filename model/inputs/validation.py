@@ -313,13 +313,23 @@ class Validator:
         them (symptoms and history are counted once per patient).
         """
         first = self._first_row
-        ids = np.asarray(columns["patient_id"], dtype=object).tolist()
+        id_array = np.asarray(columns["patient_id"], dtype=object)
+        ids = id_array.tolist()
         lesion_ids = np.asarray(columns["lesion_id"], dtype=object).tolist()
-        shared = [_comparable(columns[name]) for name in PATIENT_COLUMNS]
+        # a patient's columns are compared only on rows next to a row of the same patient, or at
+        # the block's ends (a patient may run on from or into another block)
+        compared = np.zeros(len(ids), bool)
+        if len(ids):
+            same = id_array[1:] == id_array[:-1]
+            compared[1:] |= same
+            compared[:-1] |= same
+            compared[[0, -1]] = True
+        needed = np.flatnonzero(compared)
+        shared = [_comparable(columns[name], needed) for name in PATIENT_COLUMNS]
         for i, (pid, row) in enumerate(zip(ids, rows.tolist(), strict=True)):
             if pid is None:
                 continue
-            values = tuple(column[i] for column in shared)
+            values = tuple(column[i] for column in shared) if compared[i] else None
             current = self._patient
             if current is None or current.id != pid:
                 if pid in first:
@@ -376,16 +386,22 @@ class _Patient:
     count: int
 
 
-def _comparable(values: Any) -> list:
-    """A typed column as plain Python values, ``None`` where missing, to compare across rows."""
+def _comparable(values: Any, index: np.ndarray) -> dict[int, Any]:
+    """A typed column's values at ``index``, by position, as plain Python values.
+
+    ``None`` where missing: the form in which a patient's columns are compared across its rows.
+    """
     if isinstance(values, pd.Categorical):
-        return [None if c < 0 else values.categories[c] for c in values.codes]
-    if isinstance(values, np.ndarray) and values.dtype.kind == "f":
-        return [None if v != v else float(v) for v in values.tolist()]
-    return [
-        None if v is pd.NA or v is None else v.item() if isinstance(v, np.generic) else v
-        for v in list(values)
-    ]
+        codes = values.codes[index]
+        plain = [None if c < 0 else values.categories[c] for c in codes]
+    elif isinstance(values, np.ndarray) and values.dtype.kind == "f":
+        plain = [None if v != v else float(v) for v in values[index].tolist()]
+    else:
+        plain = [
+            None if v is pd.NA or v is None else v.item() if isinstance(v, np.generic) else v
+            for v in list(values[index])
+        ]
+    return dict(zip(index.tolist(), plain, strict=True))
 
 
 def _shown(value: Any) -> Any:

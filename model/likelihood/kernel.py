@@ -286,8 +286,9 @@ def score(
     out_terms[:, :-1] = own_terms
     patient = [out_p.copy(), out_low.copy(), out_high.copy()]
     quantiles = (tail, 1.0 - tail)
-    for members in _joint_patients(groups):
-        log_odds, p_any = _patient_posterior(lesions.subset(members), tables, n_centers, registry)
+    for members, log_odds, p_any, _ in _joint_patients(
+        lesions, groups, tables, n_centers, registry
+    ):
         p = _expit(log_odds)
         if keep_draws:
             out_draws[members] = p
@@ -317,49 +318,57 @@ def patient_offsets(
     :mod:`model.decision.value` rely on.
     """
     out = np.zeros((len(lesions), tables.n_draws))
-    for members in _joint_patients(PatientGroups.of(lesions.patient)):
-        patient = lesions.subset(members)
-        log_odds, _ = _patient_posterior(patient, tables, n_centers, registry)
-        alone = class_log_joint(patient, tables, n_centers, registry)
-        out[members] = log_odds - (alone[..., 1] - alone[..., 0])
+    groups = PatientGroups.of(lesions.patient)
+    for members, _, _, offset in _joint_patients(lesions, groups, tables, n_centers, registry):
+        out[members] = offset
     return out
 
 
-def _joint_patients(groups: PatientGroups):
-    """The lesions of each patient with several, one array of indices per patient."""
-    for slots in groups.slots[groups.counts > 1]:
-        yield slots[slots >= 0]
+def _joint_patients(
+    lesions: Lesions, groups: PatientGroups, tables: ScoreTables, n_centers: int, registry
+):
+    """Score each patient with several lesions, its lesions together.
+
+    Yields, per such patient: its lesions' indices, their posterior log-odds (m, S),
+    P(any of them is recurrence) (S,) and what the other lesions add to each one's log-odds
+    (m, S). The per-lesion terms of all of them are computed in one pass.
+    """
+    several = [slots[slots >= 0] for slots in groups.slots[groups.counts > 1]]
+    if not several:
+        return
+    too_many = max(len(members) for members in several)
+    if too_many > MAX_LESIONS_PER_PATIENT:
+        raise ValueError(
+            f"a patient has {too_many} lesions; at most {MAX_LESIONS_PER_PATIENT} are scored "
+            "together (each lesion needs its own patient number otherwise)"
+        )
+    prior, symptoms, evidence = class_log_terms(
+        lesions.subset(np.concatenate(several)), tables, n_centers, registry
+    )
+    alone = prior + symptoms + evidence
+    start = 0
+    for members in several:
+        rows = slice(start, start + len(members))
+        start += len(members)
+        weights = configuration_log_weights(
+            prior[rows][0], symptoms[rows][0], evidence[rows], tables.concordance
+        )
+        configs = configurations(len(members))
+        log_odds = np.stack(
+            [
+                logsumexp(weights[configs[:, j] == 1], axis=0)
+                - logsumexp(weights[configs[:, j] == 0], axis=0)
+                for j in range(len(members))
+            ]
+        )
+        p_any = -np.expm1(weights[0] - logsumexp(weights, axis=0))
+        offset = log_odds - (alone[rows, :, 1] - alone[rows, :, 0])
+        yield members, log_odds, p_any, offset
 
 
 def _expit(x: np.ndarray) -> np.ndarray:
     with np.errstate(over="ignore"):
         return 1.0 / (1.0 + np.exp(-x))
-
-
-def _patient_posterior(
-    lesions: Lesions, tables: ScoreTables, n_centers: int, registry: Registry
-) -> tuple[np.ndarray, np.ndarray]:
-    """Score one patient's lesions together, from every class configuration.
-
-    Returns each lesion's posterior log-odds (m, S) and P(any of them is recurrence) (S,).
-    """
-    if len(lesions) > MAX_LESIONS_PER_PATIENT:
-        raise ValueError(
-            f"a patient has {len(lesions)} lesions; at most {MAX_LESIONS_PER_PATIENT} are scored "
-            "together (each lesion needs its own patient number otherwise)"
-        )
-    prior, symptoms, evidence = class_log_terms(lesions, tables, n_centers, registry)
-    weights = configuration_log_weights(prior[0], symptoms[0], evidence, tables.concordance)
-    total = logsumexp(weights, axis=0)
-    configs = configurations(len(lesions))
-    log_odds = np.stack(
-        [
-            logsumexp(weights[configs[:, j] == 1], axis=0)
-            - logsumexp(weights[configs[:, j] == 0], axis=0)
-            for j in range(len(lesions))
-        ]
-    )
-    return log_odds, -np.expm1(weights[0] - total)
 
 
 def class_log_terms(
