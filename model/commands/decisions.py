@@ -125,14 +125,14 @@ def run_decide(args: argparse.Namespace) -> int:
         warn_bevacizumab(table["patient_id"][table["under_bevacizumab"]])
         _print_decisions(table, fit)
     if args.plot:
-        import re
         from pathlib import Path
 
-        from model.core.files import save_figure
+        from model.core.files import safe_file_stem, save_figure
         from model.decision.plots import plot_thresholds
+        from model.inputs.schema import lesion_name
 
         for row in table.itertuples():
-            name = re.sub(r"[^A-Za-z0-9_.-]+", "_", str(row.patient_id))
+            name = safe_file_stem(lesion_name(row.patient_id, row.lesion_id))
             save_figure(
                 plot_thresholds(params, row.p_recurrence), Path(args.plot) / f"decide_{name}.png"
             )
@@ -144,9 +144,13 @@ def run_decide(args: argparse.Namespace) -> int:
 
 
 def _print_decisions(table, fit) -> None:
-    from model.core.console import DECISION_SUPPORT, SYNTHETIC_NOTE, frame_table
+    import pandas as pd
 
-    shown = table.set_index("patient_id")
+    from model.core.console import DECISION_SUPPORT, SYNTHETIC_NOTE, frame_table
+    from model.inputs.schema import lesion_name
+
+    names = map(lesion_name, table["patient_id"], table["lesion_id"])
+    shown = table.set_index(pd.Index(list(names), name="lesion"))
     columns = {
         "p_recurrence": "P(R)",
         "recommendation": "recommend",

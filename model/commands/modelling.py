@@ -208,11 +208,9 @@ def _predictions_table(table, fit, level: int):
     import pandas as pd
 
     from model.core.console import frame_table
+    from model.inputs.schema import lesion_name
 
-    names = [
-        pid if not isinstance(lid, str) else f"{pid} / {lid}"
-        for pid, lid in zip(table["patient_id"], table["lesion_id"], strict=True)
-    ]
+    names = list(map(lesion_name, table["patient_id"], table["lesion_id"]))
     shown = pd.DataFrame(index=pd.Index(names, name="lesion"))
     shown["center"] = [
         c if seen else f"{c} (unseen)"

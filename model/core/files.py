@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno
 import glob
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -171,6 +172,14 @@ def bundled(name: str) -> Path:
     raise FileNotFoundError(
         f"bundled data file {name!r} not found (looked in the package and data/)"
     )
+
+
+def safe_file_stem(text: str) -> str:
+    """User text (an id, a lesion's name) made safe as part of a file name.
+
+    At most 60 of ``A-Z a-z 0-9 _ . -``; any other run of characters becomes ``_``.
+    """
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)[:60]
 
 
 def save_figure(figure, path: str | os.PathLike, dpi: int = 150) -> Path:

@@ -330,6 +330,13 @@ class Cohort:
         return atomic_write_text(path, self.to_csv_text())
 
 
+def lesion_name(patient_id: str, lesion_id: str | None) -> str:
+    """How tables and reports name a lesion: its patient id, then its lesion id if it has one."""
+    if lesion_id is None or lesion_id != lesion_id:  # None or NaN: the patient's only lesion
+        return str(patient_id)
+    return f"{patient_id} / {lesion_id}"
+
+
 def trusted_cohort(frame: pd.DataFrame, source: str, registry: Registry) -> Cohort:
     """A Cohort from a DataFrame built by this package (the simulator), without range checks.
 

@@ -316,13 +316,10 @@ class Validator:
         id_array = np.asarray(columns["patient_id"], dtype=object)
         ids = id_array.tolist()
         lesion_ids = np.asarray(columns["lesion_id"], dtype=object).tolist()
-        # a patient's columns are compared only on rows next to a row of the same patient, or at
-        # the block's ends (a patient may run on from or into another block)
-        compared = np.zeros(len(ids), bool)
+        # a patient's columns are compared only on rows whose patient has another row in the
+        # block, or at the block's ends (a patient may run on from or into another block)
+        compared = pd.Series(id_array).duplicated(keep=False).to_numpy()
         if len(ids):
-            same = id_array[1:] == id_array[:-1]
-            compared[1:] |= same
-            compared[:-1] |= same
             compared[[0, -1]] = True
         needed = np.flatnonzero(compared)
         shared = [_comparable(columns[name], needed) for name in PATIENT_COLUMNS]

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 from numba import njit, prange
-from scipy.special import logsumexp
+from scipy.special import expit, logsumexp
 
 from model.inputs.encode import READ, VALUE, Lesions
 from model.inputs.vocabulary import MAX_LESIONS_PER_PATIENT
@@ -286,15 +286,15 @@ def score(
     out_terms[:, :-1] = own_terms
     patient = [out_p.copy(), out_low.copy(), out_high.copy()]
     quantiles = (tail, 1.0 - tail)
-    for members, log_odds, p_any, _ in _joint_patients(
+    for members, log_odds, p_any, offset in _joint_patients(
         lesions, groups, tables, n_centers, registry
     ):
-        p = _expit(log_odds)
+        p = expit(log_odds)
         if keep_draws:
             out_draws[members] = p
         out_p[members] = p.mean(axis=1)
         out_low[members], out_high[members] = np.quantile(p, quantiles, axis=1)
-        out_terms[members, -1] = log_odds.mean(axis=1) - own_terms[members].sum(axis=1)
+        out_terms[members, -1] = offset.mean(axis=1)
         patient[0][members] = p_any.mean()
         patient[1][members], patient[2][members] = np.quantile(p_any, quantiles)
     return ScoreArrays(
@@ -364,11 +364,6 @@ def _joint_patients(
         p_any = -np.expm1(weights[0] - logsumexp(weights, axis=0))
         offset = log_odds - (alone[rows, :, 1] - alone[rows, :, 0])
         yield members, log_odds, p_any, offset
-
-
-def _expit(x: np.ndarray) -> np.ndarray:
-    with np.errstate(over="ignore"):
-        return 1.0 / (1.0 + np.exp(-x))
 
 
 def class_log_terms(

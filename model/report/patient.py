@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,14 +19,14 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from model import __version__
 from model.core.errors import InputError, Problem
-from model.core.files import atomic_write_text, write_folder
+from model.core.files import atomic_write_text, safe_file_stem, write_folder
 from model.decision.parameters import DecisionParameters, load_decision_parameters
 from model.decision.plots import ACTION_LABELS
 from model.decision.thresholds import parameter_thresholds
 from model.decision.value import decide
 from model.fitting.sampling import Fit
 from model.inputs.encode import NONE, UNSEEN_CENTER, VALUE
-from model.inputs.schema import Cohort
+from model.inputs.schema import Cohort, lesion_name
 from model.inputs.vocabulary import MAX_FOLLOW_UPS
 from model.modalities.registry import Registry
 from model.modalities.spec import Marker
@@ -164,7 +163,7 @@ def lesion_reports(
                 "created": created,
             }
             context["figures"] = _figures(context, fit, lesions, i, params)
-            name = f"{i + 1:03d}_{_safe_name(lesion['name'])}"
+            name = f"{i + 1:03d}_{safe_file_stem(lesion['name'])}"
             names.append(name)
             page = atomic_write_text(
                 folder / f"{name}.html", env.get_template("lesion.html.j2").render(**context)
@@ -233,11 +232,6 @@ def _provenance(fit: Fit, params: DecisionParameters) -> dict:
     }
 
 
-def _safe_name(text: str) -> str:
-    """A lesion's name as part of a file name."""
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)[:60]
-
-
 def _format(value) -> str:
     if isinstance(value, bool | np.bool_):
         return "yes" if value else "no"
@@ -262,12 +256,9 @@ def _lesion_context(
     siblings = np.flatnonzero(lesions.patient == lesions.patient[i])
     if len(siblings) == 1:
         absent.add("other_lesions")
-    lesion_id = row["lesion_id"]
-    has_lesion_id = isinstance(lesion_id, str)
     context = {
         "patient_id": str(row["patient_id"]),
-        "lesion_id": lesion_id if has_lesion_id else None,
-        "name": f"{row['patient_id']} / {lesion_id}" if has_lesion_id else str(row["patient_id"]),
+        "name": lesion_name(row["patient_id"], row["lesion_id"]),
         "patient": _patient_context(predictions, siblings, i),
         "center": str(row["center"]),
         "center_seen": bool(prediction["center_seen"]),

@@ -62,3 +62,20 @@ def test_decide_table_and_bad_params(capsys, tmp_path):
         == 2
     )
     assert "benefit.value" in capsys.readouterr().err
+
+
+def test_decide_plots_one_figure_per_lesion_of_a_patient(tmp_path, capsys):
+    """Two lesions of one patient get a figure each, named by lesion, not one overwriting the
+    other under the patient's id."""
+    from conftest import DATA
+
+    rows = (DATA / "patients_example.csv").read_text().splitlines()
+    two = tmp_path / "two.csv"
+    two.write_text("\n".join([rows[0], *(r for r in rows if r.startswith("EX9"))]) + "\n")
+    assert main(["decide", str(DATA / "fit.nc"), str(two), "--plot", str(tmp_path / "p")]) == 0
+    names = sorted(p.name for p in (tmp_path / "p").iterdir())
+    assert names == [
+        "decide_EX9-two-lesions_L1-frontal.png",
+        "decide_EX9-two-lesions_L2-callosal.png",
+    ]
+    assert "EX9-two-lesions / L2-callosal" in capsys.readouterr().out

@@ -105,3 +105,15 @@ def test_old_files_without_lesion_ids_still_load(tmp_path):
     cohort = load_cohort(path)
     assert cohort.table["lesion_id"].isna().all()
     assert cohort.patient_index.tolist() == [0, 1]
+
+
+def test_a_patient_interrupted_by_another_is_refused_and_then_compared(tmp_path):
+    """P1's rows around a refused repeat of P0 are still one patient's, and compared."""
+    rows = [
+        "P0,,C01,DSC,2.4,no,,,",
+        "P1,L1,C01,DSC,1.1,no,,,",
+        "P0,,C01,DSC,1.2,no,,,",
+        "P1,L2,C01,DSC,1.3,yes,,,",
+    ]
+    found = problems(write(tmp_path, rows))
+    assert [(row, column) for row, column, _, _ in found] == [(4, "patient_id"), (5, "headache")]
