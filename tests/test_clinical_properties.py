@@ -36,13 +36,58 @@ def test_every_marker_curve_is_monotone_and_bounded_for_every_center_and_draw(bu
         values = natural_grid(marker, GRID)
         bound = marker.llr_bound(float(tables.moments.misread[slot]))
         for kind in marker.kind_names:
-            for center in range(len(bundled_fit.centers) + 1):  # the last is a new center
-                llr = llr_curve(tables, bundled_fit.registry, kind, center, values)  # (S, G)
+            # every center and a new one, after and within the pseudoprogression window
+            for column in range(tables.moments.location.shape[2]):
+                llr = llr_curve(tables, bundled_fit.registry, kind, column, values)  # (S, G)
                 steps = marker.direction * np.diff(llr, axis=1)
-                assert steps.min() >= -1e-12, (kind, center)
-                assert np.abs(llr).max() <= bound + 1e-9, (kind, center)
+                assert steps.min() >= -1e-12, (kind, column)
+                assert np.abs(llr).max() <= bound + 1e-9, (kind, column)
                 checked += llr.shape[0]
-    assert checked >= 4000 * 5 * 9
+    assert checked >= 4000 * 5 * 9 * 2
+
+
+def test_pseudoprogression_window_weakens_perfusion_and_leaves_pet_alone(bundled_fit):
+    """Within 12 weeks of radiotherapy a treatment effect looks more like tumour on perfusion.
+
+    At each draw's gray-zone value after the window (likelihood ratio 1), the same value inside
+    the window points to necrosis; a lesion with high perfusion gets a smaller perfusion term
+    early, and PET, which declares no early shift, reads the same in both windows.
+    """
+    tables = score_tables(bundled_fit)
+    n_centers = len(bundled_fit.centers)
+    shifted = 0
+    for _, marker in markers(bundled_fit):
+        values = natural_grid(marker, GRID)
+        for kind in marker.kind_names:
+            for center in range(n_centers + 1):
+                late = llr_curve(tables, bundled_fit.registry, kind, center, values)
+                early = llr_curve(
+                    tables, bundled_fit.registry, kind, center + n_centers + 1, values
+                )
+                if not marker.early_shift:
+                    np.testing.assert_array_equal(early, late)
+                    continue
+                gray = np.abs(late).argmin(axis=1)  # (S,)
+                inside = (gray > 0) & (gray < GRID - 1)
+                at_gray = early[np.arange(len(gray)), gray]
+                assert inside.all() and (marker.direction * at_gray < 0).all(), kind
+                shifted += 1
+    assert shifted == 2 * (n_centers + 1)  # perfusion: DSC and ASL
+
+    def lesion(months):
+        return {
+            "center": bundled_fit.centers[0],
+            "perfusion_technique": "DSC",
+            "perfusion_ratio": 2.4,
+            "pet_tracer": "FET",
+            "pet_tbr": 2.2,
+            "months_since_rt": months,
+        }
+
+    result = predict(bundled_fit, [{"patient_id": f"m{m}", **lesion(m)} for m in (1.0, 12.0)])
+    early, late = result.iloc[0], result.iloc[1]
+    assert 0 < early["llr_perfusion"] < late["llr_perfusion"] - 0.3
+    assert early["llr_pet"] == pytest.approx(late["llr_pet"], abs=1e-12)
 
 
 @pytest.mark.parametrize("weeks", [4.0, 6.0, 8.0, 12.0])

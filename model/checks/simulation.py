@@ -38,7 +38,7 @@ from model.inputs.schema import Cohort, schema_for, trusted_cohort
 from model.inputs.vocabulary import GROWTH_WEEKS, MAX_FOLLOW_UPS, SYMPTOMS
 from model.likelihood.draws import DECLINE_TERMS
 from model.likelihood.symptoms import decline_logit
-from model.modalities.spec import BinaryTest, Marker
+from model.modalities.spec import EARLY_SHIFT, BinaryTest, Marker
 
 _ROUND = {"value": 3, "volume": 2, "months": 1}
 
@@ -216,7 +216,7 @@ def simulate(
     for modality in p.registry:
         rng = stream(seed, f"modality {modality.name}")
         if isinstance(modality, Marker):
-            table.update(_marker(rng, modality, values, centers, center, effects, z))
+            table.update(_marker(rng, modality, values, centers, center, effects, z, x_early > 0))
         else:
             table.update(_binary(rng, modality, values, z))
     table.update(_symptoms(stream(seed, "symptoms"), p, values, z, first))
@@ -288,19 +288,25 @@ def misread_classes(rng: np.random.Generator, z: np.ndarray, misread: float) -> 
     return np.where(rng.random(len(z)) < misread, 1 - z, z)
 
 
-def _marker(rng, marker: Marker, values, centers, center, effects, z) -> dict[str, Any]:
-    """A marker's numbers and reads at each lesion's center, for its class (or a misread one)."""
+def _marker(rng, marker: Marker, values, centers, center, effects, z, early) -> dict[str, Any]:
+    """A marker's numbers and reads at each lesion's center, for its class (or a misread one).
+
+    Within the pseudoprogression window (``early``) a treatment effect sits the marker's early
+    shift closer to recurrence.
+    """
     n = len(z)
     prefix = f"modality.{marker.name}"
     kind = np.array([centers[c].kinds[marker.name] for c in center])
     looks = misread_classes(rng, z, values[f"{prefix}.misread"])
+    shift = values[f"{prefix}.{EARLY_SHIFT}"] * early if marker.early_shift else np.zeros(n)
+    position = np.where(looks == 1, 1.0, shift)  # in units of the separation
     mean = np.empty(n)
     sd = np.empty(n)
     for name in marker.kind_names:
         pick = kind == name
         mu0 = values[f"{prefix}.{name}.mu_necrosis"]
         sep = values[f"{prefix}.{name}.separation"]
-        mean[pick] = mu0 + marker.direction * sep * looks[pick]
+        mean[pick] = mu0 + marker.direction * sep * position[pick]
         sd[pick] = values[f"{prefix}.{name}.sigma"]
     latent = mean + effects[marker.name][center] + sd * rng.standard_normal(n)
     available = rng.random(n) < marker.available

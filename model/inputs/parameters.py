@@ -100,6 +100,7 @@ REQUIRED_PRIOR_KINDS: dict[str, tuple[str, ...]] = {
     "sigma": ("lognormal", "halfnormal"),
     "tau_center": ("lognormal", "halfnormal"),
     "misread": ("fixed",),
+    "early_necrosis_shift": ("beta",),
     "sensitivity": ("beta",),
     "specificity": ("beta",),
 }

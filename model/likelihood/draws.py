@@ -16,7 +16,7 @@ import numpy as np
 from model.inputs.parameters import Parameters
 from model.inputs.vocabulary import GROWTH_WEEKS, SYMPTOMS
 from model.modalities.registry import Registry
-from model.modalities.spec import BinaryTest, Marker
+from model.modalities.spec import EARLY_SHIFT, BinaryTest, Marker
 
 DECLINE_TERMS: tuple[str, ...] = ("intercept", "recurrence", "edema", "eloquent", "steroid")
 """The clinical-decline logit's coefficients, in the order of :attr:`PosteriorDraws.decline`."""
@@ -48,6 +48,8 @@ def hyperparameters(registry: Registry) -> tuple[str, ...]:
         if isinstance(modality, Marker):
             out += [f"{modality.name}_{p}" for p in ("mu_necrosis", "separation", "sigma")]
             out.append(f"{modality.name}_tau_center")
+            if modality.early_shift:
+                out.append(f"{modality.name}_{EARLY_SHIFT}")
         else:
             out += [f"{modality.name}_sensitivity", f"{modality.name}_specificity"]
     return tuple(out)
@@ -71,6 +73,9 @@ class MarkerDraws:
         Each training center's calibration shift (log scale, both classes).
     misread : float
     direction : {1, -1}
+    early_shift : array (S,)
+        In the pseudoprogression window, the share of the separation by which the necrosis
+        location moves towards recurrence (0 for a marker without an early effect).
     """
 
     mu_necrosis: np.ndarray
@@ -80,12 +85,16 @@ class MarkerDraws:
     offset: np.ndarray
     misread: float
     direction: int
+    early_shift: np.ndarray
 
-    def class_locations(self) -> np.ndarray:
-        """(S, K, 2): the log-scale location of each class (necrosis, recurrence), no offset."""
-        return np.stack(
-            [self.mu_necrosis, self.mu_necrosis + self.direction * self.separation], axis=-1
-        )
+    def class_locations(self, early: bool = False) -> np.ndarray:
+        """(S, K, 2): the log-scale location of each class (necrosis, recurrence), no offset.
+
+        With ``early``, the locations in the pseudoprogression window.
+        """
+        step = self.direction * self.separation
+        necrosis = self.mu_necrosis + (self.early_shift[:, None] * step if early else 0.0)
+        return np.stack([necrosis, self.mu_necrosis + step], axis=-1)
 
     def select(self, index) -> MarkerDraws:
         """Some draws only."""
@@ -97,6 +106,7 @@ class MarkerDraws:
             self.offset[index],
             self.misread,
             self.direction,
+            self.early_shift[index],
         )
 
 
@@ -203,14 +213,16 @@ def draws_from_posterior(posterior: Any, parameters: Parameters) -> PosteriorDra
     for m in parameters.registry:
         if isinstance(m, Marker):
             dim = kind_dim(m)
+            tau = get(f"{m.name}_tau_center")
             markers[m.name] = MarkerDraws(
                 get(f"{m.name}_mu_necrosis", dim),
                 get(f"{m.name}_separation", dim),
                 get(f"{m.name}_sigma", dim),
-                get(f"{m.name}_tau_center"),
+                tau,
                 get(f"{m.name}_center", "center"),
                 float(parameters.value(f"modality.{m.name}.misread")),
                 m.direction,
+                get(f"{m.name}_{EARLY_SHIFT}") if m.early_shift else np.zeros_like(tau),
             )
         else:
             binary[m.name] = BinaryDraws(get(f"{m.name}_sensitivity"), get(f"{m.name}_specificity"))
@@ -287,6 +299,7 @@ def draws_from_values(
             offsets(m.name),
             float(values[f"{prefix}.misread"]),
             m.direction,
+            one(f"{prefix}.{EARLY_SHIFT}") if m.early_shift else np.zeros(1),
         )
     g0 = values["growth.rate_necrosis"]
     return PosteriorDraws(
@@ -331,6 +344,8 @@ def parameter_variables(registry: Registry) -> list[tuple[str, str, dict[str, st
             out += [(f"{prefix}.{p}", f"{m.name}_{p}", {}) for p in ("sensitivity", "specificity")]
             continue
         out.append((f"{prefix}.tau_center", f"{m.name}_tau_center", {}))
+        if m.early_shift:
+            out.append((f"{prefix}.{EARLY_SHIFT}", f"{m.name}_{EARLY_SHIFT}", {}))
         for kind in m.kind_names:
             for p in ("mu_necrosis", "separation", "sigma"):
                 out.append((f"{prefix}.{kind}.{p}", f"{m.name}_{p}", {kind_dim(m): kind}))

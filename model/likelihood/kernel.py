@@ -66,7 +66,7 @@ def _score_kernel(
         ell = np.empty(S)
         scratch1 = np.empty(S)
         scratch2 = np.empty(S)
-        c = f.center[i]
+        c, col = f.center[i], f.column[i]
         total = 0.0
         prior1 = T.log_prior[1, c, f.early_level[i], f.mgmt_level[i]]
         prior0 = T.log_prior[0, c, f.early_level[i], f.mgmt_level[i]]
@@ -79,7 +79,7 @@ def _score_kernel(
             term = 0.0
             if f.state[i, e] == VALUE:
                 j, u, eps = f.kind[i, e], f.value[i, e], T.misread[e]
-                a, b = T.core_intercept[e, j, c], T.core_slope[e, j, c]
+                a, b = T.core_intercept[e, j, col], T.core_slope[e, j, col]
                 for s in range(S):
                     t = misread_llr(a[s] + b[s] * u, eps)
                     ell[s] += t
@@ -171,7 +171,7 @@ def _class_log_joint_kernel(f, T, rows, out):
     """log P(class) + log p(evidence | class), both classes, from the same tables."""
     S = out.shape[1]
     for i in prange(len(f.center)):
-        c = f.center[i]
+        c, col = f.center[i], f.column[i]
         l1, l0 = np.empty(S), np.empty(S)
         recorded = _symptom_answers(f, T, i, l1, l0)
         D = T.decline
@@ -183,9 +183,9 @@ def _class_log_joint_kernel(f, T, rows, out):
             for e in range(f.state.shape[1]):
                 if f.state[i, e] == VALUE:
                     j, u = f.kind[i, e], f.value[i, e]
-                    q = T.base_quad[e, j, c]
+                    q = T.base_quad[e, j, col]
                     base = (q[0, s] * u + q[1, s]) * u + q[2, s]
-                    core = T.core_intercept[e, j, c, s] + T.core_slope[e, j, c, s] * u
+                    core = T.core_intercept[e, j, col, s] + T.core_slope[e, j, col, s] * u
                     keep, slip = math.log1p(-T.misread[e]), math.log(T.misread[e])
                     shift0, shift1 = misread_shifts(core, keep, slip)
                     v0 += base + shift0

@@ -7,7 +7,9 @@ For lesion i at center c, with class k (0 necrosis, 1 recurrence) marginalised:
 - each registered continuous marker (:mod:`model.modalities`): its log value is the misread
   mixture of normals (:mod:`model.modalities.forms`) with its kind's class locations, one spread
   for both classes, and the center's calibration shift a_c shared by both classes; a read is the
-  probability of the value lying on its side of the cutoff, under the same mixture;
+  probability of the value lying on its side of the cutoff, under the same mixture; within the
+  pseudoprogression window (x_early > 0) a marker that declares an early shift moves its
+  treatment-effect location that share of the separation towards recurrence;
 - each binary test: positive with probability sensitivity (recurrence) or 1 - specificity;
 - symptoms: the items share one latent clinical decline, whose probability depends on the class
   and on the context (edema, eloquent location, steroid increase), :mod:`model.likelihood.symptoms`;
@@ -53,7 +55,7 @@ from model.modalities.forms import (
     misread_read_log_prob,
     pytensor_backend,
 )
-from model.modalities.spec import BinaryTest, Marker
+from model.modalities.spec import EARLY_SHIFT, BinaryTest, Marker
 
 DATA_PREFIX = "lesions_"
 
@@ -290,6 +292,7 @@ def model_data(lesions: Lesions, parameters: Parameters) -> dict[str, np.ndarray
                     "shift": m * n_centers + lesions.center[index],
                     "x": e.value[index],
                     "sign": e.sign[index],
+                    "early": (lesions.x_early[index] > 0).astype(float),
                 }
             )
     integer = {"center", "alone_index", "joint_first", "joint_index", "patient_order"}
@@ -306,8 +309,8 @@ def model_data(lesions: Lesions, parameters: Parameters) -> dict[str, np.ndarray
 
 
 _PARTS = {
-    "marker_value": ("index", "kind", "shift", "x"),
-    "marker_read": ("index", "kind", "shift", "x", "sign"),
+    "marker_value": ("index", "kind", "shift", "x", "early"),
+    "marker_read": ("index", "kind", "shift", "x", "sign", "early"),
     "binary": ("index", "test", "positive"),
 }
 """The data arrays of each part of the results: exactly those the graph reads (a compiled model
@@ -365,11 +368,18 @@ def _marker(prior: _PriorFactory, marker: Marker, parameters: Parameters, center
 
     mu0, separation, sigma = per_kind("mu_necrosis"), per_kind("separation"), per_kind("sigma")
     offset = _center_offsets(prior, marker.name, f"modality.{marker.name}.tau_center", centered)
+    step = marker.direction * separation
+    early = (
+        prior(f"{marker.name}_{EARLY_SHIFT}", f"modality.{marker.name}.{EARLY_SHIFT}")
+        if marker.early_shift
+        else 0.0
+    )
     return {
         "mu0": mu0,
-        "mu1": mu0 + marker.direction * separation,
+        "mu1": mu0 + step,
         "sigma": sigma,
         "offset": offset,
+        "early": early * step,
     }
 
 
@@ -445,9 +455,11 @@ def _result_terms(theta: dict, d: dict, layout: MarkerLayout):
         mu1 = pt.concatenate([m["mu1"] for m in markers])
         sigma = pt.concatenate([m["sigma"] for m in markers])
         shift = pt.concatenate([m["offset"] for m in markers])
+        early = pt.concatenate([m["early"] for m in markers])
         for part in ("marker_value", "marker_read"):
             kind, where = d[f"{part}_kind"], d[f"{part}_shift"]
-            own0, own1, sd = mu0[kind] + shift[where], mu1[kind] + shift[where], sigma[kind]
+            own1, sd = mu1[kind] + shift[where], sigma[kind]
+            own0 = mu0[kind] + shift[where] + d[f"{part}_early"] * early[kind]
             eps = pt.as_tensor(layout.misread)[kind]
             if part == "marker_value":
                 u = d[f"{part}_x"]

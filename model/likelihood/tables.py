@@ -14,7 +14,10 @@ shared by both classes and by both misread components, so its normal integrates 
 quadrature.
 
 Layout: draws last and contiguous; the center axis has the C training centers plus one for an
-unseen center; modality slots follow the registry (padded for binary tests).
+unseen center; modality slots follow the registry (padded for binary tests). The imaging tables'
+column axis holds that center axis twice: after the pseudoprogression window, then within it
+(:func:`imaging_column`), where a marker with an early shift has its treatment-effect location
+moved towards recurrence.
 """
 
 from __future__ import annotations
@@ -38,12 +41,21 @@ COVARIATE_LEVELS = np.array([-0.5, 0.0, 0.5])
 """Effect-coded covariate values; tables index them 0, 1, 2."""
 
 
-class Moments(NamedTuple):
-    """Class locations and the shared spread of every marker kind, per center and draw.
+def imaging_column(center: np.ndarray, early: np.ndarray, n_centers: int) -> np.ndarray:
+    """Index on the imaging tables' column axis of lesions at ``center`` (unseen = C).
 
-    ``location`` is (slot, kind, C+1, 2, S) on the log scale (the center's shift included; zero
-    for an unseen center), ``spread`` (slot, kind, C+1, S) (widened by tau for an unseen center),
-    ``misread`` (slot,). Binary slots hold zeros.
+    Columns 0..C are the centers after the pseudoprogression window (or with the time unknown),
+    C+1..2C+1 the same centers within it (``early`` true).
+    """
+    return np.asarray(center) + (n_centers + 1) * np.asarray(early, dtype=np.int64)
+
+
+class Moments(NamedTuple):
+    """Class locations and the shared spread of every marker kind, per imaging column and draw.
+
+    ``location`` is (slot, kind, 2(C+1), 2, S) on the log scale (the center's shift included; zero
+    for an unseen center; :func:`imaging_column`), ``spread`` (slot, kind, 2(C+1), S) (widened by
+    tau for an unseen center), ``misread`` (slot,). Binary slots hold zeros.
     """
 
     location: np.ndarray
@@ -55,9 +67,9 @@ class Tables(NamedTuple):
     """Everything the kernels read, draws last."""
 
     log_prior: np.ndarray  # (2, C+1, 3, 3, S): log P(class) by center, x_early and x_mgmt level
-    core_intercept: np.ndarray  # (slot, kind, C+1, S): L(u) = intercept + slope u
-    core_slope: np.ndarray  # (slot, kind, C+1, S)
-    base_quad: np.ndarray  # (slot, kind, C+1, 3, S): log N(u; mu_0, sd) = q0 u^2 + q1 u + q2
+    core_intercept: np.ndarray  # (slot, kind, 2(C+1), S): L(u) = intercept + slope u
+    core_slope: np.ndarray  # (slot, kind, 2(C+1), S)
+    base_quad: np.ndarray  # (slot, kind, 2(C+1), 3, S): log N(u; mu_0, sd) = q0 u^2 + q1 u + q2
     misread: np.ndarray  # (slot,)
     symptom_log: np.ndarray  # (4, symptom, S): log P(yes | D), log P(no | D), then without D
     decline: np.ndarray  # (5, S): the decline logit's coefficients (draws.DECLINE_TERMS)
@@ -154,24 +166,28 @@ def build_tables(draws: PosteriorDraws, registry: Registry) -> ScoreTables:
 
 
 def class_moments(draws: PosteriorDraws, registry: Registry) -> Moments:
-    """Each marker kind's class locations and spread per center (unseen last) and draw."""
+    """Each marker kind's class locations and spread per imaging column and draw."""
     slots = len(registry)
     kinds = max((len(m.kinds) for m in registry.markers), default=1)
     n_centers, S = draws.n_centers, draws.n_draws
-    location = np.zeros((slots, kinds, n_centers + 1, 2, S))
-    spread = np.zeros((slots, kinds, n_centers + 1, S))
+    width = n_centers + 1
+    location = np.zeros((slots, kinds, 2 * width, 2, S))
+    spread = np.zeros((slots, kinds, 2 * width, S))
     misread = np.zeros(slots)
     for e, modality in enumerate(registry):
         if not isinstance(modality, Marker):
             continue
         m = draws.markers[modality.name]
         k = len(modality.kinds)
-        classes = m.class_locations().transpose(1, 2, 0)  # (K, 2, S)
-        location[e, :k, :n_centers] = classes[:, None] + m.offset.T[None, :, None, :]
-        location[e, :k, n_centers] = classes
         sigma = m.sigma.T  # (K, S)
-        spread[e, :k, :n_centers] = sigma[:, None, :]
-        spread[e, :k, n_centers] = np.sqrt(sigma**2 + m.tau[None, :] ** 2)
+        for early in (False, True):
+            known = slice(width * early, width * early + n_centers)
+            unseen = width * early + n_centers
+            classes = m.class_locations(early).transpose(1, 2, 0)  # (K, 2, S)
+            location[e, :k, known] = classes[:, None] + m.offset.T[None, :, None, :]
+            location[e, :k, unseen] = classes
+            spread[e, :k, known] = sigma[:, None, :]
+            spread[e, :k, unseen] = np.sqrt(sigma**2 + m.tau[None, :] ** 2)
         misread[e] = m.misread
     return Moments(location, spread, misread)
 
@@ -213,6 +229,7 @@ class LesionFeatures(NamedTuple):
     """Lesion arrays as the kernels read them (contiguous, integer-coded)."""
 
     center: np.ndarray  # (n,) index on the tables' center axis (unseen = C)
+    column: np.ndarray  # (n,) index on the imaging tables' column axis (imaging_column)
     early_level: np.ndarray  # (n,) 0, 1, 2
     mgmt_level: np.ndarray
     x_edema: np.ndarray  # (n,) the decline covariates
@@ -248,13 +265,15 @@ def lesion_features(
     value = np.stack([e.value for e in evidence], axis=1) if evidence else state
     sign = np.stack([e.sign for e in evidence], axis=1) if evidence else state
     direction = np.array([getattr(m, "direction", 0) for m in registry], dtype=float)
-    row, rows = _discrete_rows(state, kind, value, sign, center, tables, direction)
+    column = imaging_column(center, lesions.x_early > 0, n_centers)
+    row, rows = _discrete_rows(state, kind, value, sign, column, tables, direction)
 
     def level(x):  # -0.5, 0, 0.5 -> 0, 1, 2
         return np.rint(x * 2 + 1)
 
     values = {
         "center": center,
+        "column": column,
         "early_level": level(lesions.x_early),
         "mgmt_level": level(lesions.x_mgmt),
         "x_edema": lesions.x_edema,
@@ -270,7 +289,7 @@ def lesion_features(
         "growth_weeks": lesions.growth_weeks / GROWTH_WEEKS,
         "growth_mask": lesions.growth_mask,
     }
-    integer = {"center", "early_level", "mgmt_level", "state", "kind", "row"}
+    integer = {"center", "column", "early_level", "mgmt_level", "state", "kind", "row"}
     features = LesionFeatures(
         **{
             name: np.ascontiguousarray(v, dtype=np.int64 if name in integer else np.float64)
@@ -280,10 +299,11 @@ def lesion_features(
     return features, rows
 
 
-def _discrete_rows(state, kind, value, sign, center, tables: ScoreTables, direction):
+def _discrete_rows(state, kind, value, sign, column, tables: ScoreTables, direction):
     """Index of each lesion's read or binary result per slot (-1 if none) and their rows.
 
-    ``direction`` is each slot's marker direction (+1, -1), 0 for a binary test.
+    ``column`` is each lesion's imaging column, ``direction`` each slot's marker direction
+    (+1, -1), 0 for a binary test.
     """
     n, slots = state.shape
     row = np.full((n, slots), -1, dtype=np.int64)
@@ -293,7 +313,7 @@ def _discrete_rows(state, kind, value, sign, center, tables: ScoreTables, direct
         return row, np.zeros((0, 2, S))
     lesion, slot = np.nonzero(reads)
     keys = np.column_stack(
-        [slot, kind[lesion, slot], center[lesion], value[lesion, slot], sign[lesion, slot]]
+        [slot, kind[lesion, slot], column[lesion], value[lesion, slot], sign[lesion, slot]]
     )
     unique, inverse = np.unique(keys, axis=0, return_inverse=True)
     row[lesion, slot] = inverse.ravel()

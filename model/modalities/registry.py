@@ -21,6 +21,7 @@ from typing import Any
 from model.core.errors import Problem
 from model.modalities.spec import (
     BINARY_PARAMETERS,
+    EARLY_SHIFT,
     MARKER_MODALITY_PARAMETERS,
     MARKER_PARAMETERS,
     BinaryTest,
@@ -55,6 +56,7 @@ _MARKER_KEYS = (
     "read_only",
     "kind_cycle",
     *MARKER_MODALITY_PARAMETERS,
+    EARLY_SHIFT,
 )
 _KIND_KEYS = ("label", "classic_cutoff", "read_cutoffs", "published", *MARKER_PARAMETERS)
 _BINARY_KEYS = ("form", "label", "column", "source", "available", "published", *BINARY_PARAMETERS)
@@ -258,6 +260,9 @@ class _Reader:
             self.bad(f"{where}.read_only", None, "no read_only entry: the marker has no reads")
         for parameter in MARKER_MODALITY_PARAMETERS:
             self.parameter(where, table, parameter)
+        early_shift = EARLY_SHIFT in table  # optional: a marker may read the same in both windows
+        if early_shift and self.with_parameters:
+            self.parameter(where, table, EARLY_SHIFT)
         kinds = [
             self.kind(f"{where}.{k}", table.get(k), valid, read_column is not None)
             for k in kind_names
@@ -279,6 +284,7 @@ class _Reader:
             available=available,
             read_only=read_only,
             kind_cycle=tuple(cycle),
+            early_shift=early_shift,
         )
 
     def kind(self, where: str, table: Any, valid, has_reads: bool) -> Kind | None:
@@ -513,6 +519,8 @@ def _declaration_mapping(modality: Modality) -> dict[str, Any]:
             out[key] = getattr(modality, key)
     if modality.has_reads:
         out["read_only"] = design(modality.read_only)
+    if modality.early_shift:  # the entry itself is stored with the parameters
+        out[EARLY_SHIFT] = {"source": stored}
     for kind in modality.kinds:
         entry = {"label": kind.label, "classic_cutoff": design(kind.classic_cutoff)}
         if modality.has_reads:

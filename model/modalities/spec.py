@@ -31,6 +31,11 @@ MARKER_MODALITY_PARAMETERS: tuple[str, ...] = ("tau_center", "misread")
 """Per-marker parameters: the between-center spread of the calibration shift, and the probability
 that one measurement looks like the other class (artefact, misplaced region of interest)."""
 
+EARLY_SHIFT = "early_necrosis_shift"
+"""An optional per-marker parameter: in the pseudoprogression window, the share of the class
+separation by which the treatment-effect location moves towards recurrence (inflamed, leaky
+pseudoprogression looks more like tumour on perfusion than late necrosis does)."""
+
 BINARY_PARAMETERS: tuple[str, ...] = ("sensitivity", "specificity")
 """Parameters of a binary test."""
 
@@ -109,6 +114,9 @@ class Marker:
         Synthetic-cohort design: kinds assigned to centers in turn.
     transform : {"log"}
         The scale of the likelihood.
+    early_shift : bool
+        Whether the marker declares an :data:`EARLY_SHIFT` parameter; without one the marker
+        reads the same in the pseudoprogression window as after it.
     """
 
     name: str
@@ -126,6 +134,7 @@ class Marker:
     read_only: float
     kind_cycle: tuple[str, ...]
     transform: str = "log"
+    early_shift: bool = False
 
     form = "continuous"
 
@@ -159,7 +168,8 @@ class Marker:
             for kind in self.kind_names
             for p in MARKER_PARAMETERS
         )
-        return (*(f"modality.{self.name}.{p}" for p in MARKER_MODALITY_PARAMETERS), *per_kind)
+        own = (*MARKER_MODALITY_PARAMETERS, *((EARLY_SHIFT,) if self.early_shift else ()))
+        return (*(f"modality.{self.name}.{p}" for p in own), *per_kind)
 
     def to_scale(self, value):
         """Natural value(s) to the model's scale (the natural log)."""

@@ -12,7 +12,7 @@ from model.inputs.parameters import Parameters
 from model.inputs.vocabulary import GROWTH_WEEKS, SYMPTOMS
 from model.likelihood.draws import PosteriorDraws, parameter_variables
 from model.likelihood.symptoms import decline_probability
-from model.likelihood.tables import ScoreTables
+from model.likelihood.tables import ScoreTables, imaging_column
 from model.modalities.forms import misread_log_density, numpy_backend
 from model.modalities.registry import Registry
 from model.scoring.curves import growth_llr_curve, llr_curve, natural_grid
@@ -120,9 +120,9 @@ def predictive_check_figure(
             use = (evidence.state == VALUE) & (evidence.kind == index) & (lesions.center >= 0)
             if use.sum() < 5:
                 continue
-            centers = lesions.center[use]
-            mean = m.location[slot, index][centers].transpose(1, 0, 2)  # (2, n_use, S)
-            sd = np.broadcast_to(m.spread[slot, index][centers][None], mean.shape)
+            columns = imaging_column(lesions.center[use], lesions.x_early[use] > 0, n_centers)
+            mean = m.location[slot, index][columns].transpose(1, 0, 2)  # (2, n_use, S)
+            sd = np.broadcast_to(m.spread[slot, index][columns][None], mean.shape)
             panels.append(
                 (f"log {name}", evidence.value[use], mean, sd, float(m.misread[slot]), prior[use])
             )

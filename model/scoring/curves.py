@@ -34,7 +34,7 @@ def kind_slot(registry: Registry, kind: str) -> tuple[int, Marker, int]:
 
 
 def class_log_densities(
-    tables: ScoreTables, registry: Registry, kind: str, center: int, values
+    tables: ScoreTables, registry: Registry, kind: str, column: int, values
 ) -> np.ndarray:
     """log p(log value | class) per draw, value and class: (S, G, 2).
 
@@ -43,15 +43,17 @@ def class_log_densities(
     tables : ScoreTables
     registry : Registry
     kind : str
-    center : int
-        Index on the tables' center axis (the last index is a new center).
+    column : int
+        Index on the imaging tables' column axis
+        (:func:`model.likelihood.tables.imaging_column`: C is a new center after the
+        pseudoprogression window).
     values : array (G,)
         Natural-scale values.
     """
     slot, _, j = kind_slot(registry, kind)
     m = tables.moments
-    loc = m.location[slot, j, center]  # (2, S)
-    sd = m.spread[slot, j, center][:, None]  # (S, 1)
+    loc = m.location[slot, j, column]  # (2, S)
+    sd = m.spread[slot, j, column][:, None]  # (S, 1)
     u = np.log(np.asarray(values, float))[None, :]  # (1, G)
     eps = float(m.misread[slot])
     xp = numpy_backend()
@@ -61,10 +63,10 @@ def class_log_densities(
 
 
 def llr_curve(
-    tables: ScoreTables, registry: Registry, kind: str, center: int, values
+    tables: ScoreTables, registry: Registry, kind: str, column: int, values
 ) -> np.ndarray:
     """The log likelihood ratio (recurrence vs necrosis) of one measurement: (S, G)."""
-    log_density = class_log_densities(tables, registry, kind, center, values)
+    log_density = class_log_densities(tables, registry, kind, column, values)
     return log_density[..., 1] - log_density[..., 0]
 
 

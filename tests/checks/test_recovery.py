@@ -52,7 +52,7 @@ def studies():
         )
         train, held_out = split_at_patient(cohort, N_TRAIN)
         fitted = fit(
-            train, priors, SamplerSettings(draws=500, tune=500, chains=4, seed=seed), progress=False
+            train, priors, SamplerSettings(draws=500, tune=400, chains=2, seed=seed), progress=False
         )
         results.append((truth, fitted, held_out, truth.latent_class[len(train) :]))
     return results

@@ -18,12 +18,12 @@ from model.cli import main
 from model.core.errors import InputError
 
 SHORT = SBCSettings(n_lesions=150, n_centers=4, held_out=300, draws=250, tune=300, seed=1)
-SHORT_SIMS = 50
+SHORT_SIMS = 40
 
 
 @pytest.fixture(scope="module")
 def short_study(tmp_path_factory):
-    """The reduced study of CI: 50 simulations on a two-worker local Dask cluster."""
+    """The reduced study of CI: 40 simulations on a two-worker local Dask cluster."""
     folder = tmp_path_factory.mktemp("sbc")
     done = run_study(SHORT_SIMS, folder, SHORT, workers=2, progress=False)
     return folder, done

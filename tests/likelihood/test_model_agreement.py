@@ -160,7 +160,7 @@ def lesion_records(registry, rng):
                 "steroid_increase": str(rng.choice(["yes", "no", "unknown"])),
                 "eloquent_location": str(rng.choice(["yes", "no", "unknown"])),
                 "edema_ratio": float(rng.choice([np.nan, 0.8, 3.0, 12.0])),
-                "months_since_rt": float(rng.uniform(0.5, 30)),
+                "months_since_rt": float(rng.choice([np.nan, 1.0, 2.5, 6.0, 30.0])),
                 "mgmt_methylated": str(rng.choice(["yes", "no", "unknown"])),
                 "volume_baseline_ml": 4.0,
                 "volume_fu1_ml": float(np.round(4.0 * np.exp(rng.normal(0.1, 0.4)), 3)),
@@ -219,6 +219,12 @@ def test_pymc_and_scorer_agree_for_every_modality_state_and_combination(paramete
                     if state != NONE:
                         hit &= evidence.kind == j
                     assert hit.any(), (modality.name, state, j, c)
+    # a marker with an early shift: numbers and reads inside the pseudoprogression window too
+    for marker in registry.markers:
+        if marker.early_shift:
+            state = lesions.evidence[marker.name].state
+            for kind_state in (VALUE, READ):
+                assert ((state == kind_state) & (lesions.x_early > 0)).any(), marker.name
     present = sum((lesions.evidence[m.name].state != NONE).astype(int) for m in registry)
     assert (present == len(registry)).any()
     # missing, a number and (where a modality has reads) positive and negative reads, for markers;

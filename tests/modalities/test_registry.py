@@ -44,6 +44,7 @@ def test_a_registry_round_trips_through_its_stored_form():
     again, tables, found = read_registry(registry.to_mapping(), "fit", with_parameters=False)
     assert found == [] and tables == {}
     assert again.to_mapping() == registry.to_mapping()
+    assert again == registry and again["perfusion"].early_shift
 
 
 @pytest.mark.parametrize(
