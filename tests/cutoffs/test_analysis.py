@@ -52,3 +52,25 @@ def test_empirical_check_and_decision_curves(bundled_fit, bundled_cohort_path):
     assert (model["net_benefit_low"] <= model["net_benefit_high"]).all()
     assert model.loc[0.3, "p_better_than_none"] == 1.0
     assert {"DSC > 1.75", "all", "none", "model"} == set(d["model"])
+
+
+def test_pooled_accuracy_weights_centers_by_their_training_lesions(
+    bundled_fit, bundled_cohort_path
+):
+    """Pooled over centers = each center's accuracy weighted by its lesions with the kind,
+    counted here from the cohort file itself (not from the fit's provenance)."""
+    import pandas as pd
+
+    cohort = pd.read_csv(bundled_cohort_path)
+    counts = cohort[cohort["perfusion_technique"] == "DSC"].groupby("center").size()
+    assert counts.nunique() > 1  # unequal centers: uniform weights would differ
+    cutoffs = [1.5, 1.75, 2.1]
+    t = an.accuracy_table(bundled_fit, "DSC", cutoffs, [*counts.index, an.POOLED])
+    for metric in ("sensitivity", "specificity"):
+        rows = t[t.metric == metric]
+        per_center = rows[rows.group != an.POOLED].pivot(index="group", columns="cutoff")["mean"]
+        weighted = (per_center.loc[counts.index].T @ counts / counts.sum()).to_numpy()
+        pooled = rows[rows.group == an.POOLED].sort_values("cutoff")["mean"].to_numpy()
+        np.testing.assert_allclose(pooled, weighted, rtol=0, atol=1e-12)
+        uniform = per_center.mean(axis=0).to_numpy()
+        assert np.abs(pooled - uniform).max() > 1e-3

@@ -112,3 +112,15 @@ def test_cli(tmp_path, binary, capsys):
     )
     err = capsys.readouterr().err
     assert "data.csv" in err and "column 'marker'" in err and "probability in [0, 1]" in err
+
+
+def test_a_risk_equal_to_the_threshold_counts_as_positive_as_in_dcurves():
+    """Ties: a lesion whose predicted risk is exactly the threshold is test-positive."""
+    rng = np.random.default_rng(0)
+    thresholds = np.arange(0, 1, 0.05)
+    risk = rng.choice(thresholds[1:], size=200)  # every risk sits on a threshold
+    data = pd.DataFrame({"y": (rng.random(200) < risk).astype(int), "m": risk})
+    ours = decision_curve(data, "y", ["m"], thresholds=thresholds)
+    compare(ours, dcurves.dca(data=data, outcome="y", modelnames=["m"], thresholds=thresholds))
+    by_hand = [(risk >= t).mean() for t in thresholds]
+    np.testing.assert_allclose(ours[ours["model"] == "m"]["test_pos_rate"], by_hand)

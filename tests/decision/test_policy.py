@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from model.decision import expected_utilities, load_decision_parameters
-from model.decision.policy import growth_likelihood, rescan_policy
+from model.decision.policy import GrowthLikelihood, growth_likelihood, rescan_policy
 
 BASE = load_decision_parameters()
 
@@ -43,3 +43,25 @@ def test_more_rounds_never_hurt_and_bands_cover_the_axis(likelihood):
         bands = policy.bands[policy.bands["rescans_left"] == k]
         assert bands["p_from"].iloc[0] == 0.0 and bands["p_to"].iloc[-1] == 1.0
     assert policy.action_at(0.5, 3) == "rescan" and policy.action_at(0.5, 0) == "biopsy"
+
+
+def test_a_perfectly_informative_rescan_has_the_closed_form_value():
+    """A rescan that always tells the classes apart: afterwards P is 0 (manage, worth 0) or 1
+    (treat, worth B), so with k >= 1 rescans left V_k(p) = max(V_0(p), p (B - delay) - scan cost)
+    and the manage/rescan boundary is scan cost / (B - delay): every cost at every round counts."""
+    growth = np.linspace(-1.0, 1.0, 201)
+    weights = np.full(len(growth), growth[1] - growth[0])
+    weights[[0, -1]] /= 2
+    shrinks, grows = (growth < 0).astype(float), (growth > 0).astype(float)
+    density = np.stack([shrinks / (shrinks * weights).sum(), grows / (grows * weights).sum()])
+    params = BASE.with_values(scan_cost=0.3, delay_loss=1.5)
+    policy = rescan_policy(GrowthLikelihood(growth, weights, density), params, rounds=3)
+    p, B = policy.p, params.benefit
+    immediate = np.max(np.stack(list(expected_utilities(p, params).values())), axis=0)
+    np.testing.assert_allclose(policy.value[0], immediate, atol=1e-12)
+    closed = np.maximum(immediate, p * (B - params.delay_loss) - params.scan_cost)
+    for k in (1, 2, 3):
+        np.testing.assert_allclose(policy.value[k], closed, atol=1e-9)
+        first_rescan = p[np.argmax(policy.action[k] == "rescan")]
+        boundary = params.scan_cost / (B - params.delay_loss)
+        assert first_rescan == pytest.approx(boundary, abs=1.5 / (len(p) - 1))

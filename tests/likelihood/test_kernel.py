@@ -40,12 +40,15 @@ def marker_of(kind):
     return next(m for m in REGISTRY.markers if kind in m.kind_names)
 
 
-def location(kind, k, center):
-    """The class-k location of a kind's log value at a center (None: unseen, no shift)."""
+def location(kind, k, center, early=False):
+    """The class-k location of a kind's log value at a center (None: unseen, no shift); within
+    the pseudoprogression window necrosis moves by the marker's early shift of the separation."""
     m = marker_of(kind)
     shift = 0.0 if center is None else EFFECTS[m.name][center]
     prefix = f"modality.{m.name}.{kind}"
-    return V[f"{prefix}.mu_necrosis"] + k * m.direction * V[f"{prefix}.separation"] + shift
+    step = m.direction * V[f"{prefix}.separation"]
+    moved = V.get(f"modality.{m.name}.early_necrosis_shift", 0.0) if early and k == 0 else 0.0
+    return V[f"{prefix}.mu_necrosis"] + (k + moved) * step + shift
 
 
 def spread(kind):
@@ -57,12 +60,27 @@ def misread(kind):
     return V[f"modality.{marker_of(kind).name}.misread"]
 
 
-def mixture_density(u, kind, k, center, sd=None):
+def mixture_density(u, kind, k, center, sd=None, early=False):
     """p(u | k): the class's normal mixed with the other class's (misreads), from SciPy."""
     sd = spread(kind) if sd is None else sd
     e = misread(kind)
-    own, other = location(kind, k, center), location(kind, 1 - k, center)
+    own, other = location(kind, k, center, early), location(kind, 1 - k, center, early)
     return (1 - e) * stats.norm.pdf(u, own, sd) + e * stats.norm.pdf(u, other, sd)
+
+
+def read_likelihood_ratio(kind, read, cutoff, center, early=False):
+    """log P(read | recurrence) / P(read | necrosis) from the mixture's normal CDFs (SciPy)."""
+    e, sd = misread(kind), spread(kind)
+    lik = []
+    for k in (0, 1):
+        own, other = location(kind, k, center, early), location(kind, 1 - k, center, early)
+        above = (1 - e) * stats.norm.sf(np.log(cutoff), own, sd) + e * stats.norm.sf(
+            np.log(cutoff), other, sd
+        )
+        if marker_of(kind).direction < 0:
+            above = 1 - above
+        lik.append(above if read == "positive" else 1 - above)
+    return np.log(lik[1] / lik[0])
 
 
 def prior_logit(center, early=0.0, mgmt=0.0):
@@ -101,20 +119,29 @@ def test_a_number_equals_the_misread_mixture_of_normal_densities(kind):
     assert result.p_mean[0] == pytest.approx(sigmoid(prior_logit(1) + llr), abs=1e-12)
 
 
-def test_each_modality_term_is_its_own_likelihood_ratio():
+@pytest.mark.parametrize("perfusion", ["value", "read"])
+@pytest.mark.parametrize("months", [None, 1.0])
+def test_each_modality_term_is_its_own_likelihood_ratio(perfusion, months):
     """With several modalities at once, each term is that modality's ratio alone (from SciPy):
-    the split of the evidence breakdown is right, not only its sum."""
-    record = {"patient_id": "a", "center": "A"}
+    the split of the evidence breakdown is right, not only its sum; also with perfusion known
+    only as a read, and inside the pseudoprogression window (where perfusion's necrosis moves)."""
+    early = months is not None
+    record = {"patient_id": "a", "center": "A", "months_since_rt": months}
     expected = {}
     for marker in REGISTRY.markers:
         kind = marker.kinds[-1].name
-        x = float(np.exp(location(kind, 1, 0) - 0.3 * marker.direction))
-        record[marker.value_column] = x
         if marker.kind_column:
             record[marker.kind_column] = kind
+        if marker.name == "perfusion" and perfusion == "read":
+            record |= {marker.read_column: "positive", marker.read_cutoff_column: 1.75}
+            expected[marker.name] = read_likelihood_ratio(kind, "positive", 1.75, 0, early)
+            continue
+        x = float(np.exp(location(kind, 1, 0) - 0.3 * marker.direction))
+        record[marker.value_column] = x
         u = np.log(x)
         expected[marker.name] = np.log(
-            mixture_density(u, kind, 1, 0) / mixture_density(u, kind, 0, 0)
+            mixture_density(u, kind, 1, 0, early=early)
+            / mixture_density(u, kind, 0, 0, early=early)
         )
     for test in REGISTRY.binary_tests:
         record[test.column] = "positive"
@@ -123,9 +150,8 @@ def test_each_modality_term_is_its_own_likelihood_ratio():
     result, _ = run([record])
     for name, llr in expected.items():
         assert result.terms[0, TERM[name]] == pytest.approx(llr, abs=1e-9), name
-    assert result.p_mean[0] == pytest.approx(
-        sigmoid(prior_logit(0) + sum(expected.values())), abs=1e-12
-    )
+    prior = prior_logit(0, 0.5 if early else 0.0)  # time unknown: neither window
+    assert result.p_mean[0] == pytest.approx(sigmoid(prior + sum(expected.values())), abs=1e-12)
 
 
 @pytest.mark.parametrize("read", ["positive", "negative"])

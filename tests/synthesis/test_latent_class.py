@@ -11,6 +11,8 @@ from conftest import DATA
 from model.cli import main
 from model.core.errors import InputError
 from model.synthesis.latent_class import (
+    BetaPrior,
+    LcaPriors,
     build_model,
     fit_latent_class,
     load_priors,
@@ -267,3 +269,23 @@ def test_cli_json_with_dependence_parses(capsys):
     estimates = document["estimates"]
     assert {"cov_diseased", "cov_healthy", "sensitivity.serology"} <= set(estimates)
     assert 0 <= estimates["cov_diseased"]["lower"] <= estimates["cov_diseased"]["upper"] < 0.25
+
+
+def test_an_informative_prevalence_prior_moves_the_answer_as_importance_sampling_says():
+    """Joseph's example has a uniform prevalence prior, so a prior the model ignored would go
+    unnoticed there: with Beta(20, 80) the posterior prevalence must follow the exact answer."""
+    data = load_test_results(DATA_FILE, ["stool"], count="count")
+    uniform = load_priors(PRIORS, data)
+    priors = LcaPriors({"all": BetaPrior(20.0, 80.0)}, uniform.sensitivity, uniform.specificity)
+    summary = fit_latent_class(data, priors, draws=2000, seed=1).summary()
+    rng = np.random.default_rng(0)
+    n = 1_000_000
+    pi, se, sp = rng.beta(20, 80, n), rng.beta(4.44, 13.31, n), rng.beta(71.25, 3.75, n)
+    positive = pi * se + (1 - pi) * (1 - sp)
+    log_w = 40 * np.log(positive) + 122 * np.log1p(-positive)
+    weights = np.exp(log_w - log_w.max())
+    order = np.argsort(pi)
+    cumulative = np.cumsum(weights[order]) / weights.sum()
+    exact = pi[order][np.searchsorted(cumulative, 0.5)]
+    assert summary.loc["prevalence.all", "median"] == pytest.approx(exact, abs=0.015)
+    assert exact < PUBLISHED_STOOL["prevalence.all"][0] - 0.3  # the prior moved it
