@@ -16,7 +16,7 @@ quadrature.
 Layout: draws last and contiguous; the center axis has the C training centers plus one for an
 unseen center; modality slots follow the registry (padded for binary tests). The imaging tables'
 column axis holds that center axis twice: after the pseudoprogression window, then within it
-(:func:`imaging_column`), where a marker with an early shift has its treatment-effect location
+(:func:`imaging_columns`), where a marker with an early shift has its treatment-effect location
 moved towards recurrence.
 """
 
@@ -41,20 +41,21 @@ COVARIATE_LEVELS = np.array([-0.5, 0.0, 0.5])
 """Effect-coded covariate values; tables index them 0, 1, 2."""
 
 
-def imaging_column(center: np.ndarray, early: np.ndarray, n_centers: int) -> np.ndarray:
-    """Index on the imaging tables' column axis of lesions at ``center`` (unseen = C).
+def imaging_columns(lesions: Lesions, n_centers: int) -> np.ndarray:
+    """Each lesion's index on the imaging tables' column axis: (n,).
 
-    Columns 0..C are the centers after the pseudoprogression window (or with the time unknown),
-    C+1..2C+1 the same centers within it (``early`` true).
+    Columns 0..C are the training centers and an unseen one (C) after the pseudoprogression
+    window or with the time since radiotherapy unknown, C+1..2C+1 the same within the window.
     """
-    return np.asarray(center) + (n_centers + 1) * np.asarray(early, dtype=np.int64)
+    center = np.where(lesions.center == UNSEEN_CENTER, n_centers, lesions.center)
+    return center + (n_centers + 1) * (lesions.x_early > 0).astype(np.int64)
 
 
 class Moments(NamedTuple):
     """Class locations and the shared spread of every marker kind, per imaging column and draw.
 
     ``location`` is (slot, kind, 2(C+1), 2, S) on the log scale (the center's shift included; zero
-    for an unseen center; :func:`imaging_column`), ``spread`` (slot, kind, 2(C+1), S) (widened by
+    for an unseen center; :func:`imaging_columns`), ``spread`` (slot, kind, 2(C+1), S) (widened by
     tau for an unseen center), ``misread`` (slot,). Binary slots hold zeros.
     """
 
@@ -229,7 +230,7 @@ class LesionFeatures(NamedTuple):
     """Lesion arrays as the kernels read them (contiguous, integer-coded)."""
 
     center: np.ndarray  # (n,) index on the tables' center axis (unseen = C)
-    column: np.ndarray  # (n,) index on the imaging tables' column axis (imaging_column)
+    column: np.ndarray  # (n,) index on the imaging tables' column axis (imaging_columns)
     early_level: np.ndarray  # (n,) 0, 1, 2
     mgmt_level: np.ndarray
     x_edema: np.ndarray  # (n,) the decline covariates
@@ -265,7 +266,7 @@ def lesion_features(
     value = np.stack([e.value for e in evidence], axis=1) if evidence else state
     sign = np.stack([e.sign for e in evidence], axis=1) if evidence else state
     direction = np.array([getattr(m, "direction", 0) for m in registry], dtype=float)
-    column = imaging_column(center, lesions.x_early > 0, n_centers)
+    column = imaging_columns(lesions, n_centers)
     row, rows = _discrete_rows(state, kind, value, sign, column, tables, direction)
 
     def level(x):  # -0.5, 0, 0.5 -> 0, 1, 2

@@ -12,7 +12,7 @@ from model.inputs.parameters import Parameters
 from model.inputs.vocabulary import GROWTH_WEEKS, SYMPTOMS
 from model.likelihood.draws import PosteriorDraws, parameter_variables
 from model.likelihood.symptoms import decline_probability
-from model.likelihood.tables import ScoreTables, imaging_column
+from model.likelihood.tables import ScoreTables, imaging_columns
 from model.modalities.forms import misread_log_density, numpy_backend
 from model.modalities.registry import Registry
 from model.scoring.curves import growth_llr_curve, llr_curve, natural_grid
@@ -111,6 +111,7 @@ def predictive_check_figure(
     """Observed values against the posterior predictive, per marker kind and for growth."""
     prior = _class_probabilities(tables, lesions, n_centers)  # (n, S, 2)
     m = tables.moments
+    columns = imaging_columns(lesions, n_centers)
     panels = []
     for slot, marker in enumerate(registry):
         if marker.name not in draws.markers:
@@ -120,9 +121,8 @@ def predictive_check_figure(
             use = (evidence.state == VALUE) & (evidence.kind == index) & (lesions.center >= 0)
             if use.sum() < 5:
                 continue
-            columns = imaging_column(lesions.center[use], lesions.x_early[use] > 0, n_centers)
-            mean = m.location[slot, index][columns].transpose(1, 0, 2)  # (2, n_use, S)
-            sd = np.broadcast_to(m.spread[slot, index][columns][None], mean.shape)
+            mean = m.location[slot, index][columns[use]].transpose(1, 0, 2)  # (2, n_use, S)
+            sd = np.broadcast_to(m.spread[slot, index][columns[use]][None], mean.shape)
             panels.append(
                 (f"log {name}", evidence.value[use], mean, sd, float(m.misread[slot]), prior[use])
             )

@@ -28,7 +28,7 @@ from model.fitting.sampling import Fit
 from model.inputs.encode import NONE, UNSEEN_CENTER, VALUE
 from model.inputs.schema import Cohort, lesion_name
 from model.inputs.vocabulary import MAX_FOLLOW_UPS
-from model.likelihood.tables import imaging_column
+from model.likelihood.tables import imaging_columns
 from model.modalities.registry import Registry
 from model.modalities.spec import Marker
 from model.report import figures
@@ -449,11 +449,9 @@ def _density_figures(fit: Fit, lesions, i: int, ci_prob: float) -> list:
     thin = np.linspace(0, tables.n_draws - 1, min(tables.n_draws, 1000)).round().astype(int)
     tables = tables.select(thin)
     center = lesions.center[i]
-    n_centers = len(fit.centers)
-    early = lesions.x_early[i] > 0
-    column = int(imaging_column(n_centers if center == UNSEEN_CENTER else center, early, n_centers))
+    column = int(imaging_columns(lesions, len(fit.centers))[i])
     label = "a new center" if center == UNSEEN_CENTER else fit.centers[center]
-    if early:
+    if column > len(fit.centers):  # within the pseudoprogression window
         label += ", pseudoprogression window"
     tail = (1 - ci_prob) / 2
     out = []

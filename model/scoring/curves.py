@@ -45,7 +45,7 @@ def class_log_densities(
     kind : str
     column : int
         Index on the imaging tables' column axis
-        (:func:`model.likelihood.tables.imaging_column`: C is a new center after the
+        (:func:`model.likelihood.tables.imaging_columns`: C is a new center after the
         pseudoprogression window).
     values : array (G,)
         Natural-scale values.

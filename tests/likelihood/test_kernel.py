@@ -166,16 +166,8 @@ def test_read_equals_the_mixture_cdf(read, kind):
         marker.read_cutoff_column: c,
     }
     result, _ = run([record])
-    e, sd = misread(kind), spread(kind)
-    lik = []
-    for k in (0, 1):
-
-        def above(mean):
-            return stats.norm.sf(np.log(c), mean, sd)
-
-        positive = (1 - e) * above(location(kind, k, 0)) + e * above(location(kind, 1 - k, 0))
-        lik.append(positive if read == "positive" else 1 - positive)
-    assert result.terms[0, TERM[marker.name]] == pytest.approx(np.log(lik[1] / lik[0]), abs=1e-9)
+    expected = read_likelihood_ratio(kind, read, c, 0)
+    assert result.terms[0, TERM[marker.name]] == pytest.approx(expected, abs=1e-9)
 
 
 @pytest.mark.parametrize("result_word", ["positive", "negative"])
