@@ -229,7 +229,10 @@ def decide(
         would then show: ``tbr_treat_at`` (the PET TBR from which up treating is best),
         ``tbr_manage_below`` (the highest TBR below that at which managing is best),
         ``growth_treat_at`` and ``growth_manage_below`` (volume change at one rescan, as a
-        fraction: 0.25 = +25%). NaN where no plausible result gives that action. Per patient:
+        fraction: 0.25 = +25%). Flip points are offered only where they would change the best
+        immediate action (none to treat where treating is already best, none to manage where
+        managing is) and only for a test the lesion lacks (no TBR flip for a lesion with PET);
+        NaN otherwise, or where no plausible result gives that action. Per patient:
         ``p_patient_recurrence`` (P(any of its lesions is recurrence)) and ``patient_action``,
         the immediate action (manage, biopsy, treat) best at that probability. A lesion of a
         patient with several is analysed given the others (their evidence acts as its prior).
@@ -302,7 +305,10 @@ def _decide_one(lesion, p, offset, tables, n_centers, registry, params, tests) -
         if has_pet
         else pet.expected_value(params) - params.pet_cost - p * params.pet_delay_loss
     )
-    row["tbr_treat_at"], row["tbr_manage_below"] = _flips(pet, params, np.exp)
+    current = _best_immediate(p, params)
+    row["tbr_treat_at"], row["tbr_manage_below"] = (
+        (np.nan, np.nan) if has_pet else _flips(pet, params, np.exp, current)
+    )
     row["evsi_perfusion"] = study(PERFUSION).evsi(params)
 
     if lesion.growth_mask[0].sum() < MAX_FOLLOW_UPS:
@@ -310,7 +316,9 @@ def _decide_one(lesion, p, offset, tables, n_centers, registry, params, tests) -
         rescan = analyse(lesion, lambda ls, g: with_rescan(ls, g, weeks), GROWTH_GRID)
         row["evsi_rescan"] = rescan.evsi(params)
         row["eu_rescan"] = rescan.expected_value(params) - params.scan_cost - p * params.delay_loss
-        row["growth_treat_at"], row["growth_manage_below"] = _flips(rescan, params, np.expm1)
+        row["growth_treat_at"], row["growth_manage_below"] = _flips(
+            rescan, params, np.expm1, current
+        )
     else:
         row["evsi_rescan"] = row["eu_rescan"] = np.nan
         row["growth_treat_at"] = row["growth_manage_below"] = np.nan
@@ -323,11 +331,15 @@ def _decide_one(lesion, p, offset, tables, n_centers, registry, params, tests) -
     return row
 
 
-def _flips(pre: Preposterior, params: DecisionParameters, to_natural) -> tuple[float, float]:
-    """Find what result would change the decision.
+def _flips(
+    pre: Preposterior, params: DecisionParameters, to_natural, current: str
+) -> tuple[float, float]:
+    """Find what result would change the best immediate action, ``current``.
 
     Scanning down from the highest plausible result: where the top run of "treat" begins, and the
-    first result below it at which managing is best.
+    first result below it at which managing is best. A result that would only confirm the current
+    action is no flip point: treating's is not given where treating is already best, nor
+    managing's where managing is.
 
     Larger values (TBR, rCBV, growth) favour recurrence, so these bound the middle region; scanning
     from the top ignores the far low tail, where an implausible result can move the reported
@@ -342,4 +354,7 @@ def _flips(pre: Preposterior, params: DecisionParameters, to_natural) -> tuple[f
     treat_at = float(to_natural(values[treat_run - 1])) if treat_run > 0 else np.nan
     below = np.flatnonzero(best[treat_run:] == 0)
     manage_below = float(to_natural(values[treat_run + below[0]])) if below.size else np.nan
-    return treat_at, manage_below
+    return (
+        np.nan if current == "treat" else treat_at,
+        np.nan if current == "manage" else manage_below,
+    )

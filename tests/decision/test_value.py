@@ -51,7 +51,7 @@ def examples_decided(bundled_fit):
 
     table = decide(bundled_fit, DATA / "patients_example.csv")
     names = [
-        pid if lid is None else f"{pid}/{lid}"
+        pid if pd.isna(lid) else f"{pid}/{lid}"
         for pid, lid in zip(table["patient_id"], table["lesion_id"], strict=True)
     ]
     return table.set_index(pd.Index(names))
@@ -152,6 +152,30 @@ def test_a_lesion_of_a_patient_with_several_is_analysed_given_the_others(
         assert patient["p_patient_recurrence"] >= patient["p_recurrence"]
         eu = expected_utilities(patient["p_patient_recurrence"], BASE)
         assert patient["patient_action"] == max(eu, key=lambda a: float(eu[a]))
+
+
+def test_flip_points_only_offer_what_would_change_the_action(examples_decided):
+    """A lesion is never told what would make its current best action best, nor offered a PET
+    result when it has one: EX7 (treat) gets no growth-to-treat flip, EX2 (manage) no TBR to
+    manage, EX1 and EX4 (PET done) no TBR flip at all."""
+    from model.decision.value import _best_immediate
+
+    t = examples_decided
+    for name, row in t.iterrows():
+        current = _best_immediate(row["p_recurrence"], BASE)
+        if current == "treat":
+            assert np.isnan(row["tbr_treat_at"]) and np.isnan(row["growth_treat_at"]), name
+        if current == "manage":
+            assert np.isnan(row["tbr_manage_below"]), name
+            assert np.isnan(row["growth_manage_below"]), name
+    for name in ("EX1-clear-recurrence", "EX4-grayzone-with-pet"):
+        assert np.isnan(t.loc[name, ["tbr_treat_at", "tbr_manage_below"]].astype(float)).all()
+    assert _best_immediate(t.loc["EX7-grayzone-two-rescans", "p_recurrence"], BASE) == "treat"
+    assert _best_immediate(t.loc["EX2-clear-necrosis", "p_recurrence"], BASE) == "manage"
+    assert np.isfinite(t.loc["EX7-grayzone-two-rescans", "growth_manage_below"])
+    assert np.isfinite(
+        t.loc["EX3-grayzone-no-pet", ["tbr_treat_at", "tbr_manage_below"]].astype(float)
+    ).all()
 
 
 def test_flip_points_agree_with_scoring(bundled_fit, examples_decided):
