@@ -1,10 +1,18 @@
-"""Figures of the fit report: convergence, priors, predictive checks, calibration."""
+"""Figures of the fit report: convergence, priors, predictive checks, calibration.
+
+Drawn page-wide (10.4 inches, the report's width) under :data:`~model.report.figures.STYLE`, so
+that their text is as large as the page's small print; parameters go by the parameter file's dotted
+names (``modality.perfusion.DSC.sigma``) throughout.
+"""
 
 from __future__ import annotations
+
+import textwrap
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from scipy import stats
 
 from model.inputs.encode import VALUE, Lesions
@@ -15,40 +23,70 @@ from model.likelihood.symptoms import decline_probability
 from model.likelihood.tables import ScoreTables, imaging_columns
 from model.modalities.forms import misread_log_density, numpy_backend
 from model.modalities.registry import Registry
+from model.report.figures import plain_log_ticks, styled
 from model.scoring.curves import growth_llr_curve, llr_curve, natural_grid
 
+WIDTH = 10.4
+"""Inches: the fit report's width, so that its figures show at their natural size."""
 
+
+def _wrap(name: str, width: int) -> str:
+    """A dotted name broken after its dots into lines of about ``width`` characters."""
+    return "\n".join(textwrap.wrap(name.replace(".", ". "), width)).replace(". ", ".")
+
+
+@styled
 def diagnostics_figure(summary: pd.DataFrame) -> Figure:
-    """Bulk and tail ESS and R-hat of every population parameter, with the gate's limits."""
-    fig = Figure(figsize=(10, 3.6), layout="constrained")
+    """Bulk and tail ESS and R-hat of every population parameter, with the gate's limits.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        :func:`~model.fitting.diagnostics.parameter_summary`, one row per parameter by name.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    fig = Figure(figsize=(WIDTH, 1.4 + 0.17 * len(summary)), layout="constrained")
     left, right = fig.subplots(1, 2, sharey=True)
     y = np.arange(len(summary))
     left.barh(y - 0.2, summary["ess_bulk"], height=0.4, label="bulk ESS")
     left.barh(y + 0.2, summary["ess_tail"], height=0.4, label="tail ESS")
     left.axvline(400, color="#cf222e", ls="--", lw=1, label="gate: 400")
-    left.set(yticks=y, xlabel="effective sample size")
-    left.set_yticklabels(summary.index, fontsize=6)
-    left.legend(fontsize=7)
-    right.barh(y, summary["r_hat"] - 1, color="0.5")
+    left.set(yticks=y, xlabel="effective sample size", ylim=(len(summary) - 0.5, -0.5))
+    left.set_yticklabels(summary.index)
+    right.barh(y, summary["r_hat"] - 1, color="0.5", label="R-hat - 1")
     right.axvline(0.01, color="#cf222e", ls="--", lw=1, label="gate: R-hat 1.01")
     right.set(xlabel="R-hat - 1")
-    right.legend(fontsize=7)
-    left.invert_yaxis()
+    for ax in (left, right):
+        ax.legend(loc="lower left", bbox_to_anchor=(0, 1.01), ncols=3, frameon=False)
     return fig
 
 
-def rank_figure(posterior, names: list[tuple[str, dict]]) -> Figure:
-    """Rank histograms per chain for a few parameters (flat when chains agree)."""
-    fig = Figure(figsize=(10, 2.4), layout="constrained")
+@styled
+def rank_figure(posterior, names: list[tuple[str, str, dict]]) -> Figure:
+    """Rank histograms per chain for a few parameters (flat when chains agree).
+
+    Parameters
+    ----------
+    posterior : xarray.Dataset
+    names : list of (str, str, dict)
+        Each parameter's dotted name, posterior variable and coordinates.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    fig = Figure(figsize=(WIDTH, 2.4), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(names)))
-    for ax, (var, selection) in zip(axes, names, strict=True):
+    for ax, (name, var, selection) in zip(axes, names, strict=True):
         values = posterior[var].sel(**selection).to_numpy()  # (chain, draw)
         ranks = stats.rankdata(values.ravel()).reshape(values.shape)
         bins = np.linspace(0, ranks.size, 21)
         for chain in ranks:
             ax.hist(chain, bins=bins, histtype="step", lw=1.2)
-        label = var + ("[" + ",".join(map(str, selection.values())) + "]" if selection else "")
-        ax.set_title(label, fontsize=7)
+        ax.set_title(_wrap(name, 36))
         ax.set_yticks([])
         ax.set_xticks([])
     return fig
@@ -64,12 +102,24 @@ def _prior_density(kind: str, center: float | None, scale: float, x: np.ndarray)
     return stats.beta.pdf(x, center * scale, (1 - center) * scale)
 
 
+@styled
 def prior_posterior_figure(posterior, parameters: Parameters) -> Figure:
-    """Prior density (line) against posterior draws (histogram) for every population parameter."""
+    """Prior density (line) against posterior draws (histogram) for every population parameter.
+
+    Parameters
+    ----------
+    posterior : xarray.Dataset
+    parameters : Parameters
+        The parameter file the fit was made with (its priors).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     entries = parameter_variables(parameters.registry)
-    columns = 6
+    columns = 5
     rows = int(np.ceil(len(entries) / columns))
-    fig = Figure(figsize=(12, 1.7 * rows), layout="constrained")
+    fig = Figure(figsize=(WIDTH, 1.9 * rows), layout="constrained")
     axes = fig.subplots(rows, columns).ravel()
     for ax, (entry, var, selection) in zip(axes, entries, strict=False):
         draws = posterior[var].sel(**selection).to_numpy().ravel()
@@ -83,8 +133,8 @@ def prior_posterior_figure(posterior, parameters: Parameters) -> Figure:
             x = x[(x > 0) & (x < 1)]
         ax.hist(draws, bins=40, density=True, color="#3b73b9", alpha=0.6)
         ax.plot(x, _prior_density(prior.kind, prior.center, prior.scale, x), color="black", lw=1)
-        ax.set_title(entry, fontsize=6)
-        ax.tick_params(labelsize=5)
+        ax.set_title(_wrap(entry, 26))
+        ax.xaxis.set_major_locator(MaxNLocator(4))
         ax.set_yticks([])
     for ax in axes[len(entries) :]:
         ax.set_visible(False)
@@ -100,6 +150,7 @@ def _class_probabilities(tables: ScoreTables, lesions: Lesions, n_centers: int) 
     return np.exp(log_prior).transpose(1, 2, 0)
 
 
+@styled
 def predictive_check_figure(
     tables: ScoreTables,
     draws: PosteriorDraws,
@@ -108,7 +159,24 @@ def predictive_check_figure(
     ci_prob: float,
     registry: Registry,
 ) -> Figure:
-    """Observed values against the posterior predictive, per marker kind and for growth."""
+    """Observed values against the posterior predictive, per marker kind and for growth.
+
+    Parameters
+    ----------
+    tables : ScoreTables
+    draws : PosteriorDraws
+    lesions : Lesions
+        The training lesions, encoded.
+    n_centers : int
+    ci_prob : float
+        Probability of the predictive band.
+    registry : Registry
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per marker kind with at least five values, one for growth, one for symptoms.
+    """
     prior = _class_probabilities(tables, lesions, n_centers)  # (n, S, 2)
     m = tables.moments
     columns = imaging_columns(lesions, n_centers)
@@ -145,7 +213,7 @@ def predictive_check_figure(
         )
     columns = 3
     fig = Figure(
-        figsize=(12, 2.6 * int(np.ceil((len(panels) + 1) / columns))), layout="constrained"
+        figsize=(WIDTH, 2.6 * int(np.ceil((len(panels) + 1) / columns))), layout="constrained"
     )
     axes = fig.subplots(int(np.ceil((len(panels) + 1) / columns)), columns).ravel()
     tail = (1 - ci_prob) / 2
@@ -172,9 +240,9 @@ def predictive_check_figure(
         ax.fill_between(
             grid, *np.quantile(mixture, [tail, 1 - tail], axis=0), color="#3b73b9", alpha=0.25
         )
-        ax.set_title(label, fontsize=8)
+        ax.set_title(label)
         ax.set_yticks([])
-        ax.legend(fontsize=6)
+        ax.legend()
     ax = axes[len(panels)]
     _symptom_check(ax, tables, lesions, prior, tail)
     for extra in axes[len(panels) + 1 :]:
@@ -208,12 +276,12 @@ def _symptom_check(
         label="posterior predictive",
     )
     ax.plot(observed, y, "x", color="black", ms=8, label="observed")
-    ax.set_yticks(y, [s.replace("_", " ") for s in SYMPTOMS], fontsize=7)
+    ax.set_yticks(y, [s.replace("_", " ") for s in SYMPTOMS])
     ax.set(xlabel="share with the symptom", title="symptoms")
-    ax.title.set_fontsize(8)
-    ax.legend(fontsize=6)
+    ax.legend()
 
 
+@styled
 def likelihood_ratio_figure(
     tables: ScoreTables,
     draws: PosteriorDraws,
@@ -226,11 +294,26 @@ def likelihood_ratio_figure(
 
     The line is the posterior mean, the band its ``ci_prob`` interval over draws; the dotted lines
     mark the bound the misread probability sets. The last panel is one rescan's growth.
+
+    Parameters
+    ----------
+    tables : ScoreTables
+    draws : PosteriorDraws
+    registry : Registry
+    n_centers : int
+    ci_prob : float
+        Probability of the band.
+    rescan_weeks : float, default GROWTH_WEEKS
+        The rescan interval of the growth panel.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
     kinds = [(m, k) for m in registry.markers for k in m.kinds]
     columns = 4
     rows = int(np.ceil((len(kinds) + 1) / columns))
-    fig = Figure(figsize=(12, 2.5 * rows), layout="constrained")
+    fig = Figure(figsize=(WIDTH, 2.6 * rows), layout="constrained")
     axes = np.atleast_1d(fig.subplots(rows, columns)).ravel()
     tail = (1 - ci_prob) / 2
     panels = [
@@ -251,23 +334,42 @@ def likelihood_ratio_figure(
             float(np.log((1 - draws.growth_misread) / draws.growth_misread)),
         )
     )
-    for ax, (label, x, llr, bound) in zip(axes, panels, strict=False):
+    for i, (ax, (label, x, llr, bound)) in enumerate(zip(axes, panels, strict=False)):
         ax.plot(x, llr.mean(axis=0), color="#3b73b9", lw=1.5)
         ax.fill_between(x, *np.quantile(llr, [tail, 1 - tail], axis=0), color="#3b73b9", alpha=0.25)
         for level in (bound, -bound):
             ax.axhline(level, color="0.5", ls=":", lw=0.8)
         ax.axhline(0, color="0.4", lw=0.6)
         ax.set_xscale("log")
-        ax.set_title(label, fontsize=8)
-        ax.set_ylabel("log LR (recurrence : necrosis)", fontsize=7)
-        ax.tick_params(labelsize=6)
+        ax.set_xlim(x[0], x[-1])
+        plain_log_ticks(ax.xaxis)
+        ax.set_title(textwrap.fill(label, 34))
+        if i % columns == 0:
+            ax.set_ylabel("log LR (recurrence : necrosis)")
     for ax in axes[len(panels) :]:
         ax.set_visible(False)
     return fig
 
 
+@styled
 def calibration_figure(p: np.ndarray, y: np.ndarray, bins: int = 10) -> tuple[Figure, dict]:
-    """Reliability diagram of predicted P(recurrence) against histopathology labels."""
+    """Reliability diagram of predicted P(recurrence) against histopathology labels.
+
+    Parameters
+    ----------
+    p : array (n,)
+        Predicted P(recurrence).
+    y : array (n,)
+        1 for recurrence, 0 for necrosis.
+    bins : int, default 10
+        Equal-width probability bins.
+
+    Returns
+    -------
+    figure : matplotlib.figure.Figure
+    scores : dict
+        ``ece`` (expected calibration error), ``brier``, ``n`` and ``log_loss``.
+    """
     edges = np.linspace(0, 1, bins + 1)
     index = np.minimum(np.digitize(p, edges) - 1, bins - 1)
     fig = Figure(figsize=(4.6, 4.4), layout="constrained")
@@ -287,6 +389,7 @@ def calibration_figure(p: np.ndarray, y: np.ndarray, bins: int = 10) -> tuple[Fi
             fmt="o",
             color="black",
             ms=3 + 6 * np.sqrt(n / len(p)),
+            clip_on=False,
         )
         ece += abs(p[members].mean() - observed) * n / len(p)
     ax.plot([0, 1], [0, 1], color="0.6", ls="--")
@@ -297,7 +400,6 @@ def calibration_figure(p: np.ndarray, y: np.ndarray, bins: int = 10) -> tuple[Fi
         ylabel="observed share of recurrence",
         title="Calibration on histopathology-labelled lesions",
     )
-    ax.title.set_fontsize(9)
     brier = float(np.mean((p - y) ** 2))
     return fig, {
         "ece": ece,

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from model.checks.loo import label_scores, loo
 from model.core.files import atomic_write_text
@@ -15,9 +16,9 @@ from model.decision.parameters import load_decision_parameters
 from model.fitting.diagnostics import parameter_summary
 from model.fitting.sampling import Fit
 from model.inputs.encode import HISTOPATHOLOGY
-from model.likelihood.draws import hyperparameters
-from model.report import figures
+from model.likelihood.draws import hyperparameters, parameter_variables
 from model.report import fit_figures as ff
+from model.report.figures import inline_svg as svg
 from model.report.patient import _provenance, environment, require_gate
 from model.scoring.predict import as_cohort, as_fit, encode_patients, predict, score_tables
 
@@ -50,7 +51,7 @@ def fit_report(
     """
     fit = as_fit(fit)
     require_gate(fit, force)
-    summary = parameter_summary(fit.posterior, hyperparameters(fit.registry), ci_prob=ci_prob)
+    summary, variables = _summary(fit, ci_prob)
     columns = ["mean", "sd", "eti_low", "eti_high", "ess_bulk", "ess_tail", "r_hat"]
     worst = summary["ess_bulk"].nsmallest(4).index
     context = {
@@ -63,22 +64,24 @@ def fit_report(
             for name, row in summary.iterrows()
         ],
         "figures": {
-            "diagnostics": figures.data_uri(ff.diagnostics_figure(summary)),
-            "ranks": figures.data_uri(
-                ff.rank_figure(fit.posterior, [_variable(fit.posterior, n) for n in worst])
+            "diagnostics": svg(ff.diagnostics_figure(summary), "ESS and R-hat"),
+            "ranks": svg(
+                ff.rank_figure(fit.posterior, [(n, *variables[n]) for n in worst]),
+                "rank histograms",
             ),
-            "priors": figures.data_uri(ff.prior_posterior_figure(fit.posterior, fit.parameters)),
-            "likelihood_ratios": figures.data_uri(
+            "priors": svg(
+                ff.prior_posterior_figure(fit.posterior, fit.parameters), "priors and posteriors"
+            ),
+            "likelihood_ratios": svg(
                 ff.likelihood_ratio_figure(
                     score_tables(fit), fit.draws, fit.registry, len(fit.centers), ci_prob
-                )
+                ),
+                "likelihood-ratio curves",
             ),
         },
     }
     if cohort is None and fit.training_data is not None:
         import io
-
-        import pandas as pd
 
         cohort = pd.read_csv(
             io.StringIO(fit.training_data), dtype=str, keep_default_na=False
@@ -91,14 +94,26 @@ def fit_report(
     return atomic_write_text(out, html)
 
 
-def _variable(posterior, label: str) -> tuple[str, dict]:
-    """Parse an ArviZ summary label like ``perfusion_sigma[DSC]`` into a variable and selection."""
-    var, _, rest = label.partition("[")
-    if not rest:
-        return var, {}
-    values = [v.strip() for v in rest.rstrip("]").split(",")]
-    dims = [d for d in posterior[var].dims if d not in ("chain", "draw")]
-    return var, dict(zip(dims, values, strict=True))
+def _summary(fit: Fit, ci_prob: float) -> tuple[pd.DataFrame, dict[str, tuple[str, dict]]]:
+    """The parameter summary indexed by the parameter file's dotted names, in its order.
+
+    Returns
+    -------
+    summary : pandas.DataFrame
+        One row per population parameter, named as in the parameter file
+        (``modality.perfusion.DSC.sigma``), not as its posterior variable
+        (``perfusion_sigma[DSC]``).
+    variables : dict of str to (str, dict)
+        Each dotted name's posterior variable and coordinates.
+    """
+    entries = parameter_variables(fit.registry)
+    summary = parameter_summary(fit.posterior, hyperparameters(fit.registry), ci_prob=ci_prob)
+    arviz = {
+        var + (f"[{', '.join(selection.values())}]" if selection else ""): entry
+        for entry, var, selection in entries
+    }
+    order = [entry for entry, _, _ in entries]
+    return summary.rename(index=arviz).loc[order], {e: (v, s) for e, v, s in entries}
 
 
 def _data_checks(fit: Fit, cohort, ci_prob: float) -> dict:
@@ -135,7 +150,7 @@ def _data_checks(fit: Fit, cohort, ci_prob: float) -> dict:
         },
         "label_rows": labels.to_dict(orient="records"),
         "figures": {
-            "predictive": figures.data_uri(predictive),
-            "calibration": figures.data_uri(calibration_fig),
+            "predictive": svg(predictive, "posterior predictive checks"),
+            "calibration": svg(calibration_fig, "calibration"),
         },
     }

@@ -1,7 +1,7 @@
 """Per-lesion tumor-board pages and their index.
 
-Each page is one self-contained HTML file: inline CSS, figures embedded as PNG data URIs, no
-script and no network fetch. Everything the user supplied is escaped by Jinja2's autoescaping.
+Each page is one self-contained HTML file: inline CSS, figures as inline SVG, no script and no
+network fetch. Everything the user supplied is escaped by Jinja2's autoescaping.
 A fit that failed its convergence gate gets pages only when forced, and they say so at the top.
 """
 
@@ -21,7 +21,6 @@ from model import __version__
 from model.core.errors import InputError, Problem
 from model.core.files import atomic_write_text, safe_file_stem, write_folder
 from model.decision.parameters import DecisionParameters, load_decision_parameters
-from model.decision.plots import ACTION_LABELS
 from model.decision.thresholds import parameter_thresholds
 from model.decision.value import decide
 from model.fitting.sampling import Fit
@@ -148,6 +147,7 @@ def lesion_reports(
     env = environment()
     created = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     provenance = _provenance(fit, params)
+    labels = figures.action_labels(params.rescan_weeks)
     names: list[str] = []
 
     def write(folder: Path) -> None:
@@ -157,13 +157,14 @@ def lesion_reports(
             context = {
                 "lesion": lesion,
                 "decision": _decision_context(
-                    decisions.iloc[i], params, lesion["has_pet"], decisions.attrs["pet_tracer"]
+                    decisions.iloc[i], params, decisions.attrs["pet_tracer"]
                 ),
                 "provenance": provenance,
                 "ci_prob": ci_prob,
                 "created": created,
+                "labels": labels,
             }
-            context["figures"] = _figures(context, fit, lesions, i, params)
+            context["figures"] = _figures(context, fit, lesions, i)
             name = f"{i + 1:03d}_{safe_file_stem(lesion['name'])}"
             names.append(name)
             page = atomic_write_text(
@@ -181,7 +182,7 @@ def lesion_reports(
                     "p": lesion["p"],
                     "low": lesion["low"],
                     "high": lesion["high"],
-                    "recommendation": context["decision"]["recommendation_label"],
+                    "recommendation": labels[context["decision"]["recommendation"]],
                 }
             )
         index = env.get_template("index.html.j2").render(
@@ -349,21 +350,12 @@ def _sequential(
     ]
 
 
-def _decision_context(
-    row: pd.Series, params: DecisionParameters, has_pet: bool, tracer: str
-) -> dict:
-    utilities = []
-    for action in ("manage", "rescan", "biopsy", "treat", "pet"):
-        value = row[f"eu_{action}"]
-        if np.isfinite(value):
-            utilities.append((ACTION_LABELS[action], f"{value:.2f}"))
-    flips = _flip_lines(row, tracer, has_pet)
+def _decision_context(row: pd.Series, params: DecisionParameters, tracer: str) -> dict:
+    flips = _flip_lines(row, tracer)
     evsi_rescan = row["evsi_rescan"]
     return {
         "recommendation": row["recommendation"],
-        "recommendation_label": ACTION_LABELS[row["recommendation"]],
         "margin": float(row["margin"]),
-        "utilities": utilities,
         "thresholds": parameter_thresholds(params),
         "evpi": float(row["evpi"]),
         "evsi_pet": float(row["evsi_pet"]),
@@ -371,7 +363,6 @@ def _decision_context(
         if np.isfinite(evsi_rescan)
         else "not computed (three follow-ups already)",
         "pet_tracer": tracer,
-        "rescan_weeks": params.rescan_weeks,
         "flips": flips,
         "expected": {
             a: float(row[f"eu_{a}"]) for a in ("manage", "rescan", "biopsy", "treat", "pet")
@@ -379,17 +370,16 @@ def _decision_context(
     }
 
 
-def _flip_lines(row: pd.Series, tracer: str, has_pet: bool) -> list[str]:
-    instead = " instead of the measured value" if has_pet else ""
+def _flip_lines(row: pd.Series, tracer: str) -> list[str]:
     lines = []
     if np.isfinite(row["tbr_treat_at"]):
         lines.append(
-            f"A {tracer} TBR of {row['tbr_treat_at']:.2f} or more{instead} would make treating "
+            f"A {tracer} TBR of {row['tbr_treat_at']:.2f} or more would make treating "
             "as recurrence the best immediate action."
         )
     if np.isfinite(row["tbr_manage_below"]):
         lines.append(
-            f"A {tracer} TBR of {row['tbr_manage_below']:.2f} or less{instead} would make "
+            f"A {tracer} TBR of {row['tbr_manage_below']:.2f} or less would make "
             "managing as necrosis the best immediate action."
         )
     if np.isfinite(row["growth_treat_at"]):
@@ -405,46 +395,63 @@ def _flip_lines(row: pd.Series, tracer: str, has_pet: bool) -> list[str]:
     return lines or ["No plausible PET or rescan result would change the best immediate action."]
 
 
-def _figures(context: dict, fit: Fit, lesions, i: int, params: DecisionParameters) -> dict:
-    lesion, decision = context["lesion"], context["decision"]
+def _figures(context: dict, fit: Fit, lesions, i: int) -> dict:
+    """The page's figures as inline SVG (``densities`` and ``sequential`` None where empty)."""
+    lesion, decision, labels = context["lesion"], context["decision"], context["labels"]
+    densities = _density_figure(fit, lesions, i, context["ci_prob"])
     result = {
-        "probability": figures.data_uri(
+        "probability": figures.inline_svg(
             figures.probability_figure(
-                lesion["p"], lesion["low"], lesion["high"], decision["thresholds"]
-            )
+                lesion["p"],
+                lesion["low"],
+                lesion["high"],
+                decision["thresholds"],
+                decision["recommendation"],
+                labels,
+            ),
+            "P(recurrence) on the decision scale, with the best next step",
         ),
-        "waterfall": figures.data_uri(
+        "waterfall": figures.inline_svg(
             figures.waterfall_figure(
                 {
                     "prior": lesion["terms"][0][1],
                     **{k.split(" (")[0]: v for k, v in lesion["terms"][1:]},
                 },
                 lesion["p"],
-            )
+            ),
+            "evidence waterfall",
         ),
-        "utilities": figures.data_uri(
-            figures.utilities_figure(decision["expected"], decision["recommendation"])
+        "utilities": figures.inline_svg(
+            figures.utilities_figure(decision["expected"], decision["recommendation"], labels),
+            "expected utility of each action",
         ),
-        "densities": [
-            figures.data_uri(f) for f in _density_figures(fit, lesions, i, context["ci_prob"])
-        ],
+        "densities": None
+        if densities is None
+        else figures.inline_svg(densities, "class-conditional densities"),
         "sequential": None,
     }
     if lesion["sequential"]:
         s = lesion["sequential"]
-        result["sequential"] = figures.data_uri(
+        result["sequential"] = figures.inline_svg(
             figures.sequential_figure(
                 [r["label"] for r in s],
                 [r["p"] for r in s],
                 [r["low"] for r in s],
                 [r["high"] for r in s],
-            )
+            ),
+            "probability after each scan",
         )
     return result
 
 
-def _density_figures(fit: Fit, lesions, i: int, ci_prob: float) -> list:
-    """Each marker's class densities at the lesion's center, where the lesion has the marker."""
+def _density_figure(fit: Fit, lesions, i: int, ci_prob: float):
+    """Each marker's class densities at the lesion's center, where the lesion has the marker.
+
+    Returns
+    -------
+    matplotlib.figure.Figure or None
+        None for a lesion without any marker.
+    """
     tables = score_tables(fit)
     thin = np.linspace(0, tables.n_draws - 1, min(tables.n_draws, 1000)).round().astype(int)
     tables = tables.select(thin)
@@ -454,7 +461,7 @@ def _density_figures(fit: Fit, lesions, i: int, ci_prob: float) -> list:
     if column > len(fit.centers):  # within the pseudoprogression window
         label += ", pseudoprogression window"
     tail = (1 - ci_prob) / 2
-    out = []
+    panels = []
     for slot, marker in enumerate(fit.registry):
         evidence = lesions.evidence[marker.name]
         if not isinstance(marker, Marker) or evidence.state[i] == NONE:
@@ -473,6 +480,8 @@ def _density_figures(fit: Fit, lesions, i: int, ci_prob: float) -> list:
         )
         value = float(np.exp(evidence.value[i]))
         shown = value if evidence.state[i] == VALUE else None
-        lines = reference_lines(kind) + ([] if evidence.state[i] == VALUE else [value])
-        out.append(figures.density_figure(kind.label, np.exp(log_grid), bands, shown, lines, label))
-    return out
+        lines = reference_lines(kind)
+        if shown is None and not np.isclose(lines, value).any():  # a read's own cutoff, once
+            lines = sorted([*lines, value])
+        panels.append(figures.DensityPanel(kind.label, np.exp(log_grid), bands, shown, lines))
+    return figures.density_figure(panels, label) if panels else None

@@ -1,5 +1,6 @@
 """Reports: rendered in headless Chromium without console errors or network requests, escaped,
-printed to non-blank PDF pages, and refused for a fit that failed its convergence gate."""
+with figures whose labels neither overlap nor leave them, printed to non-blank PDF pages, and
+refused for a fit that failed its convergence gate."""
 
 import re
 import shutil
@@ -62,9 +63,8 @@ def test_pages_render_without_errors_or_network_and_show_the_probability(
             assert re.fullmatch(
                 r"P\(recurrence\) = [01]\.\d\d", page.locator("#probability").inner_text()
             )
-            assert page.evaluate(
-                "Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)"
-            )
+            assert page.locator("svg.figure").count() >= 3  # inline, with real text
+            assert page.evaluate("document.images.length") == 0
             text = page.inner_text("body")
             assert "Decision support, not a diagnosis" in text and "synthetic cohort" in text
         page.close()
@@ -78,6 +78,74 @@ def test_pages_render_without_errors_or_network_and_show_the_probability(
     p_gray = expected.loc["EX3-grayzone-no-pet", "p_recurrence"]
     assert f"P(recurrence) = {p_gray:.2f}" in page.inner_text("#probability")
     assert "What would change the decision" in page.inner_text("body")
+
+
+FIGURE_TEXT = """() => Array.from(document.querySelectorAll('svg')).map((svg, i) => {
+    const box = (e) => { const r = e.getBoundingClientRect();
+        return {left: r.left, right: r.right, top: r.top, bottom: r.bottom}; };
+    const texts = Array.from(svg.querySelectorAll('text'))
+        .filter((t) => t.textContent.trim() !== '')
+        .map((t) => {
+            const m = t.getScreenCTM();
+            const size = parseFloat(getComputedStyle(t).fontSize) * Math.hypot(m.a, m.b);
+            return {text: t.textContent.trim(), size: size, ...box(t)};
+        });
+    return {figure: svg.getAttribute('aria-label') || String(i), box: box(svg), texts: texts};
+})"""
+
+
+def figure_text_problems(page, tolerance: float = 1.0, smallest: float = 10.0) -> list[str]:
+    """Labels of a page's inline SVG figures that overlap each other, leave their figure, or are
+    rendered smaller than ``smallest`` pixels."""
+    problems = []
+    for figure in page.evaluate(FIGURE_TEXT):
+        box, texts = figure["box"], figure["texts"]
+        for t in texts:
+            if t["size"] < smallest:
+                problems.append(f"{figure['figure']}: {t['text']!r} is {t['size']:.1f} px")
+            if (
+                t["left"] < box["left"] - tolerance
+                or t["right"] > box["right"] + tolerance
+                or t["top"] < box["top"] - tolerance
+                or t["bottom"] > box["bottom"] + tolerance
+            ):
+                problems.append(f"{figure['figure']}: {t['text']!r} leaves the figure")
+        for i, a in enumerate(texts):
+            for b in texts[i + 1 :]:
+                if (
+                    min(a["right"], b["right"]) - max(a["left"], b["left"]) > tolerance
+                    and min(a["bottom"], b["bottom"]) - max(a["top"], b["top"]) > tolerance
+                ):
+                    problems.append(f"{figure['figure']}: {a['text']!r} overlaps {b['text']!r}")
+    return problems
+
+
+def test_figure_labels_neither_overlap_nor_leave_their_figure(reports, browser):
+    """Every label of every figure on every example page: readable, apart, inside its figure."""
+    found = {}
+    for path in reports.pages:
+        page, _, _ = open_page(browser, path)
+        assert page.locator("svg.figure text").count() > 20, path.name
+        found[path.name] = figure_text_problems(page)
+        page.close()
+    assert not any(found.values()), "\n".join(
+        f"{name}: {problem}" for name, problems in found.items() for problem in problems
+    )
+
+
+def test_the_strip_names_the_recommended_action_as_the_headline_does(reports, browser):
+    """EX3's dot lies in the biopsy band, but the strip names the recommendation (here not an
+    immediate action) in the headline's words, and a rescan is worded one way throughout."""
+    for path in reports.pages:
+        page, _, _ = open_page(browser, path)
+        headline = page.inner_text(".recommend strong")
+        strip = page.locator("svg.figure").first.locator("text").all_text_contents()
+        assert any(t.startswith(f"Best next step: {headline}") for t in strip), (path.name, strip)
+        text = page.inner_text("body") + " ".join(page.locator("svg text").all_text_contents())
+        assert "rescan in 6 weeks" in text and "6-8" not in text and "one rescan in" not in text
+        page.close()
+    html = next(p for p in reports.pages if "EX3" in p.name).read_text()
+    assert "Best next step: refer for PET rather than biopsy now" in html
 
 
 def test_a_patient_with_two_lesions_gets_a_page_per_lesion_showing_both(reports):
@@ -118,6 +186,9 @@ def test_breakdown_counts_only_the_modalities_a_lesion_has(reports, browser):
     assert "correlation" not in rows["EX3 text"]
 
 
+@pytest.mark.skipif(
+    shutil.which("pdftoppm") is None, reason="pdftoppm is installed by .ci/run (poppler-utils)"
+)
 def test_pdf_pages_are_not_blank(reports, tmp_path):
     for pdf in reports.pdfs[:3]:
         prefix = tmp_path / pdf.stem
@@ -176,7 +247,10 @@ def test_fit_report_renders(bundled_fit, tmp_path, browser):
     path = fit_report(bundled_fit, tmp_path / "fit.html", cohort=DATA / "cohort.csv")
     page, problems, requests = open_page(browser, path)
     assert problems == [] and all(u.startswith(("file:", "data:")) for u in requests)
-    text = page.inner_text("body")
+    assert figure_text_problems(page) == []
+    text = page.inner_text("body") + " ".join(page.locator("svg text").all_text_contents())
+    assert "modality.perfusion.DSC.sigma" in text and "prevalence.intercept" in text
+    assert "perfusion_sigma" not in text and "prevalence_intercept" not in text
     for heading in (
         "Convergence",
         "Prior against posterior",
