@@ -35,6 +35,9 @@ BLOCK_ROWS = 50_000
 MAX_PATIENT_BYTES = 1_000_000
 """Largest single-patient JSON file read (one lesion's fields take a few hundred bytes)."""
 
+FIRST_RECORD_ROW = 2
+"""The spreadsheet row of a CSV's first lesion (the header is row 1), and of the first record."""
+
 
 # --------------------------------------------------------------------------------------------
 # CSV
@@ -247,7 +250,9 @@ def cohort_from_records(
     Raises
     ------
     model.core.errors.InputError
-        Listing every problem; rows are DataFrame index labels (or list positions from 0).
+        Listing every problem. Rows are numbered as in the CSV the records would make (the
+        header is row 1): the first record, or the DataFrame's first row whatever its index
+        label, is row 2. A single dict has no row.
     """
     registry = registry if registry is not None else default_registry()
     if isinstance(records, pd.DataFrame):
@@ -259,12 +264,23 @@ def cohort_from_records(
     if isinstance(records, Mapping):
         return _validated_documents(validator, [records], [None], label)
     documents = list(records)
-    return _validated_documents(validator, documents, list(range(len(documents))), label)
+    return _validated_documents(validator, documents, _csv_rows(len(documents)).tolist(), label)
+
+
+def _csv_rows(count: int) -> np.ndarray:
+    """The spreadsheet rows of ``count`` in-memory records: 2, 3, ... (the header is row 1).
+
+    In-memory records are numbered like a file's so that a message says the same row whether the
+    lesions came from a CSV, from a spreadsheet read into a DataFrame, or from a list of dicts: a
+    DataFrame's index labels are not used (after filtering they no longer count rows, and label 0
+    would read as a row before the header).
+    """
+    return np.array(range(FIRST_RECORD_ROW, FIRST_RECORD_ROW + count), dtype=object)
 
 
 def _validated_frame(validator: Validator, frame: pd.DataFrame, source: str) -> Cohort:
     validator.check_columns([str(c) for c in frame.columns], None)
-    rows = np.array(list(frame.index), dtype=object)
+    rows = _csv_rows(len(frame))
     texts = {}
     for column, values in frame.items():
         field = validator.schema.by_name.get(str(column))

@@ -254,9 +254,9 @@ class Cohort:
     registry : Registry
         The modalities whose columns the table has.
     rows : numpy.ndarray, optional
-        Each lesion's place in its source, for messages: the spreadsheet row of a CSV, a
-        DataFrame's index label, a list position (``None`` for a single record); ``None`` when
-        unknown.
+        Each lesion's place in its source, for messages, numbered as a spreadsheet's rows (the
+        header is row 1, the first lesion row 2) for a CSV, a DataFrame and a list of records
+        alike (``None`` for a single record); ``None`` when unknown.
     """
 
     table: pd.DataFrame

@@ -25,7 +25,7 @@ import pandas as pd
 from model.core.errors import InputError, Problem
 from model.core.numbers import MAX_NUMBER_LENGTH, NUMBER
 from model.inputs.schema import PATIENT_COLUMNS, Field, Schema, schema_for
-from model.inputs.vocabulary import MAX_FOLLOW_UPS, MAX_LESIONS_PER_PATIENT
+from model.inputs.vocabulary import COLUMN_SYNONYMS, MAX_FOLLOW_UPS, MAX_LESIONS_PER_PATIENT
 from model.modalities.registry import Registry
 from model.modalities.spec import Marker
 
@@ -37,8 +37,10 @@ class CellBlock:
     Attributes
     ----------
     rows : numpy.ndarray
-        One label per lesion, used in error messages: the spreadsheet row of a CSV (the header is
-        row 1), a DataFrame's index label, a list position, or ``None`` for a single document.
+        One label per lesion, used in error messages: its spreadsheet row (the header is row 1,
+        the first lesion row 2) in a CSV, or in the CSV that in-memory records would make (a
+        DataFrame's rows and a list's records are numbered from 2 in order), or ``None`` for a
+        single document.
     texts : dict of str to numpy.ndarray
         For each known column present in the input, an object array of the cells as written,
         spaces and tabs trimmed: ``""`` for a blank cell, ``None`` where the record has no such
@@ -318,7 +320,7 @@ class Validator:
         lesion_ids = np.asarray(columns["lesion_id"], dtype=object).tolist()
         # a patient's columns are compared only on rows whose patient has another row in the
         # block, or at the block's ends (a patient may run on from or into another block)
-        compared = pd.Series(id_array).duplicated(keep=False).to_numpy()
+        compared = pd.Series(id_array).duplicated(keep=False).to_numpy(copy=True)
         if len(ids):
             compared[[0, -1]] = True
         needed = np.flatnonzero(compared)
@@ -448,7 +450,12 @@ def _reading_order(problem: Problem, columns: tuple[str, ...]) -> tuple[int, int
 
 
 def _unknown_column_hint(name: str, schema: Schema) -> str:
-    close = difflib.get_close_matches(name.lower(), schema.columns, n=1, cutoff=0.6)
+    synonym = COLUMN_SYNONYMS.get(name.strip().lower())
+    close = (
+        [synonym]
+        if synonym in schema.columns
+        else difflib.get_close_matches(name.lower(), schema.columns, n=1, cutoff=0.6)
+    )
     if close:
         return f"a known column (unknown column; did you mean '{close[0]}'?)"
     return "a known column (unknown column; see data/README.md for the format)"

@@ -39,3 +39,37 @@ GROWTH_WEEKS: float = 6.0
 MAX_LESIONS_PER_PATIENT: int = 6
 """Lesions one patient may have in a file: a patient's posterior sums over the 2^m class
 configurations of its m lesions (:mod:`model.likelihood.patients`)."""
+
+
+COLUMN_SYNONYMS: dict[str, str] = {
+    "rcbv": "perfusion_ratio",
+    "rcbv_ratio": "perfusion_ratio",
+    "cbv": "perfusion_ratio",
+    "rcbf": "perfusion_ratio",
+    "cbf": "perfusion_ratio",
+    "perfusion": "perfusion_ratio",
+    "tbr": "pet_tbr",
+    "tbrmax": "pet_tbr",
+    "tbr_max": "pet_tbr",
+    "suv_ratio": "pet_tbr",
+    "tracer": "pet_tracer",
+    "radc": "adc",
+    "adc_ratio": "adc",
+    "cho/naa": "cho_naa",
+    "mrs": "cho_naa",
+    "mgmt": "mgmt_methylated",
+    "idh": "idh_mutant",
+    "edema": "edema_ratio",
+    "oedema": "edema_ratio",
+    "oedema_ratio": "edema_ratio",
+    "months_since_radiotherapy": "months_since_rt",
+    "time_since_rt": "months_since_rt",
+    "site": "center",
+    "centre": "center",
+    "hospital": "center",
+    "patient": "patient_id",
+    "lesion": "lesion_id",
+    "diagnosis": "reference_diagnosis",
+}
+"""Names clinicians give these columns (lower case), and the format's column each means: an
+unknown column with one of these names is told which column to use."""

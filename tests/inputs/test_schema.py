@@ -170,6 +170,17 @@ def test_unknown_column_suggests_closest_name(tmp_path):
     assert "did you mean 'pet_tbr'?" in str(error)
 
 
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [("rcbv", "perfusion_ratio"), ("rCBF", "perfusion_ratio"), ("TBRmax", "pet_tbr")],
+)
+def test_a_clinical_name_for_a_column_is_told_the_formats_name(tmp_path, typed, meant):
+    """No spelling distance leads from rcbv to perfusion_ratio: the synonym table does."""
+    found, error = problems_of(write(tmp_path, f"patient_id,center,{typed}\na,X,2\n"))
+    assert found == [(1, typed)]
+    assert f"did you mean '{meant}'?" in str(error)
+
+
 def test_missing_required_column(tmp_path):
     found, _ = problems_of(write(tmp_path, "patient_id,pet_tbr\na,2\n"))
     assert (1, "center") in found
@@ -248,7 +259,7 @@ def test_patient_json_syntax_error_names_line(tmp_path):
         load_patient(write(tmp_path, '{"patient_id": "p",\n "center": }', "p.json"))
 
 
-def test_records_from_dataframe_use_index_labels():
+def test_records_from_dataframe_are_numbered_as_csv_rows_not_by_index_label():
     frame = pd.DataFrame(
         {
             "patient_id": ["a", "b"],
@@ -260,6 +271,52 @@ def test_records_from_dataframe_use_index_labels():
     )
     with pytest.raises(InputError) as info:
         cohort_from_records(frame)
-    assert [(p.row, p.column) for p in info.value.problems] == [("second", "pet_tbr")]
+    assert [(p.row, p.column) for p in info.value.problems] == [(3, "pet_tbr")]
     ok = cohort_from_records(frame.iloc[:1])
     assert ok.table.loc[0, "pet_tbr"] == 2.0
+
+
+BAD_RECORDS = [
+    {"patient_id": "a", "center": "X", "headache": "Y"},
+    {"patient_id": "b", "center": "X", "headache": "no"},
+    {"patient_id": "c", "center": "X", "headache": "N", "pet_tbr": -1.0, "pet_tracer": "FET"},
+]
+
+
+@pytest.mark.parametrize(
+    "index", [None, [0, 1, 2], [7, 3, 0], ["x", "y", "z"]], ids=["range", "0-2", "7-3-0", "labels"]
+)
+def test_dataframe_rows_are_numbered_as_in_the_same_table_saved_as_csv(tmp_path, index):
+    """Header row 1, first lesion row 2: the same row a CSV of the same table reports."""
+    frame = pd.DataFrame(BAD_RECORDS, index=index)
+    from_file, _ = problems_of(write(tmp_path, frame.to_csv(index=False)))
+    with pytest.raises(InputError) as info:
+        cohort_from_records(frame, source="sheet.xlsx")
+    from_frame = [(p.row, p.column) for p in info.value.problems]
+    assert from_frame == from_file == [(2, "headache"), (4, "pet_tbr"), (4, "headache")]
+    assert "sheet.xlsx, row 2, column 'headache'" in str(info.value)
+    assert "row 0" not in str(info.value) and "row 1," not in str(info.value)
+
+
+def test_a_list_of_records_is_numbered_as_csv_rows():
+    with pytest.raises(InputError) as info:
+        cohort_from_records(BAD_RECORDS)
+    assert [(p.row, p.column) for p in info.value.problems] == [
+        (2, "headache"),
+        (4, "pet_tbr"),
+        (4, "headache"),
+    ]
+    with pytest.raises(InputError) as info:
+        cohort_from_records([{"patient_id": "a", "center": "X"}, "not a record"])
+    assert [p.row for p in info.value.problems] == [3]
+
+
+def test_rows_of_a_filtered_dataframe_follow_its_order():
+    frame = pd.DataFrame(BAD_RECORDS).iloc[[2, 0]]  # index labels 2 and 0
+    with pytest.raises(InputError) as info:
+        cohort_from_records(frame)
+    assert [(p.row, p.column) for p in info.value.problems] == [
+        (2, "pet_tbr"),
+        (2, "headache"),
+        (3, "headache"),
+    ]

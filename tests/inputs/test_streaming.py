@@ -88,5 +88,5 @@ def test_a_repeated_id_is_found_whatever_the_row_labels():
     from model.inputs.reading import cohort_from_records
 
     frame = pd.DataFrame({"patient_id": ["a", "a"], "center": ["C01", "C01"]}, index=[5, 5])
-    with pytest.raises(InputError, match="already used in row 5"):
+    with pytest.raises(InputError, match="row 2, column 'lesion_id'.*already used in row 2"):
         cohort_from_records(frame)
