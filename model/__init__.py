@@ -34,9 +34,27 @@ _EXPORTS = {
     "write_predictions": "model.scoring.stream",
     "bundled": "model.core.files",
     "decide": "model.decision.value",
+    "decision_curve": "model.decision.curves",
     "load_decision_parameters": "model.decision.parameters",
     "DecisionParameters": "model.decision.parameters",
 }
+
+#: Subpackages reachable as attributes after a plain ``import model`` (``model.decision``, ...).
+_SUBPACKAGES = frozenset(
+    {
+        "checks",
+        "core",
+        "cutoffs",
+        "decision",
+        "fitting",
+        "inputs",
+        "likelihood",
+        "modalities",
+        "report",
+        "scoring",
+        "synthesis",
+    }
+)
 
 __all__ = sorted(_EXPORTS)
 
@@ -44,8 +62,10 @@ __all__ = sorted(_EXPORTS)
 def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
         return getattr(importlib.import_module(_EXPORTS[name]), name)
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module 'model' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
+    return sorted([*globals(), *_EXPORTS, *_SUBPACKAGES])

@@ -12,6 +12,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from model import __version__
 from model.commands import cutoffs, data, decisions, evidence, modelling, priors, reports, studies
 from model.commands.common import EXIT_BAD_INPUT, console
 from model.core.errors import InputError
@@ -24,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Bayesian decision support: tumour recurrence vs radiation necrosis after "
         "glioma chemoradiotherapy. Decision support, not a diagnosis.",
     )
+    parser.add_argument("--version", action="version", version=f"rnbayes {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in (modelling, decisions, cutoffs, reports, studies, evidence, priors, data):
         for add in module.COMMANDS:

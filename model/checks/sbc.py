@@ -347,7 +347,9 @@ def uniformity(
     Returns
     -------
     pandas.DataFrame
-        ``parameter``, ``chi2``, ``p_value``, ``fails`` (p below the Bonferroni level).
+        ``parameter``, ``chi2``, ``p_value``, ``fails`` (p below the Bonferroni level); its
+        ``attrs["too_few"]`` is true below five simulations per bin, where the chi-square
+        approximation fails and the test has almost no power (no failure then says little).
     """
     edges = np.linspace(-0.5, thin_to + 0.5, bins + 1)
     level = alpha / ranks.shape[1]
@@ -360,7 +362,14 @@ def uniformity(
             {"parameter": name, "chi2": float(chi2), "p_value": float(p), "fails": bool(p < level)}
         )
     table = pd.DataFrame(rows).sort_values("p_value", ignore_index=True)
-    table.attrs.update({"alpha": alpha, "bonferroni_level": level, "simulations": len(ranks)})
+    table.attrs.update(
+        {
+            "alpha": alpha,
+            "bonferroni_level": level,
+            "simulations": len(ranks),
+            "too_few": len(ranks) < 5 * bins,
+        }
+    )
     return table
 
 

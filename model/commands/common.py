@@ -7,7 +7,29 @@ import argparse
 from model.core.errors import Problem
 
 EXIT_BAD_INPUT = 2
-EXIT_GATE_FAILED = 1
+#: ``fit`` wrote a fit that failed its convergence gate, or ``predict``/``decide`` answered from
+#: one without ``--force``. Distinct from 1, which a crash would give.
+EXIT_GATE_FAILED = 3
+
+
+def add_gate_force_option(parser: argparse.ArgumentParser) -> None:
+    """``--force``: accept answers from a fit that failed its convergence gate (exit 0)."""
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="exit 0 even if the fit failed its convergence gate (the output still says so); "
+        f"otherwise such a fit's answers end with exit code {EXIT_GATE_FAILED}",
+    )
+
+
+def gate_exit_code(fit, force: bool) -> int:
+    """Warn about a fit that failed its convergence gate; the exit code its answers get."""
+    if fit.gate.passed:
+        return 0
+    from model.core.console import gate_banner
+
+    gate_banner(fit.gate)
+    return 0 if force else EXIT_GATE_FAILED
 
 
 def console(stderr: bool = False):

@@ -90,7 +90,8 @@ def run_cutoffs(args: argparse.Namespace) -> int:
             )
         if args.out:
             figures.update(_modality_figures(fit, modality, names, args))
-    pairs = [("DSC", tracer) for tracer in ("MET", "FET") if {"DSC", tracer} <= set(known)]
+    selected = set(args.modality or known)
+    pairs = [("DSC", tracer) for tracer in ("MET", "FET") if {"DSC", tracer} <= selected]
     combined = [
         an.combined_table(
             fit,
@@ -99,7 +100,7 @@ def run_cutoffs(args: argparse.Namespace) -> int:
             an.classic_cutoff(fit, first),
             an.classic_cutoff(fit, second),
             ci_prob=args.ci_prob,
-        )
+        ).sort_values("rule", kind="stable")  # AND then OR, each over its groups
         for first, second in pairs
     ]
     import pandas as pd
@@ -177,6 +178,13 @@ def _print_cutoffs(frames: dict, fit, threshold: float, args) -> None:
     )
     auc = frames["auc"].set_index(["modality", "group"])
     out.print(frame_table("AUC", auc, {c: ".3f" for c in auc.columns}))
+    if _same_auc_at_every_center(frames["auc"]):
+        out.print(
+            "The AUC is the same at every training center: a center's offset moves both classes "
+            "together, which changes the accuracy at a fixed cutoff but not how well the marker "
+            "separates the classes. Pooled and new-center AUCs are lower, since there the offsets "
+            "blur the two classes."
+        )
     optimal = frames["optimal"].set_index(["modality", "group", "method"])
     out.print(
         frame_table(
@@ -218,6 +226,15 @@ def _print_cutoffs(frames: dict, fit, threshold: float, args) -> None:
     if fit.provenance["cohort"].get("synthetic"):
         out.print(SYNTHETIC_NOTE)
     out.print(DECISION_SUPPORT)
+
+
+def _same_auc_at_every_center(auc) -> bool:
+    """Whether each modality's per-center AUCs agree (they do when centers only shift)."""
+    from model.cutoffs.analysis import NEW_CENTER, POOLED
+
+    centers = auc[~auc["group"].isin([POOLED, NEW_CENTER])]
+    spread = centers.groupby("modality")["mean"].agg(lambda m: m.max() - m.min())
+    return bool(len(centers) > len(spread)) and bool((spread < 5e-4).all())
 
 
 def _interval_text(mean, low, high) -> list[str]:
@@ -279,7 +296,9 @@ def _threshold_grid(text: str):
     start, stop, step = bounds
     if not (step > 0 and 0 <= start < stop <= 1):
         return None
-    grid = np.arange(start, stop - step / 2, step)
+    count = int(np.ceil((stop - step / 2 - start) / step))  # STOP excluded, as np.arange
+    # start + k * step, not a running sum, and rounded: 0.3 is written 0.3, not 0.30000000000000004
+    grid = np.round(start + step * np.arange(max(count, 0)), 12)
     return grid if len(grid) else None
 
 

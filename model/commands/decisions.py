@@ -6,8 +6,10 @@ import argparse
 
 from model.commands.common import (
     add_bevacizumab_option,
+    add_gate_force_option,
     argument_problem,
     console,
+    gate_exit_code,
     warn_bevacizumab,
 )
 from model.core.errors import InputError
@@ -100,6 +102,7 @@ def add_decide(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--plot", metavar="DIR", help="write one threshold figure per lesion")
     add_bevacizumab_option(p)
+    add_gate_force_option(p)
     p.set_defaults(run=run_decide)
 
 
@@ -136,11 +139,7 @@ def run_decide(args: argparse.Namespace) -> int:
             save_figure(
                 plot_thresholds(params, row.p_recurrence), Path(args.plot) / f"decide_{name}.png"
             )
-    if not fit.gate.passed:
-        from model.core.console import gate_banner
-
-        gate_banner(fit.gate)
-    return 0
+    return gate_exit_code(fit, args.force)
 
 
 def _print_decisions(table, fit) -> None:
@@ -162,6 +161,7 @@ def _print_decisions(table, fit) -> None:
         "eu_pet": "PET",
         "evpi": "EVPI",
         "evsi_pet": "EVSI PET",
+        "evsi_perfusion": "EVSI perfusion",
         "evsi_rescan": "EVSI rescan",
     }
     out = console()

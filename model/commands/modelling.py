@@ -9,8 +9,10 @@ from contextlib import contextmanager
 from model.commands.common import (
     EXIT_GATE_FAILED,
     add_bevacizumab_option,
+    add_gate_force_option,
     argument_problem,
     console,
+    gate_exit_code,
     warn_bevacizumab,
 )
 from model.core.errors import InputError
@@ -22,7 +24,7 @@ def add_fit(sub: argparse._SubParsersAction) -> None:
         "fit",
         help="fit the model to a cohort with NUTS and write the fit file",
         description="Fit the hierarchical latent-class model with NUTS (nutpie by default) and "
-        "write one netCDF fit file with provenance and diagnostics. Exit 1 if the convergence "
+        "write one netCDF fit file with provenance and diagnostics. Exit 3 if the convergence "
         "gate fails (the file is still written, marked as failed).",
     )
     p.add_argument("cohort", help="cohort CSV")
@@ -107,6 +109,7 @@ def add_predict(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="also write the table as CSV")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_bevacizumab_option(p)
+    add_gate_force_option(p)
     p.set_defaults(run=run_predict)
 
 
@@ -142,11 +145,7 @@ def run_predict(args: argparse.Namespace) -> int:
     else:
         table = predict(fit, args.patients, args.ci_prob, allow_bevacizumab=args.allow_bevacizumab)
         _print_predictions(summarize_predictions(table), fit)
-    if not fit.gate.passed:
-        from model.core.console import gate_banner
-
-        gate_banner(fit.gate)
-    return 0
+    return gate_exit_code(fit, args.force)
 
 
 @contextmanager

@@ -79,6 +79,12 @@ def run_sbc(args: argparse.Namespace) -> int:
         f"Uniformity of ranks (chi-square, Bonferroni level {level:.2g}): {len(failing)} of "
         f"{len(table)} parameters fail; smallest p = {smallest:.3g} ({table['parameter'].iloc[0]})"
     )
+    if table.attrs["too_few"]:
+        out.print(
+            f"Caution: {len(ranks)} simulations are too few for this test (fewer than five per "
+            "rank bin): it can hardly detect a miscalibrated parameter, so few failures say "
+            "little. Run 200 or more (--n-sims; finished ones are kept)."
+        )
     c = characteristics
     out.print(
         f"Held-out lesions: 90% interval covers the true-parameter P(recurrence) for "

@@ -379,7 +379,7 @@ def combined_table(
         raise ValueError("a two-modality rule needs kinds of two different markers")
     both = np.minimum(_counts(fit, first), _counts(fit, second))
     rows = []
-    for group in group_names or [NEW_CENTER] + ([POOLED] if both.sum() > 0 else []):
+    for group in group_names or ([POOLED] if both.sum() > 0 else []) + [NEW_CENTER]:
         index, weights = _group_index(fit, first, group)
         if group == POOLED:
             weights = both / both.sum()

@@ -116,7 +116,9 @@ def decision_curve(
     pandas.DataFrame
         dcurves' long format: ``model``, ``threshold``, ``n``, ``prevalence``, ``harm``,
         ``test_pos_rate``, ``tp_rate``, ``fp_rate``, ``net_benefit``,
-        ``net_intervention_avoided``; the models in order, then ``all`` and ``none``.
+        ``net_intervention_avoided`` (per 100 patients' worth of the net benefit's units;
+        undefined, NaN, at threshold 0, where dcurves divides by zero); the models in order,
+        then ``all`` and ``none``.
 
     Raises
     ------
@@ -150,10 +152,8 @@ def decision_curve(
     treat_all = np.tile(
         table.loc[table["model"] == "all", "net_benefit"].to_numpy(), len(strategies)
     )
-    with np.errstate(divide="ignore", invalid="ignore"):
-        table["net_intervention_avoided"] = (table["net_benefit"] - treat_all) / (
-            table["threshold"] / (1 - table["threshold"])
-        )
+    odds = table["threshold"] / (1 - table["threshold"])
+    table["net_intervention_avoided"] = (table["net_benefit"] - treat_all) / odds.where(odds > 0)
     return table[list(DCA_COLUMNS)]
 
 

@@ -145,7 +145,16 @@ def _read(path: Path) -> dict[str, dict[str, Any]]:
         if name not in DecisionParameters.names():
             problems.append(_unknown(path.name, name))
         elif not isinstance(entry, Mapping):
-            problems.append(Problem(path.name, None, name, repr(entry), "a table with a value"))
+            problems.append(
+                Problem(
+                    path.name,
+                    None,
+                    name,
+                    repr(entry),
+                    f"a table with a value, written as the two lines [{name}] and "
+                    f"value = {entry!r}",
+                )
+            )
         else:
             entries[name] = dict(entry)
     if problems:

@@ -79,6 +79,7 @@ def test_cli_summarises_a_finished_study_without_rerunning(short_study, capsys):
     out = capsys.readouterr().out
     assert code == 0, out
     assert "0 simulations run now" in out
+    assert "Caution: 40 simulations are too few" in out  # fewer than 5 per bin of 10
     summary = json.loads((folder / "summary.json").read_text())
     assert summary["operating_characteristics"]["simulations"] == SHORT_SIMS
     assert (folder / "ranks.png").stat().st_size > 10_000
@@ -120,6 +121,9 @@ def test_uniformity_accepts_uniform_ranks_and_flags_biased_ones():
     table = uniformity(ranks, thin_to).set_index("parameter")
     assert not table.loc["uniform", "fails"] and table.loc["uniform", "p_value"] > 0.001
     assert table.loc["u_shaped", "fails"] and table.loc["biased", "fails"]
+    assert not table.attrs["too_few"]
+    few = uniformity(ranks.iloc[:2], thin_to)
+    assert few.attrs["too_few"] and not few["fails"].any()  # blind, hence the caution
 
 
 def test_operating_characteristics_of_known_predictions():

@@ -67,3 +67,12 @@ def test_damaged_study_folder_is_a_clear_error(tmp_path, damage):
     folder.mkdir()
     (folder / "study.json").write_text(damage)
     refused(rnbayes("sbc", "--n-sims", 1, "--out", folder, "--workers", 1), "study.json")
+
+
+def test_version_is_the_installed_distributions(capsys):
+    from importlib.metadata import version
+
+    from model.cli import main
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"rnbayes {version('rnbayes')}"

@@ -64,6 +64,14 @@ def test_decide_table_and_bad_params(capsys, tmp_path):
     assert "benefit.value" in capsys.readouterr().err
 
 
+def test_a_bare_number_in_a_params_file_is_shown_its_table_form(tmp_path, capsys):
+    bare = tmp_path / "bare.toml"
+    bare.write_text("delay_loss = 3\n")
+    assert main(["thresholds", "--params", str(bare)]) == 2
+    err = capsys.readouterr().err
+    assert "bare.toml" in err and "[delay_loss]" in err and "value = 3" in err
+
+
 def test_decide_plots_one_figure_per_lesion_of_a_patient(tmp_path, capsys):
     """Two lesions of one patient get a figure each, named by lesion, not one overwriting the
     other under the patient's id."""

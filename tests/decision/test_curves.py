@@ -107,6 +107,10 @@ def test_cli(tmp_path, binary, capsys):
     )
     table = pd.read_csv(out)
     assert len(table) == 150 and set(table["model"]) == {"cancerpredmarker", "all", "none"}
+    text = out.read_text()  # thresholds as typed, and nothing infinite: blank where undefined
+    assert "0.30000000000000004" not in text and "inf" not in text
+    assert list(table["threshold"].iloc[:50]) == [k / 100 for k in range(50)]
+    assert table.loc[table["threshold"] == 0, "net_intervention_avoided"].isna().all()
     assert (
         main(["dca", str(path), "--outcome", "cancer", "--model", "marker", "--out", str(out)]) == 2
     )

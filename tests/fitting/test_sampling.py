@@ -7,6 +7,7 @@ import pytest
 
 from model.checks.simulation import simulate
 from model.cli import main
+from model.commands.common import EXIT_GATE_FAILED
 from model.fitting.sampling import LARGE_COHORT, SamplerSettings, fit, load_fit, prepare_model
 from model.inputs.parameters import load_parameters
 
@@ -39,19 +40,26 @@ def test_cli_fit_short_run_fails_the_gate_loudly_and_records_it(small_cohort, tm
         ]
     )
     captured = capsys.readouterr()
-    assert code == 1
+    assert code == EXIT_GATE_FAILED == 3  # distinct from a crash's 1 and bad input's 2
     assert "CONVERGENCE GATE FAILED" in captured.err
     loaded = load_fit(out)
     assert loaded.provenance["diagnostics"]["passed"] is False
     assert loaded.gate.min_ess_bulk < 400
     assert loaded.training_data is not None and loaded.training_data.startswith("patient_id,")
     assert loaded.provenance["sampler"]["sampler"] == "nutpie"
-    # predictions from a failed fit carry the warning; summary says so
-    assert main(["predict", str(out), str(path), "--json"]) == 0
+    # answers from a failed fit carry the warning and exit 3 unless forced; summary says so
+    assert main(["predict", str(out), str(path), "--json"]) == EXIT_GATE_FAILED
     captured = capsys.readouterr()
     document = json.loads(captured.out)
     assert document["gate_passed"] is False and len(document["predictions"]) == 160
     assert "CONVERGENCE GATE FAILED" in captured.err
+    assert main(["predict", str(out), str(path), "--force"]) == 0
+    assert "CONVERGENCE GATE FAILED" in capsys.readouterr().err
+    few = tmp_path / "few.csv"
+    few.write_text("".join(path.read_text().splitlines(keepends=True)[:3]))
+    assert main(["decide", str(out), str(few), "--json"]) == EXIT_GATE_FAILED
+    assert main(["decide", str(out), str(few), "--json", "--force"]) == 0
+    capsys.readouterr()
     assert main(["summary", str(out)]) == 0
     assert "CONVERGENCE GATE FAILED" in capsys.readouterr().out
 
