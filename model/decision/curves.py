@@ -45,8 +45,8 @@ DEFAULT_THRESHOLDS = np.arange(100) / 100
 
 
 def _nudged(risk: np.ndarray) -> np.ndarray:
-    eps = sys.float_info.epsilon
-    return np.where(risk == 0, -eps, np.where(risk == 1, 1 + eps, risk))
+    """A risk of exactly 0 is never test-positive, not even at threshold 0 (as in dcurves)."""
+    return np.where(risk == 0, -sys.float_info.epsilon, risk)
 
 
 def rates(risk, outcome, thresholds, prevalence: float | None = None) -> dict[str, np.ndarray]:

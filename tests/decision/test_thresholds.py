@@ -82,6 +82,16 @@ def test_useless_biopsy_is_never_best():
     assert t.test == np.inf and not t.biopsy_ever_best
 
 
+def test_an_always_positive_biopsy_is_never_preferred_to_treating():
+    """Specificity 0 and sensitivity 1: the biopsy calls every lesion recurrence, so it is
+    treating plus the biopsy's harm, worse than treating at every p (test_treat = -inf)."""
+    t = thresholds(benefit=8, harm=6, test_harm=0.5, test_sensitivity=1.0, test_specificity=0.0)
+    assert t.test_treat == -np.inf and not t.biopsy_ever_best
+    params = BASE.with_values(biopsy_sensitivity=1.0, biopsy_specificity=0.0)
+    eu = expected_utilities(np.linspace(0, 1, 101), params)
+    assert np.all(eu["biopsy"] < eu["treat"])
+
+
 def test_public_api_names():
     import model
     import model.decision
