@@ -1,0 +1,180 @@
+"""Mutation testing of the numerical core, one module at a time, with mutmut.
+
+    python tests/mutation/run.py [MODULE ...] [--max-children N] [--fail-under 0.9]
+
+Each module named in ``tests/mutation/modules.toml`` (all of them when none is given) is mutated
+in its own workspace, ``.mutation/<module>/``: a copy of ``model/``, ``tests/``, ``data/`` and
+``pyproject.toml`` with a ``[tool.mutmut]`` table naming that module and its fast tests (``slow``
+tests excluded). The checkout is never touched, so work can go on while it runs. mutmut runs, for
+each mutant, only the tests that execute the mutated function.
+
+Prints per module the mutants, those detected (a failing test or a timeout), the equivalent
+mutants listed in ``modules.toml`` (left out of the rate), the survivors and the kill rate, then
+every survivor's diff; ``.mutation/summary.json`` keeps the latest result of each module. Exits 1
+when a module's kill rate is below ``--fail-under``.
+
+Why mutmut: it mutates each function in place behind a trampoline and forks per mutant, so a
+module's tests are imported once, not once per mutant (PyMC and PyTensor take seconds to import),
+and it learns which tests reach which function. Functions with decorators (the numba kernels) are
+not mutated; each has a NumPy twin, mutated here, that tests hold it equal to.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PLAN = Path(__file__).resolve().parent / "modules.toml"
+WORKSPACES = ROOT / ".mutation"
+COPIED = ("model", "tests", "data")
+DETECTED = ("killed", "timeout")
+NOT_COUNTED = ("skipped",)  # `# pragma: no mutate`
+
+
+def workspace(module: str, tests: list[str]) -> Path:
+    """A fresh copy of the project whose mutmut configuration names ``module`` and ``tests``."""
+    space = WORKSPACES / module
+    if space.exists():
+        shutil.rmtree(space)
+    space.mkdir(parents=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for name in COPIED:
+        shutil.copytree(ROOT / name, space / name, ignore=ignore)
+    source = "model/" + module.replace(".", "/") + ".py"
+    (space / "pyproject.toml").write_text(
+        (ROOT / "pyproject.toml").read_text()
+        + "\n[tool.mutmut]\n"
+        + 'source_paths = ["model/"]\n'
+        + f"only_mutate = {json.dumps([source])}\n"
+        + f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n"
+        + 'pytest_add_cli_args = ["-p", "no:cacheprovider", "-n", "0", "-x", "-m", "not slow"]\n'
+        + 'also_copy = ["data/"]\n'
+        + "timeout_constant = 30.0\n"  # a forked test run also loads fixtures the estimate omits
+        # fork from a server that has only collected the tests: a process that has run numba's
+        # parallel kernels holds a thread pool, and its forked children deadlock
+        + 'process_isolation = "forkserver"\n'
+    )
+    return space
+
+
+def mutmut(space: Path, *args: str, capture: bool = False) -> str:
+    """Run ``mutmut ARGS`` in a workspace; its output when captured."""
+    done = subprocess.run(
+        [sys.executable, "-m", "mutmut", *args],
+        cwd=space,
+        capture_output=capture,
+        text=True,
+        check=True,
+    )
+    return done.stdout if capture else ""
+
+
+def statuses(space: Path) -> dict[str, str]:
+    """Each mutant's status, as ``mutmut results --all true`` prints it."""
+    found = {}
+    for line in mutmut(space, "results", "--all", "true", capture=True).splitlines():
+        name, sep, status = line.strip().rpartition(": ")
+        if sep and name.startswith("model."):
+            found[name] = status
+    return found
+
+
+def mutated_lines(space: Path, name: str) -> list[str]:
+    """The lines a mutant puts in place of the original ones, as its diff shows them."""
+    diff = mutmut(space, "show", name, capture=True).splitlines()
+    return [line[1:].strip() for line in diff if line.startswith("+") and not line.startswith("++")]
+
+
+def is_equivalent(module: str, name: str, lines: list[str], equivalents: list[dict]) -> str | None:
+    """The reason a mutant is listed as equivalent, or None."""
+    function = name.rsplit(".", 1)[-1].removeprefix("x_").split("__mutmut_")[0]
+    for entry in equivalents:
+        if (
+            entry["module"] == module
+            and entry["function"] == function
+            and entry["mutation"].strip() in lines
+        ):
+            return entry["reason"]
+    return None
+
+
+def run_module(module: str, tests: list[str], equivalents: list[dict], children: int) -> dict:
+    """Mutate one module, run its tests against every mutant and summarise the outcome."""
+    start = time.perf_counter()
+    space = workspace(module, tests)
+    print(f"\n== {module}: mutating, tests {' '.join(tests)}", flush=True)
+    mutmut(space, "run", "--max-children", str(children))
+    found = statuses(space)
+    counted = {n: s for n, s in found.items() if s not in NOT_COUNTED}
+    survivors, equivalent = [], []
+    for name, status in counted.items():
+        if status in DETECTED:
+            continue
+        lines = mutated_lines(space, name)
+        reason = is_equivalent(module, name, lines, equivalents)
+        record = {"mutant": name, "status": status, "mutation": lines}
+        if reason:
+            equivalent.append({**record, "reason": reason})
+        else:
+            survivors.append(record)
+    judged = len(counted) - len(equivalent)
+    detected = judged - len(survivors)
+    return {
+        "module": module,
+        "tests": tests,
+        "mutants": len(found),
+        "detected": detected,
+        "equivalent": len(equivalent),
+        "survived": len(survivors),
+        "kill_rate": detected / judged if judged else 1.0,
+        "seconds": round(time.perf_counter() - start),
+        "survivors": survivors,
+        "equivalents": equivalent,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the modules asked for; print and keep their summaries."""
+    plan = tomllib.loads(PLAN.read_text())
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("modules", nargs="*", metavar="MODULE", help=", ".join(plan["modules"]))
+    parser.add_argument("--max-children", type=int, default=2, help="parallel mutants (2)")
+    parser.add_argument("--fail-under", type=float, default=0.90, help="kill rate (0.90)")
+    args = parser.parse_args(argv)
+    unknown = [m for m in args.modules if m not in plan["modules"]]
+    if unknown:
+        parser.error(f"unknown module {', '.join(unknown)}; known: {', '.join(plan['modules'])}")
+    modules = args.modules or list(plan["modules"])
+    summary_path = WORKSPACES / "summary.json"
+    summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+    for module in modules:
+        result = run_module(
+            module,
+            plan["modules"][module]["tests"],
+            plan.get("equivalent", []),
+            args.max_children,
+        )
+        summary[module] = result
+        summary_path.write_text(json.dumps(summary, indent=1))
+    print("\nmodule | mutants | detected | equivalent | survived | kill rate | seconds")
+    for name in modules:
+        r = summary[name]
+        print(
+            f"{name} | {r['mutants']} | {r['detected']} | {r['equivalent']} | {r['survived']} | "
+            f"{r['kill_rate']:.1%} | {r['seconds']}"
+        )
+    for name in modules:
+        for s in summary[name]["survivors"]:
+            print(f"survived ({s['status']}): {s['mutant']}: {' / '.join(s['mutation'])}")
+    return 1 if any(summary[n]["kill_rate"] < args.fail_under for n in modules) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
