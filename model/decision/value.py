@@ -305,7 +305,7 @@ def _decide_one(lesion, p, offset, tables, n_centers, registry, params, tests) -
         if has_pet
         else pet.expected_value(params) - params.pet_cost - p * params.pet_delay_loss
     )
-    current = _best_immediate(p, params)
+    current = max(eu, key=eu.__getitem__)  # the best immediate action now, as _best_immediate
     row["tbr_treat_at"], row["tbr_manage_below"] = (
         (np.nan, np.nan) if has_pet else _flips(pet, params, np.exp, current)
     )
