@@ -51,9 +51,11 @@ def growth_likelihood(
 ) -> GrowthLikelihood:
     """The fitted growth likelihood of one rescan, averaged over posterior draws.
 
-    The marginal of a single rescan, its lesion's own rate unknown. A policy over several rounds
-    that reuses it treats the rounds as independent, and so overstates what later rounds add
-    (the lesion's rescans share its rate); per-lesion decisions
+    The marginal of a single rescan, its lesion's own rate unknown: per class, the average over
+    draws of a normal density (misread with the draw's probability as the other class), on an
+    evenly spaced grid from 8 sd below the lowest class mean to 8 sd above the highest. A policy
+    over several rounds that reuses it treats the rounds as independent, and so overstates what
+    later rounds add (the lesion's rescans share its rate); per-lesion decisions
     (:func:`model.decision.value.decide`) condition each rescan on the earlier ones.
 
     Parameters

@@ -1,9 +1,15 @@
 import numpy as np
+import pandas as pd
 import pytest
 
 from model.core.errors import InputError
 from model.decision import load_decision_parameters
-from model.decision.sensitivity import probabilistic_sensitivity, summarize_psa, tornado
+from model.decision.sensitivity import (
+    THRESHOLD_PARAMETERS,
+    probabilistic_sensitivity,
+    summarize_psa,
+    tornado,
+)
 from model.decision.thresholds import parameter_thresholds
 
 
@@ -59,3 +65,65 @@ def test_tornado_moves_only_what_depends_on_the_parameter():
     for biopsy_parameter in ("biopsy_harm", "biopsy_sensitivity", "biopsy_specificity"):
         assert table.loc[("treat", biopsy_parameter), "swing"] == 0.0
     assert table.loc[("treat", "benefit"), "at_high"] < table.loc[("treat", "benefit"), "at_low"]
+
+
+def test_psa_draws_each_parameter_from_its_triangular_distribution():
+    """Row by row against NumPy's triangular draws in the same order, and the thresholds of each
+    row against parameter_thresholds; a collapsed range stays at its default."""
+    p = load_decision_parameters()
+    ranges = {**p.ranges, "harm": (p.harm, p.harm)}
+    params = type(p)(**p.values(), ranges=ranges, sources=p.sources)
+    samples = probabilistic_sensitivity(params, n=30, seed=7)
+    rng = np.random.default_rng(7)
+    for name in THRESHOLD_PARAMETERS:
+        low, high = ranges[name]
+        mode = getattr(p, name)
+        expected = rng.triangular(low, mode, high, 30) if high > low else np.full(30, mode)
+        np.testing.assert_array_equal(samples[name], expected)
+    assert (samples["harm"] == p.harm).all()
+    for row in samples.sample(5, random_state=0).itertuples():
+        drawn = {name: getattr(row, name) for name in THRESHOLD_PARAMETERS}
+        t = parameter_thresholds(p.with_values(**drawn))
+        assert (row.treat, row.test, row.test_treat) == (t.treat, t.test, t.test_treat)
+    assert len(probabilistic_sensitivity(p)) == 4000  # the default n
+    default_seed = probabilistic_sensitivity(p, n=5)
+    np.testing.assert_array_equal(default_seed, probabilistic_sensitivity(p, n=5, seed=1))
+
+
+def test_psa_summary_by_hand():
+    """0, 1, ..., 100 as every threshold: mean and median 50, 5% and 95% quantiles 5 and 95
+    (80% interval: 10 and 90); biopsy is ever best in the draws where test < test_treat."""
+    x = np.arange(101.0)
+    samples = pd.DataFrame({"treat": x, "test": x, "test_treat": x[::-1]})
+    summary = summarize_psa(samples)
+    assert list(summary.index) == ["treat", "test", "test_treat"]
+    for name in summary.index:
+        got = summary.loc[name, ["mean", "median", "eti_low", "eti_high"]]
+        np.testing.assert_allclose(got.astype(float), [50, 50, 5, 95], rtol=1e-12)
+    assert summary["p_biopsy_ever_best"].tolist() == [50 / 101] * 3
+    narrow = summarize_psa(samples, ci_prob=0.8)
+    np.testing.assert_allclose(narrow.loc["treat", ["eti_low", "eti_high"]].astype(float), [10, 90])
+
+
+def test_tornado_rows_are_the_thresholds_at_each_end_of_each_range():
+    p = load_decision_parameters()
+    table = tornado(p)
+    assert len(table) == 3 * len(THRESHOLD_PARAMETERS)
+    base = parameter_thresholds(p)._asdict()
+    for row in table.itertuples():
+        low, high = p.ranges[row.parameter]
+        assert (row.low, row.high) == (low, high)
+        assert row.default == base[row.threshold]
+        assert (
+            row.at_low
+            == parameter_thresholds(p.with_values(**{row.parameter: low}))._asdict()[row.threshold]
+        )
+        assert (
+            row.at_high
+            == parameter_thresholds(p.with_values(**{row.parameter: high}))._asdict()[row.threshold]
+        )
+        assert row.swing == abs(row.at_high - row.at_low)
+    for threshold, rows in table.groupby("threshold", sort=False):
+        assert (np.diff(rows["swing"].to_numpy()) <= 0).all(), threshold
+    assert list(table["threshold"].unique()) == sorted(base)
+    assert list(table.index) == list(range(len(table)))  # numbered afresh in the sorted order

@@ -201,3 +201,132 @@ def test_flip_points_agree_with_scoring(bundled_fit, examples_decided):
         "p_recurrence"
     ][0]
     assert high > t.test_treat and low < t.test
+
+
+def test_decide_columns_are_their_formulas(examples_decided):
+    """Each column of decide's table against its definition: the immediate utilities at the
+    lesion's P, EVPI, the ranking, and the costs of a rescan and a PET referral. Their EVSIs come
+    from two pre-posterior analyses of the same draws, which start from the same P, so
+    (eu_rescan - evsi_rescan) - (eu_pet - evsi_pet) is their costs' difference alone."""
+    from model.decision.thresholds import expected_utilities
+
+    t = examples_decided
+    assert list(t.columns[:4]) == ["patient_id", "lesion_id", "p_recurrence", "under_bevacizumab"]
+    assert t.attrs == {
+        "units": "quality-adjusted life-weeks",
+        "pet_tracer": "FET",
+        "perfusion_technique": "DSC",
+    }
+    p = t["p_recurrence"].to_numpy()
+    eu = expected_utilities(p, BASE)
+    for action in ("manage", "biopsy", "treat"):
+        np.testing.assert_array_equal(t[f"eu_{action}"], eu[action])
+    np.testing.assert_allclose(t["evpi"], p * BASE.benefit - immediate_value(p, BASE), atol=1e-12)
+    for name, row in t.iterrows():
+        options = row[["eu_manage", "eu_biopsy", "eu_treat", "eu_rescan", "eu_pet"]].astype(float)
+        ranked = options.dropna().sort_values()
+        assert row["recommendation"] == ranked.index[-1].removeprefix("eu_"), name
+        assert row["margin"] == pytest.approx(ranked.iloc[-1] - ranked.iloc[-2], abs=1e-12)
+    both = t["eu_pet"].notna() & t["eu_rescan"].notna()
+    assert both.sum() >= 3
+    paired = (t["eu_rescan"] - t["evsi_rescan"]) - (t["eu_pet"] - t["evsi_pet"])
+    costs = -BASE.scan_cost - p * BASE.delay_loss + BASE.pet_cost + p * BASE.pet_delay_loss
+    np.testing.assert_allclose(paired[both], costs[both], atol=1e-3)
+
+
+def test_preposterior_summaries_by_hand():
+    """p_now, E[V after], EVSI and the plausible band of a five-point predictive distribution."""
+    probability = np.array([0.1, 0.2, 0.4, 0.2, 0.1])
+    p_after = np.array([0.0, 0.1, 0.3, 0.6, 1.0])
+    pre = Preposterior(np.arange(5.0), probability, p_after, p_after)
+    assert pre.p_now == pytest.approx(0.02 + 0.12 + 0.12 + 0.1)
+    after = immediate_value(p_after, BASE)
+    assert pre.expected_value(BASE) == pytest.approx(float(probability @ after), abs=1e-12)
+    assert pre.evsi(BASE) == pytest.approx(
+        float(probability @ after) - float(immediate_value(0.36, BASE)), abs=1e-12
+    )
+    # cdf 0.1 0.3 0.7 0.9 1.0: with tail 0.15 the first and last points fall outside
+    np.testing.assert_array_equal(pre.plausible(0.15), [False, True, True, True, False])
+    np.testing.assert_array_equal(pre.plausible(0.09), [True, True, True, True, True])
+    dyadic = Preposterior(np.arange(5.0), np.array([1, 2, 2, 2, 1]) / 8, p_after, p_after)
+    np.testing.assert_array_equal(dyadic.plausible(0.125), [True] * 5)  # bounds are inclusive
+    tiny = Preposterior(np.arange(3.0), np.array([4e-4, 0.9992, 4e-4]), p_after[:3], p_after[:3])
+    np.testing.assert_array_equal(tiny.plausible(), [False, True, False])  # default tail 5e-4
+    edge = Preposterior(np.arange(3.0), np.array([6e-4, 0.9988, 6e-4]), p_after[:3], p_after[:3])
+    np.testing.assert_array_equal(edge.plausible(), [True, True, True])
+
+
+def test_flip_points_by_brute_force():
+    """Results 0..20 whose reported P rises with the result, except a dip: scanning down, treat's
+    top run starts where the first non-treat result from the top sits, and managing is first best
+    below it; both are given on the natural scale, each suppressed when it is the current action."""
+    from model.decision.thresholds import expected_utilities
+    from model.decision.value import _flips
+
+    values = np.log(np.linspace(1.0, 3.0, 21))
+    p_reported = np.linspace(0.05, 0.95, 21)
+    p_reported[17] = 0.5  # a dip inside the treat region: biopsy best there
+    pre = Preposterior(values, np.full(21, 1 / 21), p_reported, p_reported)
+    eu = expected_utilities(p_reported, BASE)
+    best = np.array(["manage", "biopsy", "treat"])[
+        np.argmax(np.stack([eu["manage"], eu["biopsy"], eu["treat"]]), axis=0)
+    ]
+    assert best[17] == "biopsy" and best[-1] == "treat" and best[0] == "manage"
+    top = 20
+    while best[top - 1] == "treat":
+        top -= 1
+    treat_at = np.exp(values[top])
+    assert top == 18
+    below = max(i for i in range(top) if best[i] == "manage")
+    manage_below = np.exp(values[below])
+    assert _flips(pre, BASE, np.exp, "biopsy") == (pytest.approx(treat_at), manage_below)
+    assert np.isnan(_flips(pre, BASE, np.exp, "treat")[0])
+    assert np.isnan(_flips(pre, BASE, np.exp, "manage")[1])
+    assert _flips(pre, BASE, np.expm1, "biopsy")[0] == pytest.approx(np.expm1(values[top]))
+    no_treat = Preposterior(values, np.full(21, 1 / 21), p_reported / 4, p_reported / 4)
+    assert np.isnan(_flips(no_treat, BASE, np.exp, "biopsy")[0])
+    all_treat = Preposterior(values, np.full(21, 1 / 21), np.full(21, 0.99), np.full(21, 0.99))
+    treat_from, manage_from = _flips(all_treat, BASE, np.exp, "biopsy")
+    assert treat_from == 1.0 and np.isnan(manage_from)  # every result treats: from the lowest
+
+
+def test_observations_are_added_where_they_belong(bundled_fit):
+    from conftest import DATA
+
+    from model.decision.value import GRID_POINTS, with_rescan
+    from model.inputs.encode import NONE, VALUE
+    from model.inputs.vocabulary import MAX_FOLLOW_UPS
+
+    pet = bundled_fit.registry["pet"]
+    low, high = pet.physiological_range
+    np.testing.assert_array_equal(
+        value_grid(pet), np.linspace(np.log(low), np.log(high), GRID_POINTS)
+    )
+    _, lesions = encode_patients(bundled_fit, DATA / "patients_example.csv")
+    two = lesions.subset([2, 2])
+    added = with_value(two, pet, "MET", np.log([1.5, 2.5])).evidence["pet"]
+    np.testing.assert_array_equal(added.state, [VALUE, VALUE])
+    np.testing.assert_array_equal(added.kind, [pet.kind_names.index("MET")] * 2)
+    np.testing.assert_allclose(added.value, np.log([1.5, 2.5]))
+    assert (without(two, "pet").evidence["pet"].state == NONE).all()
+    slot = int(two.growth_mask[0].sum())
+    grown = with_rescan(two, np.array([0.1, -0.2]), 7.0)
+    np.testing.assert_array_equal(grown.growth[:, slot], [0.1, -0.2])
+    np.testing.assert_array_equal(grown.growth_weeks[:, slot], [7.0, 7.0])
+    assert (grown.growth_mask[:, slot] == 1).all() and grown.growth_mask[:, slot + 1 :].sum() == 0
+    np.testing.assert_array_equal(grown.growth[:, :slot], two.growth[:, :slot])
+    full = two
+    for _ in range(MAX_FOLLOW_UPS - slot):
+        full = with_rescan(full, np.zeros(2), 6.0)
+    with pytest.raises(ValueError, match=f"at most {MAX_FOLLOW_UPS} follow-up scans"):
+        with_rescan(full, np.zeros(2), 6.0)
+
+
+def test_decide_refuses_a_kind_the_fit_lacks(bundled_fit):
+    from conftest import DATA
+
+    known = r"pet kind must be one of the fit's \(.*FET.*\), not 'XYZ'"
+    with pytest.raises(ValueError, match=known):
+        decide(bundled_fit, DATA / "patients_example.csv", pet_tracer="XYZ")
+    with pytest.raises(ValueError, match=r"^perfusion kind must be one of"):
+        decide(bundled_fit, DATA / "patients_example.csv", perfusion_technique="XYZ")
