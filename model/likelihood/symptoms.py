@@ -36,7 +36,8 @@ from numba import njit
 from model.modalities.forms import Backend, logaddexp
 
 
-def decline_logit(coefficients, x_edema, x_eloquent, x_steroid):
+# numba compiles this function too, and cannot compile mutmut's trampoline around a mutant
+def decline_logit(coefficients, x_edema, x_eloquent, x_steroid):  # pragma: no mutate block
     """Eta: the necrosis class's logit of decline.
 
     ``coefficients`` (intercept, recurrence, edema, eloquent, steroid) are indexed on their first

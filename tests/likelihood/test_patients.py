@@ -224,3 +224,22 @@ def test_the_offset_of_the_other_lesions_does_not_depend_on_the_lesions_own_evid
         offsets.append(offset[0, 0])
     np.testing.assert_allclose(offsets, offsets[0], rtol=1e-9)
     assert offsets[0] != 0.0
+
+
+def test_patient_groups_hold_each_patients_lesions_in_row_order():
+    """2,000 lesions of 40 patients in shuffled order (enough for an unstable sort to reorder
+    ties): each patient's slots list its lesions in row order, then -1; no lesions, no patients."""
+    patient = np.random.default_rng(0).integers(0, 40, 2000)
+    groups = PatientGroups.of(patient)
+    assert groups.slots.dtype == np.int64 and groups.first.dtype == np.int64
+    assert groups.slots.shape == (40, np.bincount(patient).max())
+    for slot_row, first, number in zip(groups.slots, groups.first, np.unique(patient), strict=True):
+        rows = np.flatnonzero(patient == number)
+        np.testing.assert_array_equal(slot_row[: len(rows)], rows)
+        assert (slot_row[len(rows) :] == -1).all() and first == rows[0]
+    empty = PatientGroups.of(np.array([], dtype=np.int64))
+    assert empty.first.shape == (0,) and empty.slots.shape == (0, 1)
+    assert empty.first.dtype == np.int64 and empty.slots.dtype == np.int64
+    assert empty.counts.shape == (0,)
+    assert configurations(2).dtype == np.int64
+    np.testing.assert_array_equal(configurations(2), [[0, 0], [0, 1], [1, 0], [1, 1]])

@@ -5,7 +5,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model.likelihood.symptoms import decline_logit, symptom_log_lik, symptom_log_likelihood
+from model.likelihood.symptoms import (
+    decline_logit,
+    decline_probability,
+    symptom_log_lik,
+    symptom_log_likelihood,
+)
 from model.modalities.forms import numpy_backend
 
 probability = st.floats(0.01, 0.99)
@@ -67,3 +72,22 @@ def test_more_edema_makes_the_same_symptoms_say_less():
         ratios.append(llr([1, 1, 1, 1], [0.5, 0.35, 0.55, 0.4], [0.06] * 4, eta, 1.6)[0])
     assert np.all(np.diff(ratios) < 0)
     assert ratios[-1] < 0.1 < ratios[0]
+
+
+def test_decline_probability_is_the_logistic_of_each_class_logit():
+    """Per lesion, draw and class against SciPy: necrosis b0 + b2 edema + b3 eloquent + b4 steroid,
+    recurrence the same plus b1 (integer and boolean covariates read as numbers)."""
+    from scipy.special import expit
+
+    rng = np.random.default_rng(3)
+    coefficients = rng.normal(size=(5, 4))  # 4 draws
+    edema, eloquent, steroid = np.array([0.0, 1.5, -0.7]), [0, 1, 1], np.array([True, False, True])
+    got = decline_probability(coefficients, edema, eloquent, steroid)
+    assert got.shape == (3, 4, 2)
+    for i in range(3):
+        for s in range(4):
+            b = coefficients[:, s]
+            necrosis = b[0] + b[2] * edema[i] + b[3] * eloquent[i] + b[4] * float(steroid[i])
+            np.testing.assert_allclose(
+                got[i, s], expit([necrosis, necrosis + b[1]]), rtol=1e-13, atol=0
+            )

@@ -94,7 +94,9 @@ def mutated_lines(space: Path, name: str) -> list[str]:
 
 def is_equivalent(module: str, name: str, lines: list[str], equivalents: list[dict]) -> str | None:
     """The reason a mutant is listed as equivalent, or None."""
-    function = name.rsplit(".", 1)[-1].removeprefix("x_").split("__mutmut_")[0]
+    # mutmut names a function's mutants x_<function>__mutmut_<n>, a method's xǁ<class>ǁ<method>__...
+    mangled = name.rsplit(".", 1)[-1].split("__mutmut_")[0]
+    function = mangled.removeprefix("x_").rsplit("ǁ", 1)[-1]
     for entry in equivalents:
         if (
             entry["module"] == module
@@ -140,6 +142,21 @@ def run_module(module: str, tests: list[str], equivalents: list[dict], children:
     }
 
 
+def readme_table(summary: dict, modules: list[str]) -> str:
+    """The kill rates as README.md's "Checks" section shows them (a Markdown table)."""
+    lines = [
+        "| module | mutants | detected | equivalent | survived | kill rate | seconds |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name in modules:
+        r = summary[name]
+        lines.append(
+            f"| {name} | {r['mutants']} | {r['detected']} | {r['equivalent']} | "
+            f"{r['survived']} | {r['kill_rate']:.1%} | {r['seconds']:,} |"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the modules asked for; print and keep their summaries."""
     plan = tomllib.loads(PLAN.read_text())
@@ -147,6 +164,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("modules", nargs="*", metavar="MODULE", help=", ".join(plan["modules"]))
     parser.add_argument("--max-children", type=int, default=2, help="parallel mutants (2)")
     parser.add_argument("--fail-under", type=float, default=0.90, help="kill rate (0.90)")
+    parser.add_argument(
+        "--table",
+        action="store_true",
+        help="print README.md's table from the kept results, running nothing",
+    )
     args = parser.parse_args(argv)
     unknown = [m for m in args.modules if m not in plan["modules"]]
     if unknown:
@@ -154,6 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     modules = args.modules or list(plan["modules"])
     summary_path = WORKSPACES / "summary.json"
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+    if args.table:
+        print(readme_table(summary, [m for m in plan["modules"] if m in summary]))
+        return 0
     for module in modules:
         result = run_module(
             module,
