@@ -38,8 +38,12 @@ DETECTED = ("killed", "timeout")
 NOT_COUNTED = ("skipped",)  # `# pragma: no mutate`
 
 
-def workspace(module: str, tests: list[str]) -> Path:
-    """A fresh copy of the project whose mutmut configuration names ``module`` and ``tests``."""
+def workspace(module: str, tests: list[str], deselect: list[str]) -> Path:
+    """A fresh copy of the project whose mutmut configuration names ``module`` and ``tests``.
+
+    ``deselect``: test ids left out (slow end-to-end tests that reach the module only through
+    other code, and would run in full for every surviving mutant).
+    """
     space = WORKSPACES / module
     if space.exists():
         shutil.rmtree(space)
@@ -54,7 +58,12 @@ def workspace(module: str, tests: list[str]) -> Path:
         + 'source_paths = ["model/"]\n'
         + f"only_mutate = {json.dumps([source])}\n"
         + f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n"
-        + 'pytest_add_cli_args = ["-p", "no:cacheprovider", "-n", "0", "-x", "-m", "not slow"]\n'
+        + "pytest_add_cli_args = "
+        + json.dumps(
+            ["-p", "no:cacheprovider", "-n", "0", "-x", "-m", "not slow"]
+            + [arg for test in deselect for arg in ("--deselect", test)]
+        )
+        + "\n"
         + 'also_copy = ["data/"]\n'
         + "timeout_constant = 30.0\n"  # a forked test run also loads fixtures the estimate omits
         # fork from a server that has only collected the tests: a process that has run numba's
@@ -107,10 +116,11 @@ def is_equivalent(module: str, name: str, lines: list[str], equivalents: list[di
     return None
 
 
-def run_module(module: str, tests: list[str], equivalents: list[dict], children: int) -> dict:
+def run_module(module: str, plan: dict, equivalents: list[dict], children: int) -> dict:
     """Mutate one module, run its tests against every mutant and summarise the outcome."""
     start = time.perf_counter()
-    space = workspace(module, tests)
+    tests = plan["tests"]
+    space = workspace(module, tests, plan.get("deselect", []))
     print(f"\n== {module}: mutating, tests {' '.join(tests)}", flush=True)
     mutmut(space, "run", "--max-children", str(children))
     found = statuses(space)
@@ -182,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     for module in modules:
         result = run_module(
             module,
-            plan["modules"][module]["tests"],
+            plan["modules"][module],
             plan.get("equivalent", []),
             args.max_children,
         )
