@@ -2,6 +2,7 @@
 value is shown. A user reads these to fix a file, so a changed word is a changed interface."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from model.core.errors import InputError, Problem
@@ -33,6 +34,9 @@ def cohort_problems(tmp_path, header, *rows):
         ("-1,5", " (use a point as the decimal separator)"),
         ("1.000,5", " (use a point as the decimal separator)"),
         ("1,5,3", ""),
+        ("1.000.000,5", ""),
+        ("X1,5", ""),
+        ("1." + "0" * (MAX_NUMBER_LENGTH - 3) + "x", ""),  # 40 characters: too long is over 40
         ("a,5", ""),
         ("50%", " (give a ratio, not a percentage)"),
         ("high", ""),
@@ -63,13 +67,22 @@ def test_an_unknown_column_is_matched_to_the_one_meant(tmp_path, name, expected)
     assert [(p.row, p.column, p.expected) for p in found] == [(1, name, expected)]
 
 
+def test_a_number_of_the_longest_length_still_reads(tmp_path):
+    path = tmp_path / "cohort.csv"
+    text = "1." + "0" * (MAX_NUMBER_LENGTH - 2)
+    assert len(text) == MAX_NUMBER_LENGTH
+    path.write_text(f"patient_id,center,perfusion_technique,perfusion_ratio\np1,C01,DSC,{text}\n")
+    assert load_cohort(path).table.loc[0, "perfusion_ratio"] == 1.0
+
+
 def test_problems_are_listed_file_first_then_by_row_then_by_column_order():
     """Within a row (or the file), a problem with no column comes before the columns'."""
     validator = Validator("f.csv", REGISTRY)
     columns = validator.schema.columns
     later, earlier = columns.index("pet_tbr"), columns.index("center")
-    assert earlier < later
+    assert columns.index("patient_id") == 0 and earlier < later
     for row, column in [
+        (3, "patient_id"),
         (np.int64(3), "pet_tbr"),
         (2, "pet_tbr"),
         (3, "center"),
@@ -88,6 +101,7 @@ def test_problems_are_listed_file_first_then_by_row_then_by_column_order():
         (2, "center"),
         (2, "pet_tbr"),
         (3, None),
+        (3, "patient_id"),
         (3, "center"),
         (3, "pet_tbr"),
     ]
@@ -119,3 +133,246 @@ def test_a_patient_value_is_shown_as_the_file_spells_it(tmp_path):
     ]
     assert found[0].expected.startswith("'no' as on row 2: 'headache' belongs to the patient")
     assert found[1].expected.startswith("'9' as on row 2: 'months_since_rt'")
+
+
+RULES = {
+    "a repeated column": (
+        "patient_id,center,center",
+        ["p1,C01,C01"],
+        [(1, "center", None, "each column once (this column is repeated)")],
+    ),
+    "a required column missing": (
+        "patient_id,perfusion_ratio",
+        ["p1,2"],
+        [
+            (1, "center", None, "a required column 'center' (missing)"),
+            (
+                2,
+                "perfusion_technique",
+                "",
+                "'DSC' or 'ASL' for the Perfusion MRI result in this row",
+            ),
+        ],
+    ),
+    "a required cell blank": (
+        "patient_id,center",
+        ["p1,"],
+        [(2, "center", "", "a value (the column is required: center (site) name)")],
+    ),
+    "no lesion rows": ("patient_id,center", [], [(None, None, None, "at least one lesion row")]),
+    "an unknown choice": (
+        "patient_id,center,perfusion_technique,perfusion_ratio",
+        ["p1,C01,DCE,2"],
+        [(2, "perfusion_technique", "DCE", "'DSC' or 'ASL', or blank if missing")],
+    ),
+    "a missing-word in any case, and a word that is not one": (
+        "patient_id,center,headache",
+        ["p1,C01,Unknown", "p2,C01,maybe"],
+        [(3, "headache", "maybe", "'yes' or 'no' or 'unknown', or blank if missing")],
+    ),
+    "reference labels": (
+        "patient_id,center,reference_diagnosis,reference_source,volume_baseline_ml",
+        ["p1,C01,necrosis,,", "p2,C01,,histopathology,", "p3,C01,recurrence,follow_up_scans,3"],
+        [
+            (
+                2,
+                "reference_source",
+                "",
+                "'histopathology', 'follow_up' or 'follow_up_scans' for a lesion with a reference "
+                "diagnosis",
+            ),
+            (
+                3,
+                "reference_diagnosis",
+                "",
+                "'recurrence' or 'necrosis' when a reference source is given",
+            ),
+            (
+                4,
+                "reference_source",
+                "follow_up_scans",
+                "'follow_up' or 'histopathology': a label made from the recorded follow-up scans "
+                "('follow_up_scans') needs at least one follow-up scan (volume_fu1_ml)",
+            ),
+        ],
+    ),
+    "a marker's number, read, cutoff and kind": (
+        "patient_id,center,perfusion_technique,perfusion_ratio,perfusion_read,perfusion_read_cutoff,"
+        "pet_tbr",
+        [
+            "p1,C01,DSC,2,positive,1.75,",
+            "p2,C01,DSC,,positive,,",
+            "p3,C01,DSC,,,1.75,",
+            "p4,C01,,2,,,",
+            "p5,C01,DSC,,,,2.1",
+            "p6,C01,DSC,,negative,1.75,",
+        ],
+        [
+            (
+                2,
+                "perfusion_read",
+                "positive",
+                "blank when 'perfusion_ratio' is given (give the number or the read, not both)",
+            ),
+            (3, "perfusion_read_cutoff", "", "the cutoff that 'perfusion_read' used"),
+            (4, "perfusion_read", "", "'positive' or 'negative' (a cutoff is given)"),
+            (
+                5,
+                "perfusion_technique",
+                "",
+                "'DSC' or 'ASL' for the Perfusion MRI result in this row",
+            ),
+            (
+                6,
+                "pet_tracer",
+                "",
+                "'MET' or 'FET' or 'DOPA' or 'FDG' for the PET result in this row",
+            ),
+        ],
+    ),
+    "follow-up scans": (
+        "patient_id,center,volume_baseline_ml,volume_fu1_ml,interval_fu1_weeks,volume_fu2_ml,"
+        "interval_fu2_weeks",
+        ["p1,C01,3,4,,,", "p2,C01,3,,6,,", "p3,C01,,4,6,,", "p4,C01,3,,,5,6", "p5,C01,3,4,6,5,6"],
+        [
+            (2, "interval_fu1_weeks", "", "the interval in weeks for 'volume_fu1_ml'"),
+            (3, "volume_fu1_ml", "", "the volume measured after 'interval_fu1_weeks'"),
+            (4, "volume_baseline_ml", "", "a value: 'volume_fu1_ml' needs the scan before it"),
+            (5, "volume_fu1_ml", "", "a value: 'volume_fu2_ml' needs the scan before it"),
+        ],
+    ),
+    "a patient's lesions": (
+        "patient_id,lesion_id,center,mgmt_methylated,months_since_rt",
+        ["P1,,C01,yes,9", "P1,,C01,,9", "P2,L1,C01,no,3", "P2,L1,C01,no,3"],
+        [
+            (
+                2,
+                "lesion_id",
+                "",
+                "a lesion_id: patient 'P1' has several lesions (already used in row 2), so each "
+                "needs its own lesion_id",
+            ),
+            (
+                3,
+                "lesion_id",
+                "",
+                "a lesion_id: patient 'P1' has several lesions (already used in row 2), so each "
+                "needs its own lesion_id",
+            ),
+            (
+                3,
+                "mgmt_methylated",
+                "",
+                "'yes' as on row 2: 'mgmt_methylated' belongs to the patient, so every lesion of "
+                "patient 'P1' repeats it",
+            ),
+            (
+                5,
+                "lesion_id",
+                "L1",
+                "a lesion_id not used before: patient 'P2' has several lesions (already used in "
+                "row 4), so each needs its own lesion_id",
+            ),
+        ],
+    ),
+    "an unreadable cell spares its rules, and the rows after it": (
+        "patient_id,center,volume_baseline_ml,volume_fu1_ml,interval_fu1_weeks",
+        ["p1,C01,3,4,six", "p2,C01,3,4,"],
+        [
+            (
+                2,
+                "interval_fu1_weeks",
+                "six",
+                "a number > 0 and <= 156 (weeks from the previous scan to follow-up scan 1); "
+                "blank if missing",
+            ),
+            (3, "interval_fu1_weeks", "", "the interval in weeks for 'volume_fu1_ml'"),
+        ],
+    ),
+    "a row without a patient, then a patient's lesions": (
+        "patient_id,lesion_id,center",
+        [",,C01", "P3,L1,C01", "P3,L2,C01", "P3,L2,C01"],
+        [
+            (
+                2,
+                "patient_id",
+                "",
+                "a value (the column is required: patient identifier; a patient's lesions are on "
+                "consecutive rows)",
+            ),
+            (
+                5,
+                "lesion_id",
+                "L2",
+                "a lesion_id not used before: patient 'P3' has several lesions (already used in "
+                "row 3), so each needs its own lesion_id",
+            ),
+        ],
+    ),
+    "an unreadable patient value is reported once": (
+        "patient_id,lesion_id,center,months_since_rt",
+        ["P1,L1,C01,9", "P1,L2,C01,nine"],
+        [
+            (
+                3,
+                "months_since_rt",
+                "nine",
+                "a number >= 0 and <= 600 (months since the end of radiotherapy); blank if missing",
+            )
+        ],
+    ),
+    "a small patient value in its shortest form": (
+        "patient_id,lesion_id,center,months_since_rt",
+        ["P1,L1,C01,0.00001", "P1,L2,C01,0"],
+        [
+            (
+                3,
+                "months_since_rt",
+                "0",
+                "'1e-05' as on row 2: 'months_since_rt' belongs to the patient, so every lesion of "
+                "patient 'P1' repeats it",
+            )
+        ],
+    ),
+    "a blank patient value first": (
+        "patient_id,lesion_id,center,months_since_rt",
+        ["P1,L1,C01,", "P1,L2,C01,9"],
+        [
+            (
+                3,
+                "months_since_rt",
+                "9",
+                "blank as on row 2: 'months_since_rt' belongs to the patient, so every lesion of "
+                "patient 'P1' repeats it",
+            )
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("rule", list(RULES))
+def test_each_rule_reports_its_exact_problem(tmp_path, rule):
+    """Row, column, the value found (blank as '') and the words of each cross-column rule."""
+    header, rows, expected = RULES[rule]
+    found = cohort_problems(tmp_path, header, *rows)
+    assert [(p.row, p.column, p.value, p.expected) for p in found] == expected
+
+
+def test_typed_columns_compare_and_count_as_present_by_their_own_missing_marker():
+    """Choices (a -1 code), numbers (NaN) and yes/no or text (NA or None) are missing as such."""
+    from model.inputs.validation import _comparable, _present
+
+    choice = pd.Categorical.from_codes([1, -1, 0], categories=["DSC", "ASL"])
+    number = np.array([2.5, np.nan, 0.0])
+    yesno = pd.array([True, None, False], dtype="boolean")
+    text = pd.array(["a", None, "b"], dtype=object)
+    index = np.array([0, 1, 2])
+    assert _comparable(choice, index) == {0: "ASL", 1: None, 2: "DSC"}
+    assert _comparable(number, index) == {0: 2.5, 1: None, 2: 0.0}
+    assert _comparable(yesno, index) == {0: True, 1: None, 2: False}
+    assert _comparable(text, np.array([2, 1])) == {2: "b", 1: None}
+    assert type(_comparable(np.array([1.0]), np.array([0]))[0]) is float
+    for values in (choice, number, yesno, text):
+        present = _present(values)
+        assert present.dtype == bool
+        np.testing.assert_array_equal(present, [True, False, True])

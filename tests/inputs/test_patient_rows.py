@@ -80,7 +80,11 @@ def test_at_most_so_many_lesions_per_patient(tmp_path):
     assert [(row, column) for row, column, _, _ in found] == [
         (MAX_LESIONS_PER_PATIENT + 2, "patient_id")
     ]
-    assert f"at most {MAX_LESIONS_PER_PATIENT} lesions per patient" in found[0][3]
+    assert found[0][2:] == (
+        "P1",
+        f"at most {MAX_LESIONS_PER_PATIENT} lesions per patient (the model sums over every "
+        "combination of their classes)",
+    )
     load_cohort(write(tmp_path, rows[:-1]))  # one fewer is fine
 
 
