@@ -135,6 +135,21 @@ def test_a_patient_value_is_shown_as_the_file_spells_it(tmp_path):
     assert found[1].expected.startswith("'9' as on row 2: 'months_since_rt'")
 
 
+def several(pid: str, first_row: int) -> str:
+    return (
+        f"patient '{pid}' has several lesions (already used in row {first_row}), so each needs "
+        "its own lesion_id"
+    )
+
+
+def missing_lesion_id(row: int, pid: str, first_row: int) -> tuple:
+    return (row, "lesion_id", "", f"a lesion_id: {several(pid, first_row)}")
+
+
+def repeated_lesion_id(row: int, lesion: str, pid: str, first_row: int) -> tuple:
+    return (row, "lesion_id", lesion, f"a lesion_id not used before: {several(pid, first_row)}")
+
+
 RULES = {
     "a repeated column": (
         "patient_id,center,center",
@@ -245,20 +260,8 @@ RULES = {
         "patient_id,lesion_id,center,mgmt_methylated,months_since_rt",
         ["P1,,C01,yes,9", "P1,,C01,,9", "P2,L1,C01,no,3", "P2,L1,C01,no,3"],
         [
-            (
-                2,
-                "lesion_id",
-                "",
-                "a lesion_id: patient 'P1' has several lesions (already used in row 2), so each "
-                "needs its own lesion_id",
-            ),
-            (
-                3,
-                "lesion_id",
-                "",
-                "a lesion_id: patient 'P1' has several lesions (already used in row 2), so each "
-                "needs its own lesion_id",
-            ),
+            missing_lesion_id(2, "P1", first_row=2),
+            missing_lesion_id(3, "P1", first_row=2),
             (
                 3,
                 "mgmt_methylated",
@@ -266,13 +269,7 @@ RULES = {
                 "'yes' as on row 2: 'mgmt_methylated' belongs to the patient, so every lesion of "
                 "patient 'P1' repeats it",
             ),
-            (
-                5,
-                "lesion_id",
-                "L1",
-                "a lesion_id not used before: patient 'P2' has several lesions (already used in "
-                "row 4), so each needs its own lesion_id",
-            ),
+            repeated_lesion_id(5, "L1", "P2", first_row=4),
         ],
     ),
     "an unreadable cell spares its rules, and the rows after it": (
@@ -300,13 +297,7 @@ RULES = {
                 "a value (the column is required: patient identifier; a patient's lesions are on "
                 "consecutive rows)",
             ),
-            (
-                5,
-                "lesion_id",
-                "L2",
-                "a lesion_id not used before: patient 'P3' has several lesions (already used in "
-                "row 3), so each needs its own lesion_id",
-            ),
+            repeated_lesion_id(5, "L2", "P3", first_row=3),
         ],
     ),
     "an unreadable patient value is reported once": (
