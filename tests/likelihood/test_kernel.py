@@ -272,3 +272,73 @@ def test_terms_sum_to_class_log_joint_difference():
     assert np.all(result.terms[~alone, -1] != 0.0)
     assert np.allclose(result.p_mean, sigmoid(result.terms.sum(axis=1)), atol=1e-12)  # one draw
     assert np.allclose(result.p_mean[alone], sigmoid(ell[alone, 1] - ell[alone, 0]), atol=1e-12)
+
+
+def test_contribution_names_are_the_breakdowns_columns():
+    assert contributions(REGISTRY) == (
+        "prior",
+        *REGISTRY.names,
+        "symptoms",
+        "growth",
+        "other_lesions",
+    )
+    assert REGISTRY.names[:2] == ("perfusion", "pet")
+
+
+def test_intervals_are_the_equal_tailed_quantiles_of_the_draws(bundled_fit):
+    """Over the bundled fit's draws: the mean and the (1 - ci)/2 and (1 + ci)/2 quantiles of each
+    lesion's per-draw probability, for a patient's only lesion and for a patient's several."""
+    from conftest import DATA
+
+    from model.scoring.predict import encode_patients, score_tables
+
+    _, lesions = encode_patients(bundled_fit, DATA / "patients_example.csv")
+    tables = score_tables(bundled_fit).select(np.arange(0, 4000, 10)[:300])
+    args = (lesions, tables, len(bundled_fit.centers), bundled_fit.registry)
+    assert score(*args).p_draws is None  # draws are kept only when asked for
+    several = lesions.patient == lesions.patient[-1]
+    assert several.sum() == 2
+    for ci in (0.9, 0.5):
+        result = score(*args, ci_prob=ci, keep_draws=True)
+        draws = result.p_draws
+        assert draws.shape == (len(lesions), 300) and np.isfinite(draws).all()
+        np.testing.assert_allclose(result.p_mean, draws.mean(axis=1), rtol=1e-9)
+        low, high = np.quantile(draws, [(1 - ci) / 2, (1 + ci) / 2], axis=1)
+        np.testing.assert_allclose(result.p_low, low, rtol=1e-9)
+        np.testing.assert_allclose(result.p_high, high, rtol=1e-9)
+        assert (result.p_low[several] < result.p_high[several]).all()
+        # P(any lesion) is at least each lesion's P in every draw, so in each quantile too
+        for member in np.flatnonzero(several):
+            assert result.patient_p_low[member] >= result.p_low[several].max() - 1e-12
+            assert result.patient_p_high[member] >= result.p_high[several].max() - 1e-12
+        assert (result.patient_p_low[several] < result.patient_p_high[several]).all()
+        alone = ~several
+        np.testing.assert_array_equal(result.patient_p_low[alone], result.p_low[alone])
+        np.testing.assert_array_equal(result.patient_p_high[alone], result.p_high[alone])
+    for bad in (0.0, 1.0, -0.1):
+        with pytest.raises(ValueError, match=r"^ci_prob must be strictly between 0 and 1$"):
+            score(*args, ci_prob=bad)
+
+
+def test_a_patient_may_have_up_to_the_most_lesions_scored_together():
+    from dataclasses import replace
+
+    from model.inputs.vocabulary import MAX_LESIONS_PER_PATIENT as MOST
+
+    _, lesions = run(
+        [{"patient_id": "p", "center": "A", "perfusion_technique": "DSC", "perfusion_ratio": 2.0}]
+    )
+    tables = one_draw_tables()
+    for count in (MOST, MOST + 1):
+        many = lesions.subset(np.zeros(count, dtype=int))
+        many = replace(many, patient=np.zeros(count, dtype=many.patient.dtype))
+        if count == MOST:
+            assert np.isfinite(score(many, tables, len(CENTERS), REGISTRY).p_mean).all()
+            continue
+        expected = (
+            f"a patient has {count} lesions; at most {MOST} are scored together (each lesion "
+            "needs its own patient number otherwise)"
+        )
+        with pytest.raises(ValueError) as info:
+            score(many, tables, len(CENTERS), REGISTRY)
+        assert str(info.value) == expected
