@@ -342,3 +342,37 @@ def test_a_patient_may_have_up_to_the_most_lesions_scored_together():
         with pytest.raises(ValueError) as info:
             score(many, tables, len(CENTERS), REGISTRY)
         assert str(info.value) == expected
+
+
+def test_tables_are_finite_with_zero_coefficients_where_a_slot_has_no_spread(bundled_fit):
+    """Kinds a marker lacks leave zero-spread padding in the moment tables: the quadratic and
+    linear coefficients there are 0 and the constant is the normal's -log(2 pi)/2, not inf."""
+    from model.modalities.forms import LOG_2PI
+    from model.scoring.predict import score_tables
+
+    tables = score_tables(bundled_fit)
+    sd = tables.moments.spread
+    padding = sd == 0
+    assert padding.any() and (sd >= 0).all()
+    for name, table in zip(tables.tables._fields, tables.tables, strict=True):
+        assert np.isfinite(table).all(), name
+    quad = tables.tables.base_quad  # (..., 3, S): -1/(2 sd^2), mu0/sd^2, constant
+    assert (quad[..., 0, :][padding] == 0).all() and (quad[..., 1, :][padding] == 0).all()
+    np.testing.assert_array_equal(quad[..., 2, :][padding], -0.5 * LOG_2PI)
+    np.testing.assert_allclose(quad[..., 0, :][~padding], -0.5 / sd[~padding] ** 2, rtol=1e-12)
+
+
+def test_selected_tables_hold_the_selected_draws(bundled_fit):
+    from model.scoring.predict import score_tables
+
+    tables = score_tables(bundled_fit)
+    index = np.array([5, 0, 3999, 17])
+    chosen = tables.select(index)
+    assert chosen.n_draws == 4
+    for group, picked in ((tables.tables, chosen.tables), (tables.moments, chosen.moments)):
+        for name, full, part in zip(group._fields, group, picked, strict=True):
+            expected = full if name in ("misread", "growth_misread") else full[..., index]
+            np.testing.assert_array_equal(part, expected, err_msg=name)
+    np.testing.assert_array_equal(chosen.binary, tables.binary[..., index])
+    np.testing.assert_array_equal(chosen.concordance, tables.concordance[index])
+    assert chosen.binary.flags.c_contiguous and chosen.tables.core_slope.flags.c_contiguous
