@@ -1,0 +1,62 @@
+"""How encoded lesions are laid out for the kernels: table columns, feature types, bounds."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from conftest import DATA
+
+from model.inputs.encode import READ, UNSEEN_CENTER
+from model.likelihood.tables import imaging_columns, lesion_features
+from model.modalities.registry import Registry
+from model.scoring.predict import encode_patients, score_tables
+
+INTEGER = {"center", "column", "early_level", "mgmt_level", "state", "kind", "row"}
+
+
+@pytest.fixture(scope="module")
+def example(bundled_fit):
+    _, lesions = encode_patients(bundled_fit, DATA / "patients_example.csv")
+    return lesions, score_tables(bundled_fit), len(bundled_fit.centers), bundled_fit.registry
+
+
+def test_imaging_columns_put_the_window_in_the_upper_half(example):
+    """Columns 0..C: the training centers and an unseen one (C) after the window; C+1..2C+1 the
+    same within it."""
+    lesions, _, C, _ = example
+    n = 4
+    four = lesions.subset(np.zeros(n, dtype=int))
+    center = np.array([0, C - 1, UNSEEN_CENTER, 1])
+    early = np.array([0.5, 0.5, 0.5, -0.5])
+    columns = imaging_columns(replace(four, center=center, x_early=early), C)
+    assert columns.dtype == np.int64
+    np.testing.assert_array_equal(columns, [C + 1, 2 * C, 2 * C + 1, 1])
+
+
+def test_features_are_typed_and_unseen_centers_take_the_last_index(example):
+    lesions, tables, C, registry = example
+    unseen = replace(lesions, center=np.where(np.arange(len(lesions)) == 0, UNSEEN_CENTER, 0))
+    features, _ = lesion_features(unseen, C, tables, registry)
+    for name, array in zip(features._fields, features, strict=True):
+        assert array.dtype == (np.int64 if name in INTEGER else np.float64), name
+        assert array.flags.c_contiguous, name
+    assert features.center[0] == C and (features.center[1:] == 0).all()
+    read = features.state == READ
+    assert read.any() and (~read).any()
+    assert (features.row[~read] == -1).all() and (features.row[read] >= 0).all()
+    np.testing.assert_array_equal(
+        features.early_level, np.rint(lesions.x_early * 2 + 1).astype(np.int64)
+    )
+    for beyond in (C, C + 3):
+        wrong = replace(lesions, center=np.full(len(lesions), beyond))
+        with pytest.raises(ValueError, match=r"^lesion center index beyond the fit's centers$"):
+            lesion_features(wrong, C, tables, registry)
+
+
+def test_without_modalities_the_evidence_columns_are_empty(example):
+    """A registry with no modality (the prior check without parameters) still lays out lesions."""
+    lesions, tables, C, _ = example
+    features, rows = lesion_features(lesions, C, tables, Registry(()))
+    for name in ("state", "kind", "value", "row"):
+        assert getattr(features, name).shape == (len(lesions), 0), name
+    assert rows.shape == (0, 2, tables.n_draws)
