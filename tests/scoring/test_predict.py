@@ -103,3 +103,51 @@ def test_rule_of_thumb_on_bundled_cohort(bundled_fit, bundled_cohort_path):
     assert decided.sum() / full.sum() >= 0.80
     correct = (p[decided] > 0.5) == (z[decided] == 1)
     assert correct.mean() >= 0.90
+
+
+def test_files_and_records_are_read_against_the_given_modalities(tmp_path):
+    """A JSON file (whatever the suffix's case) is one patient, any other path a cohort CSV, and
+    each is checked against the registry it is given: here one without PET."""
+    from model.inputs.parameters import bundled_registry
+    from model.modalities.registry import Registry
+    from model.scoring.predict import as_cohort
+
+    record = {
+        "patient_id": "p1",
+        "center": "C01",
+        "perfusion_technique": "DSC",
+        "perfusion_ratio": 2.0,
+        "pet_tracer": "FET",
+        "pet_tbr": 2.1,
+    }
+    as_json = tmp_path / "p1.JSON"
+    as_json.write_text(json.dumps(record))
+    as_csv = tmp_path / "p1.csv"
+    as_csv.write_text(",".join(record) + "\n" + ",".join(str(v) for v in record.values()) + "\n")
+    for source in (as_json, as_csv, [record]):
+        assert as_cohort(source).table.loc[0, "pet_tbr"] == 2.1
+    no_pet = Registry(tuple(m for m in bundled_registry() if m.name != "pet"))
+    for source in (as_json, as_csv, [record]):
+        with pytest.raises(InputError) as info:
+            as_cohort(source, no_pet)
+        assert {"pet_tbr", "pet_tracer"} <= {p.column for p in info.value.problems}
+
+
+def test_a_lesion_under_bevacizumab_is_refused_unless_allowed(bundled_fit):
+    from model.scoring.predict import encode_patients
+
+    lesion = {
+        "patient_id": "p1",
+        "center": "C01",
+        "perfusion_technique": "DSC",
+        "perfusion_ratio": 2.0,
+        "bevacizumab_last_dose_weeks": 2,
+    }
+    for call in (
+        lambda **kw: predict(bundled_fit, lesion, **kw),
+        lambda **kw: encode_patients(bundled_fit, lesion, **kw),
+        lambda **kw: recurrence_draws(bundled_fit, lesion, **kw),
+    ):
+        with pytest.raises(InputError, match="bevacizumab"):
+            call()
+        call(allow_bevacizumab=True)
