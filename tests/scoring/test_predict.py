@@ -105,7 +105,7 @@ def test_rule_of_thumb_on_bundled_cohort(bundled_fit, bundled_cohort_path):
     assert correct.mean() >= 0.90
 
 
-def test_files_and_records_are_read_against_the_given_modalities(tmp_path):
+def test_files_and_records_are_read_against_the_given_modalities(tmp_path, bundled_fit):
     """A JSON file (whatever the suffix's case) is one patient, any other path a cohort CSV, and
     each is checked against the registry it is given: here one without PET."""
     from model.inputs.parameters import bundled_registry
@@ -120,12 +120,14 @@ def test_files_and_records_are_read_against_the_given_modalities(tmp_path):
         "pet_tracer": "FET",
         "pet_tbr": 2.1,
     }
+    p_record = predict(bundled_fit, [record])["p_recurrence"][0]
     as_json = tmp_path / "p1.JSON"
     as_json.write_text(json.dumps(record))
     as_csv = tmp_path / "p1.csv"
     as_csv.write_text(",".join(record) + "\n" + ",".join(str(v) for v in record.values()) + "\n")
     for source in (as_json, as_csv, [record]):
         assert as_cohort(source).table.loc[0, "pet_tbr"] == 2.1
+        assert predict(bundled_fit, source)["p_recurrence"][0] == pytest.approx(p_record)
     no_pet = Registry(tuple(m for m in bundled_registry() if m.name != "pet"))
     for source in (as_json, as_csv, [record]):
         with pytest.raises(InputError) as info:
@@ -151,3 +153,38 @@ def test_a_lesion_under_bevacizumab_is_refused_unless_allowed(bundled_fit):
         with pytest.raises(InputError, match="bevacizumab"):
             call()
         call(allow_bevacizumab=True)
+
+
+def test_the_prediction_table_layout_and_provenance(bundled_fit, examples):
+    """Columns in order, rows numbered 0..n-1 across blocks, the unseen center flagged, and the
+    fit's gate and cohort carried in attrs; a path to the fit file gives the same table."""
+    from conftest import DATA
+
+    from model.scoring.predict import as_cohort, prediction_blocks
+
+    table = predict(bundled_fit, examples)
+    assert list(table.columns) == [
+        "patient_id", "lesion_id", "center", "center_seen", "under_bevacizumab",
+        "p_recurrence", "ci_low", "ci_high", "log_odds",
+        "p_patient_recurrence", "patient_ci_low", "patient_ci_high", "prior_log_odds",
+        *(f"llr_{name}" for name in bundled_fit.registry.names),
+        "llr_symptoms", "llr_growth", "llr_other_lesions",
+    ]  # fmt: skip
+    assert table.index.tolist() == list(range(len(table)))
+    np.testing.assert_array_equal(
+        table["center_seen"], [c in bundled_fit.centers for c in table["center"]]
+    )
+    assert not table["center_seen"].all()
+    assert table.attrs["gate_passed"] == bundled_fit.gate.passed
+    assert table.attrs["cohort"] == bundled_fit.provenance["cohort"]["name"]
+    for source in (examples, as_cohort(examples)):  # a file read in blocks, or a table cut
+        blocks = list(prediction_blocks(bundled_fit, source, block_rows=3))
+        assert len(blocks) > 1
+        pd.testing.assert_frame_equal(
+            pd.concat(blocks, ignore_index=True), table, check_exact=False, rtol=1e-12
+        )
+    from_path = predict(DATA / "fit.nc", examples)
+    np.testing.assert_allclose(from_path["p_recurrence"], table["p_recurrence"], rtol=1e-12)
+    for bad in (0.0, 1.0):
+        with pytest.raises(ValueError, match=r"^ci_prob must be strictly between 0 and 1$"):
+            predict(bundled_fit, examples, ci_prob=bad)
