@@ -10,8 +10,9 @@ each mutant, only the tests that execute the mutated function.
 
 Prints per module the mutants, those detected (a failing test or a timeout), the equivalent
 mutants listed in ``modules.toml`` (left out of the rate), the survivors and the kill rate, then
-every survivor's diff; ``.mutation/summary.json`` keeps the latest result of each module. Exits 1
-when a module's kill rate is below ``--fail-under``.
+every survivor's diff; ``tests/mutation/results.json`` keeps the latest result of each module
+(README.md's table is printed from it by ``--table``, and ``tests/test_readme.py`` checks the two
+agree). Exits 1 when a module's kill rate is below ``--fail-under``.
 
 Why mutmut: it mutates each function in place behind a trampoline and forks per mutant, so a
 module's tests are imported once, not once per mutant (PyMC and PyTensor take seconds to import),
@@ -32,6 +33,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAN = Path(__file__).resolve().parent / "modules.toml"
+RESULTS = Path(__file__).resolve().parent / "results.json"
 WORKSPACES = ROOT / ".mutation"
 COPIED = ("model", "tests", "data")
 DETECTED = ("killed", "timeout")
@@ -125,28 +127,47 @@ def run_module(module: str, plan: dict, equivalents: list[dict], children: int) 
     mutmut(space, "run", "--max-children", str(children))
     found = statuses(space)
     counted = {n: s for n, s in found.items() if s not in NOT_COUNTED}
+    undetected = [
+        {"mutant": name, "status": status, "mutation": mutated_lines(space, name)}
+        for name, status in counted.items()
+        if status not in DETECTED
+    ]
+    result = {
+        "module": module,
+        "tests": tests,
+        "mutants": len(found),
+        "counted": len(counted),
+        "seconds": round(time.perf_counter() - start),
+        "survivors": undetected,
+        "equivalents": [],
+    }
+    return judged(result, equivalents)
+
+
+def judged(result: dict, equivalents: list[dict]) -> dict:
+    """The result with its undetected mutants split into equivalent ones and survivors.
+
+    Equivalence is judged from the list in ``modules.toml``, so a mutant listed after its run is
+    left out of the rate without running the module again.
+    """
+    undetected = result["survivors"] + result["equivalents"]
+    counted = result.get("counted", result.get("detected", 0) + len(undetected))
     survivors, equivalent = [], []
-    for name, status in counted.items():
-        if status in DETECTED:
-            continue
-        lines = mutated_lines(space, name)
-        reason = is_equivalent(module, name, lines, equivalents)
-        record = {"mutant": name, "status": status, "mutation": lines}
+    for record in undetected:
+        record = {k: v for k, v in record.items() if k != "reason"}
+        reason = is_equivalent(result["module"], record["mutant"], record["mutation"], equivalents)
         if reason:
             equivalent.append({**record, "reason": reason})
         else:
             survivors.append(record)
-    judged = len(counted) - len(equivalent)
-    detected = judged - len(survivors)
+    judged_count = counted - len(equivalent)
     return {
-        "module": module,
-        "tests": tests,
-        "mutants": len(found),
-        "detected": detected,
+        **result,
+        "counted": counted,
+        "detected": judged_count - len(survivors),
         "equivalent": len(equivalent),
         "survived": len(survivors),
-        "kill_rate": detected / judged if judged else 1.0,
-        "seconds": round(time.perf_counter() - start),
+        "kill_rate": (judged_count - len(survivors)) / judged_count if judged_count else 1.0,
         "survivors": survivors,
         "equivalents": equivalent,
     }
@@ -184,8 +205,9 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown module {', '.join(unknown)}; known: {', '.join(plan['modules'])}")
     modules = args.modules or list(plan["modules"])
-    summary_path = WORKSPACES / "summary.json"
+    summary_path = RESULTS
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+    summary = {name: judged(r, plan.get("equivalent", [])) for name, r in summary.items()}
     if args.table:
         print(readme_table(summary, [m for m in plan["modules"] if m in summary]))
         return 0
