@@ -376,3 +376,24 @@ def test_selected_tables_hold_the_selected_draws(bundled_fit):
     np.testing.assert_array_equal(chosen.binary, tables.binary[..., index])
     np.testing.assert_array_equal(chosen.concordance, tables.concordance[index])
     assert chosen.binary.flags.c_contiguous and chosen.tables.core_slope.flags.c_contiguous
+
+
+def test_scoring_many_draws_is_scoring_each_draw_alone(bundled_fit):
+    """Per-draw probabilities (and a patient's P(any lesion)) do not depend on which other draws
+    are scored with them: what one-draw closed forms check carries over to many draws."""
+    from conftest import DATA
+
+    from model.scoring.predict import encode_patients, score_tables
+
+    _, lesions = encode_patients(bundled_fit, DATA / "patients_example.csv")
+    index = np.arange(0, 4000, 200)
+    tables = score_tables(bundled_fit).select(index)
+    args = (len(bundled_fit.centers), bundled_fit.registry)
+    together = score(lesions, tables, *args, keep_draws=True)
+    alone = [score(lesions, tables.select([s]), *args) for s in range(len(index))]
+    np.testing.assert_allclose(
+        together.p_draws, np.stack([a.p_mean for a in alone], axis=1), rtol=1e-9
+    )
+    np.testing.assert_allclose(
+        together.patient_p_mean, np.mean([a.patient_p_mean for a in alone], axis=0), rtol=1e-9
+    )
