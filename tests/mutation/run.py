@@ -173,6 +173,14 @@ def judged(result: dict, equivalents: list[dict]) -> dict:
     }
 
 
+def kept_table() -> str:
+    """README.md's table from the kept results, judged by the current list of equivalents."""
+    plan = tomllib.loads(PLAN.read_text())
+    kept = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    kept = {name: judged(r, plan.get("equivalent", [])) for name, r in kept.items()}
+    return readme_table(kept, [m for m in plan["modules"] if m in kept])
+
+
 def readme_table(summary: dict, modules: list[str]) -> str:
     """The kill rates as README.md's "Checks" section shows them (a Markdown table)."""
     lines = [
@@ -207,10 +215,10 @@ def main(argv: list[str] | None = None) -> int:
     modules = args.modules or list(plan["modules"])
     summary_path = RESULTS
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
-    summary = {name: judged(r, plan.get("equivalent", [])) for name, r in summary.items()}
     if args.table:
-        print(readme_table(summary, [m for m in plan["modules"] if m in summary]))
+        print(kept_table())
         return 0
+    summary = {name: judged(r, plan.get("equivalent", [])) for name, r in summary.items()}
     for module in modules:
         result = run_module(
             module,
