@@ -136,7 +136,7 @@ def test_files_and_records_are_read_against_the_given_modalities(tmp_path, bundl
 
 
 def test_a_lesion_under_bevacizumab_is_refused_unless_allowed(bundled_fit):
-    from model.scoring.predict import encode_patients
+    from model.scoring.predict import encode_patients, prediction_blocks
 
     lesion = {
         "patient_id": "p1",
@@ -149,6 +149,7 @@ def test_a_lesion_under_bevacizumab_is_refused_unless_allowed(bundled_fit):
         lambda **kw: predict(bundled_fit, lesion, **kw),
         lambda **kw: encode_patients(bundled_fit, lesion, **kw),
         lambda **kw: recurrence_draws(bundled_fit, lesion, **kw),
+        lambda **kw: list(prediction_blocks(bundled_fit, lesion, **kw)),
     ):
         with pytest.raises(InputError, match="bevacizumab"):
             call()
@@ -188,3 +189,9 @@ def test_the_prediction_table_layout_and_provenance(bundled_fit, examples):
     for bad in (0.0, 1.0):
         with pytest.raises(ValueError, match=r"^ci_prob must be strictly between 0 and 1$"):
             predict(bundled_fit, examples, ci_prob=bad)
+
+
+def test_score_tables_are_built_once_per_fit(bundled_fit):
+    from model.scoring.predict import score_tables
+
+    assert score_tables(bundled_fit) is score_tables(bundled_fit)
