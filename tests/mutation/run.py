@@ -31,6 +31,8 @@ import time
 import tomllib
 from pathlib import Path
 
+from model.core.files import atomic_write_text
+
 ROOT = Path(__file__).resolve().parents[2]
 PLAN = Path(__file__).resolve().parent / "modules.toml"
 RESULTS = Path(__file__).resolve().parent / "results.json"
@@ -173,11 +175,16 @@ def judged(result: dict, equivalents: list[dict]) -> dict:
     }
 
 
-def kept_table() -> str:
-    """README.md's table from the kept results, judged by the current list of equivalents."""
-    plan = tomllib.loads(PLAN.read_text())
+def kept_results(plan: dict) -> dict:
+    """Each module's latest run, judged by the current list of equivalents."""
     kept = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    kept = {name: judged(r, plan.get("equivalent", [])) for name, r in kept.items()}
+    return {name: judged(r, plan.get("equivalent", [])) for name, r in kept.items()}
+
+
+def kept_table() -> str:
+    """README.md's table from the kept results."""
+    plan = tomllib.loads(PLAN.read_text())
+    kept = kept_results(plan)
     return readme_table(kept, [m for m in plan["modules"] if m in kept])
 
 
@@ -213,12 +220,10 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown module {', '.join(unknown)}; known: {', '.join(plan['modules'])}")
     modules = args.modules or list(plan["modules"])
-    summary_path = RESULTS
-    summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
     if args.table:
         print(kept_table())
         return 0
-    summary = {name: judged(r, plan.get("equivalent", [])) for name, r in summary.items()}
+    summary = kept_results(plan)
     for module in modules:
         result = run_module(
             module,
@@ -227,14 +232,8 @@ def main(argv: list[str] | None = None) -> int:
             args.max_children,
         )
         summary[module] = result
-        summary_path.write_text(json.dumps(summary, indent=1))
-    print("\nmodule | mutants | detected | equivalent | survived | kill rate | seconds")
-    for name in modules:
-        r = summary[name]
-        print(
-            f"{name} | {r['mutants']} | {r['detected']} | {r['equivalent']} | {r['survived']} | "
-            f"{r['kill_rate']:.1%} | {r['seconds']}"
-        )
+        atomic_write_text(RESULTS, json.dumps(summary, indent=1))
+    print("\n" + readme_table(summary, modules))
     for name in modules:
         for s in summary[name]["survivors"]:
             print(f"survived ({s['status']}): {s['mutant']}: {' / '.join(s['mutation'])}")
