@@ -366,8 +366,17 @@ def trusted_cohort(frame: pd.DataFrame, source: str, registry: Registry) -> Coho
             values = [None if v is None or v is pd.NA or v != v else v for v in column]
             data[field.name] = pd.Categorical(values, categories=list(field.choices))
         else:
-            data[field.name] = pd.array(column.to_numpy(object), dtype=object)
+            data[field.name] = text_column(column.to_numpy(object))
     return Cohort(pd.DataFrame(data), source, registry)
+
+
+def text_column(values: np.ndarray) -> pd.Series:
+    """An id or name column: object dtype, None where missing, under pandas 2 and 3 alike.
+
+    pandas 3 would infer its string dtype (NaN where missing) for a block holding any text but
+    not for an all-missing one, so blocks of one file would disagree when joined.
+    """
+    return pd.Series(np.asarray(values, dtype=object), dtype=object)
 
 
 def _format_cell(value: Any) -> str:

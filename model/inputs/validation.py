@@ -24,7 +24,7 @@ import pandas as pd
 
 from model.core.errors import InputError, Problem
 from model.core.numbers import MAX_NUMBER_LENGTH, NUMBER
-from model.inputs.schema import PATIENT_COLUMNS, Field, Schema, schema_for
+from model.inputs.schema import PATIENT_COLUMNS, Field, Schema, schema_for, text_column
 from model.inputs.vocabulary import COLUMN_SYNONYMS, MAX_FOLLOW_UPS, MAX_LESIONS_PER_PATIENT
 from model.modalities.registry import Registry
 from model.modalities.spec import Marker
@@ -155,7 +155,7 @@ class Validator:
             return self._choices(field, texts, written, rows)
         values = np.full(len(texts), None, dtype=object)
         values[written] = texts[written]
-        return pd.array(values, dtype=object)
+        return text_column(values)
 
     def _numbers(self, field: Field, texts: np.ndarray, written: np.ndarray, rows) -> np.ndarray:
         values = np.full(len(texts), np.nan)

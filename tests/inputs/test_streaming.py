@@ -90,3 +90,18 @@ def test_a_repeated_id_is_found_whatever_the_row_labels():
     frame = pd.DataFrame({"patient_id": ["a", "a"], "center": ["C01", "C01"]}, index=[5, 5])
     with pytest.raises(InputError, match="row 2, column 'lesion_id'.*already used in row 2"):
         cohort_from_records(frame)
+
+
+def test_id_and_name_columns_are_objects_with_none_in_every_block(tmp_path):
+    """pandas 3 infers its string dtype (NaN for missing) for a block holding any text and not for
+    an all-missing one, so a file's blocks would disagree with the whole file when joined."""
+    path = tmp_path / "cohort.csv"
+    header = "patient_id,lesion_id,center,perfusion_technique,perfusion_ratio\n"
+    rows = "P1,,C01,DSC,1.2\nP2,,C01,DSC,1.3\nP3,L1,C02,DSC,1.4\nP3,L2,C02,DSC,1.5\n"
+    path.write_text(header + rows)
+    whole = load_cohort(path).table
+    for name in ("patient_id", "lesion_id", "center"):
+        assert whole[name].dtype == object
+    assert whole["lesion_id"].tolist() == [None, None, "L1", "L2"]
+    joined = pd.concat([b.table for b in cohort_blocks(path, block_rows=2)], ignore_index=True)
+    pd.testing.assert_frame_equal(joined, whole)
