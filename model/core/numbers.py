@@ -14,6 +14,7 @@ import re
 
 NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")
 MAX_NUMBER_LENGTH = 40
+WHOLE = re.compile(r"[0-9]{1,18}")
 # Spaces and tabs around a cell are trimmed; other whitespace (no-break space, NEL, ...) is not,
 # so a cell holding only such a character is an error rather than silently blank.
 SPACE = " \t"
@@ -45,6 +46,20 @@ def parse_number(text: str) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def parse_whole(text: str) -> int | None:
+    """A count from a data file cell (no surrounding spaces): 1 to 18 ASCII digits, else None.
+
+    A sign, a decimal point, an exponent, digit grouping with ``_`` (which ``int()`` would read
+    as 15 from ``1_5``) and non-ASCII digits all give ``None``.
+
+    Examples
+    --------
+    >>> parse_whole("15"), parse_whole("1_5"), parse_whole("+15"), parse_whole("15.0")
+    (15, None, None, None)
+    """
+    return int(text) if WHOLE.fullmatch(text) else None
+
+
 def number_option(text: str) -> float:
     """An argparse ``type``: a number by the rules above."""
     value = parse_number(text.strip())
@@ -70,6 +85,7 @@ def count_option(text: str) -> int:
 
 def whole_option(text: str) -> int:
     """An argparse ``type``: a whole number from 0 (a seed, a count that may be zero)."""
-    if not re.fullmatch(r"[0-9]{1,18}", text.strip()):
+    value = parse_whole(text.strip())
+    if value is None:
         raise argparse.ArgumentTypeError(f"expected a whole number from 0, got {text!r}")
-    return int(text)
+    return value

@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from model.core.errors import InputError, Problem
+from model.core.numbers import parse_whole
 from model.synthesis.io import (
     LEVEL,
     interval,
@@ -168,12 +169,10 @@ def _result(file: str, row: int, column: str, text: str, problems: list[Problem]
 
 
 def _row_count(file: str, row: int, column: str | None, text: str, problems: list[Problem]) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
+    value = parse_whole(text)
+    if value is None:
         problems.append(Problem(file, row, column, text, "a whole number >= 0"))
+        return -1
     return value
 
 

@@ -49,6 +49,7 @@ import pandas as pd
 from scipy import special, stats
 
 from model.core.errors import InputError, Problem
+from model.core.numbers import parse_whole
 from model.synthesis.io import (
     LEVEL,
     interval,
@@ -158,11 +159,8 @@ def load_study_tables(
 
 
 def _count(file: str, row: int, column: str, text: str, problems: list[Problem]) -> int | None:
-    try:
-        value = int(text)
-    except ValueError:
-        value = None
-    if value is None or value < 0:
+    value = parse_whole(text)
+    if value is None:
         problems.append(Problem(file, row, column, text, "a whole number >= 0"))
         return None
     return value

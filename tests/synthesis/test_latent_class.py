@@ -225,6 +225,17 @@ def test_results_file_problems_have_rows_and_columns(tmp_path):
     assert [(p.row, p.column) for p in caught.value.problems] == [(1, "c")]
 
 
+@pytest.mark.parametrize("text", ["1_5", "+15", "15.0", "\u0661\u0665"])
+def test_a_count_is_ascii_digits_only(tmp_path, text):
+    """int() would read 1_5 as 15, and Arabic-Indic digits as a number."""
+    path = tmp_path / "counts.csv"
+    path.write_text(f"a,n\n1,4\n0,{text}\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        load_test_results(path, ["a"], count="n")
+    (problem,) = caught.value.problems
+    assert (problem.row, problem.column, problem.value) == (3, "n", text)
+
+
 def test_priors_problems_name_the_entry(tmp_path):
     data = load_test_results(DATA_FILE, ["serology", "stool"], count="count")
     path = tmp_path / "p.toml"

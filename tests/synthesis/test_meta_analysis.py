@@ -244,6 +244,18 @@ def test_loader_lists_every_problem_with_row_and_column(tmp_path):
     assert places == {(2, "FP"), (3, "TP"), (4, "TP+FN"), (5, "FP+TN")}
 
 
+@pytest.mark.parametrize("text", ["1_5", "+15", "15.0", "1e1", "\u0661\u0665", "\uff11\uff15"])
+def test_a_count_is_ascii_digits_only(tmp_path, text):
+    """int() would read 1_5 as 15, and Arabic-Indic or full-width digits as numbers."""
+    path = tmp_path / "t.csv"
+    path.write_text(f"TP,FP,FN,TN\n10,2,3,40\n8,1,{text},12\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        load_study_tables(path)
+    (problem,) = caught.value.problems
+    assert (problem.row, problem.column, problem.value) == (3, "FN", text)
+    assert problem.expected == "a whole number >= 0"
+
+
 def test_loader_names_a_missing_column(tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text("TP,FP,TN\n1,2,3\n4,5,6\n")
