@@ -211,12 +211,15 @@ def test_unequal_variance_separation_and_class_means_round_trip():
     assert stats.norm.cdf(np.log(2.0), result.mu_necrosis, 0.4) == pytest.approx(sp)
 
 
-def test_mapping_broadcasts_over_draws_and_rejects_bad_values(auditc):
+def test_mapping_broadcasts_over_draws(auditc):
     draws = binormal_separation(auditc.sensitivity, auditc.specificity)
     assert draws.separation.shape == auditc.sensitivity.shape
     assert np.median(draws.separation) == pytest.approx(
         auditc.summary().loc["binormal_d_prime", "median"]
     )
+
+
+def test_mapping_rejects_bad_values():
     for se, sp in ((1.0, 0.8), (0.8, 0.0)):
         with pytest.raises(ValueError, match="strictly between"):
             binormal_separation(se, sp)
