@@ -102,3 +102,74 @@ def test_class_locations_and_rescan_spread_by_hand(bundled_fit):
     np.testing.assert_allclose(
         draws.scan_sd(9.0), np.sqrt(draws.growth_sd**2 + (draws.growth_tau * w) ** 2)
     )
+
+
+def _field_arrays(draws) -> dict[str, object]:
+    """Every field of PosteriorDraws, markers and binary tests flattened, by name."""
+    out = {}
+    for name, value in vars(draws).items():
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                out.update({f"{name}.{key}.{k}": v for k, v in vars(inner).items()})
+        else:
+            out[name] = value
+    return out
+
+
+def test_values_named_as_the_parameter_file_give_the_same_draw_as_the_posterior(bundled_fit):
+    """Draw s read through parameter_variables into dotted values, and back through
+    draws_from_values, is draw s of draws_from_posterior: the two maps agree entry by entry."""
+    from model.likelihood.draws import draws_from_values, parameter_variables
+
+    posterior, parameters = bundled_fit.posterior, bundled_fit.parameters
+    registry = parameters.registry
+    chain, draw = 2, 417
+    s = chain * posterior.sizes["draw"] + draw
+    values = {
+        entry: float(posterior[variable].isel(chain=chain, draw=draw).sel(selection))
+        for entry, variable, selection in parameter_variables(registry)
+    }
+    fixed = {f"modality.{m.name}.misread" for m in registry.markers} | {"growth.misread"}
+    assert set(values) | fixed == set(parameters.model_values())  # every entry, nothing else
+    assert not set(values) & fixed
+    values |= {name: parameters.value(name) for name in fixed}
+    effects = {"prevalence": flat(posterior, "prevalence_center")[s]}
+    effects |= {m.name: flat(posterior, f"{m.name}_center")[s] for m in registry.markers}
+    rebuilt = _field_arrays(draws_from_values(parameters, values, effects))
+    expected = _field_arrays(draws_from_posterior(posterior, parameters).select([s]))
+    assert list(rebuilt) == list(expected)
+    for name, value in expected.items():
+        np.testing.assert_allclose(rebuilt[name], value, rtol=1e-14, err_msg=name)
+
+
+def test_defaults_of_draws_from_values_are_the_file_and_one_center(bundled_fit):
+    from model.likelihood.draws import draws_from_values
+
+    parameters = bundled_fit.parameters
+    one = draws_from_values(parameters)
+    assert one.n_draws == 1 and one.n_centers == 1
+    np.testing.assert_array_equal(one.u, [[0.0]])
+    values = parameters.model_values()
+    assert one.intercept.tolist() == [values["prevalence.intercept"]]
+    for m in parameters.registry.markers:
+        np.testing.assert_array_equal(one.markers[m.name].offset, [[0.0]])
+    shifted = draws_from_values(parameters, center_effects={"prevalence": np.array([0.5, -0.5])})
+    assert shifted.n_centers == 2 and shifted.u.tolist() == [[0.5, -0.5]]
+    marker = parameters.registry.markers[0].name
+    np.testing.assert_array_equal(shifted.markers[marker].offset, [[0.0, 0.0]])
+
+
+def test_hyperparameters_are_the_population_level_variables(bundled_fit):
+    """Each is a posterior variable with one value per draw, kind or symptom item (none is per
+    center or lesion), and every such variable of the fit is among them."""
+    from model.likelihood.draws import hyperparameters
+
+    posterior = bundled_fit.posterior
+    names = hyperparameters(bundled_fit.parameters.registry)
+    assert len(set(names)) == len(names)
+    population = {
+        name
+        for name, variable in posterior.data_vars.items()
+        if all(d in {"chain", "draw", "symptom"} or d.endswith("_kind") for d in variable.dims)
+    }
+    assert set(names) == population
