@@ -173,3 +173,32 @@ def test_hyperparameters_are_the_population_level_variables(bundled_fit):
         if all(d in {"chain", "draw", "symptom"} or d.endswith("_kind") for d in variable.dims)
     }
     assert set(names) == population
+
+
+def test_draws_read_a_datatree_its_node_or_a_single_precision_dataset_alike(bundled_fit):
+    """A whole DataTree is read at its posterior group; float32 draws come out as float64."""
+    import xarray as xr
+
+    posterior, parameters = bundled_fit.posterior, bundled_fit.parameters
+    expected = _field_arrays(draws_from_posterior(posterior, parameters).thin(50))
+    tree = xr.DataTree.from_dict({"posterior": posterior, "sample_stats": posterior[["growth_sd"]]})
+    single = posterior.astype(np.float32)
+    for source in (tree, tree["posterior"]):
+        found = _field_arrays(draws_from_posterior(source, parameters).thin(50))
+        for name, value in expected.items():
+            np.testing.assert_array_equal(found[name], value, err_msg=name)
+    found = draws_from_posterior(single, parameters)
+    assert found.intercept.dtype == np.float64 and found.u.dtype == np.float64
+    np.testing.assert_allclose(found.intercept, flat(posterior, "prevalence_intercept"), rtol=1e-6)
+
+
+def test_integer_center_effects_become_float_offsets(bundled_fit):
+    from model.likelihood.draws import draws_from_values
+
+    parameters = bundled_fit.parameters
+    marker = parameters.registry.markers[0].name
+    draws = draws_from_values(
+        parameters, center_effects={"prevalence": np.array([1, -1]), marker: np.array([2, 0])}
+    )
+    assert draws.u.dtype == np.float64 and draws.markers[marker].offset.dtype == np.float64
+    assert draws.markers[marker].offset.tolist() == [[2.0, 0.0]]
