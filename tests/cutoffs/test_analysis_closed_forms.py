@@ -164,7 +164,10 @@ def test_the_roc_curve_is_each_draws_sensitivity_at_its_false_positive_rate(bund
     """TPR at a given FPR, draw by draw: the cutoff with that specificity, found by root-finding."""
     from scipy import optimize
 
-    fit = bundled_fit.thin(40) if hasattr(bundled_fit, "thin") else bundled_fit
+    from model.fitting.sampling import Fit
+
+    few = bundled_fit.posterior.isel(chain=[0], draw=slice(0, 1000, 25))  # 40 draws
+    fit = Fit(few, bundled_fit.sample_stats, bundled_fit.provenance)
     roc = an.roc_table(fit, "DSC", "C01", points=5, ci_prob=0.5)
     draws = fit.draws.n_draws
     tpr = np.empty((draws, 3))
