@@ -6,7 +6,8 @@ Each module named in ``tests/mutation/modules.toml`` (all of them when none is g
 in its own workspace, ``.mutation/<module>/``: a copy of ``model/``, ``tests/``, ``data/`` and
 ``pyproject.toml`` with a ``[tool.mutmut]`` table naming that module and its fast tests (``slow``
 tests excluded). The checkout is never touched, so work can go on while it runs. mutmut runs, for
-each mutant, only the tests that execute the mutated function.
+each mutant, only the tests that execute the mutated function, widened here to every test of
+their files (a module-scoped fixture runs inside the first test that asks for it only).
 
 Prints per module the mutants, those detected (a failing test or a timeout), the equivalent
 mutants listed in ``modules.toml`` (left out of the rate), the survivors and the kill rate, then
@@ -40,6 +41,7 @@ WORKSPACES = ROOT / ".mutation"
 COPIED = ("model", "tests", "data")
 DETECTED = ("killed", "timeout")
 NOT_COUNTED = ("skipped",)  # `# pragma: no mutate`
+NO_MUTANT = "no.mutant.matches.this"  # a filter that stops mutmut once its test record is made
 
 
 def workspace(module: str, tests: list[str], deselect: list[str]) -> Path:
@@ -77,16 +79,36 @@ def workspace(module: str, tests: list[str], deselect: list[str]) -> Path:
     return space
 
 
-def mutmut(space: Path, *args: str, capture: bool = False) -> str:
+def mutmut(space: Path, *args: str, capture: bool = False, check: bool = True) -> str:
     """Run ``mutmut ARGS`` in a workspace; its output when captured."""
     done = subprocess.run(
         [sys.executable, "-m", "mutmut", *args],
         cwd=space,
-        capture_output=capture,
+        capture_output=capture or not check,
         text=True,
-        check=True,
+        check=check,
     )
     return done.stdout if capture else ""
+
+
+def widen_stats(path: Path) -> None:
+    """Let every test of a file that reaches a function judge that function's mutants.
+
+    mutmut runs, for a mutant, the tests that called its function while it recorded them. A
+    module-scoped fixture runs once, inside the first test that asks for it, so the other tests
+    that read the fixture's result were never run against the mutant, and a mutant they would
+    catch was counted as surviving. Widening to the whole test file is a superset of the tests
+    that can see the function's result.
+    """
+    stats = json.loads(path.read_text())
+    by_file: dict[str, set[str]] = {}
+    for test in stats["duration_by_test"]:
+        by_file.setdefault(test.split("::")[0], set()).add(test)
+    reached = stats["tests_by_mangled_function_name"]
+    for function, tests in reached.items():
+        files = {test.split("::")[0] for test in tests}
+        reached[function] = sorted(set(tests).union(*(by_file.get(f, set()) for f in files)))
+    atomic_write_text(path, json.dumps(stats))
 
 
 def statuses(space: Path) -> dict[str, str]:
@@ -126,6 +148,10 @@ def run_module(module: str, plan: dict, equivalents: list[dict], children: int) 
     tests = plan["tests"]
     space = workspace(module, tests, plan.get("deselect", []))
     print(f"\n== {module}: mutating, tests {' '.join(tests)}", flush=True)
+    # First pass: generate the mutants and record which tests reach each function, then stop
+    # (no mutant matches the filter); widen that record, and run every mutant against it.
+    mutmut(space, "run", "--max-children", str(children), NO_MUTANT, check=False)
+    widen_stats(space / "mutants" / "mutmut-stats.json")
     mutmut(space, "run", "--max-children", str(children))
     found = statuses(space)
     counted = {n: s for n, s in found.items() if s not in NOT_COUNTED}
