@@ -314,3 +314,59 @@ def test_the_empirical_check_counts_the_labelled_lesions_of_the_file(
         expected = _summary(draws, 0.8)
         got = row[["model_mean", "model_low", "model_high"]].astype(float)
         np.testing.assert_allclose(got, expected, rtol=1e-7)
+
+
+def test_labelled_decision_curves_by_hand(bundled_fit, bundled_cohort_path, tmp_path):
+    """On the histopathology-labelled lesions with a DSC value: the rule's net benefit
+    TP/n - FP/n t/(1 - t) counted from the file, the model's from its mean probability, its band
+    and its chance of beating each other strategy from every draw's net benefit."""
+    import pandas as pd
+
+    from model.scoring.predict import recurrence_draws
+
+    cohort = pd.read_csv(bundled_cohort_path, dtype={"perfusion_ratio": float})
+    keep = (
+        (cohort.perfusion_technique == "DSC")
+        & cohort.perfusion_ratio.notna()
+        & (cohort.reference_source == "histopathology")
+    ).to_numpy()
+    recurrence = (cohort.reference_diagnosis[keep] == "recurrence").to_numpy()
+    n = int(keep.sum())
+    thresholds = np.array([0.1, 0.35, 0.6])
+    table = an.labelled_decision_curves(
+        bundled_fit, bundled_cohort_path, "DSC", 2.0, thresholds, ci_prob=0.8
+    )
+    assert table.attrs == {
+        "n": n, "modality": "DSC", "cutoff": 2.0, "ci_prob": 0.8, "in_sample": True,
+    }  # fmt: skip
+
+    def benefit(positive: np.ndarray) -> np.ndarray:  # positive: (..., T, n)
+        tp = (positive & recurrence).sum(-1) / n
+        fp = (positive & ~recurrence).sum(-1) / n
+        return tp - fp * thresholds / (1 - thresholds)
+
+    rule = cohort.perfusion_ratio[keep].to_numpy() > 2.0
+    expected = {
+        "DSC > 2": benefit(np.broadcast_to(rule, (3, n))),
+        "all": benefit(np.ones((3, n), bool)),
+        "none": np.zeros(3),
+    }
+    draws = recurrence_draws(bundled_fit, cohort[keep].reset_index(drop=True))  # (n, S)
+    model_draws = benefit(draws.T[:, None, :] >= thresholds[None, :, None])  # (S, T)
+    expected["model"] = benefit(draws.mean(axis=1)[None, :] >= thresholds[:, None])
+    for strategy, values in expected.items():
+        rows = table[table.model == strategy]
+        assert rows["threshold"].tolist() == pytest.approx(thresholds.tolist())
+        np.testing.assert_allclose(rows["net_benefit"], values, atol=1e-12, err_msg=strategy)
+    model = table[table.model == "model"]
+    low, high = np.quantile(model_draws, [0.1, 0.9], axis=0)
+    np.testing.assert_allclose(model["net_benefit_low"], low, atol=1e-12)
+    np.testing.assert_allclose(model["net_benefit_high"], high, atol=1e-12)
+    for strategy, label in (("DSC > 2", "rule"), ("all", "all"), ("none", "none")):
+        better = (model_draws > expected[strategy]).mean(axis=0)
+        np.testing.assert_allclose(model[f"p_better_than_{label}"], better, err_msg=label)
+    lines = bundled_cohort_path.read_text().splitlines(keepends=True)
+    necrosis_only = tmp_path / "necrosis.csv"
+    necrosis_only.write_text("".join(line for line in lines if ",recurrence," not in line))
+    with pytest.raises(ValueError, match="lesions of both classes with DSC"):
+        an.labelled_decision_curves(bundled_fit, necrosis_only)
