@@ -82,6 +82,10 @@ def test_the_whole_density_at_a_point_that_is_not_the_prior_mean():
     """Beta priors by population and test, and the likelihood with blanks marginalised."""
     model = build_model(DATA, PRIORS)
     logp = model.compile_logp(jacobian=False)(_free(model, POINT))
+    dims = {name: model.named_vars_to_dims[name] for name in POINT}
+    assert dims == {
+        "prevalence": ("population",), "sensitivity": ("test",), "specificity": ("test",),
+    }  # fmt: skip
     se, sp = POINT["sensitivity"], POINT["specificity"]
     expected = _prior_density(POINT)
     for pattern, n, g in zip(DATA.patterns, DATA.counts, DATA.population, strict=True):
@@ -137,6 +141,7 @@ def test_summary_and_json_of_given_draws():
     fit = LatentClassFit(DATA, draws, ("x", "y"), {"divergences": 0})
     table = fit.summary()
     assert table.index.tolist() == list(draws) and table.index.name == "parameter"
+    assert table.columns.tolist() == ["median", "lower", "upper"]
     for name, values in draws.items():
         expected = [np.quantile(values, q) for q in (0.5, 0.025, 0.975)]
         np.testing.assert_allclose(table.loc[name], expected, rtol=1e-12)
@@ -216,6 +221,7 @@ def test_patterns_are_aggregated_by_population_and_zero_counts_dropped(tmp_path)
     patterns = map(tuple, data.patterns.tolist())
     rows = sorted(zip(data.population.tolist(), patterns, data.counts.tolist(), strict=True))
     assert rows == [(0, (1, 0), 7), (1, (1, MISSING), 4)]
+    assert data.counts.dtype == data.patterns.dtype == data.population.dtype == np.int64
     table = data.table()
     assert table.columns.tolist() == ["population", "a", "b", "count"]
     assert sorted(map(tuple, table.values.tolist())) == [("P", "+", "", 4), ("Q", "+", "-", 7)]
@@ -242,11 +248,18 @@ def test_results_file_problems_are_worded_for_the_user(tmp_path):
         load_test_results(path, ["a"], count="n", population="g")
     found = [(p.row, p.column, p.value, p.expected) for p in caught.value.problems]
     assert found == [(2, "a", "2", "0, 1 or blank (not done)"), (2, "g", "", "a population name")]
+    path.write_text("a,n,g\n1,x,P\n")
     with pytest.raises(InputError) as caught:
-        load_test_results(path, ["a", "w"], count="v")
+        load_test_results(path, ["a"], count="n", population="g")
+    assert [(p.row, p.column, p.value, p.expected) for p in caught.value.problems] == [
+        (2, "n", "x", "a whole number >= 0")
+    ]
+    with pytest.raises(InputError) as caught:
+        load_test_results(path, ["a", "w"], count="v", population="site")
     assert [(p.row, p.column, p.expected) for p in caught.value.problems] == [
         (1, "w", "a column of 0/1 test results (the file has: a, n, g)"),
         (1, "v", "a column of counts (the file has: a, n, g)"),
+        (1, "site", "a column of populations (the file has: a, n, g)"),
     ]
 
 
@@ -288,6 +301,7 @@ def _prevalence_problems(tmp_path, value: str) -> list:
         "{ alpha = 2 }",
         "{ alpha = true, beta = 1 }",
         "{ alpha = 1, beta = 0 }",
+        "{ alpha = 0, beta = 1 }",
         '{ alpha = "2", beta = 1 }',
     ],
 )
@@ -326,6 +340,16 @@ def test_a_misspelt_test_table_is_pointed_out(tmp_path):
     with pytest.raises(InputError) as caught:
         load_priors(path, DATA)
     assert caught.value.problems[0].expected.endswith("; the file has no [tests.x] table")
+    path.write_text("tests = 5\n[prevalence]\nalpha = 1\nbeta = 1\n")  # not a table of tests
+    with pytest.raises(InputError) as caught:
+        load_priors(path, DATA)
+    assert [p.column for p in caught.value.problems] == [
+        f"tests.{t}.{q}" for t in "xyz" for q in ("sensitivity", "specificity")
+    ]
+    beta = "a Beta prior { alpha = a, beta = b } with a > 0 and b > 0"
+    assert [p.expected for p in caught.value.problems] == [
+        f"{beta}; the file has no [tests.{t}] table" for t in "xyz" for _ in range(2)
+    ]
     path.write_bytes(b"\xff\xfe")
     with pytest.raises(InputError, match="valid TOML"):
         load_priors(path, DATA)
