@@ -11,9 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
+from matplotlib.colors import to_rgb
+from matplotlib.font_manager import FontProperties
 from scipy import special, stats
 
 import model.synthesis.meta_analysis as meta
+from model.core.errors import InputError
 from model.synthesis.meta_analysis import (
     MetaAnalysis,
     MetaPriors,
@@ -21,16 +24,18 @@ from model.synthesis.meta_analysis import (
     build_model,
     centred_effects,
     fit_meta_analysis,
+    load_study_tables,
     plot_meta_analysis,
 )
 
-# Five studies: two small ones (effects not pinned by their data) and three large ones.
+# Five studies: two small ones (effects not pinned by their data) and three large ones; D's
+# sensitivity is not pinned but its false-positive rate is.
 TABLES = StudyTables(
     study=("A", "B", "C", "D", "E"),
     tp=np.array([3, 40, 180, 9, 300]),
-    fp=np.array([2, 30, 25, 1, 90]),
+    fp=np.array([2, 30, 25, 60, 90]),
     fn=np.array([1, 12, 20, 4, 45]),
-    tn=np.array([6, 200, 400, 8, 700]),
+    tn=np.array([6, 200, 400, 300, 700]),
 )
 
 
@@ -88,7 +93,12 @@ def test_binomial_model_density_is_the_hierarchical_density():
     centre = centred_effects(TABLES)
     assert centre[:, 0].any() and not centre[:, 0].all()
     assert centre[:, 1].any() and not centre[:, 1].all()
+    assert (centre[:, 0] != centre[:, 1]).any()
     model = build_model(TABLES, priors)
+    assert model.coords == {"study": TABLES.study, "scale": ("logit_sensitivity", "logit_fpr")}
+    assert {v.name: model.named_vars_to_dims.get(v.name) for v in model.observed_RVs} == {
+        "tp": None, "fp": None,
+    }  # fmt: skip
     mu, tau, rho = np.array([1.4, -1.9]), np.array([0.8, 0.6]), -0.35
     rng = np.random.default_rng(3)
     values = {"mu": mu, "tau": tau, "rho": np.array(rho)}
@@ -122,6 +132,9 @@ def test_binomial_model_density_is_the_hierarchical_density():
 
 def test_normal_model_priors_are_the_given_ones():
     model = build_model(TABLES, MetaPriors(mu_sd=1.7, tau_sd=0.9), likelihood="normal")
+    assert {v.name: model.named_vars_to_dims[v.name] for v in model.observed_RVs} == {
+        "tsens": ("study",), "tfpr": ("study",),
+    }  # fmt: skip
     point = {"mu": np.array([1.4, -1.9]), "tau": np.array([0.8, 0.6]), "rho": np.array(0.2)}
     logp = model.compile_logp(vars=model.free_RVs, jacobian=False)(_free_point(model, point))
     expected = stats.norm.logpdf(point["mu"], 0, 1.7).sum()
@@ -257,30 +270,43 @@ def test_the_plot_draws_what_the_summaries_say(analysis):
     (ax,) = figure.axes
     lines = {line.get_label(): line for line in ax.get_lines()}
     curve, point = analysis.sroc(), analysis.summary()
-    np.testing.assert_allclose(lines["SROC (Rutter-Gatsonis)"].get_ydata(), curve["sensitivity"])
+    sroc = lines["SROC (Rutter-Gatsonis)"]
+    np.testing.assert_allclose(sroc.get_xdata(), curve["fpr"])
+    np.testing.assert_allclose(sroc.get_ydata(), curve["sensitivity"])
+    assert sroc.get_color() == "C0"
+    assert tuple(figure.get_size_inches()) == (5.5, 5.5)
     for label, region, style in (
         ("95% credible region", analysis.credible_region(), "-"),
         ("95% prediction region", analysis.prediction_region(), ":"),
     ):
         np.testing.assert_allclose(lines[label].get_xdata(), region["fpr"])
-        assert lines[label].get_linestyle() == style
+        np.testing.assert_allclose(lines[label].get_ydata(), region["sensitivity"])
+        assert lines[label].get_linestyle() == style and lines[label].get_color() == "C3"
     summary_point = lines["summary point"]
     assert summary_point.get_xdata()[0] == pytest.approx(1 - point.loc["specificity", "median"])
     assert summary_point.get_ydata()[0] == pytest.approx(point.loc["sensitivity", "median"])
+    assert summary_point.get_marker() == "o" and summary_point.get_color() == "C3"
     (studies,) = ax.collections[:1]
     np.testing.assert_allclose(
         studies.get_offsets(), np.column_stack([TABLES.observed_fpr, TABLES.observed_sensitivity])
     )
     totals = TABLES.tp + TABLES.fn + TABLES.fp + TABLES.tn
     np.testing.assert_allclose(studies.get_sizes(), 12 + 60 * np.sqrt(totals / 1000))
-    band = ax.collections[1].get_paths()[0].vertices
+    assert studies.get_facecolors().size == 0  # hollow circles
+    np.testing.assert_allclose(studies.get_edgecolors(), [[0.35, 0.35, 0.35, 1.0]])
+    band_collection = ax.collections[1]
+    np.testing.assert_allclose(band_collection.get_facecolor(), [[*to_rgb("C0"), 0.15]])
+    band = band_collection.get_paths()[0].vertices
     assert band[:, 1].min() == pytest.approx(curve["lower"].min())
     assert ax.get_title() == "Bivariate meta-analysis, 5 studies"
     assert plot_meta_analysis(analysis, title="AUDIT-C").axes[0].get_title() == "AUDIT-C"
     assert ax.get_xlim() == (0, 1) and ax.get_ylim() == (0, 1)
     assert ax.get_xlabel() == "False-positive rate (1 - specificity)"
     assert ax.get_ylabel() == "Sensitivity"
-    legend = [text.get_text() for text in ax.get_legend().get_texts()]
+    box = ax.get_legend()
+    assert box._loc == 4  # "lower right"
+    assert box.get_texts()[0].get_fontsize() == FontProperties(size="small").get_size_in_points()
+    legend = [text.get_text() for text in box.get_texts()]
     assert legend == [
         "studies", "SROC (Rutter-Gatsonis)", "95% credible region", "95% prediction region",
         "summary point",
@@ -325,3 +351,76 @@ def test_fit_hands_the_sampler_its_settings_and_flattens_chains(monkeypatch):
     fit_meta_analysis(TABLES)
     assert calls[-1][1] == (1000, 1000, 2, 0)
     assert "sens_z" in calls[-1][0]  # the default is the exact binomial model
+
+
+# --------------------------------------------------------------------------------------------
+# Reading the studies
+# --------------------------------------------------------------------------------------------
+def _problems(path, **options) -> list[tuple]:
+    with pytest.raises(InputError) as caught:
+        load_study_tables(path, **options)
+    return [(p.file, p.row, p.column, p.value, p.expected) for p in caught.value.problems]
+
+
+def test_study_labels_from_the_named_column_the_study_column_or_the_row(tmp_path):
+    path = tmp_path / "s.csv"
+    path.write_text("study,name,TP,FP,FN,TN\nA,alpha,1,2,3,4\nB,beta,5,6,7,8\n")
+    assert load_study_tables(path).study == ("A", "B")
+    named = load_study_tables(path, study_column="name")
+    assert named.study == ("alpha", "beta")
+    assert [x.dtype for x in (named.tp, named.fp, named.fn, named.tn)] == [np.int64] * 4
+    assert named.tp.tolist() == [1, 5] and named.fp.tolist() == [2, 6]
+    assert named.fn.tolist() == [3, 7] and named.tn.tolist() == [4, 8]
+    path.write_text("label,TP,FP,FN,TN\nA,1,2,3,4\nB,5,6,7,8\n")
+    assert load_study_tables(path).study == ("row 2", "row 3")
+    assert _problems(path, study_column="name") == [
+        ("s.csv", 1, "name", None, "a column of study labels (the file has: label, TP, FP, FN, TN)")
+    ]
+
+
+def test_input_problems_are_worded_for_the_user(tmp_path):
+    path = tmp_path / "s.csv"
+    path.write_text("TP,FP,TN\n1,2,3\n")
+    assert _problems(path) == [
+        ("s.csv", 1, "FN", None, "a column of FN counts (the file has: TP, FP, TN)")
+    ]
+    path.write_text("TP,FP,FN,TN\n1,2,3,4\n")
+    assert _problems(path) == [("s.csv", None, None, "1", "at least two studies")]
+    path.write_text("TP,FP,FN,TN\n0,2,0,4\n1,0,3,0\n")
+    assert _problems(path) == [
+        ("s.csv", 2, "TP+FN", "0", "at least one diseased subject (> 0)"),
+        ("s.csv", 3, "FP+TN", "0", "at least one non-diseased subject (> 0)"),
+    ]
+
+
+def test_binormal_mapping_bounds_messages_and_class_means():
+    """Every bound at the value it excludes, the messages, and class means with z(Se) != 1."""
+    from model.synthesis.meta_analysis import binormal_separation
+
+    inside = "sensitivity and specificity must lie strictly between 0 and 1"
+    for se, sp in ((0.0, 0.8), (1.0, 0.8), (0.8, 0.0), (0.8, 1.0), (0.8, 1.5)):
+        with pytest.raises(ValueError, match=f"^{inside}$"):
+            binormal_separation(se, sp)
+    positive = "the SDs and the cutoff must be positive"
+    for options in (
+        {"sigma_necrosis": 0.0},
+        {"sigma_recurrence": 0.0},
+        {"sigma_necrosis": 0.0, "sigma_recurrence": 1.0},
+        {"sigma_necrosis": 1.0, "sigma_recurrence": 0.0, "cutoff": 1.5},
+        {"cutoff": 0.0},
+    ):
+        with pytest.raises(ValueError, match=f"^{positive}$"):
+            binormal_separation(0.8, 0.7, **options)
+    se, sp = stats.norm.cdf(1.7), stats.norm.cdf(0.4)
+    result = binormal_separation(se, sp, sigma_necrosis=0.5, sigma_recurrence=0.8, cutoff=1.0)
+    assert isinstance(result.separation, float) and isinstance(result.auc, float)
+    assert result.mu_necrosis == pytest.approx(-0.5 * 0.4)  # log 1 = 0
+    assert result.mu_recurrence == pytest.approx(0.8 * 1.7)
+
+
+def test_the_normal_approximation_refuses_a_zero_correction_in_words(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("TP,FP,FN,TN\n10,0,3,40\n8,1,4,12\n")
+    message = "a cell is 0: the normal likelihood needs a positive correction"
+    with pytest.raises(ValueError, match=f"^{message}$"):
+        meta.normal_approximation(load_study_tables(path), correction=0.0)
