@@ -370,3 +370,19 @@ def test_labelled_decision_curves_by_hand(bundled_fit, bundled_cohort_path, tmp_
     necrosis_only.write_text("".join(line for line in lines if ",recurrence," not in line))
     with pytest.raises(ValueError, match="lesions of both classes with DSC"):
         an.labelled_decision_curves(bundled_fit, necrosis_only)
+
+
+def test_a_kind_no_training_lesion_had_has_only_the_new_center_view(bundled_fit):
+    import copy
+
+    from model.fitting.sampling import Fit
+
+    provenance = copy.deepcopy(bundled_fit.provenance)
+    provenance["cohort"]["imaging_counts"]["FDG"] = dict.fromkeys(bundled_fit.centers, 0)
+    fit = Fit(bundled_fit.posterior, bundled_fit.sample_stats, provenance)
+    assert an.groups(fit, "FDG") == [an.NEW_CENTER]
+    assert an.accuracy_table(fit, "FDG", [1.5])["group"].unique().tolist() == [an.NEW_CENTER]
+    message = "no training lesion had FDG: only the new-center view exists"
+    with pytest.raises(ValueError, match=f"^{message}$"):
+        an.accuracy_table(fit, "FDG", [1.5], [an.POOLED])
+    assert an.groups(bundled_fit, "FDG")[-2:] == [an.POOLED, an.NEW_CENTER]
