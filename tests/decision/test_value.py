@@ -57,6 +57,28 @@ def examples_decided(bundled_fit):
     return table.set_index(pd.Index(names))
 
 
+@pytest.fixture(scope="module")
+def few_draws_fit(bundled_fit):
+    """The bundled fit cut to 200 draws: the identities below hold for any draws, and decide()
+    on them is fast enough to repeat for every mutant of the module."""
+    from model.fitting.sampling import Fit
+
+    few = bundled_fit.posterior.isel(draw=slice(0, None, 20))
+    return Fit(few, bundled_fit.sample_stats, bundled_fit.provenance)
+
+
+@pytest.fixture(scope="module")
+def decided_on_few_draws(few_draws_fit):
+    from conftest import DATA
+
+    table = decide(few_draws_fit, DATA / "patients_example.csv")
+    names = [
+        pid if pd.isna(lid) else f"{pid}/{lid}"
+        for pid, lid in zip(table["patient_id"], table["lesion_id"], strict=True)
+    ]
+    return table.set_index(pd.Index(names))
+
+
 def test_pet_is_worth_most_in_the_gray_zone(examples_decided):
     t = examples_decided
     assert t.loc["EX3-grayzone-no-pet", "evsi_pet"] > 0.3
@@ -114,7 +136,7 @@ def test_preposterior_is_a_martingale_and_captures_the_mass(bundled_fit):
 
 
 def test_a_lesion_of_a_patient_with_several_is_analysed_given_the_others(
-    bundled_fit, examples_decided
+    few_draws_fit, decided_on_few_draws
 ):
     """The preposterior of EX9's second lesion starts from its probability given the first
     lesion and the shared symptoms (the patient offset), and the patient's action is read at
@@ -124,9 +146,9 @@ def test_a_lesion_of_a_patient_with_several_is_analysed_given_the_others(
     from model.decision.thresholds import expected_utilities
     from model.likelihood.kernel import patient_offsets
 
-    _, lesions = encode_patients(bundled_fit, DATA / "patients_example.csv")
-    tables, registry = score_tables(bundled_fit), bundled_fit.registry
-    n_centers = len(bundled_fit.centers)
+    _, lesions = encode_patients(few_draws_fit, DATA / "patients_example.csv")
+    tables, registry = score_tables(few_draws_fit), few_draws_fit.registry
+    n_centers = len(few_draws_fit.centers)
     offsets = patient_offsets(lesions, tables, n_centers, registry)
     second = int(np.flatnonzero(lesions.patient == lesions.patient[-1])[-1])
     assert np.all(offsets[: second - 1] == 0) and np.all(offsets[second] != 0)
@@ -144,23 +166,23 @@ def test_a_lesion_of_a_patient_with_several_is_analysed_given_the_others(
         )
 
     pre, alone = with_pet(offsets[second]), with_pet()
-    row = examples_decided.loc["EX9-two-lesions/L2-callosal"]
+    row = decided_on_few_draws.loc["EX9-two-lesions/L2-callosal"]
     assert pre.p_now == pytest.approx(row["p_recurrence"], abs=2e-4)
     assert abs(alone.p_now - pre.p_now) > 0.02  # the sibling matters
     for name in ("EX9-two-lesions/L1-frontal", "EX9-two-lesions/L2-callosal"):
-        patient = examples_decided.loc[name]
+        patient = decided_on_few_draws.loc[name]
         assert patient["p_patient_recurrence"] >= patient["p_recurrence"]
         eu = expected_utilities(patient["p_patient_recurrence"], BASE)
         assert patient["patient_action"] == max(eu, key=lambda a: float(eu[a]))
 
 
-def test_flip_points_only_offer_what_would_change_the_action(examples_decided):
+def test_flip_points_only_offer_what_would_change_the_action(decided_on_few_draws):
     """A lesion is never told what would make its current best action best, nor offered a PET
     result when it has one: EX7 (treat) gets no growth-to-treat flip, EX2 (manage) no TBR to
     manage, EX1 and EX4 (PET done) no TBR flip at all."""
     from model.decision.value import _best_immediate
 
-    t = examples_decided
+    t = decided_on_few_draws
     for name, row in t.iterrows():
         current = _best_immediate(row["p_recurrence"], BASE)
         if current == "treat":
@@ -203,14 +225,14 @@ def test_flip_points_agree_with_scoring(bundled_fit, examples_decided):
     assert high > t.test_treat and low < t.test
 
 
-def test_decide_columns_are_their_formulas(examples_decided):
+def test_decide_columns_are_their_formulas(decided_on_few_draws):
     """Each column of decide's table against its definition: the immediate utilities at the
     lesion's P, EVPI, the ranking, and the costs of a rescan and a PET referral. Their EVSIs come
     from two pre-posterior analyses of the same draws, which start from the same P, so
     (eu_rescan - evsi_rescan) - (eu_pet - evsi_pet) is their costs' difference alone."""
     from model.decision.thresholds import expected_utilities
 
-    t = examples_decided
+    t = decided_on_few_draws
     assert list(t.columns[:4]) == ["patient_id", "lesion_id", "p_recurrence", "under_bevacizumab"]
     assert t.attrs == {
         "units": "quality-adjusted life-weeks",
