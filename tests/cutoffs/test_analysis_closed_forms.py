@@ -222,7 +222,9 @@ def test_optimal_cutoffs_reach_the_grid_search_optimum(bundled_fit):
         assert table.loc[i, "median"] == pytest.approx(np.median(draws))
         summary = table.loc[i, ["mean", "eti_low", "eti_high"]].astype(float)
         np.testing.assert_allclose(summary, _summary(draws, 0.5), rtol=1e-12)
-    assert an.optimal_cutoff_table(fit, "FET", ["C01"])["method"].tolist() == ["youden"]
+    default = an.optimal_cutoff_table(fit, "FET")
+    assert default["method"].unique().tolist() == ["youden"]
+    assert default["group"].tolist() == an.groups(fit, "FET")
 
 
 def test_a_transported_cutoff_is_judged_at_the_center_it_is_used_in(bundled_fit):
@@ -273,8 +275,13 @@ def test_two_modality_rules_multiply_within_a_center_and_pool_by_lesions_with_bo
             np.testing.assert_allclose(
                 got, _summary(draws, 0.5), rtol=1e-7, err_msg=f"{group} {name}"
             )
-    with pytest.raises(ValueError, match="two different markers"):
+    with pytest.raises(
+        ValueError, match="^a two-modality rule needs kinds of two different markers$"
+    ):
         an.combined_table(fit, "DSC", "ASL", 1.75, 1.5)
+    default = an.combined_table(fit, "DSC", "ADC", 1.75, 1.1, [an.NEW_CENTER])
+    explicit = an.combined_table(fit, "DSC", "ADC", 1.75, 1.1, [an.NEW_CENTER], ci_prob=0.9)
+    assert default.equals(explicit)
 
 
 def test_the_empirical_check_counts_the_labelled_lesions_of_the_file(
