@@ -331,6 +331,13 @@ def test_observations_are_added_where_they_belong(bundled_fit):
     np.testing.assert_array_equal(added.kind, [pet.kind_names.index("MET")] * 2)
     np.testing.assert_allclose(added.value, np.log([1.5, 2.5]))
     assert (without(two, "pet").evidence["pet"].state == NONE).all()
+    # the arrays keep the encoder's types (numba compiles the kernels for them)
+    encoded = two.evidence["pet"]
+    for changed in (
+        with_value(two, pet, "MET", np.array([1, 2])).evidence["pet"],  # integer logs too
+        without(two, "pet").evidence["pet"],
+    ):
+        assert [a.dtype for a in changed] == [a.dtype for a in encoded]
     slot = int(two.growth_mask[0].sum())
     grown = with_rescan(two, np.array([0.1, -0.2]), 7.0)
     np.testing.assert_array_equal(grown.growth[:, slot], [0.1, -0.2])
@@ -352,3 +359,48 @@ def test_decide_refuses_a_kind_the_fit_lacks(bundled_fit):
         decide(bundled_fit, DATA / "patients_example.csv", pet_tracer="XYZ")
     with pytest.raises(ValueError, match=r"^perfusion kind must be one of"):
         decide(bundled_fit, DATA / "patients_example.csv", perfusion_technique="XYZ")
+
+
+def _gray_zone_lesion() -> dict:
+    """EX3 of the bundled examples (gray-zone perfusion, no PET) as a record."""
+    from conftest import DATA
+
+    table = pd.read_csv(DATA / "patients_example.csv", dtype=str, keep_default_na=False)
+    return {k: v for k, v in table.iloc[2].items() if v != ""}
+
+
+def test_decide_refuses_bevacizumab_by_default_and_uses_the_parameters_given(few_draws_fit):
+    from dataclasses import replace
+
+    from model.core.errors import InputError
+    from model.decision.thresholds import expected_utilities
+
+    lesion = _gray_zone_lesion()
+    treated = {**lesion, "bevacizumab_last_dose_weeks": "2"}
+    with pytest.raises(InputError, match="bevacizumab"):
+        decide(few_draws_fit, treated)
+    assert decide(few_draws_fit, treated, allow_bevacizumab=True)["under_bevacizumab"].all()
+    generous = replace(BASE, benefit=2 * BASE.benefit)
+    row = decide(few_draws_fit, lesion, generous).iloc[0]
+    eu = expected_utilities(row["p_recurrence"], generous)
+    assert row["eu_treat"] == pytest.approx(float(eu["treat"]))
+    assert row["eu_treat"] != pytest.approx(
+        float(expected_utilities(row["p_recurrence"], BASE)["treat"])
+    )
+    message = r"^pet kind must be one of the fit's \(MET, FET, DOPA, FDG\), not 'XYZ'$"
+    with pytest.raises(ValueError, match=message):
+        decide(few_draws_fit, lesion, pet_tracer="XYZ")
+
+
+def test_decide_thins_to_1000_draws_by_default(bundled_fit):
+    from model.fitting.sampling import Fit
+
+    fit = Fit(
+        bundled_fit.posterior.isel(draw=slice(0, 300)),
+        bundled_fit.sample_stats,
+        bundled_fit.provenance,
+    )  # 1,200 draws
+    lesion = _gray_zone_lesion()
+    default = decide(fit, lesion)
+    pd.testing.assert_frame_equal(default, decide(fit, lesion, n_draws=1000), check_exact=True)
+    assert default["evsi_pet"].iloc[0] != decide(fit, lesion, n_draws=None)["evsi_pet"].iloc[0]
