@@ -169,6 +169,8 @@ def test_a_lesion_of_a_patient_with_several_is_analysed_given_the_others(
     row = decided_on_few_draws.loc["EX9-two-lesions/L2-callosal"]
     assert pre.p_now == pytest.approx(row["p_recurrence"], abs=2e-4)
     assert abs(alone.p_now - pre.p_now) > 0.02  # the sibling matters
+    assert row["evsi_pet"] == pytest.approx(pre.evsi(BASE), rel=1e-9)  # decide() used the offset
+    assert abs(alone.evsi(BASE) - pre.evsi(BASE)) > 1e-3
     for name in ("EX9-two-lesions/L1-frontal", "EX9-two-lesions/L2-callosal"):
         patient = decided_on_few_draws.loc[name]
         assert patient["p_patient_recurrence"] >= patient["p_recurrence"]
