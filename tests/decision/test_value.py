@@ -406,3 +406,54 @@ def test_decide_thins_to_1000_draws_by_default(bundled_fit):
     default = decide(fit, lesion)
     pd.testing.assert_frame_equal(default, decide(fit, lesion, n_draws=1000), check_exact=True)
     assert default["evsi_pet"].iloc[0] != decide(fit, lesion, n_draws=None)["evsi_pet"].iloc[0]
+
+
+def test_decide_table_columns_a_lesion_without_a_follow_up_slot_and_the_perfusion_study(
+    few_draws_fit,
+):
+    """The whole column list; a lesion with every follow-up slot used gets no rescan option;
+    the perfusion study's EVSI is its own preposterior, recomputed here."""
+    from dataclasses import replace
+
+    from model.decision.thresholds import immediate_value
+    from model.inputs.vocabulary import MAX_FOLLOW_UPS
+    from model.likelihood.kernel import patient_offsets
+
+    assert MAX_FOLLOW_UPS == 3
+    gray = _gray_zone_lesion()
+    full = {
+        **gray, "patient_id": "FULL", "volume_baseline_ml": "3.0", "volume_fu1_ml": "3.1",
+        "interval_fu1_weeks": "6", "volume_fu2_ml": "3.0", "interval_fu2_weeks": "6",
+        "volume_fu3_ml": "3.2", "interval_fu3_weeks": "6",
+    }  # fmt: skip
+    params = replace(BASE, delay_loss=2.5)  # the default 1.0 would hide p * loss against p / loss
+    table = decide(few_draws_fit, [gray, full], params)
+    assert table.columns.tolist() == [
+        "patient_id", "lesion_id", "p_recurrence", "under_bevacizumab",
+        "eu_manage", "eu_biopsy", "eu_treat", "evsi_pet", "eu_pet", "tbr_treat_at",
+        "tbr_manage_below", "evsi_perfusion", "evsi_rescan", "eu_rescan", "growth_treat_at",
+        "growth_manage_below", "recommendation", "margin", "evpi", "p_patient_recurrence",
+        "patient_action",
+    ]  # fmt: skip
+    no_slot = table.iloc[1][["evsi_rescan", "eu_rescan", "growth_treat_at", "growth_manage_below"]]
+    assert no_slot.astype(float).isna().all()
+    assert np.isfinite(table.iloc[0][["evsi_rescan", "eu_rescan"]].astype(float)).all()
+    # eu_rescan - evsi_rescan = the immediate value now, less the scan's cost and delay
+    p = table.iloc[0]["p_recurrence"]
+    rescan = table.iloc[0]["eu_rescan"] - table.iloc[0]["evsi_rescan"]
+    costs = params.scan_cost + p * params.delay_loss
+    assert rescan == pytest.approx(float(immediate_value(p, params)) - costs, abs=1e-3)
+    _, lesions = encode_patients(few_draws_fit, [gray])
+    tables, registry = score_tables(few_draws_fit), few_draws_fit.registry
+    offset = patient_offsets(lesions, tables, len(few_draws_fit.centers), registry)[0]
+    perfusion = registry["perfusion"]
+    study = preposterior(
+        without(lesions, "perfusion"),
+        tables,
+        len(few_draws_fit.centers),
+        registry,
+        lambda ls, y: with_value(ls, perfusion, "DSC", y),
+        value_grid(perfusion),
+        offset,
+    )
+    assert table.iloc[0]["evsi_perfusion"] == pytest.approx(study.evsi(params), rel=1e-9)
