@@ -438,6 +438,9 @@ def test_decide_table_columns_a_lesion_without_a_follow_up_slot_and_the_perfusio
     ]  # fmt: skip
     no_slot = table.iloc[1][["evsi_rescan", "eu_rescan", "growth_treat_at", "growth_manage_below"]]
     assert no_slot.astype(float).isna().all()
+    alone = decide(few_draws_fit, [full], params)  # NaN, not None, even with no other row
+    columns = ["evsi_rescan", "eu_rescan", "growth_treat_at", "growth_manage_below"]
+    assert (alone[columns].dtypes == np.float64).all() and alone[columns].isna().all(axis=None)
     assert np.isfinite(table.iloc[0][["evsi_rescan", "eu_rescan"]].astype(float)).all()
     # eu_rescan - evsi_rescan = the immediate value now, less the scan's cost and delay
     p = table.iloc[0]["p_recurrence"]
