@@ -10,6 +10,16 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
 
 
+def mutation_runner():
+    """tests/mutation/run.py as a module (it is a script, not part of a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("mutation_run", ROOT / "tests/mutation/run.py")
+    runner = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(runner)
+    return runner
+
+
 @pytest.fixture(scope="session")
 def bundled_cohort_path() -> Path:
     return DATA / "cohort.csv"

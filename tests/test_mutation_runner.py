@@ -1,17 +1,8 @@
 """The mutation runner's own logic (tests/mutation/run.py), without running mutmut."""
 
-import importlib.util
 import json
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _runner():
-    spec = importlib.util.spec_from_file_location("mutation_run", ROOT / "tests/mutation/run.py")
-    runner = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(runner)
-    return runner
+from conftest import mutation_runner
 
 
 def test_every_test_of_a_reaching_file_judges_the_function(tmp_path):
@@ -33,7 +24,7 @@ def test_every_test_of_a_reaching_file_judges_the_function(tmp_path):
         "stats_time": 3.0,
     }
     path.write_text(json.dumps(stats))
-    _runner().widen_stats(path)
+    mutation_runner().widen_stats(path)
     widened = json.loads(path.read_text())
     assert widened["tests_by_mangled_function_name"] == {
         "model.a.x_f": ["tests/t1.py::first", "tests/t1.py::second", "tests/t1.py::third"],

@@ -167,12 +167,9 @@ def test_the_bundled_dca_example_is_its_documented_blocks_output(tmp_path):
 
 def test_the_mutation_table_is_the_kept_results():
     """README's kill rates are `python tests/mutation/run.py --table`: the kept results."""
-    import importlib.util
+    from conftest import mutation_runner
 
-    spec = importlib.util.spec_from_file_location("mutation_run", ROOT / "tests/mutation/run.py")
-    runner = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(runner)
-    table = runner.kept_table()
+    table = mutation_runner().kept_table()
     assert table.count("\n") >= 3
     readme = (ROOT / "README.md").read_text()
     assert "\n".join("  " + line for line in table.splitlines()) in readme

@@ -45,16 +45,21 @@ def test_evpi_at_least_evsi_at_least_zero(weights, p_after, b, h, r, se, sp):
     assert -1e-9 <= evsi <= evpi + 1e-9
 
 
-@pytest.fixture(scope="module")
-def examples_decided(bundled_fit):
+def _examples_decided(fit) -> pd.DataFrame:
+    """decide() on the bundled examples, indexed by patient (and lesion where there are several)."""
     from conftest import DATA
 
-    table = decide(bundled_fit, DATA / "patients_example.csv")
+    table = decide(fit, DATA / "patients_example.csv")
     names = [
         pid if pd.isna(lid) else f"{pid}/{lid}"
         for pid, lid in zip(table["patient_id"], table["lesion_id"], strict=True)
     ]
     return table.set_index(pd.Index(names))
+
+
+@pytest.fixture(scope="module")
+def examples_decided(bundled_fit):
+    return _examples_decided(bundled_fit)
 
 
 @pytest.fixture(scope="module")
@@ -69,14 +74,7 @@ def few_draws_fit(bundled_fit):
 
 @pytest.fixture(scope="module")
 def decided_on_few_draws(few_draws_fit):
-    from conftest import DATA
-
-    table = decide(few_draws_fit, DATA / "patients_example.csv")
-    names = [
-        pid if pd.isna(lid) else f"{pid}/{lid}"
-        for pid, lid in zip(table["patient_id"], table["lesion_id"], strict=True)
-    ]
-    return table.set_index(pd.Index(names))
+    return _examples_decided(few_draws_fit)
 
 
 def test_pet_is_worth_most_in_the_gray_zone(examples_decided):
@@ -205,18 +203,10 @@ def test_flip_points_only_offer_what_would_change_the_action(decided_on_few_draw
 
 def test_flip_points_agree_with_scoring(bundled_fit, examples_decided):
     """Giving the gray-zone lesion a FET TBR just past a flip point moves P across the threshold."""
-    import pandas as pd
-    from conftest import DATA
-
     from model.decision.thresholds import parameter_thresholds
 
     t = parameter_thresholds(BASE)
-    row = (
-        pd.read_csv(DATA / "patients_example.csv", dtype=str, keep_default_na=False)
-        .replace("", None)
-        .iloc[2]
-    )
-    record = {k: v for k, v in row.items() if v is not None}
+    record = _gray_zone_lesion()
     treat_at = examples_decided.loc["EX3-grayzone-no-pet", "tbr_treat_at"]
     manage_below = examples_decided.loc["EX3-grayzone-no-pet", "tbr_manage_below"]
     high = predict(bundled_fit, {**record, "pet_tracer": "FET", "pet_tbr": treat_at * 1.03})[

@@ -159,7 +159,7 @@ def test_summary_and_json_of_given_draws():
     assert LatentClassFit(DATA, draws).to_dict()["conditional_dependence"] is None
 
 
-def test_fit_hands_the_sampler_its_settings_and_names_every_draw(monkeypatch):
+def test_fit_hands_the_sampler_its_settings_and_names_every_draw(replaced_sampler):
     chains, draws = 2, 3
     shape = (chains, draws)
 
@@ -176,17 +176,7 @@ def test_fit_hands_the_sampler_its_settings_and_names_every_draw(monkeypatch):
             "cov_healthy": (("chain", "draw"), values()[::-1]),
         }
     )
-    calls = []
-
-    class Gate:
-        def to_dict(self):
-            return {"passed": False}
-
-    def sample(model, *args):
-        calls.append((sorted(v.name for v in model.free_RVs), args))
-        return posterior, Gate()
-
-    monkeypatch.setattr(lca, "sample_posterior", sample)
+    calls = replaced_sampler(lca, posterior, {"passed": False})
     fit = fit_latent_class(DATA, PRIORS, ("x", "y"), draws=3, tune=9, chains=2, seed=4)
     free = ["prevalence", "sensitivity", "specificity", "u_diseased", "u_healthy"]
     assert calls == [(free, (3, 9, 2, 4))]

@@ -313,7 +313,7 @@ def test_the_plot_draws_what_the_summaries_say(analysis):
     ]  # fmt: skip
 
 
-def test_fit_hands_the_sampler_its_settings_and_flattens_chains(monkeypatch):
+def test_fit_hands_the_sampler_its_settings_and_flattens_chains(replaced_sampler):
     """The sampler is replaced by one returning known draws: what the fit does around it."""
     chains, draws = 3, 4
     mu = np.arange(chains * draws * 2, dtype=float).reshape(chains, draws, 2)
@@ -326,17 +326,7 @@ def test_fit_hands_the_sampler_its_settings_and_flattens_chains(monkeypatch):
             "rho": (("chain", "draw"), rho),
         }
     )
-    calls = []
-
-    class Gate:
-        def to_dict(self):
-            return {"passed": True}
-
-    def sample(model, *args):
-        calls.append((sorted(v.name for v in model.free_RVs), args))
-        return posterior, Gate()
-
-    monkeypatch.setattr(meta, "sample_posterior", sample)
+    calls = replaced_sampler(meta, posterior, {"passed": True})
     result = fit_meta_analysis(
         TABLES, draws=4, tune=7, chains=3, seed=5, priors=MetaPriors(1.0, 2.0), likelihood="normal"
     )
