@@ -39,3 +39,31 @@ def bundled_fit():
     from model.fitting.sampling import load_fit
 
     return load_fit(DATA / "fit.nc")
+
+
+@pytest.fixture(scope="session")
+def few_draws_fit(bundled_fit):
+    """The bundled fit cut to every 20th draw (200 of them): identities that hold for any draws
+    are checked on it, fast enough to repeat for every mutant of a module."""
+    from model.fitting.sampling import Fit
+
+    few = bundled_fit.posterior.isel(draw=slice(0, None, 20))
+    return Fit(few, bundled_fit.sample_stats, bundled_fit.provenance)
+
+
+@pytest.fixture(scope="session")
+def fit_without_pet(few_draws_fit):
+    """The 200-draw fit as if its parameter file had declared no PET: a fit whose modalities
+    differ from the bundled file's."""
+    import copy
+
+    from model.fitting.sampling import Fit
+
+    provenance = copy.deepcopy(few_draws_fit.provenance)
+    parameters = provenance["parameters"]
+    del parameters["modalities"]["pet"]
+    parameters["modality_order"] = [m for m in parameters["modality_order"] if m != "pet"]
+    parameters["entries"] = {
+        k: v for k, v in parameters["entries"].items() if not k.startswith("modality.pet.")
+    }
+    return Fit(few_draws_fit.posterior, few_draws_fit.sample_stats, provenance)

@@ -1,4 +1,5 @@
-"""Cutoff analyses of the bundled fit against the model written out draw by draw with SciPy.
+"""Cutoff analyses of the bundled fit (200 of its draws) against the model written out draw by
+draw with SciPy.
 
 Each class's log value at a training center is normal about its location plus the center's
 shift, with the marker's spread; at a new center the shift is integrated out (spread
@@ -69,17 +70,19 @@ def _summary(draws: np.ndarray, ci_prob: float) -> list[np.ndarray]:
 
 
 @pytest.mark.parametrize(("modality", "center"), [("DSC", "C03"), ("ADC", "C05"), ("FET", "C07")])
-def test_accuracy_table_is_the_model_written_out(bundled_fit, modality, center):
+def test_accuracy_table_is_the_model_written_out(few_draws_fit, modality, center):
     cutoffs = [0.9, 1.3, 1.75, 2.4]
     groups = [center, an.POOLED, an.NEW_CENTER]
-    table = an.accuracy_table(bundled_fit, modality, cutoffs, groups, prevalence=0.35, ci_prob=0.8)
+    table = an.accuracy_table(
+        few_draws_fit, modality, cutoffs, groups, prevalence=0.35, ci_prob=0.8
+    )
     assert table.columns.tolist() == [
         "modality", "group", "cutoff", "metric", "mean", "eti_low", "eti_high",
     ]  # fmt: skip
     assert table.attrs == {"ci_prob": 0.8, "prevalence": 0.35}
     assert (table["modality"] == modality).all()
     for group in groups:
-        se, sp = _accuracy(bundled_fit, modality, cutoffs, group)
+        se, sp = _accuracy(few_draws_fit, modality, cutoffs, group)
         p = 0.35
         expected = {
             "sensitivity": se,
@@ -98,29 +101,29 @@ def test_accuracy_table_is_the_model_written_out(bundled_fit, modality, center):
                 ("mean", "eti_low", "eti_high"), _summary(draws, 0.8), strict=True
             ):
                 np.testing.assert_allclose(
-                    found[column], value, rtol=1e-7, err_msg=f"{group} {metric} {column}"
+                    found[column], value, rtol=1e-6, err_msg=f"{group} {metric} {column}"
                 )
 
 
-def test_default_groups_are_the_centers_with_the_kind_then_pooled_and_new(bundled_fit):
-    counts = bundled_fit.provenance["cohort"]["imaging_counts"]["MET"]
-    used = [c for c in bundled_fit.centers if counts[c] > 0]
-    assert 0 < len(used) < len(bundled_fit.centers)
-    assert an.groups(bundled_fit, "MET") == [*used, an.POOLED, an.NEW_CENTER]
-    table = an.accuracy_table(bundled_fit, "MET", [1.5])
+def test_default_groups_are_the_centers_with_the_kind_then_pooled_and_new(few_draws_fit):
+    counts = few_draws_fit.provenance["cohort"]["imaging_counts"]["MET"]
+    used = [c for c in few_draws_fit.centers if counts[c] > 0]
+    assert 0 < len(used) < len(few_draws_fit.centers)
+    assert an.groups(few_draws_fit, "MET") == [*used, an.POOLED, an.NEW_CENTER]
+    table = an.accuracy_table(few_draws_fit, "MET", [1.5])
     assert table["group"].unique().tolist() == [*used, an.POOLED, an.NEW_CENTER]
     assert table.attrs == {"ci_prob": 0.9, "prevalence": 0.6}
-    assert an.kinds(bundled_fit)[:3] == ("DSC", "ASL", "MET")
+    assert an.kinds(few_draws_fit)[:3] == ("DSC", "ASL", "MET")
     assert (
-        an.classic_cutoff(bundled_fit, "DSC")
-        == _marker(bundled_fit, "DSC")[0].kinds[0].classic_cutoff
+        an.classic_cutoff(few_draws_fit, "DSC")
+        == _marker(few_draws_fit, "DSC")[0].kinds[0].classic_cutoff
     )
     with pytest.raises(ValueError, match="modality must be one of DSC, ASL, MET"):
-        an.lookup(bundled_fit, "dsc")
+        an.lookup(few_draws_fit, "dsc")
     with pytest.raises(
         ValueError, match="group must be a training center, 'pooled' or 'new center', not 'C99'"
     ):
-        an.accuracy_table(bundled_fit, "MET", [1.5], ["C99"])
+        an.accuracy_table(few_draws_fit, "MET", [1.5], ["C99"])
 
 
 def _auc(fit, modality: str, group: str) -> np.ndarray:
@@ -143,15 +146,15 @@ def _auc(fit, modality: str, group: str) -> np.ndarray:
     )
 
 
-def test_auc_and_roc_of_a_group_are_the_binormal_pair_sum(bundled_fit):
-    table = an.auc_table(bundled_fit, "ADC", ["C02", an.POOLED, an.NEW_CENTER], ci_prob=0.5)
+def test_auc_and_roc_of_a_group_are_the_binormal_pair_sum(few_draws_fit):
+    table = an.auc_table(few_draws_fit, "ADC", ["C02", an.POOLED, an.NEW_CENTER], ci_prob=0.5)
     assert table.columns.tolist() == ["modality", "group", "mean", "eti_low", "eti_high"]
     for _, row in table.iterrows():
-        expected = _summary(_auc(bundled_fit, "ADC", row["group"]), 0.5)
+        expected = _summary(_auc(few_draws_fit, "ADC", row["group"]), 0.5)
         np.testing.assert_allclose(
             row[["mean", "eti_low", "eti_high"]].astype(float), expected, rtol=1e-9
         )
-    roc = an.roc_table(bundled_fit, "ADC", "C02", ci_prob=0.5, points=11)
+    roc = an.roc_table(few_draws_fit, "ADC", "C02", ci_prob=0.5, points=11)
     assert roc["fpr"].tolist() == pytest.approx(np.linspace(0, 1, 11).tolist())
     assert roc.attrs["auc"] == dict(
         zip(("mean", "eti_low", "eti_high"), table.iloc[0, 2:], strict=True)
@@ -160,14 +163,14 @@ def test_auc_and_roc_of_a_group_are_the_binormal_pair_sum(bundled_fit):
     assert roc["tpr_mean"].iloc[0] == pytest.approx(0, abs=1e-6) and roc["tpr_mean"].iloc[-1] == 1
 
 
-def test_the_roc_curve_is_each_draws_sensitivity_at_its_false_positive_rate(bundled_fit):
+def test_the_roc_curve_is_each_draws_sensitivity_at_its_false_positive_rate(few_draws_fit):
     """TPR at a given FPR, draw by draw: the cutoff with that specificity, found by root-finding."""
     from scipy import optimize
 
     from model.fitting.sampling import Fit
 
-    few = bundled_fit.posterior.isel(chain=[0], draw=slice(0, 1000, 25))  # 40 draws
-    fit = Fit(few, bundled_fit.sample_stats, bundled_fit.provenance)
+    few = few_draws_fit.posterior.isel(draw=slice(0, None, 5))  # 40 draws
+    fit = Fit(few, few_draws_fit.sample_stats, few_draws_fit.provenance)
     roc = an.roc_table(fit, "DSC", "C01", points=5, ci_prob=0.5)
     draws = fit.draws.n_draws
     tpr = np.empty((draws, 3))
@@ -201,10 +204,10 @@ def _youden(fit, modality: str, cutoffs: np.ndarray, center: str) -> np.ndarray:
 GRID = np.exp(np.linspace(-1.5, 2.5, 4001))
 
 
-def test_optimal_cutoffs_reach_the_grid_search_optimum(bundled_fit):
+def test_optimal_cutoffs_reach_the_grid_search_optimum(few_draws_fit):
     """The objective is flat at its top, so the optima are compared by the objective's value
     (to 1e-4: the search refines a grid, and this grid is finite too)."""
-    fit = bundled_fit
+    fit = few_draws_fit
     found = an.optimal_cutoff_draws(fit, "FET", "C01")
     se, sp = _accuracy(fit, "FET", GRID, "C01")
     np.testing.assert_allclose(
@@ -227,8 +230,8 @@ def test_optimal_cutoffs_reach_the_grid_search_optimum(bundled_fit):
     assert default["group"].tolist() == an.groups(fit, "FET")
 
 
-def test_a_transported_cutoff_is_judged_at_the_center_it_is_used_in(bundled_fit):
-    fit = bundled_fit
+def test_a_transported_cutoff_is_judged_at_the_center_it_is_used_in(few_draws_fit):
+    fit = few_draws_fit
     transport = an.transport_table(fit, "FET", ci_prob=0.5)
     pairs = transport[["from_center", "to_center"]].values.tolist()
     assert pairs == [[a, b] for a in ("C01", "C04", "C07") for b in ("C01", "C04", "C07")]
@@ -248,9 +251,9 @@ def test_a_transported_cutoff_is_judged_at_the_center_it_is_used_in(bundled_fit)
 
 @pytest.mark.parametrize("rule", ["and", "or"])
 def test_two_modality_rules_multiply_within_a_center_and_pool_by_lesions_with_both(
-    bundled_fit, rule
+    few_draws_fit, rule
 ):
-    fit = bundled_fit
+    fit = few_draws_fit
     table = an.combined_table(fit, "DSC", "ADC", 1.75, 1.1, ci_prob=0.5)
     assert table[["rule", "group"]].values.tolist() == [
         ["DSC > 1.75 AND ADC < 1.1", an.POOLED], ["DSC > 1.75 OR ADC < 1.1", an.POOLED],
@@ -285,7 +288,7 @@ def test_two_modality_rules_multiply_within_a_center_and_pool_by_lesions_with_bo
 
 
 def test_the_empirical_check_counts_the_labelled_lesions_of_the_file(
-    bundled_fit, bundled_cohort_path
+    few_draws_fit, bundled_cohort_path
 ):
     """Observed: histopathology-labelled DSC lesions on each side of the cutoff, counted from the
     file with pandas, with Clopper-Pearson intervals; model: pooled over the same lesions'
@@ -298,7 +301,7 @@ def test_the_empirical_check_counts_the_labelled_lesions_of_the_file(
         & cohort.perfusion_ratio.notna()
         & (cohort.reference_source == "histopathology")
     ]
-    table = an.empirical_check(bundled_fit, bundled_cohort_path, "DSC", [1.5, 2.0], ci_prob=0.8)
+    table = an.empirical_check(few_draws_fit, bundled_cohort_path, "DSC", [1.5, 2.0], ci_prob=0.8)
     assert table[["cutoff", "metric"]].values.tolist() == [
         [1.5, "sensitivity"], [1.5, "specificity"], [2.0, "sensitivity"], [2.0, "specificity"],
     ]  # fmt: skip
@@ -314,7 +317,7 @@ def test_the_empirical_check_counts_the_labelled_lesions_of_the_file(
         assert (row.observed_low, row.observed_high) == (pytest.approx(low), pytest.approx(high))
         weights = members.center.value_counts() / n
         rates = sum(
-            w * _positive_rates(bundled_fit, "DSC", [row.cutoff], bundled_fit.centers.index(c))
+            w * _positive_rates(few_draws_fit, "DSC", [row.cutoff], few_draws_fit.centers.index(c))
             for c, w in weights.items()
         )[..., 0]
         draws = rates[:, 1] if diagnosis == "recurrence" else 1 - rates[:, 0]
@@ -323,7 +326,7 @@ def test_the_empirical_check_counts_the_labelled_lesions_of_the_file(
         np.testing.assert_allclose(got, expected, rtol=1e-7)
 
 
-def test_labelled_decision_curves_by_hand(bundled_fit, bundled_cohort_path, tmp_path):
+def test_labelled_decision_curves_by_hand(few_draws_fit, bundled_cohort_path, tmp_path):
     """On the histopathology-labelled lesions with a DSC value: the rule's net benefit
     TP/n - FP/n t/(1 - t) counted from the file, the model's from its mean probability, its band
     and its chance of beating each other strategy from every draw's net benefit."""
@@ -341,7 +344,7 @@ def test_labelled_decision_curves_by_hand(bundled_fit, bundled_cohort_path, tmp_
     n = int(keep.sum())
     thresholds = np.array([0.1, 0.35, 0.6])
     table = an.labelled_decision_curves(
-        bundled_fit, bundled_cohort_path, "DSC", 2.0, thresholds, ci_prob=0.8
+        few_draws_fit, bundled_cohort_path, "DSC", 2.0, thresholds, ci_prob=0.8
     )
     assert table.attrs == {
         "n": n, "modality": "DSC", "cutoff": 2.0, "ci_prob": 0.8, "in_sample": True,
@@ -358,7 +361,7 @@ def test_labelled_decision_curves_by_hand(bundled_fit, bundled_cohort_path, tmp_
         "all": benefit(np.ones((3, n), bool)),
         "none": np.zeros(3),
     }
-    draws = recurrence_draws(bundled_fit, cohort[keep].reset_index(drop=True))  # (n, S)
+    draws = recurrence_draws(few_draws_fit, cohort[keep].reset_index(drop=True))  # (n, S)
     model_draws = benefit(draws.T[:, None, :] >= thresholds[None, :, None])  # (S, T)
     expected["model"] = benefit(draws.mean(axis=1)[None, :] >= thresholds[:, None])
     for strategy, values in expected.items():
@@ -376,20 +379,20 @@ def test_labelled_decision_curves_by_hand(bundled_fit, bundled_cohort_path, tmp_
     necrosis_only = tmp_path / "necrosis.csv"
     necrosis_only.write_text("".join(line for line in lines if ",recurrence," not in line))
     with pytest.raises(ValueError, match="lesions of both classes with DSC"):
-        an.labelled_decision_curves(bundled_fit, necrosis_only)
+        an.labelled_decision_curves(few_draws_fit, necrosis_only)
 
 
-def test_a_kind_no_training_lesion_had_has_only_the_new_center_view(bundled_fit):
+def test_a_kind_no_training_lesion_had_has_only_the_new_center_view(few_draws_fit):
     import copy
 
     from model.fitting.sampling import Fit
 
-    provenance = copy.deepcopy(bundled_fit.provenance)
-    provenance["cohort"]["imaging_counts"]["FDG"] = dict.fromkeys(bundled_fit.centers, 0)
-    fit = Fit(bundled_fit.posterior, bundled_fit.sample_stats, provenance)
+    provenance = copy.deepcopy(few_draws_fit.provenance)
+    provenance["cohort"]["imaging_counts"]["FDG"] = dict.fromkeys(few_draws_fit.centers, 0)
+    fit = Fit(few_draws_fit.posterior, few_draws_fit.sample_stats, provenance)
     assert an.groups(fit, "FDG") == [an.NEW_CENTER]
     assert an.accuracy_table(fit, "FDG", [1.5])["group"].unique().tolist() == [an.NEW_CENTER]
     message = "no training lesion had FDG: only the new-center view exists"
     with pytest.raises(ValueError, match=f"^{message}$"):
         an.accuracy_table(fit, "FDG", [1.5], [an.POOLED])
-    assert an.groups(bundled_fit, "FDG")[-2:] == [an.POOLED, an.NEW_CENTER]
+    assert an.groups(few_draws_fit, "FDG")[-2:] == [an.POOLED, an.NEW_CENTER]
