@@ -63,16 +63,6 @@ def examples_decided(bundled_fit):
 
 
 @pytest.fixture(scope="module")
-def few_draws_fit(bundled_fit):
-    """The bundled fit cut to 200 draws: the identities below hold for any draws, and decide()
-    on them is fast enough to repeat for every mutant of the module."""
-    from model.fitting.sampling import Fit
-
-    few = bundled_fit.posterior.isel(draw=slice(0, None, 20))
-    return Fit(few, bundled_fit.sample_stats, bundled_fit.provenance)
-
-
-@pytest.fixture(scope="module")
 def decided_on_few_draws(few_draws_fit):
     return _examples_decided(few_draws_fit)
 
@@ -303,6 +293,9 @@ def test_flip_points_by_brute_force():
     all_treat = Preposterior(values, np.full(21, 1 / 21), np.full(21, 0.99), np.full(21, 0.99))
     treat_from, manage_from = _flips(all_treat, BASE, np.exp, "biopsy")
     assert treat_from == 1.0 and np.isnan(manage_from)  # every result treats: from the lowest
+    only_top = np.where(np.arange(21) == 20, 0.99, 0.5)  # biopsy everywhere but the top
+    top_only = Preposterior(values, np.full(21, 1 / 21), only_top, only_top)
+    assert _flips(top_only, BASE, np.exp, "biopsy")[0] == pytest.approx(3.0)
 
 
 def test_observations_are_added_where_they_belong(bundled_fit):
@@ -372,7 +365,9 @@ def test_decide_refuses_bevacizumab_by_default_and_uses_the_parameters_given(few
     treated = {**lesion, "bevacizumab_last_dose_weeks": "2"}
     with pytest.raises(InputError, match="bevacizumab"):
         decide(few_draws_fit, treated)
-    assert decide(few_draws_fit, treated, allow_bevacizumab=True)["under_bevacizumab"].all()
+    other = {**lesion, "patient_id": "OTHER"}
+    allowed = decide(few_draws_fit, [treated, other], allow_bevacizumab=True)
+    assert allowed["under_bevacizumab"].tolist() == [True, False]
     generous = replace(BASE, benefit=2 * BASE.benefit)
     row = decide(few_draws_fit, lesion, generous).iloc[0]
     eu = expected_utilities(row["p_recurrence"], generous)
@@ -383,6 +378,38 @@ def test_decide_refuses_bevacizumab_by_default_and_uses_the_parameters_given(few
     message = r"^pet kind must be one of the fit's \(MET, FET, DOPA, FDG\), not 'XYZ'$"
     with pytest.raises(ValueError, match=message):
         decide(few_draws_fit, lesion, pet_tracer="XYZ")
+
+
+def test_decide_refuses_a_pet_referral_the_fit_cannot_score(fit_without_pet):
+    lesion = _gray_zone_lesion()
+    with pytest.raises(
+        ValueError, match=r"^pet kind must be one of the fit's \(none\), not 'FET'$"
+    ):
+        decide(fit_without_pet, lesion)
+
+
+def test_decide_thins_to_evenly_spaced_draws_with_the_first_and_last(few_draws_fit):
+    """``n_draws=k`` analyses draws round(linspace(0, S - 1, k)) of the chain-major sample: the
+    value-of-information columns equal those of a fit made of exactly those draws."""
+    from model.fitting.sampling import Fit
+
+    k = 7
+    kept = np.linspace(0, few_draws_fit.draws.n_draws - 1, k).round().astype(int)
+    flat = few_draws_fit.posterior.stack(sample=("chain", "draw")).isel(sample=kept)
+    posterior = (
+        flat.drop_vars(["sample", "chain", "draw"])
+        .rename(sample="draw")
+        .expand_dims(chain=[0])
+        .assign_coords(draw=np.arange(k))
+        .transpose("chain", "draw", ...)
+    )
+    thinned = Fit(posterior, few_draws_fit.sample_stats, few_draws_fit.provenance)
+    lesion = _gray_zone_lesion()
+    got = decide(few_draws_fit, lesion, n_draws=k).iloc[0]
+    expected = decide(thinned, lesion, n_draws=None).iloc[0]
+    columns = ["evsi_pet", "evsi_perfusion", "evsi_rescan", "tbr_treat_at", "tbr_manage_below"]
+    np.testing.assert_allclose(got[columns].astype(float), expected[columns].astype(float))
+    assert got["evsi_pet"] != decide(few_draws_fit, lesion, n_draws=k + 1).iloc[0]["evsi_pet"]
 
 
 def test_decide_thins_to_1000_draws_by_default(bundled_fit):

@@ -243,3 +243,25 @@ def test_patient_groups_hold_each_patients_lesions_in_row_order():
     assert empty.counts.shape == (0,)
     assert configurations(2).dtype == np.int64
     np.testing.assert_array_equal(configurations(2), [[0, 0], [0, 1], [1, 0], [1, 1]])
+
+
+def test_each_draw_of_a_patient_is_scored_on_its_own(few_draws_fit):
+    """With many draws, a two-lesion patient's lesion and patient probabilities are, draw by
+    draw, what scoring that draw alone gives: the class configurations are summed per draw."""
+    from model.scoring.predict import encode_patients, score_tables
+
+    records = [
+        lesion("P", "L1", perfusion_technique="DSC", perfusion_ratio=1.4, **SYMPTOMATIC),
+        lesion("P", "L2", perfusion_technique="DSC", perfusion_ratio=2.2, **SYMPTOMATIC),
+    ]
+    _, lesions = encode_patients(few_draws_fit, records)
+    tables = score_tables(few_draws_fit).select(np.arange(0, 200, 20))
+    args = (len(few_draws_fit.centers), few_draws_fit.registry)
+    together = score(lesions, tables, *args, keep_draws=True)
+    alone = [score(lesions, tables.select([s]), *args) for s in range(tables.n_draws)]
+    np.testing.assert_allclose(
+        together.p_draws, np.stack([r.p_mean for r in alone], axis=1), rtol=1e-10
+    )
+    patient = [r.patient_p_mean[0] for r in alone]
+    assert np.ptp(patient) > 0.01  # the draws disagree, so a pooled sum would show
+    assert together.patient_p_mean[0] == pytest.approx(np.mean(patient), rel=1e-10)

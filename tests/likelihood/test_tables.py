@@ -60,3 +60,54 @@ def test_without_modalities_the_evidence_columns_are_empty(example):
     for name in ("state", "kind", "value", "row"):
         assert getattr(features, name).shape == (len(lesions), 0), name
     assert rows.shape == (0, 2, tables.n_draws)
+
+
+def test_tables_are_finite_and_padded_where_a_slot_has_no_such_kind(example):
+    """Slots are padded to the largest marker's kinds, and binary tests have no kinds: there the
+    log-likelihood-ratio line is 0 and the class-0 density is log N(u; 0, 1) without its terms
+    in u (q = 0, 0, -log(2 pi) / 2), so nothing infinite or undefined reaches a kernel."""
+    from model.modalities.spec import Marker
+
+    _, tables, _, registry = example
+    t = tables.tables
+    assert any(not isinstance(m, Marker) for m in registry)  # a binary slot is checked too
+    assert len({len(m.kinds) for m in registry.markers}) > 1  # and a padded kind
+    for name in ("core_intercept", "core_slope", "base_quad"):
+        assert np.isfinite(getattr(t, name)).all(), name
+    for e, modality in enumerate(registry):
+        k = len(modality.kinds) if isinstance(modality, Marker) else 0
+        assert (t.core_intercept[e, k:] == 0).all() and (t.core_slope[e, k:] == 0).all()
+        padded = t.base_quad[e, k:]
+        assert (padded[..., :2, :] == 0).all(), modality.name
+        np.testing.assert_allclose(padded[..., 2, :], -0.5 * np.log(2 * np.pi), rtol=1e-15)
+
+
+def test_selected_draws_are_those_draws_of_every_table(example):
+    from model.likelihood.tables import ScoreTables
+
+    _, tables, _, _ = example
+    picked = [5, 0, 3]
+    few = tables.select(picked)
+    assert isinstance(few, ScoreTables) and few.n_draws == 3
+    for group in ("tables", "moments"):
+        for name, whole in zip(getattr(tables, group)._fields, getattr(tables, group), strict=True):
+            part = getattr(getattr(few, group), name)
+            if name in {"misread", "growth_misread"}:  # no draw axis
+                np.testing.assert_array_equal(part, whole)
+            else:
+                np.testing.assert_array_equal(part, whole[..., picked], err_msg=name)
+                assert part.flags.c_contiguous, name
+    for name in ("binary", "concordance"):
+        np.testing.assert_array_equal(getattr(few, name), getattr(tables, name)[..., picked])
+        assert getattr(few, name).flags.c_contiguous
+
+
+def test_a_registry_without_modalities_still_gets_tables(few_draws_fit):
+    """The prior check without parameters scores lesions with no modality at all."""
+    from model.likelihood.tables import build_tables
+
+    C, S = len(few_draws_fit.centers), few_draws_fit.draws.n_draws
+    empty = build_tables(few_draws_fit.draws, Registry(()))
+    assert empty.tables.core_slope.shape == (0, 1, 2 * (C + 1), S)
+    assert empty.binary.shape == (0, 2, 2, S)
+    assert empty.tables.log_prior.shape == (2, C + 1, 3, 3, S)

@@ -195,3 +195,58 @@ def test_score_tables_are_built_once_per_fit(bundled_fit):
     from model.scoring.predict import score_tables
 
     assert score_tables(bundled_fit) is score_tables(bundled_fit)
+
+
+def _one_lesion_patients(n: int) -> list[dict]:
+    return [
+        {"patient_id": f"p{i}", "center": "C01", "perfusion_technique": "DSC",
+         "perfusion_ratio": 1.0 + i / 4, "pet_tracer": "FET", "pet_tbr": 2.1}
+        for i in range(n)
+    ]  # fmt: skip
+
+
+def test_every_entry_point_reads_patients_against_the_fits_own_modalities(
+    fit_without_pet, few_draws_fit, tmp_path
+):
+    """A fit declared without PET refuses PET cells (the bundled file's modalities would read
+    them), whether the patients come as records, a table or a CSV file read in blocks."""
+    from model.scoring.predict import encode_patients, prediction_blocks
+
+    records = _one_lesion_patients(2)
+    as_csv = tmp_path / "two.csv"
+    pd.DataFrame(records).to_csv(as_csv, index=False)
+    calls = (
+        lambda fit, source: predict(fit, source),
+        lambda fit, source: encode_patients(fit, source),
+        lambda fit, source: list(prediction_blocks(fit, source)),
+    )
+    for source in (records, pd.DataFrame(records), as_csv):
+        for call in calls:
+            call(few_draws_fit, source)
+            with pytest.raises(InputError) as info:
+                call(fit_without_pet, source)
+            assert {"pet_tbr", "pet_tracer"} <= {p.column for p in info.value.problems}
+
+
+def test_blocks_of_block_rows_are_regrouped_so_no_patient_is_split(few_draws_fit, tmp_path):
+    """Blocks of two rows [p0 p1] [p2 p3] [p4]: each block's last patient waits for the next
+    (it may have more lesions there), giving [p0] [p1 p2] [p3] [p4]; one block of the default
+    size gives [p0..p3] [p4]."""
+    from model.scoring.predict import prediction_blocks
+
+    records = _one_lesion_patients(5)
+    as_csv = tmp_path / "five.csv"
+    pd.DataFrame(records).to_csv(as_csv, index=False)
+    for source in (records, as_csv):
+        blocks = list(prediction_blocks(few_draws_fit, source, block_rows=2))
+        ids = [block["patient_id"].tolist() for block in blocks]
+        assert ids == [["p0"], ["p1", "p2"], ["p3"], ["p4"]]
+        default = list(prediction_blocks(few_draws_fit, source))
+        assert [block["patient_id"].tolist() for block in default] == [
+            ["p0", "p1", "p2", "p3"], ["p4"],
+        ]  # fmt: skip
+    four_csv = tmp_path / "four.csv"  # a file that ends exactly at a block's end
+    pd.DataFrame(records[:4]).to_csv(four_csv, index=False)
+    for source in (records[:4], four_csv):
+        four = list(prediction_blocks(few_draws_fit, source, block_rows=2))
+        assert [block["patient_id"].tolist() for block in four] == [["p0"], ["p1", "p2"], ["p3"]]
