@@ -36,3 +36,60 @@ def test_every_test_of_a_reaching_file_judges_the_function(tmp_path):
     assert {k: v for k, v in widened.items() if k != "tests_by_mangled_function_name"} == {
         k: v for k, v in stats.items() if k != "tests_by_mangled_function_name"
     }
+
+
+def test_a_survivors_rerun_keeps_the_run_and_drops_what_is_now_detected():
+    runner = mutation_runner()
+    kept = {
+        "module": "decision.value", "tests": ["tests/old.py"], "mutants": 10, "counted": 10,
+        "seconds": 600, "source_sha256": "abc",
+        "survivors": [
+            {"mutant": "m.x_f__mutmut_1", "status": "survived", "mutation": ["a"]},
+            {"mutant": "m.x_f__mutmut_2", "status": "survived", "mutation": ["b"]},
+            {"mutant": "m.x_f__mutmut_3", "status": "survived", "mutation": ["c"]},
+        ],
+        "equivalents": [
+            {"mutant": "m.x_g__mutmut_4", "status": "survived", "mutation": ["d"], "reason": "r"},
+        ],
+    }  # fmt: skip
+    found = {
+        "m.x_f__mutmut_1": "killed",
+        "m.x_f__mutmut_2": "timeout",
+        "m.x_f__mutmut_3": "survived",
+        "m.x_g__mutmut_4": "killed",
+    }
+    merged = runner.merged_rerun(kept, found, ["tests/new.py"], 42)
+    assert merged["survivors"] == [kept["survivors"][2]] and merged["equivalents"] == []
+    assert (merged["counted"], merged["seconds"], merged["source_sha256"]) == (10, 600, "abc")
+    assert (merged["tests"], merged["survivors_rerun_seconds"]) == (["tests/new.py"], 42)
+    judged = runner.judged(merged, [])
+    assert (judged["detected"], judged["survived"], judged["kill_rate"]) == (9, 1, 0.9)
+
+
+def test_a_survivors_rerun_is_refused_when_the_source_changed(monkeypatch):
+    import pytest
+
+    runner = mutation_runner()
+    monkeypatch.setattr(runner, "source_sha256", lambda module: "new")
+    for kept in ({"source_sha256": "old"}, {}):
+        with pytest.raises(SystemExit, match="not the one its kept run mutated"):
+            runner.rerun_survivors("decision.value", {"tests": []}, [], 2, kept)
+
+
+def test_every_planted_bug_still_finds_its_text_and_its_tests():
+    """tests/mutation/planted.py stays runnable as the code moves: each bug's text occurs once in
+    its file and changes it, and each of its tests exists."""
+    import importlib.util
+
+    from conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location("planted", ROOT / "tests/mutation/planted.py")
+    planted = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(planted)
+    assert len(planted.PLANTS) == 10
+    for plant in planted.PLANTS:
+        assert planted.planted_text(plant) != (ROOT / plant.path).read_text(), plant.name
+        for test in plant.tests:
+            file, _, name = test.partition("::")
+            assert (ROOT / file).is_file(), test
+            assert not name or f"def {name}(" in (ROOT / file).read_text(), test

@@ -1,6 +1,7 @@
 """Mutation testing of the numerical core, one module at a time, with mutmut.
 
     python tests/mutation/run.py [MODULE ...] [--max-children N] [--fail-under 0.9]
+    python tests/mutation/run.py --survivors MODULE ...   # its kept survivors only
 
 Each module named in ``tests/mutation/modules.toml`` (all of them when none is given) is mutated
 in its own workspace, ``.mutation/<module>/``: a copy of ``model/``, ``tests/``, ``data/`` and
@@ -9,11 +10,16 @@ tests excluded). The checkout is never touched, so work can go on while it runs.
 each mutant, only the tests that execute the mutated function, widened here to every test of
 their files (a module-scoped fixture runs inside the first test that asks for it only).
 
-Prints per module the mutants, those detected (a failing test or a timeout), the equivalent
-mutants listed in ``modules.toml`` (left out of the rate), the survivors and the kill rate, then
-every survivor's diff; ``tests/mutation/results.json`` keeps the latest result of each module
-(README.md's table is printed from it by ``--table``, and ``tests/test_readme.py`` checks the two
-agree). Exits 1 when a module's kill rate is below ``--fail-under``.
+Prints per module the mutants, those detected (a failing test, a timeout or a crash), the
+equivalent mutants listed in ``modules.toml`` (left out of the rate), the survivors and the kill
+rate, then every survivor's diff; ``tests/mutation/results.json`` keeps the latest result of
+each module (README.md's table is printed from it by ``--table``, and ``tests/test_readme.py``
+checks the two agree). Exits 1 when a module's kill rate is below ``--fail-under``.
+
+``--survivors`` runs again only the mutants a module's kept run left undetected (its survivors
+and listed equivalents), against today's tests, and keeps the rest of that run: tests added since
+cannot bring a killed mutant back. It is refused when the module's source differs from the one
+the kept run mutated (``source_sha256``), since then its mutants differ too.
 
 Why mutmut: it mutates each function in place behind a trampoline and forks per mutant, so a
 module's tests are imported once, not once per mutant (PyMC and PyTensor take seconds to import),
@@ -24,6 +30,7 @@ not mutated; each has a NumPy twin, mutated here, that tests hold it equal to.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import shutil
 import subprocess
@@ -39,9 +46,16 @@ PLAN = Path(__file__).resolve().parent / "modules.toml"
 RESULTS = Path(__file__).resolve().parent / "results.json"
 WORKSPACES = ROOT / ".mutation"
 COPIED = ("model", "tests", "data")
-DETECTED = ("killed", "timeout")
+# a test run that crashed is a failing run: a mutant that mis-sizes an array a numba kernel
+# writes into fails its test, then corrupts the heap and the process dies with SIGSEGV
+DETECTED = ("killed", "timeout", "segfault")
 NOT_COUNTED = ("skipped",)  # `# pragma: no mutate`
 NO_MUTANT = "no.mutant.matches.this"  # a filter that stops mutmut once its test record is made
+
+
+def module_path(module: str) -> str:
+    """The module's source file, relative to the project root."""
+    return "model/" + module.replace(".", "/") + ".py"
 
 
 def workspace(module: str, tests: list[str], deselect: list[str]) -> Path:
@@ -57,7 +71,7 @@ def workspace(module: str, tests: list[str], deselect: list[str]) -> Path:
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     for name in COPIED:
         shutil.copytree(ROOT / name, space / name, ignore=ignore)
-    source = "model/" + module.replace(".", "/") + ".py"
+    source = module_path(module)
     (space / "pyproject.toml").write_text(
         (ROOT / "pyproject.toml").read_text()
         + "\n[tool.mutmut]\n"
@@ -142,18 +156,31 @@ def is_equivalent(module: str, name: str, lines: list[str], equivalents: list[di
     return None
 
 
-def run_module(module: str, plan: dict, equivalents: list[dict], children: int) -> dict:
-    """Mutate one module, run its tests against every mutant and summarise the outcome."""
-    start = time.perf_counter()
+def source_sha256(module: str) -> str:
+    """SHA-256 of the module's source file in the checkout."""
+    return hashlib.sha256((ROOT / module_path(module)).read_bytes()).hexdigest()
+
+
+def run_mutants(module: str, plan: dict, children: int, names: list[str]) -> tuple[Path, dict]:
+    """Mutate one module in a fresh workspace and run its tests against the mutants named (all
+    when none is); each mutant's status."""
     tests = plan["tests"]
     space = workspace(module, tests, plan.get("deselect", []))
     print(f"\n== {module}: mutating, tests {' '.join(tests)}", flush=True)
     # First pass: generate the mutants and record which tests reach each function, then stop
-    # (no mutant matches the filter); widen that record, and run every mutant against it.
+    # (no mutant matches the filter); widen that record, and run the mutants against it.
     mutmut(space, "run", "--max-children", str(children), NO_MUTANT, check=False)
     widen_stats(space / "mutants" / "mutmut-stats.json")
-    mutmut(space, "run", "--max-children", str(children))
-    found = statuses(space)
+    mutmut(space, "run", "--max-children", str(children), *names)
+    return space, statuses(space)
+
+
+def run_module(module: str, plan: dict, equivalents: list[dict], children: int) -> dict:
+    """Mutate one module, run its tests against every mutant and summarise the outcome."""
+    start = time.perf_counter()
+    tests = plan["tests"]
+    digest = source_sha256(module)
+    space, found = run_mutants(module, plan, children, [])
     counted = {n: s for n, s in found.items() if s not in NOT_COUNTED}
     undetected = [
         {"mutant": name, "status": status, "mutation": mutated_lines(space, name)}
@@ -166,10 +193,45 @@ def run_module(module: str, plan: dict, equivalents: list[dict], children: int) 
         "mutants": len(found),
         "counted": len(counted),
         "seconds": round(time.perf_counter() - start),
+        "source_sha256": digest,
         "survivors": undetected,
         "equivalents": [],
     }
     return judged(result, equivalents)
+
+
+def rerun_survivors(
+    module: str, plan: dict, equivalents: list[dict], children: int, kept: dict
+) -> dict:
+    """Run a kept result's undetected mutants again and fold the outcome into that result."""
+    if kept.get("source_sha256") != source_sha256(module):
+        raise SystemExit(
+            f"{module}: its source is not the one its kept run mutated; run the module whole"
+        )
+    start = time.perf_counter()
+    undetected = kept["survivors"] + kept["equivalents"]
+    _, found = run_mutants(module, plan, children, [r["mutant"] for r in undetected])
+    return judged(
+        merged_rerun(kept, found, plan["tests"], round(time.perf_counter() - start)), equivalents
+    )
+
+
+def merged_rerun(kept: dict, found: dict[str, str], tests: list[str], seconds: int) -> dict:
+    """A kept result after its undetected mutants ran again with the statuses ``found``: those
+    detected now leave the undetected lists (the count of mutants and the full run's seconds are
+    kept; ``survivors_rerun_seconds`` is added)."""
+    undetected = [
+        {k: v for k, v in record.items() if k != "reason"}
+        for record in kept["survivors"] + kept["equivalents"]
+        if found.get(record["mutant"]) not in DETECTED
+    ]
+    return {
+        **kept,
+        "tests": tests,
+        "survivors": undetected,
+        "equivalents": [],
+        "survivors_rerun_seconds": seconds,
+    }
 
 
 def judged(result: dict, equivalents: list[dict]) -> dict:
@@ -237,6 +299,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-children", type=int, default=2, help="parallel mutants (2)")
     parser.add_argument("--fail-under", type=float, default=0.90, help="kill rate (0.90)")
     parser.add_argument(
+        "--survivors",
+        action="store_true",
+        help="run only the named modules' kept survivors and equivalents again",
+    )
+    parser.add_argument(
         "--table",
         action="store_true",
         help="print README.md's table from the kept results, running nothing",
@@ -250,14 +317,19 @@ def main(argv: list[str] | None = None) -> int:
         print(kept_table())
         return 0
     summary = kept_results(plan)
+    if args.survivors and not args.modules:
+        parser.error("--survivors needs the modules named")
+    missing = [m for m in args.modules if args.survivors and m not in summary]
+    if missing:
+        parser.error(f"no kept result to rerun for {', '.join(missing)}")
     for module in modules:
-        result = run_module(
-            module,
-            plan["modules"][module],
-            plan.get("equivalent", []),
-            args.max_children,
-        )
-        summary[module] = result
+        common = (module, plan["modules"][module], plan.get("equivalent", []), args.max_children)
+        if args.survivors:
+            result = rerun_survivors(*common, summary[module])
+        else:
+            result = run_module(*common)
+        # read the kept results again: another module's run may have finished meanwhile
+        summary = {**kept_results(plan), module: result}
         atomic_write_text(RESULTS, json.dumps(summary, indent=1))
     print("\n" + readme_table(summary, modules))
     for name in modules:
