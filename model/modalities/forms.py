@@ -77,7 +77,8 @@ def normal_logpdf(x, mean, sd, xp: Backend):
 def misread_log_density(u, mean_own, mean_other, sd, misread, xp: Backend):
     """log p(u | k) of the continuous form: its class's normal, mixed with the other's.
 
-    ``misread`` is a number or an array broadcasting with the values.
+    ``misread`` is a number or an array broadcasting with the values; with PyTensor, a float64
+    one (a Python float that float32 holds exactly, such as 0.25, becomes a float32 constant).
     """
     return xp.logaddexp(
         xp.log1p(-misread) + normal_logpdf(u, mean_own, sd, xp),

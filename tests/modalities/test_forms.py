@@ -6,7 +6,7 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 from scipy.special import log_ndtr as scipy_log_ndtr
@@ -36,6 +36,7 @@ def test_log_ndtr_matches_scipy():
     columns=st.lists(st.tuples(FINITE, FINITE, FINITE, SPREAD), min_size=1, max_size=40),
     e=MISREAD,
 )
+@example(columns=[(0.0, 0.0, 0.0, 1.0)], e=0.25)  # a misread that float32 holds exactly
 def test_misread_density_numpy_pytensor_scipy(columns, e):
     u, own, other, sd = (np.array(c) for c in zip(*columns, strict=True))
     with np.errstate(divide="ignore"):
@@ -44,8 +45,14 @@ def test_misread_density_numpy_pytensor_scipy(columns, e):
     finite = np.isfinite(expected)
     np.testing.assert_allclose(got[finite], expected[finite], rtol=1e-9, atol=1e-9)
     xp = forms.pytensor_backend()
+    # a float64 misread, as the model passes it: PyTensor would make a Python float that float32
+    # holds exactly (0.25) a float32 constant, and its log1p good to 1e-8 only
     value = pytensor_values(
-        lambda a, b, c, s: forms.misread_log_density(a, b, c, s, e, xp), u, own, other, sd
+        lambda a, b, c, s: forms.misread_log_density(a, b, c, s, np.float64(e), xp),
+        u,
+        own,
+        other,
+        sd,
     )
     np.testing.assert_allclose(value, got, rtol=1e-9, atol=1e-9)
 
