@@ -93,3 +93,22 @@ def test_every_planted_bug_still_finds_its_text_and_its_tests():
             file, _, name = test.partition("::")
             assert (ROOT / file).is_file(), test
             assert not name or f"def {name}(" in (ROOT / file).read_text(), test
+
+
+def test_every_listed_equivalent_is_still_undetected_in_its_modules_kept_run():
+    """An entry that matches no undetected mutant is stale: a test now detects what it called
+    equivalent, or the code moved; either way the list must say so."""
+    import tomllib
+
+    runner = mutation_runner()
+    plan = tomllib.loads(runner.PLAN.read_text())
+    kept = json.loads(runner.RESULTS.read_text())
+    stale = [
+        f"{entry['module']}.{entry['function']}: {entry['mutation']}"
+        for entry in plan["equivalent"]
+        if not any(
+            runner.is_equivalent(entry["module"], u["mutant"], u["mutation"], [entry])
+            for u in kept[entry["module"]]["survivors"] + kept[entry["module"]]["equivalents"]
+        )
+    ]
+    assert stale == []
