@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import math
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -20,6 +21,17 @@ from model.core.files import bundled
 
 PROBABILITIES = ("biopsy_sensitivity", "biopsy_specificity")
 POSITIVE = ("benefit", "harm", "rescan_weeks")
+ENTRY_KEYS = ("value", "low", "high", "unit", "source")
+"""The keys an entry's table may hold."""
+
+# strings (triple-quoted, basic, literal) and comments, which may hold anything
+_STRINGS = re.compile(
+    r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|#[^\n]*'
+)
+_TABLE = re.compile(r"^\s*\[\s*([^\]]*?)\s*\]\s*$")
+_KEY_VALUE = re.compile(r"^\s*([^=\s][^=]*?)\s*=\s*(.*?)\s*$")
+# TOML reads 1_5 as 15 and 0x10 as 16: a number must be written in plain decimal digits
+_REINTERPRETED = re.compile(r"(?<![\w.])[+-]?(?:[0-9][0-9.eE+-]*_[0-9_.eE+-]*|0[xob][0-9a-fA-F_]+)")
 
 
 @dataclass(frozen=True)
@@ -110,7 +122,9 @@ def load_decision_parameters(path: str | os.PathLike | None = None) -> DecisionP
     Raises
     ------
     model.core.errors.InputError
-        Unknown entries (with the closest name suggested), non-numbers, values out of range.
+        Unknown entries or keys (with the closest name suggested), non-numbers, numbers TOML
+        would read other than as written (``1_5`` as 15, ``0x10`` as 16), values out of range,
+        and a biopsy whose sensitivity and specificity sum to 1 or less (uninformative).
     """
     entries = _read(bundled("decision.toml"))
     if path is not None:
@@ -122,6 +136,17 @@ def load_decision_parameters(path: str | os.PathLike | None = None) -> DecisionP
     values = {name: entries[name].get("value") for name in entries}
     ranges = {name: (entries[name].get("low"), entries[name].get("high")) for name in entries}
     problems = _check_values(file, values, ranges, check_ranges=True)
+    if not problems and values["biopsy_sensitivity"] + values["biopsy_specificity"] <= 1:
+        problems.append(
+            Problem(
+                file,
+                None,
+                "biopsy_sensitivity.value + biopsy_specificity.value",
+                f"{values['biopsy_sensitivity']!r} + {values['biopsy_specificity']!r}",
+                "a sum above 1 (at or below it a biopsy result says nothing about recurrence, "
+                "or says it backwards)",
+            )
+        )
     if problems:
         raise InputError(problems)
     return DecisionParameters(
@@ -133,14 +158,18 @@ def load_decision_parameters(path: str | os.PathLike | None = None) -> DecisionP
 
 def _read(path: Path) -> dict[str, dict[str, Any]]:
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        document = tomllib.loads(text)
     except OSError as error:
         raise InputError(
             [Problem(path.name, None, None, None, f"a readable file ({error})")]
         ) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise InputError([Problem(path.name, None, None, None, f"valid TOML ({error})")]) from None
-    problems, entries = [], {}
+    problems = _reinterpreted_numbers(path.name, text)
+    if problems:
+        raise InputError(problems)
+    entries = {}
     for name, entry in document.items():
         if name not in DecisionParameters.names():
             problems.append(_unknown(path.name, name))
@@ -156,10 +185,46 @@ def _read(path: Path) -> dict[str, dict[str, Any]]:
                 )
             )
         else:
+            problems += [
+                _unknown_key(path.name, name, key) for key in entry if key not in ENTRY_KEYS
+            ]
             entries[name] = dict(entry)
     if problems:
         raise InputError(problems)
     return entries
+
+
+def _reinterpreted_numbers(file: str, text: str) -> list[Problem]:
+    """Numbers TOML would read other than as written: ``1_5`` (15) and ``0x10`` (16)."""
+    bare = _STRINGS.sub(lambda m: "\n" * m.group().count("\n"), text)  # line numbers kept
+    problems, table = [], None
+    for line in bare.splitlines():
+        header = _TABLE.match(line)
+        if header:
+            table = header.group(1)
+            continue
+        pair = _KEY_VALUE.match(line)
+        found = _REINTERPRETED.search(pair.group(2) if pair else line)
+        if found:
+            key = pair.group(1) if pair else None
+            where = f"{table}.{key}" if table and key else key or table
+            problems.append(
+                Problem(
+                    file,
+                    None,
+                    where,
+                    found.group(),
+                    "a number in plain decimal digits (TOML reads 1_5 as 15 and 0x10 as 16: "
+                    "write 15 or 1.5)",
+                )
+            )
+    return problems
+
+
+def _unknown_key(file: str, name: str, key: str) -> Problem:
+    close = difflib.get_close_matches(key, ENTRY_KEYS, n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return Problem(file, None, f"{name}.{key}", None, f"one of {', '.join(ENTRY_KEYS)}{hint}")
 
 
 def _unknown(file: str, name: str) -> Problem:

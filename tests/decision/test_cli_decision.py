@@ -87,3 +87,12 @@ def test_decide_plots_one_figure_per_lesion_of_a_patient(tmp_path, capsys):
         "decide_EX9-two-lesions_L2-callosal.png",
     ]
     assert "EX9-two-lesions / L2-callosal" in capsys.readouterr().out
+
+
+def test_a_grouped_number_in_a_params_file_exits_2_naming_it(tmp_path, capsys):
+    grouped = tmp_path / "grouped.toml"
+    grouped.write_text("[harm]\nvalue = 1_5\n")
+    assert main(["thresholds", "--params", str(grouped)]) == 2
+    err = capsys.readouterr().err
+    assert "grouped.toml, column 'harm.value': got '1_5'; expected a number in plain" in err
+    assert "Traceback" not in err

@@ -127,3 +127,48 @@ def test_tornado_rows_are_the_thresholds_at_each_end_of_each_range():
         assert (np.diff(rows["swing"].to_numpy()) <= 0).all(), threshold
     assert list(table["threshold"].unique()) == sorted(base)
     assert list(table.index) == list(range(len(table)))  # numbered afresh in the sorted order
+
+
+@pytest.mark.parametrize(
+    ("text", "column", "value"),
+    [
+        ("[harm]\nvaleu = 1.0\n", "harm.valeu", None),  # a typo would keep the default silently
+        ("[harm]\nvalue = 1_5\n", "harm.value", "1_5"),  # TOML reads it as 15
+        ("[harm]\nvalue = 12.0\nhigh = 3_0.0\n", "harm.high", "3_0.0"),
+        ("[harm]\nvalue = 0x10\n", "harm.value", "0x10"),  # TOML reads it as 16
+        ("harm = { value = 1_2 }\n", "harm", "1_2"),
+    ],
+)
+def test_unknown_keys_and_reinterpreted_numbers_are_refused(tmp_path, text, column, value):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(InputError) as info:
+        load_decision_parameters(path)
+    (problem,) = info.value.problems
+    assert (problem.file, problem.column, problem.value) == ("bad.toml", column, value)
+    if column == "harm.valeu":
+        assert "did you mean 'value'" in str(info.value)
+
+
+def test_underscores_in_names_strings_and_comments_are_not_numbers(tmp_path):
+    path = tmp_path / "fine.toml"
+    path.write_text(
+        '[biopsy_harm]  # 1_5 in a comment\nvalue = 2.5\nsource = "table 1_5"\n'
+        "unit = '''QALW\n1_5'''\n"
+    )
+    assert load_decision_parameters(path).biopsy_harm == 2.5
+
+
+def test_an_uninformative_biopsy_is_refused_with_its_rule(tmp_path):
+    path = tmp_path / "coin.toml"
+    path.write_text(
+        "[biopsy_sensitivity]\nvalue = 0.4\nlow = 0.0\n"
+        "[biopsy_specificity]\nvalue = 0.6\nlow = 0.0\n"
+    )
+    with pytest.raises(InputError, match=r"a sum above 1 \(at or below it a biopsy result"):
+        load_decision_parameters(path)
+    path.write_text(
+        "[biopsy_sensitivity]\nvalue = 0.4\nlow = 0.0\n"
+        "[biopsy_specificity]\nvalue = 0.61\nlow = 0.0\n"
+    )
+    assert load_decision_parameters(path).biopsy_specificity == 0.61
