@@ -10,14 +10,21 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
 
 
-def mutation_runner():
-    """tests/mutation/run.py as a module (it is a script, not part of a package)."""
+def mutation_script(name: str = "run"):
+    """tests/mutation/<name>.py as a module (the scripts are not part of a package)."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("mutation_run", ROOT / "tests/mutation/run.py")
-    runner = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(runner)
-    return runner
+    spec = importlib.util.spec_from_file_location(
+        f"mutation_{name}", ROOT / f"tests/mutation/{name}.py"
+    )
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    return script
+
+
+def mutation_runner():
+    """tests/mutation/run.py as a module."""
+    return mutation_script("run")
 
 
 @pytest.fixture(scope="session")

@@ -79,13 +79,9 @@ def test_a_survivors_rerun_is_refused_when_the_source_changed(monkeypatch):
 def test_every_planted_bug_still_finds_its_text_and_its_tests():
     """tests/mutation/planted.py stays runnable as the code moves: each bug's text occurs once in
     its file and changes it, and each of its tests exists."""
-    import importlib.util
+    from conftest import ROOT, mutation_script
 
-    from conftest import ROOT
-
-    spec = importlib.util.spec_from_file_location("planted", ROOT / "tests/mutation/planted.py")
-    planted = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(planted)
+    planted = mutation_script("planted")
     assert len(planted.PLANTS) == 10
     for plant in planted.PLANTS:
         assert planted.planted_text(plant) != (ROOT / plant.path).read_text(), plant.name

@@ -9,8 +9,6 @@ from __future__ import annotations
 import difflib
 import math
 import os
-import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -18,20 +16,12 @@ from typing import Any
 
 from model.core.errors import InputError, Problem
 from model.core.files import bundled
+from model.core.strict_toml import read_toml
 
 PROBABILITIES = ("biopsy_sensitivity", "biopsy_specificity")
 POSITIVE = ("benefit", "harm", "rescan_weeks")
 ENTRY_KEYS = ("value", "low", "high", "unit", "source")
 """The keys an entry's table may hold."""
-
-# strings (triple-quoted, basic, literal) and comments, which may hold anything
-_STRINGS = re.compile(
-    r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|#[^\n]*'
-)
-_TABLE = re.compile(r"^\s*\[\s*([^\]]*?)\s*\]\s*$")
-_KEY_VALUE = re.compile(r"^\s*([^=\s][^=]*?)\s*=\s*(.*?)\s*$")
-# TOML reads 1_5 as 15 and 0x10 as 16: a number must be written in plain decimal digits
-_REINTERPRETED = re.compile(r"(?<![\w.])[+-]?(?:[0-9][0-9.eE+-]*_[0-9_.eE+-]*|0[xob][0-9a-fA-F_]+)")
 
 
 @dataclass(frozen=True)
@@ -157,19 +147,8 @@ def load_decision_parameters(path: str | os.PathLike | None = None) -> DecisionP
 
 
 def _read(path: Path) -> dict[str, dict[str, Any]]:
-    try:
-        text = path.read_text(encoding="utf-8")
-        document = tomllib.loads(text)
-    except OSError as error:
-        raise InputError(
-            [Problem(path.name, None, None, None, f"a readable file ({error})")]
-        ) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise InputError([Problem(path.name, None, None, None, f"valid TOML ({error})")]) from None
-    problems = _reinterpreted_numbers(path.name, text)
-    if problems:
-        raise InputError(problems)
-    entries = {}
+    document = read_toml(path)
+    problems, entries = [], {}
     for name, entry in document.items():
         if name not in DecisionParameters.names():
             problems.append(_unknown(path.name, name))
@@ -192,33 +171,6 @@ def _read(path: Path) -> dict[str, dict[str, Any]]:
     if problems:
         raise InputError(problems)
     return entries
-
-
-def _reinterpreted_numbers(file: str, text: str) -> list[Problem]:
-    """Numbers TOML would read other than as written: ``1_5`` (15) and ``0x10`` (16)."""
-    bare = _STRINGS.sub(lambda m: "\n" * m.group().count("\n"), text)  # line numbers kept
-    problems, table = [], None
-    for line in bare.splitlines():
-        header = _TABLE.match(line)
-        if header:
-            table = header.group(1)
-            continue
-        pair = _KEY_VALUE.match(line)
-        found = _REINTERPRETED.search(pair.group(2) if pair else line)
-        if found:
-            key = pair.group(1) if pair else None
-            where = f"{table}.{key}" if table and key else key or table
-            problems.append(
-                Problem(
-                    file,
-                    None,
-                    where,
-                    found.group(),
-                    "a number in plain decimal digits (TOML reads 1_5 as 15 and 0x10 as 16: "
-                    "write 15 or 1.5)",
-                )
-            )
-    return problems
 
 
 def _unknown_key(file: str, name: str, key: str) -> Problem:

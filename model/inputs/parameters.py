@@ -14,7 +14,6 @@ import hashlib
 import json
 import math
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -23,6 +22,7 @@ from typing import Any
 
 from model.core.errors import InputError, Problem
 from model.core.files import bundled
+from model.core.strict_toml import read_toml
 from model.inputs.vocabulary import SYMPTOMS
 from model.modalities.registry import Registry, read_registry
 
@@ -242,12 +242,7 @@ def load_parameters(path: str | os.PathLike | None = None) -> Parameters:
     """
     path = Path(path) if path is not None else bundled("parameters.toml")
     name = path.name
-    try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise InputError([Problem(name, None, None, None, f"a readable file ({error})")]) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise InputError([Problem(name, None, None, None, f"valid TOML ({error})")]) from None
+    document = read_toml(path)
     registry, modality_tables, problems = read_registry(document.get("modality"), name)
     if registry is not None:
         problems.extend(_column_clashes(registry, name))

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +42,7 @@ import pandas as pd
 
 from model.core.errors import InputError, Problem
 from model.core.numbers import parse_whole
+from model.core.strict_toml import read_toml
 from model.synthesis.io import (
     LEVEL,
     interval,
@@ -247,12 +247,7 @@ def load_priors(path: str | os.PathLike, data: BinaryResults) -> LcaPriors:
         numbers > 0; the entry (e.g. ``tests.stool.sensitivity``) is the problem's column.
     """
     name = Path(path).name
-    try:
-        document = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as error:
-        raise InputError([Problem(name, None, None, None, f"a readable file ({error})")]) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise InputError([Problem(name, None, None, None, f"valid TOML ({error})")]) from None
+    document = read_toml(path)
     problems: list[Problem] = []
     test_tables = document.get("tests", {})
     prevalence_table = document.get("prevalence")

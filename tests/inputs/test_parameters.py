@@ -208,3 +208,14 @@ def _entries(group: str, table: dict):
     for key, value in table.items():
         if isinstance(value, dict):
             yield from _entries(f"{group}.{key}", value)
+
+
+def test_a_grouped_number_is_refused_rather_than_read_as_another(tmp_path):
+    edit = lambda t: t.replace(  # noqa: E731
+        "[modality.perfusion.DSC.separation]\nvalue = 1.079",
+        "[modality.perfusion.DSC.separation]\nvalue = 1_079",  # TOML: 1079
+    )
+    with pytest.raises(InputError) as info:
+        load_parameters(rewrite(tmp_path, edit))
+    (problem,) = info.value.problems
+    assert (problem.column, problem.value) == ("modality.perfusion.DSC.separation.value", "1_079")

@@ -19,9 +19,10 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
-ROOT = Path(__file__).resolve().parents[2]
-SPACE = ROOT / ".mutation" / "planted"
-COPIED = ("model", "tests", "data")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run import ROOT, WORKSPACES, copy_project  # noqa: E402 (a sibling script, not a package)
+
+SPACE = WORKSPACES / "planted"
 
 
 class Plant(NamedTuple):
@@ -163,11 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("numbers", nargs="*", type=int, metavar="NUMBER")
     args = parser.parse_args(argv)
     chosen = args.numbers or range(len(PLANTS))
-    if SPACE.exists():
-        shutil.rmtree(SPACE)
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for name in COPIED:
-        shutil.copytree(ROOT / name, SPACE / name, ignore=ignore)
+    copy_project(SPACE)
     shutil.copy(ROOT / "pyproject.toml", SPACE / "pyproject.toml")
     passed = []
     for number in chosen:

@@ -58,19 +58,24 @@ def module_path(module: str) -> str:
     return "model/" + module.replace(".", "/") + ".py"
 
 
-def workspace(module: str, tests: list[str], deselect: list[str]) -> Path:
-    """A fresh copy of the project whose mutmut configuration names ``module`` and ``tests``.
-
-    ``deselect``: test ids left out (slow end-to-end tests that reach the module only through
-    other code, and would run in full for every surviving mutant).
-    """
-    space = WORKSPACES / module
+def copy_project(space: Path) -> Path:
+    """A fresh copy of ``model/``, ``tests/`` and ``data/`` in ``space`` (emptied first)."""
     if space.exists():
         shutil.rmtree(space)
     space.mkdir(parents=True)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     for name in COPIED:
         shutil.copytree(ROOT / name, space / name, ignore=ignore)
+    return space
+
+
+def workspace(module: str, tests: list[str], deselect: list[str]) -> Path:
+    """A fresh copy of the project whose mutmut configuration names ``module`` and ``tests``.
+
+    ``deselect``: test ids left out (slow end-to-end tests that reach the module only through
+    other code, and would run in full for every surviving mutant).
+    """
+    space = copy_project(WORKSPACES / module)
     source = module_path(module)
     (space / "pyproject.toml").write_text(
         (ROOT / "pyproject.toml").read_text()

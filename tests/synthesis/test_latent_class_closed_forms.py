@@ -367,3 +367,8 @@ def test_every_pattern_of_two_tests_reaches_the_likelihood():
         for r, n in zip(patterns, range(1, 10), strict=True)
     )
     assert logp == pytest.approx(expected, rel=1e-12)
+
+
+def test_a_grouped_number_in_a_priors_file_is_refused(tmp_path):
+    (problem,) = _prevalence_problems(tmp_path, "{ alpha = 1_5, beta = 1 }")
+    assert (problem.column, problem.value) == ("prevalence", "1_5")
