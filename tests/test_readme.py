@@ -105,24 +105,47 @@ def test_demo_table_is_the_bundled_fits_output(bundled_fit):
 
 
 def test_decision_numbers_are_the_bundled_fits_output(bundled_fit):
-    """The thresholds, the policy table and the example decisions in the README's Decisions
-    section are what `rnbayes thresholds`, `policy` and `decide` give now."""
+    """The thresholds, the PSA, the policy table and the example decisions in the README's
+    Decisions section are what `rnbayes thresholds`, `policy` and `decide` give now."""
     from conftest import DATA
 
     from model.decision import load_decision_parameters
-    from model.decision.policy import growth_likelihood, rescan_policy
-    from model.decision.thresholds import parameter_thresholds
+    from model.decision.policy import RESCAN_INTERVALS, growth_likelihood, rescan_policy
+    from model.decision.sensitivity import probabilistic_sensitivity, summarize_psa, tornado
+    from model.decision.thresholds import classic_thresholds, parameter_thresholds
+    from model.decision.utilities import surveillance_loss
     from model.decision.value import decide
     from model.inputs.schema import lesion_name
 
     params = load_decision_parameters()
-    t = parameter_thresholds(params)
+    late, early, c = (
+        parameter_thresholds(params),
+        parameter_thresholds(params, early=True),
+        classic_thresholds(params),
+    )
+    assert not late.biopsy_ever_best and not early.biopsy_ever_best
+    samples = probabilistic_sensitivity(params)
+    psa = summarize_psa(samples)
+    one_way = tornado(params).set_index(["threshold", "parameter"])
+    top = one_way.loc["treat"].sort_values("swing", ascending=False)
+    assert list(top.index[:2]) == ["harm", "delay_loss"]
+    harm, delay = one_way.loc[("treat", "harm")], one_way.loc[("treat", "delay_loss")]
     phrases = [
-        f"manage below P = {t.test:.3f}, biopsy between {t.test:.3f} and\n{t.test_treat:.3f}, "
-        f"treat above {t.test_treat:.3f} (treatment threshold without biopsy H/(H+B) = "
-        f"{t.treat:.3f})",
+        f"With the default parameters L = {surveillance_loss(params):.2f} QALW",
+        f"manage as necrosis below P = {late.treat:.3f}, treat above;\nbiopsy is never best",
+        f"Within the early window: treat above {early.treat:.3f}.",
+        f"manage below {c.test:.3f}, biopsy\nbetween {c.test:.3f} and {c.test_treat:.3f}, "
+        f"treat above {c.test_treat:.3f} (H/(H+B) = {c.treat:.3f})",
+        f"costs it {surveillance_loss(params):.2f} QALW,\nnot 8",
+        f"median {psa.loc['treat', 'median']:.3f} (90% interval "
+        f"{psa.loc['treat', 'eti_low']:.3f}–{psa.loc['treat', 'eti_high']:.3f})",
+        "biopsy is best\nsomewhere in "
+        f"{100 * psa.loc['treat', 'p_biopsy_ever_best']:.0f}% of draws",
+        f"`harm` (from {harm.at_low:.3f} to {harm.at_high:.3f} across its\nrange) and "
+        f"`delay_loss` (from {delay.at_low:.3f} to {delay.at_high:.3f})",
     ]
-    policy = rescan_policy(growth_likelihood(bundled_fit.draws, params.rescan_weeks), params)
+    likelihoods = [growth_likelihood(bundled_fit.draws, w) for w in RESCAN_INTERVALS]
+    policy = rescan_policy(likelihoods, params)
     for left, bands in policy.bands.groupby("rescans_left"):
         edges = [*bands["p_from"].iloc[1:], 1.0]  # a band ends where the next begins
         cells = {
@@ -131,24 +154,28 @@ def test_decision_numbers_are_the_bundled_fits_output(bundled_fit):
         }
         cells = [cells.get(a, "–") for a in ("manage", "rescan", "biopsy", "treat")]
         phrases.append(f"| {left} | " + " | ".join(cells) + " |")
+    for delay, phrase in ((2, "with `delay_loss = 2` between"), (3, "with 3 between")):
+        bands = rescan_policy(likelihoods, params.with_values(delay_loss=delay), rounds=1).bands
+        biopsy = bands[(bands["rescans_left"] == 1) & (bands["action"] == "biopsy")].iloc[0]
+        phrases.append(f"{phrase} {biopsy.p_from:.3f} and {biopsy.p_to:.3f}")
 
     table = decide(bundled_fit, DATA / "patients_example.csv", params)
     table.index = list(map(lesion_name, table["patient_id"], table["lesion_id"]))
-    ex3, ex5 = table.loc["EX3-grayzone-no-pet"], table.loc["EX5-symptomatic-necrosis-edema"]
-    runner_up = sorted(ex3[[f"eu_{a}" for a in ("manage", "biopsy", "treat", "rescan")]])[-1]
-    assert ex3["recommendation"] == "pet" and ex3["margin"] == ex3["eu_pet"] - runner_up
+    ex3, ex4 = table.loc["EX3-grayzone-no-pet"], table.loc["EX4-grayzone-with-pet"]
+    ex5 = table.loc["EX5-symptomatic-necrosis-edema"]
+    assert ex3["recommendation"] == "manage" and ex3["margin"] == ex3["eu_manage"] - ex3["eu_pet"]
+    assert ex4["recommendation"] == "treat" and ex5["recommendation"] == "treat_necrosis"
     phrases += [
-        f"(EX3, P = {ex3.p_recurrence:.2f})",
-        f"(by {ex3.margin:.2f} QALW over a rescan)",
-        f"worth {ex3.evsi_pet:.2f} QALW to it (a rescan {ex3.evsi_rescan:.2f}",
-        f"against {table.loc['EX1-clear-recurrence', 'evsi_pet']:.2f} for the clear recurrence",
-        f"the clear necrosis keeps {table.loc['EX2-clear-necrosis', 'evsi_pet']:.2f}",
-        f"at a FET TBR of {ex3.tbr_treat_at:.2f} or more",
-        f"or a growth of {100 * ex3.growth_treat_at:+.0f}% at the rescan",
-        f"at a TBR of {ex3.tbr_manage_below:.2f} or less",
-        f"volume change\nof {100 * ex3.growth_manage_below:+.0f}% or less",
-        f"(P = {ex5.p_recurrence:.2f}), is best {ex5.recommendation}ned",
-        "the patient's probability that any\nlesion is recurrence is "
+        f"(EX3, P = {ex3.p_recurrence:.2f}) is best managed as necrosis",
+        f"(by {ex3.margin:.2f} QALW over a PET referral)",
+        f"a FET PET is worth {ex3.evsi_pet:.2f} QALW to it, a perfusion\n"
+        f"study {ex3.evsi_perfusion:.2f}",
+        f"at a FET TBR of {ex3.tbr_treat_at:.2f}\nor more",
+        f"a growth of {100 * ex3.growth_treat_at:+.0f}% at a {ex3.rescan_weeks:g}-week rescan",
+        f"(EX4, P = {ex4.p_recurrence:.2f}) is\njust above the treatment threshold "
+        f"(by {ex4.margin:.2f} QALW)",
+        f"(P = {ex5.p_recurrence:.2f}), is best given treatment of the necrosis",
+        "the patient's probability that\nany lesion is recurrence is "
         f"{table.loc['EX9-two-lesions / L2-callosal', 'p_patient_recurrence']:.2f}",
     ]
     stale = [p for p in phrases if p not in README]

@@ -18,8 +18,16 @@ from model.core.errors import InputError, Problem
 from model.core.files import bundled
 from model.core.strict_toml import read_toml
 
-PROBABILITIES = ("biopsy_sensitivity", "biopsy_specificity")
-POSITIVE = ("benefit", "harm", "rescan_weeks")
+PROBABILITIES = (
+    "biopsy_sensitivity",
+    "biopsy_specificity",
+    "window_loss",
+    "surveillance_detection",
+    "surveillance_specificity",
+)
+POSITIVE = ("benefit", "harm", "harm_early", "rescan_weeks")
+WHOLE_NUMBERS = ("surveillance_rounds",)
+"""Parameters that count something: a whole number >= 1."""
 ENTRY_KEYS = ("value", "low", "high", "unit", "source")
 """The keys an entry's table may hold."""
 
@@ -31,9 +39,12 @@ class DecisionParameters:
     Parameters
     ----------
     benefit : float
-        Gain from treating a true recurrence promptly (vs managing it as necrosis).
+        Gain from treating a true recurrence promptly (vs never treating it).
     harm : float
-        Loss from treating necrosis as recurrence.
+        Loss from treating necrosis as recurrence, after the early window.
+    harm_early : float
+        The same within the early window after radiotherapy (pseudoprogression: an effective
+        temozolomide course is stopped).
     biopsy_harm : float
         Expected loss from a biopsy (morbidity and mortality).
     biopsy_sensitivity, biopsy_specificity : float
@@ -48,6 +59,20 @@ class DecisionParameters:
         Time to obtain the PET; it costs ``delay_loss * pet_delay_weeks / rescan_weeks``.
     rescan_weeks : float
         Interval of a rescan round.
+    window_loss : float
+        Probability per round that an untreated recurrence loses its window for treatment.
+    surveillance_detection : float
+        Probability that one routine surveillance scan shows a true recurrence.
+    surveillance_specificity : float
+        Probability that one routine surveillance scan of a necrosis is not read as progression.
+    surveillance_rounds : float
+        Most surveillance rounds before a missed recurrence declares itself (a whole number).
+    symptomatic_necrosis_loss : float
+        Loss per round from symptomatic necrosis left untreated.
+    necrosis_treatment_harm : float
+        Harm of treating necrosis medically (steroids, bevacizumab).
+    resection_harm : float
+        Expected loss from re-resection.
     ranges : mapping of str to (float, float)
         Plausible range of each parameter, for sensitivity analyses.
     sources : mapping of str to str
@@ -63,6 +88,14 @@ class DecisionParameters:
     pet_cost: float
     pet_delay_weeks: float
     rescan_weeks: float
+    harm_early: float
+    window_loss: float
+    surveillance_detection: float
+    surveillance_specificity: float
+    surveillance_rounds: float
+    symptomatic_necrosis_loss: float
+    necrosis_treatment_harm: float
+    resection_harm: float
     ranges: Mapping[str, tuple[float, float]] = field(
         default_factory=dict, compare=False, repr=False
     )
@@ -91,9 +124,9 @@ class DecisionParameters:
         return updated
 
     @property
-    def pet_delay_loss(self) -> float:
-        """Loss under recurrence from the PET referral's delay."""
-        return self.delay_loss * self.pet_delay_weeks / self.rescan_weeks
+    def rounds(self) -> int:
+        """``surveillance_rounds`` as a whole number (a drawn value is rounded)."""
+        return max(1, round(self.surveillance_rounds))
 
 
 def load_decision_parameters(path: str | os.PathLike | None = None) -> DecisionParameters:
@@ -195,6 +228,10 @@ def _check_values(file, values, ranges, check_ranges: bool) -> list[Problem]:
         if name in PROBABILITIES and not 0.0 <= value <= 1.0:
             problems.append(
                 Problem(file, None, f"{name}.value", repr(value), "a probability in [0, 1]")
+            )
+        elif name in WHOLE_NUMBERS and not (value >= 1 and value == int(value)):
+            problems.append(
+                Problem(file, None, f"{name}.value", repr(value), "a whole number >= 1")
             )
         elif name in POSITIVE and value <= 0:
             problems.append(Problem(file, None, f"{name}.value", repr(value), "a positive number"))

@@ -1,5 +1,8 @@
 """How the thresholds move with the decision parameters: probabilistic and one-way analyses.
 
+The thresholds are the surveillance-aware ones of an asymptomatic lesion after the early window
+(:func:`model.decision.thresholds.parameter_thresholds`).
+
 Probabilistic sensitivity analysis draws every parameter from a triangular distribution on its
 plausible range with its mode at the default, and reports the distribution of each threshold.
 The one-way (tornado) analysis moves one parameter at a time to the ends of its range.
@@ -10,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from model.decision.parameters import DecisionParameters
+from model.decision.parameters import WHOLE_NUMBERS, DecisionParameters
 from model.decision.thresholds import parameter_thresholds
 
 THRESHOLD_PARAMETERS = (
@@ -19,8 +22,34 @@ THRESHOLD_PARAMETERS = (
     "biopsy_harm",
     "biopsy_sensitivity",
     "biopsy_specificity",
+    "delay_loss",
+    "window_loss",
+    "surveillance_detection",
+    "surveillance_specificity",
+    "surveillance_rounds",
 )
-"""The parameters the three Pauker-Kassirer thresholds depend on."""
+"""The parameters the surveillance-aware thresholds of a late lesion depend on."""
+
+
+def draw_parameters(
+    params: DecisionParameters, names, n: int, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
+    """Draw the named parameters from triangular distributions on their plausible ranges.
+
+    Each has its mode at the default; a collapsed range stays at the default, and a whole-number
+    parameter (``surveillance_rounds``) is rounded.
+
+    Returns
+    -------
+    dict of str to ndarray (n,)
+    """
+    draws = {}
+    for name in names:
+        low, high = params.ranges[name]
+        mode = getattr(params, name)
+        drawn = rng.triangular(low, mode, high, n) if high > low else np.full(n, mode)
+        draws[name] = np.round(drawn) if name in WHOLE_NUMBERS else drawn
+    return draws
 
 
 def probabilistic_sensitivity(
@@ -42,12 +71,7 @@ def probabilistic_sensitivity(
         One row per draw: the drawn parameters and the ``treat``, ``test`` and ``test_treat``
         thresholds.
     """
-    rng = np.random.default_rng(seed)
-    draws = {}
-    for name in THRESHOLD_PARAMETERS:
-        low, high = params.ranges[name]
-        mode = getattr(params, name)
-        draws[name] = rng.triangular(low, mode, high, n) if high > low else np.full(n, mode)
+    draws = draw_parameters(params, THRESHOLD_PARAMETERS, n, np.random.default_rng(seed))
     rows = []
     for i in range(n):
         t = parameter_thresholds(params.with_values(**{k: v[i] for k, v in draws.items()}))

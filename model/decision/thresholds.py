@@ -1,16 +1,14 @@
-"""Expected utilities of the immediate actions and the Pauker-Kassirer thresholds.
+"""The probabilities of recurrence at which the best of managing, biopsying and treating changes.
 
-With P(recurrence) = p, benefit B of treating a recurrence, harm H of treating necrosis, biopsy
-harm R and biopsy sensitivity / specificity (se, sp), utilities counted against managing necrosis
-as necrosis:
-
-- manage as necrosis: 0;
-- treat: p B - (1 - p) H;
-- biopsy, then act on its result: p se B - (1 - p) (1 - sp) H - R.
-
-The treatment threshold is H / (H + B); biopsy beats managing above the testing threshold
-((1 - sp) H + R) / ((1 - sp) H + se B) and beats treating below the test-treatment threshold
-(sp H - R) / (sp H + (1 - se) B) (Pauker SG & Kassirer JP, N Engl J Med 1980).
+For an asymptomatic lesion (:mod:`model.decision.utilities`) the three actions differ only
+through the surveillance loss L, the harm h' = (1 - A) h that treating a necrosis now adds to
+surveillance (which treats it after a false alarm, probability A), the biopsy's harm R and its
+accuracy (se, sp): the treatment threshold is h' / (h' + L); biopsy beats managing above the
+testing threshold ((1 - sp) h' + R) / ((1 - sp) h' + se L) and beats treating below the
+test-treatment threshold (sp h' - R) / (sp h' + (1 - se) L). These are Pauker and Kassirer's
+thresholds (N Engl J Med 1980) with the benefit B replaced by L and the harm H by h': the classic
+ones (:func:`classic_thresholds`, L = B and A = 0) price managing a recurrence as necrosis as
+never treating it.
 """
 
 from __future__ import annotations
@@ -20,10 +18,12 @@ from typing import NamedTuple
 import numpy as np
 
 from model.decision.parameters import DecisionParameters
+from model.decision.utilities import false_alarm, surveillance_loss, treatment_harm
 
-ACTIONS = ("manage", "biopsy", "treat", "rescan", "pet")
-"""Action names: manage as necrosis, biopsy then act, treat as recurrence, rescan in 6-8 weeks,
-refer for amino-acid PET."""
+ACTIONS = ("manage", "biopsy", "treat", "resect", "treat_necrosis", "rescan", "pet")
+"""Action names: manage as necrosis (under surveillance), biopsy then act, treat as recurrence,
+re-resect, treat symptomatic necrosis (steroids, bevacizumab), rescan at a short interval, refer
+for amino-acid PET."""
 
 
 class Thresholds(NamedTuple):
@@ -92,8 +92,36 @@ def thresholds(
     return Thresholds(h / (h + b), test, test_treat)
 
 
-def parameter_thresholds(params: DecisionParameters) -> Thresholds:
-    """:func:`thresholds` for a :class:`DecisionParameters`."""
+def parameter_thresholds(params: DecisionParameters, early: bool = False) -> Thresholds:
+    """The surveillance-aware thresholds of an asymptomatic lesion.
+
+    Parameters
+    ----------
+    params : DecisionParameters
+    early : bool, default False
+        Within the early window after radiotherapy (the harm of treating necrosis is
+        ``harm_early``).
+
+    Returns
+    -------
+    Thresholds
+        :func:`thresholds` with the surveillance loss in place of the benefit, and the harm net
+        of surveillance's false alarms.
+    """
+    return thresholds(
+        surveillance_loss(params),
+        treatment_harm(params, early) * (1 - false_alarm(params)),
+        params.biopsy_harm,
+        params.biopsy_sensitivity,
+        params.biopsy_specificity,
+    )
+
+
+def classic_thresholds(params: DecisionParameters) -> Thresholds:
+    """The classic Pauker-Kassirer thresholds: managing a recurrence as necrosis forgoes B.
+
+    The reference the surveillance-aware thresholds depart from; the late-window harm.
+    """
     return thresholds(
         params.benefit,
         params.harm,
@@ -101,31 +129,3 @@ def parameter_thresholds(params: DecisionParameters) -> Thresholds:
         params.biopsy_sensitivity,
         params.biopsy_specificity,
     )
-
-
-def expected_utilities(p, params: DecisionParameters) -> dict[str, np.ndarray]:
-    """Expected utility of managing, biopsying and treating at P(recurrence) = p.
-
-    Parameters
-    ----------
-    p : float or array
-    params : DecisionParameters
-
-    Returns
-    -------
-    dict of str to ndarray
-        ``"manage"``, ``"biopsy"``, ``"treat"``, each shaped like ``p``.
-    """
-    p = np.asarray(p, dtype=float)
-    se, sp = params.biopsy_sensitivity, params.biopsy_specificity
-    return {
-        "manage": np.zeros_like(p),
-        "biopsy": p * se * params.benefit - (1 - p) * (1 - sp) * params.harm - params.biopsy_harm,
-        "treat": p * params.benefit - (1 - p) * params.harm,
-    }
-
-
-def immediate_value(p, params: DecisionParameters) -> np.ndarray:
-    """The best of managing, biopsying and treating at P(recurrence) = p (convex in p)."""
-    eu = expected_utilities(p, params)
-    return np.maximum(np.maximum(eu["manage"], eu["biopsy"]), eu["treat"])

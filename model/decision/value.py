@@ -13,7 +13,13 @@ evidence included), computed by the same closed forms as scoring
 (:func:`model.likelihood.kernel.class_log_joint`). After seeing y, P(R | data, y) follows by Bayes'
 rule, and its average over p(y | data) is the current probability. The expected value of sample
 information is E_y[V(P(R | data, y))] - V(p), V the best immediate action's expected utility;
-it is never negative and never above the expected value of perfect information p B - V(p).
+it is never negative and never above the expected value of perfect information.
+
+The utilities are the surveillance-aware table of :mod:`model.decision.utilities`, in the lesion's
+own context: symptomatic or not (a symptom recorded as present) and in the early window after
+radiotherapy or not. Waiting for a rescan or a PET is priced by class
+(:func:`model.decision.utilities.wait_costs`): a delay and a chance of losing the treatment window
+under recurrence, untreated symptoms under necrosis.
 """
 
 from __future__ import annotations
@@ -27,7 +33,18 @@ import pandas as pd
 from scipy.special import expit, logsumexp
 
 from model.decision.parameters import DecisionParameters, load_decision_parameters
-from model.decision.thresholds import expected_utilities, immediate_value
+from model.decision.policy import RESCAN_INTERVALS
+from model.decision.utilities import (
+    ASYMPTOMATIC_LATE,
+    IMMEDIATE_ACTIONS,
+    LesionContext,
+    best_action,
+    expected_utilities,
+    immediate_value,
+    perfect_information_value,
+    value_after_waiting,
+    wait_costs,
+)
 from model.fitting.sampling import Fit
 from model.inputs.encode import NONE, VALUE, Evidence, Lesions
 from model.inputs.vocabulary import MAX_FOLLOW_UPS
@@ -43,6 +60,8 @@ from model.scoring.predict import (
     score_tables,
 )
 
+NECROSIS_ARM = ("manage", "treat_necrosis")
+"""The immediate actions that manage a lesion as necrosis."""
 PET, PERFUSION = "pet", "perfusion"
 """The modalities a decision can order: a PET referral, a perfusion study."""
 GROWTH_GRID = np.linspace(-2.0, 3.0, 501)
@@ -90,13 +109,27 @@ class Preposterior:
         """P(recurrence) before the test: the predictive mean of ``p_after``."""
         return float(np.sum(self.probability * self.p_after))
 
-    def expected_value(self, params: DecisionParameters) -> float:
+    def expected_value(
+        self, params: DecisionParameters, context: LesionContext = ASYMPTOMATIC_LATE
+    ) -> float:
         """E_y[V(P(R | data, y))]: the expected utility of acting after seeing the result."""
-        return float(np.sum(self.probability * immediate_value(self.p_after, params)))
+        return float(np.sum(self.probability * immediate_value(self.p_after, params, context)))
 
-    def evsi(self, params: DecisionParameters) -> float:
+    def evsi(self, params: DecisionParameters, context: LesionContext = ASYMPTOMATIC_LATE) -> float:
         """Expected value of the sample information, gross of its costs (>= 0: V is convex)."""
-        return self.expected_value(params) - float(immediate_value(self.p_now, params))
+        now = float(immediate_value(self.p_now, params, context))
+        gain = self.expected_value(params, context) - now
+        return 0.0 if -1e-9 < gain < 0 else gain  # rounding, not a negative value
+
+    def value_if_waiting(
+        self, params: DecisionParameters, weeks: float, context: LesionContext = ASYMPTOMATIC_LATE
+    ) -> float:
+        """Expected utility of waiting ``weeks`` for the result and acting on it, before its price.
+
+        The wait's costs fall by class (:func:`model.decision.utilities.value_after_waiting`).
+        """
+        costs = wait_costs(params, weeks, context)
+        return value_after_waiting(self.p_after, self.probability, params, costs, context)
 
     def plausible(self, tail: float = 5e-4) -> np.ndarray:
         """Mask of results inside the central 1 - 2 * tail of the predictive distribution."""
@@ -219,24 +252,32 @@ def decide(
     -------
     pandas.DataFrame
         One row per lesion: ``patient_id``, ``lesion_id``, ``p_recurrence``,
-        ``under_bevacizumab`` (scored under the override); ``eu_manage``, ``eu_biopsy``,
-        ``eu_treat``, ``eu_rescan`` (one rescan, then the best immediate action), ``eu_pet``
-        (referral, then the best immediate action; NaN if the lesion has PET);
-        ``recommendation`` and ``margin`` (over the second best); ``evpi``; ``evsi_pet`` and
-        ``evsi_perfusion`` (gross of costs; for a lesion that has the test, the value it had given
-        the other evidence), ``evsi_rescan`` (NaN if no follow-up slot is left); and what would
-        change the decision, among plausible results and with the probability the lesion's report
-        would then show: ``tbr_treat_at`` (the PET TBR from which up treating is best),
-        ``tbr_manage_below`` (the highest TBR below that at which managing is best),
-        ``growth_treat_at`` and ``growth_manage_below`` (volume change at one rescan, as a
-        fraction: 0.25 = +25%). Flip points are offered only where they would change the best
+        ``under_bevacizumab`` (scored under the override); the lesion's context, ``symptomatic``
+        (a symptom recorded as present) and ``early_window`` (within the early window after
+        radiotherapy); the expected utility of each action open to it (surveillance-aware:
+        :mod:`model.decision.utilities`): ``eu_manage`` (manage as necrosis, under
+        surveillance), ``eu_biopsy``, ``eu_treat``, ``eu_resect``, ``eu_treat_necrosis`` (NaN
+        for an asymptomatic lesion), ``eu_rescan`` (the best of one rescan at each interval of
+        :data:`model.decision.policy.RESCAN_INTERVALS`, then the best immediate action; its
+        interval in ``rescan_weeks``), ``eu_pet`` (referral, then the best immediate action; NaN
+        if the lesion has PET); ``recommendation`` and ``margin`` (over the second best);
+        ``evpi``; ``evsi_pet`` and ``evsi_perfusion`` (gross of costs; for a lesion that has the
+        test, the value it had given the other evidence), ``evsi_rescan`` (at ``rescan_weeks``;
+        NaN if no follow-up slot is left); and what would change the decision, among plausible
+        results and with the probability the lesion's report would then show: ``tbr_treat_at``
+        (the PET TBR from which up treating is best), ``tbr_manage_below`` (the highest TBR below
+        that at which managing as necrosis, under surveillance or by treating the necrosis, is
+        best), ``growth_treat_at`` and ``growth_manage_below`` (volume change at the rescan, as
+        a fraction: 0.25 = +25%). Flip points are offered only where they would change the best
         immediate action (none to treat where treating is already best, none to manage where
-        managing is) and only for a test the lesion lacks (no TBR flip for a lesion with PET);
-        NaN otherwise, or where no plausible result gives that action. Per patient:
-        ``p_patient_recurrence`` (P(any of its lesions is recurrence)) and ``patient_action``,
-        the immediate action (manage, biopsy, treat) best at that probability. A lesion of a
-        patient with several is analysed given the others (their evidence acts as its prior).
-        Expected utilities are in the units of ``params`` (quality-adjusted life-weeks).
+        the lesion is already managed as necrosis) and only for a test the lesion lacks (no TBR
+        flip for a lesion with PET); NaN otherwise, or where no plausible result gives that
+        action. Per patient:
+        ``p_patient_recurrence`` (P(any of its lesions is recurrence)) and
+        ``patient_action``, the immediate action best at that probability in the lesion's
+        context. A lesion of a patient with several is analysed given the others (their evidence
+        acts as its prior). Expected utilities are in the units of ``params``
+        (quality-adjusted life-weeks).
     """
     fit = as_fit(fit)
     params = params if params is not None else load_decision_parameters()
@@ -255,8 +296,9 @@ def decide(
         tables = tables.select(np.linspace(0, tables.n_draws - 1, n_draws).round().astype(int))
     context = (tables, len(fit.centers), fit.registry, params, tests)
     offsets = patient_offsets(lesions, *context[:3])
+    situations = lesion_contexts(lesions)
     rows = [
-        _decide_one(lesions.subset([i]), probability[i], offsets[i], *context)
+        _decide_one(lesions.subset([i]), probability[i], offsets[i], situations[i], *context)
         for i in range(len(lesions))
     ]
     table = pd.DataFrame(rows)
@@ -264,9 +306,13 @@ def decide(
     table.insert(1, "lesion_id", cohort.table["lesion_id"].to_numpy())
     table.insert(2, "p_recurrence", probability)
     table.insert(3, "under_bevacizumab", predictions["under_bevacizumab"].to_numpy())
+    table.insert(4, "symptomatic", [c.symptomatic for c in situations])
+    table.insert(5, "early_window", [c.early for c in situations])
     p_patient = predictions["p_patient_recurrence"].to_numpy()
     table["p_patient_recurrence"] = p_patient
-    table["patient_action"] = [_best_immediate(p, params) for p in p_patient]
+    table["patient_action"] = [
+        best_action(p, params, c) for p, c in zip(p_patient, situations, strict=True)
+    ]
     table.attrs.update(
         {
             "units": "quality-adjusted life-weeks",
@@ -277,16 +323,20 @@ def decide(
     return table
 
 
-def _best_immediate(p: float, params: DecisionParameters) -> str:
-    """The immediate action (manage, biopsy, treat) of highest expected utility at P = p."""
-    eu = expected_utilities(p, params)
-    return max(eu, key=lambda name: float(eu[name]))
+def lesion_contexts(lesions: Lesions) -> list[LesionContext]:
+    """Each lesion's decision context: a symptom recorded as present; within the early window.
+
+    An unknown time since radiotherapy counts as late (``x_early`` 0).
+    """
+    symptomatic = lesions.symptom_yes.sum(axis=1) > 0
+    early = lesions.x_early > 0
+    return [LesionContext(bool(s), bool(e)) for s, e in zip(symptomatic, early, strict=True)]
 
 
-def _decide_one(lesion, p, offset, tables, n_centers, registry, params, tests) -> dict:
-    eu = {name: float(v) for name, v in expected_utilities(p, params).items()}
+def _decide_one(lesion, p, offset, situation, tables, n_centers, registry, params, tests) -> dict:
+    eu = {name: float(v) for name, v in expected_utilities(p, params, situation).items()}
     now = max(eu.values())
-    row: dict = {f"eu_{name}": value for name, value in eu.items()}
+    row: dict = {f"eu_{name}": eu.get(name, np.nan) for name in IMMEDIATE_ACTIONS}
 
     def analyse(base, augment, grid):
         return preposterior(base, tables, n_centers, registry, augment, grid, offset)
@@ -297,64 +347,75 @@ def _decide_one(lesion, p, offset, tables, n_centers, registry, params, tests) -
             without(lesion, name), lambda ls, y: with_value(ls, marker, kind, y), value_grid(marker)
         )
 
+    def pet_referral(values: DecisionParameters) -> float:
+        waited = pet.value_if_waiting(values, values.pet_delay_weeks, situation)
+        return waited - values.pet_cost
+
     pet = study(PET)
-    row["evsi_pet"] = pet.evsi(params)
+    row["evsi_pet"] = pet.evsi(params, situation)
     has_pet = lesion.evidence[PET].state[0] != NONE
-    row["eu_pet"] = (
-        np.nan
-        if has_pet
-        else pet.expected_value(params) - params.pet_cost - p * params.pet_delay_loss
-    )
-    current = max(eu, key=eu.__getitem__)  # the best immediate action now, as _best_immediate
+    row["eu_pet"] = np.nan if has_pet else pet_referral(params)
+    current = max(eu, key=eu.__getitem__)  # the best immediate action now, as best_action
     row["tbr_treat_at"], row["tbr_manage_below"] = (
-        (np.nan, np.nan) if has_pet else _flips(pet, params, np.exp, current)
+        (np.nan, np.nan) if has_pet else _flips(pet, params, situation, np.exp, current)
     )
-    row["evsi_perfusion"] = study(PERFUSION).evsi(params)
+    row["evsi_perfusion"] = study(PERFUSION).evsi(params, situation)
 
     if lesion.growth_mask[0].sum() < MAX_FOLLOW_UPS:
-        weeks = params.rescan_weeks
-        rescan = analyse(lesion, lambda ls, g: with_rescan(ls, g, weeks), GROWTH_GRID)
-        row["evsi_rescan"] = rescan.evsi(params)
-        row["eu_rescan"] = rescan.expected_value(params) - params.scan_cost - p * params.delay_loss
+        rescans = {
+            weeks: analyse(lesion, lambda ls, g, w=weeks: with_rescan(ls, g, w), GROWTH_GRID)
+            for weeks in RESCAN_INTERVALS
+        }
+        worth = {
+            weeks: pre.value_if_waiting(params, weeks, situation) - params.scan_cost
+            for weeks, pre in rescans.items()
+        }
+        weeks = max(worth, key=worth.__getitem__)
+        row["rescan_weeks"], row["eu_rescan"] = weeks, worth[weeks]
+        row["evsi_rescan"] = rescans[weeks].evsi(params, situation)
         row["growth_treat_at"], row["growth_manage_below"] = _flips(
-            rescan, params, np.expm1, current
+            rescans[weeks], params, situation, np.expm1, current
         )
     else:
-        row["evsi_rescan"] = row["eu_rescan"] = np.nan
+        row["rescan_weeks"] = row["evsi_rescan"] = row["eu_rescan"] = np.nan
         row["growth_treat_at"] = row["growth_manage_below"] = np.nan
 
-    options = {a: row[f"eu_{a}"] for a in ("manage", "biopsy", "treat", "rescan", "pet")}
+    options = {a: row[f"eu_{a}"] for a in (*IMMEDIATE_ACTIONS, "rescan", "pet")}
     ranked = sorted((v, a) for a, v in options.items() if np.isfinite(v))
     row["recommendation"] = ranked[-1][1]
     row["margin"] = ranked[-1][0] - ranked[-2][0]
-    row["evpi"] = p * params.benefit - now
+    row["evpi"] = float(perfect_information_value(p, params, situation)) - now
     return row
 
 
 def _flips(
-    pre: Preposterior, params: DecisionParameters, to_natural, current: str
+    pre: Preposterior,
+    params: DecisionParameters,
+    situation: LesionContext,
+    to_natural,
+    current: str,
 ) -> tuple[float, float]:
     """Find what result would change the best immediate action, ``current``.
 
     Scanning down from the highest plausible result: where the top run of "treat" begins, and the
-    first result below it at which managing is best. A result that would only confirm the current
-    action is no flip point: treating's is not given where treating is already best, nor
-    managing's where managing is.
+    first result below it at which the lesion would be managed as necrosis (under surveillance,
+    or by treating a symptomatic necrosis: :data:`NECROSIS_ARM`). A result that would only
+    confirm the current action is no flip point: treating's is not given where treating is
+    already best, nor managing's where the lesion is already managed as necrosis.
 
     Larger values (TBR, rCBV, growth) favour recurrence, so these bound the middle region; scanning
     from the top ignores the far low tail, where an implausible result can move the reported
     probability erratically.
     """
-    eu = expected_utilities(pre.p_reported, params)
-    best = np.argmax(np.stack([eu["manage"], eu["biopsy"], eu["treat"]]), axis=0)[pre.plausible()][
-        ::-1
-    ]
+    eu = expected_utilities(pre.p_reported, params, situation)
+    names = np.array(list(eu))
+    best = names[np.argmax(np.stack(list(eu.values())), axis=0)][pre.plausible()][::-1]
     values = pre.values[pre.plausible()][::-1]
-    treat_run = int(np.argmax(best != 2)) if np.any(best != 2) else len(best)
+    treat_run = int(np.argmax(best != "treat")) if np.any(best != "treat") else len(best)
     treat_at = float(to_natural(values[treat_run - 1])) if treat_run > 0 else np.nan
-    below = np.flatnonzero(best[treat_run:] == 0)
+    below = np.flatnonzero(np.isin(best[treat_run:], NECROSIS_ARM))
     manage_below = float(to_natural(values[treat_run + below[0]])) if below.size else np.nan
     return (
         np.nan if current == "treat" else treat_at,
-        np.nan if current == "manage" else manage_below,
+        np.nan if current in NECROSIS_ARM else manage_below,
     )

@@ -25,7 +25,6 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 from scipy.special import expit, logit
 
 from model.decision.plots import ACTION_COLORS, ACTION_LABELS
-from model.decision.thresholds import Thresholds
 
 STYLE = {
     "font.family": "DejaVu Sans",
@@ -79,17 +78,17 @@ def inline_svg(figure: Figure, label: str) -> Markup:
 
 
 def action_labels(rescan_weeks: float) -> dict[str, str]:
-    """Each action's label on a page, the rescan's with the interval of the decision parameters.
+    """Each action's label on a page, the rescan's with its interval.
 
     Parameters
     ----------
     rescan_weeks : float
-        Interval of a rescan round (``DecisionParameters.rescan_weeks``).
+        The rescan's interval (the lesion's best, ``rescan_weeks`` of :func:`model.decide`).
 
     Returns
     -------
     dict of str to str
-        Labels of manage, rescan, biopsy, treat and pet.
+        The label of each action of :data:`model.decision.thresholds.ACTIONS`.
     """
     return {**ACTION_LABELS, "rescan": f"rescan in {rescan_weeks:g} weeks"}
 
@@ -115,29 +114,18 @@ def plain_log_ticks(axis: Axis) -> None:
     axis.set_minor_formatter(NullFormatter())
 
 
-def _immediate_bands(thresholds: Thresholds) -> list[tuple[str, float, float]]:
-    """The best immediate action (manage, biopsy, treat) over P(recurrence), as bands."""
-    if thresholds.biopsy_ever_best:
-        return [
-            ("manage", 0.0, thresholds.test),
-            ("biopsy", thresholds.test, thresholds.test_treat),
-            ("treat", thresholds.test_treat, 1.0),
-        ]
-    return [("manage", 0.0, thresholds.treat), ("treat", thresholds.treat, 1.0)]
-
-
 @styled
 def probability_figure(
     p: float,
     low: float,
     high: float,
-    thresholds: Thresholds,
+    bands: list[tuple[str, float, float]],
     recommendation: str,
     labels: dict[str, str],
 ) -> Figure:
     """P(recurrence) and its interval on the decision scale, under the recommended next step.
 
-    The shaded bands are the best immediate action (manage, biopsy, treat) at each probability:
+    The shaded bands are the best immediate action at each probability, in the lesion's context:
     context for the recommendation, which also weighs a rescan and a PET referral. The strip's
     title names the recommendation, the dot takes its colour, and an immediate action's band is
     shaded darker when it is the one recommended; for a rescan or PET the title also names the
@@ -147,10 +135,11 @@ def probability_figure(
     ----------
     p, low, high : float
         P(recurrence) and its interval.
-    thresholds : Thresholds
-        Where the best immediate action changes.
+    bands : list of (str, float, float)
+        The best immediate action's runs of P(recurrence)
+        (:func:`model.decision.utilities.immediate_bands`).
     recommendation : str
-        The recommended action: manage, rescan, biopsy, treat or pet.
+        The recommended action (one of :data:`model.decision.thresholds.ACTIONS`).
     labels : dict of str to str
         Each action's label (:func:`action_labels`).
 
@@ -160,7 +149,6 @@ def probability_figure(
     """
     fig = Figure(figsize=(7.2, 1.75), layout="constrained")
     ax = fig.add_subplot()
-    bands = _immediate_bands(thresholds)
     names = []
     for action, start, stop in bands:
         chosen = action == recommendation
@@ -433,11 +421,8 @@ def utilities_figure(
     -------
     matplotlib.figure.Figure
     """
-    names = [
-        a
-        for a in ("manage", "rescan", "biopsy", "treat", "pet")
-        if np.isfinite(expected.get(a, np.nan))
-    ]
+    order = ("manage", "rescan", "pet", "biopsy", "treat_necrosis", "resect", "treat")
+    names = [a for a in order if np.isfinite(expected.get(a, np.nan))]
     fig = Figure(figsize=(5.0, 0.9 + 0.36 * len(names)), layout="constrained")
     ax = fig.add_subplot()
     values = [expected[a] for a in names]

@@ -21,7 +21,8 @@ from model import __version__
 from model.core.errors import InputError, Problem
 from model.core.files import atomic_write_text, safe_file_stem, write_folder
 from model.decision.parameters import DecisionParameters, load_decision_parameters
-from model.decision.thresholds import parameter_thresholds
+from model.decision.thresholds import ACTIONS, classic_thresholds
+from model.decision.utilities import LesionContext, immediate_bands
 from model.decision.value import decide
 from model.fitting.sampling import Fit
 from model.inputs.encode import NONE, UNSEEN_CENTER, VALUE
@@ -147,13 +148,14 @@ def lesion_reports(
     env = environment()
     created = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     provenance = _provenance(fit, params)
-    labels = figures.action_labels(params.rescan_weeks)
     names: list[str] = []
 
     def write(folder: Path) -> None:
         rows = []
         for i in range(len(cohort)):
             lesion = _lesion_context(cohort, predictions, lesions, i, fit, ci_prob)
+            weeks = decisions["rescan_weeks"].iloc[i]
+            labels = figures.action_labels(weeks if np.isfinite(weeks) else params.rescan_weeks)
             context = {
                 "lesion": lesion,
                 "decision": _decision_context(
@@ -353,10 +355,14 @@ def _sequential(
 def _decision_context(row: pd.Series, params: DecisionParameters, tracer: str) -> dict:
     flips = _flip_lines(row, tracer)
     evsi_rescan = row["evsi_rescan"]
+    situation = LesionContext(bool(row["symptomatic"]), bool(row["early_window"]))
     return {
         "recommendation": row["recommendation"],
         "margin": float(row["margin"]),
-        "thresholds": parameter_thresholds(params),
+        "bands": immediate_bands(params, situation),
+        "situation": situation,
+        "classic": classic_thresholds(params),
+        "rescan_weeks": row["rescan_weeks"],
         "evpi": float(row["evpi"]),
         "evsi_pet": float(row["evsi_pet"]),
         "evsi_rescan": f"{evsi_rescan:.2f}"
@@ -364,9 +370,7 @@ def _decision_context(row: pd.Series, params: DecisionParameters, tracer: str) -
         else "not computed (three follow-ups already)",
         "pet_tracer": tracer,
         "flips": flips,
-        "expected": {
-            a: float(row[f"eu_{a}"]) for a in ("manage", "rescan", "biopsy", "treat", "pet")
-        },
+        "expected": {a: float(row[f"eu_{a}"]) for a in ACTIONS},
     }
 
 
@@ -380,7 +384,8 @@ def _flip_lines(row: pd.Series, tracer: str) -> list[str]:
     if np.isfinite(row["tbr_manage_below"]):
         lines.append(
             f"A {tracer} TBR of {row['tbr_manage_below']:.2f} or less would make "
-            "managing as necrosis the best immediate action."
+            "managing as necrosis the best immediate action (under surveillance, or by treating "
+            "the necrosis)."
         )
     if np.isfinite(row["growth_treat_at"]):
         lines.append(
@@ -405,7 +410,7 @@ def _figures(context: dict, fit: Fit, lesions, i: int) -> dict:
                 lesion["p"],
                 lesion["low"],
                 lesion["high"],
-                decision["thresholds"],
+                decision["bands"],
                 decision["recommendation"],
                 labels,
             ),

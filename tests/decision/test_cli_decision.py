@@ -6,9 +6,21 @@ from model.cli import main
 def test_thresholds_json_and_plots(tmp_path, capsys):
     assert main(["thresholds", "--json", "--plot", str(tmp_path)]) == 0
     document = json.loads(capsys.readouterr().out)
-    t = document["thresholds"]
-    assert 0 < t["test"] < t["treat"] < t["test_treat"] < 1
-    for name in ("thresholds.png", "tornado.png", "psa.png"):
+    from model.decision import classic_thresholds, load_decision_parameters, surveillance_loss
+
+    params = load_decision_parameters()
+    late, early, classic = (
+        document["thresholds"],
+        document["thresholds_early"],
+        document["classic_thresholds"],
+    )
+    assert 0 < classic["test"] < classic["treat"] < classic["test_treat"] < 1
+    assert classic == classic_thresholds(params)._asdict()
+    assert document["surveillance_loss"] == surveillance_loss(params)
+    # surveillance costs a recurrence less than never treating it: treat later, biopsy never
+    assert classic["treat"] < late["treat"] < early["treat"] < 1
+    assert late["test"] > late["test_treat"] and document["biopsy_ever_best"] is False
+    for name in ("thresholds.png", "threshold_shift.png", "tornado.png", "psa.png"):
         assert (tmp_path / name).stat().st_size > 10_000
 
 

@@ -3,9 +3,27 @@ import pytest
 from scipy import stats
 
 from model.decision import expected_utilities, load_decision_parameters
-from model.decision.policy import GrowthLikelihood, _bands, growth_likelihood, rescan_policy
+from model.decision.policy import (
+    RESCAN_INTERVALS,
+    GrowthLikelihood,
+    _bands,
+    growth_likelihood,
+    policy_by_delay,
+    rescan_policy,
+)
+from model.decision.utilities import LesionContext, false_alarm, surveillance_loss
 
 BASE = load_decision_parameters()
+
+
+def perfect_rescan(weeks=6.0):
+    """A rescan that always tells the classes apart: necrosis shrinks, recurrence grows."""
+    growth = np.linspace(-1.0, 1.0, 201)
+    weights = np.full(len(growth), growth[1] - growth[0])
+    weights[[0, -1]] /= 2
+    shrinks, grows = (growth < 0).astype(float), (growth > 0).astype(float)
+    density = np.stack([shrinks / (shrinks * weights).sum(), grows / (grows * weights).sum()])
+    return GrowthLikelihood(growth, weights, density, weeks)
 
 
 @pytest.fixture(scope="module")
@@ -23,12 +41,20 @@ def test_growth_likelihood_is_normalised_and_separates(likelihood, bundled_fit):
     np.testing.assert_allclose(mean, rate * BASE.rescan_weeks / 6, atol=1e-3)
 
 
-def test_free_rescans_dominate_biopsy(likelihood):
-    policy = rescan_policy(likelihood, BASE.with_values(delay_loss=0, scan_cost=0), rounds=3)
-    eu = expected_utilities(policy.p, BASE)
-    for k in (1, 2, 3):
-        assert np.all(policy.value[k] >= eu["biopsy"] - 1e-12)
-        assert "biopsy" not in set(policy.action[k])
+def test_without_delay_or_window_loss_surveillance_dominates(likelihood):
+    """A recurrence that loses nothing by waiting (delay and window loss 0) is best watched:
+    L = 0, so managing as necrosis beats treating, biopsy and re-resection at every P, and no
+    rescan, at any interval, makes any of them worth it."""
+    free = BASE.with_values(delay_loss=0, window_loss=0, scan_cost=0)
+    assert surveillance_loss(free) == 0
+    policy = rescan_policy(likelihood, free, rounds=3)
+    eu = expected_utilities(policy.p, free)
+    for k in range(4):
+        assert set(policy.action[k]) == {"manage"}
+        for action in ("biopsy", "treat", "resect"):
+            assert np.all(policy.value[k] >= eu[action] - 1e-12)
+    symptomatic = rescan_policy(likelihood, free, rounds=2, context=LesionContext(True))
+    assert set(symptomatic.action.ravel()) <= {"manage", "treat_necrosis"}
 
 
 def test_costly_delay_never_pays(likelihood):
@@ -43,29 +69,58 @@ def test_more_rounds_never_hurt_and_bands_cover_the_axis(likelihood):
     for k in range(4):
         bands = policy.bands[policy.bands["rescans_left"] == k]
         assert bands["p_from"].iloc[0] == 0.0 and bands["p_to"].iloc[-1] == 1.0
-    assert policy.action_at(0.5, 3) == "rescan" and policy.action_at(0.5, 0) == "biopsy"
+    assert policy.action_at(0.5, 3) == "manage" and policy.action_at(0.9, 3) == "treat"
+    informative = rescan_policy(perfect_rescan(), BASE, rounds=2)
+    assert informative.action_at(0.5, 2) == "rescan" and informative.action_at(0.5, 0) == "manage"
 
 
-def test_a_perfectly_informative_rescan_has_the_closed_form_value():
-    """A rescan that always tells the classes apart: afterwards P is 0 (manage, worth 0) or 1
-    (treat, worth B), so with k >= 1 rescans left V_k(p) = max(V_0(p), p (B - delay) - scan cost)
-    and the manage/rescan boundary is scan cost / (B - delay): every cost at every round counts."""
-    growth = np.linspace(-1.0, 1.0, 201)
-    weights = np.full(len(growth), growth[1] - growth[0])
-    weights[[0, -1]] /= 2
-    shrinks, grows = (growth < 0).astype(float), (growth > 0).astype(float)
-    density = np.stack([shrinks / (shrinks * weights).sum(), grows / (grows * weights).sum()])
-    params = BASE.with_values(scan_cost=0.3, delay_loss=1.5)
-    policy = rescan_policy(GrowthLikelihood(growth, weights, density), params, rounds=3)
+@pytest.mark.parametrize("weeks", [6.0, 12.0])
+def test_a_perfectly_informative_rescan_has_the_closed_form_value(weeks):
+    """After a rescan that always tells the classes apart, P is 0 (worth V_0(0), surveillance's
+    false alarms) or 1 (treat, worth B). Waiting w weeks loses the window with probability
+    1 - (1 - q)^(w / 6) and costs the delay while it is open, so with k >= 1 rescans left
+    V_k(p) = max(V_0(p), p (1 - window) (B - delay) + (1 - p) V_0(0) - scan cost): every cost
+    at every round counts, in its class."""
+    params = BASE.with_values(scan_cost=0.3, delay_loss=1.5, window_loss=0.1)
+    policy = rescan_policy(perfect_rescan(weeks), params, rounds=3)
     p, B = policy.p, params.benefit
     immediate = np.max(np.stack(list(expected_utilities(p, params).values())), axis=0)
     np.testing.assert_allclose(policy.value[0], immediate, atol=1e-12)
-    closed = np.maximum(immediate, p * (B - params.delay_loss) - params.scan_cost)
+    at_zero = -false_alarm(params) * params.harm  # surveillance of a known necrosis
+    assert immediate[0] == pytest.approx(at_zero, abs=1e-12)
+    rounds = weeks / 6
+    window, delay = 1 - 0.9**rounds, 1.5 * rounds
+    closed = np.maximum(immediate, p * (1 - window) * (B - delay) + (1 - p) * at_zero - 0.3)
     for k in (1, 2, 3):
         np.testing.assert_allclose(policy.value[k], closed, atol=1e-9)
-        first_rescan = p[np.argmax(policy.action[k] == "rescan")]
-        boundary = params.scan_cost / (B - params.delay_loss)
-        assert first_rescan == pytest.approx(boundary, abs=1.5 / (len(p) - 1))
+        assert set(policy.weeks[k][policy.action[k] == "rescan"]) <= {weeks}
+
+
+def test_the_best_interval_is_chosen_among_those_offered():
+    """Two perfect rescans, 4 and 12 weeks: the shorter loses less to waiting, so it is chosen;
+    offered alone, the 12-week one is taken where it still pays, with a smaller band."""
+    params = BASE.with_values(scan_cost=0.1, delay_loss=0.5, window_loss=0.02)
+    both = rescan_policy([perfect_rescan(12.0), perfect_rescan(4.0)], params, rounds=1)
+    alone = rescan_policy(perfect_rescan(12.0), params, rounds=1)
+    chosen = both.action[1] == "rescan"
+    assert chosen.any() and set(both.weeks[1][chosen]) == {4.0}
+    assert (alone.action[1] == "rescan").sum() < chosen.sum()
+    assert np.all(both.value[1] >= alone.value[1] - 1e-12)
+    bands = both.bands[both.bands["action"] == "rescan"]
+    assert set(bands["weeks"]) == {4.0}
+
+
+def test_policy_by_delay_reproduces_the_policy_at_each_delay(likelihood):
+    table = policy_by_delay(likelihood, BASE, delays=[0.0, 1.0, 8.0])
+    assert list(table["delay_loss"].unique()) == [0.0, 1.0, 8.0]
+    for delay, rows in table.groupby("delay_loss"):
+        varied = BASE.with_values(delay_loss=delay)
+        bands = rescan_policy(likelihood, varied, rounds=1).bands
+        expected = bands[bands["rescans_left"] == 1]
+        assert rows["action"].tolist() == expected["action"].tolist()
+        np.testing.assert_allclose(rows["p_to"], expected["p_to"])
+        assert rows["surveillance_loss"].iloc[0] == pytest.approx(surveillance_loss(varied))
+    assert sorted(RESCAN_INTERVALS) == [4.0, 6.0, 8.0, 12.0]
 
 
 def test_growth_likelihood_is_the_draw_averaged_normal_mixture_on_its_grid(bundled_fit):
@@ -115,8 +170,70 @@ def test_bands_are_the_runs_of_each_action_row(likelihood):
         )
         np.testing.assert_array_equal(rebuilt, row)
     # one-point runs at either end, as in a coarse grid
-    one_point = _bands(np.array([0.0, 0.5, 1.0]), [np.array(["manage", "rescan", "treat"])])
-    assert one_point.to_dict("records") == [
-        {"rescans_left": 0, "action": a, "p_from": x, "p_to": x}
-        for a, x in (("manage", 0.0), ("rescan", 0.5), ("treat", 1.0))
+    one_point = _bands(
+        np.array([0.0, 0.5, 1.0]),
+        [np.array(["manage", "rescan", "treat"])],
+        [np.array([np.nan, 6.0, np.nan])],
+    )
+    records = one_point.to_dict("records")
+    assert [(r["action"], r["p_from"], r["p_to"]) for r in records] == [
+        (a, x, x) for a, x in (("manage", 0.0), ("rescan", 0.5), ("treat", 1.0))
     ]
+    assert records[1]["weeks"] == 6.0 and np.isnan(records[0]["weeks"])
+    # two rescans at different intervals are two bands
+    split = _bands(
+        np.array([0.0, 0.5, 1.0]),
+        [np.array(["rescan", "rescan", "rescan"])],
+        [np.array([4.0, 4.0, 8.0])],
+    )
+    assert split["weeks"].tolist() == [4.0, 8.0]
+
+
+def test_backward_induction_matches_exact_recursion_with_a_three_way_rescan():
+    """A rescan that shows growth, stability or shrinkage (70/25/5% of recurrences, 2/28/70% of
+    necroses), where surveillance finds few recurrences (20% a scan) and the window is often
+    lost (30% a round). A stable rescan leaves P in the gray zone, so rescans follow rescans:
+    the policy's values on its grid against an exact recursion over the three results, which
+    carries each rescan's value under recurrence to the round before (the window loss is
+    charged on it)."""
+    from model.decision.utilities import class_utilities, wait_costs
+
+    given_r, given_n = (0.70, 0.25, 0.05), (0.02, 0.28, 0.70)
+    three_way = GrowthLikelihood(np.arange(3.0), np.ones(3), np.array([given_n, given_r]), 6.0)
+    params = BASE.with_values(
+        scan_cost=0.2, window_loss=0.3, delay_loss=0.1, surveillance_detection=0.2
+    )
+    table = class_utilities(params)
+    cost = wait_costs(params, 6.0)
+
+    def exact(k, p):
+        """(value, value under recurrence) of acting optimally with k rescans left."""
+        eu = {a: p * r + (1 - p) * n for a, (n, r) in table.items()}
+        best = max(eu, key=eu.get)
+        now = (eu[best], table[best][1])
+        if k == 0:
+            return now
+        total = under_r = 0.0
+        for f_r, f_n in zip(given_r, given_n, strict=True):
+            marginal = p * f_r + (1 - p) * f_n
+            value, later_r = exact(k - 1, p * f_r / marginal)
+            total += marginal * value
+            under_r += f_r * later_r
+        rescan = (
+            total
+            - p * cost.window * under_r
+            - p * (1 - cost.window) * cost.delay
+            - params.scan_cost
+        )
+        carried = (1 - cost.window) * (under_r - cost.delay) - params.scan_cost
+        return (rescan, carried) if rescan > now[0] + 1e-9 else now
+
+    policy = rescan_policy(three_way, params, rounds=3)
+    rescans = [(policy.action[k] == "rescan").sum() for k in range(4)]
+    assert rescans[0] == 0 and 0 < rescans[1] < rescans[3]  # later rounds rescan more
+    worst = max(
+        abs(policy.value[k, i] - exact(k, policy.p[i])[0])
+        for i in range(0, len(policy.p), 20)
+        for k in range(4)
+    )
+    assert worst < 1e-3  # the grid's interpolation; leaving out a carried cost moves it by 0.01

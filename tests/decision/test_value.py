@@ -5,7 +5,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from model.decision import load_decision_parameters
-from model.decision.thresholds import immediate_value
+from model.decision.utilities import (
+    LesionContext,
+    best_action,
+    immediate_value,
+    perfect_information_value,
+)
 from model.decision.value import (
     Preposterior,
     decide,
@@ -17,6 +22,8 @@ from model.decision.value import (
 from model.scoring.predict import encode_patients, predict, score_tables
 
 BASE = load_decision_parameters()
+CLASSIC = BASE.with_values(delay_loss=BASE.benefit, surveillance_rounds=1)
+"""The classic Pauker-Kassirer structure (L = B), where biopsy has a band."""
 
 
 @given(
@@ -27,9 +34,15 @@ BASE = load_decision_parameters()
     r=st.floats(0, 8),
     se=st.floats(0, 1),
     sp=st.floats(0, 1),
+    delay=st.floats(0, 8),
+    rounds=st.integers(1, 4),
+    symptomatic=st.booleans(),
+    early=st.booleans(),
 )
 @settings(max_examples=300, deadline=None)
-def test_evpi_at_least_evsi_at_least_zero(weights, p_after, b, h, r, se, sp):
+def test_evpi_at_least_evsi_at_least_zero(
+    weights, p_after, b, h, r, se, sp, delay, rounds, symptomatic, early
+):
     weights = np.array(weights)
     if weights.sum() == 0:
         weights[0] = 1.0
@@ -38,18 +51,27 @@ def test_evpi_at_least_evsi_at_least_zero(weights, p_after, b, h, r, se, sp):
     )
     pre = Preposterior(np.arange(len(weights), dtype=float), weights / weights.sum(), post, post)
     params = BASE.with_values(
-        benefit=b, harm=h, biopsy_harm=r, biopsy_sensitivity=se, biopsy_specificity=sp
+        benefit=b,
+        harm=h,
+        harm_early=2 * h,
+        biopsy_harm=r,
+        biopsy_sensitivity=se,
+        biopsy_specificity=sp,
+        delay_loss=delay,
+        surveillance_rounds=rounds,
     )
-    evsi = pre.evsi(params)
-    evpi = pre.p_now * params.benefit - float(immediate_value(pre.p_now, params))
+    context = LesionContext(symptomatic, early)
+    evsi = pre.evsi(params, context)
+    now = float(immediate_value(pre.p_now, params, context))
+    evpi = float(perfect_information_value(pre.p_now, params, context)) - now
     assert -1e-9 <= evsi <= evpi + 1e-9
 
 
-def _examples_decided(fit) -> pd.DataFrame:
+def _examples_decided(fit, params=None) -> pd.DataFrame:
     """decide() on the bundled examples, indexed by patient (and lesion where there are several)."""
     from conftest import DATA
 
-    table = decide(fit, DATA / "patients_example.csv")
+    table = decide(fit, DATA / "patients_example.csv", params)
     names = [
         pid if pd.isna(lid) else f"{pid}/{lid}"
         for pid, lid in zip(table["patient_id"], table["lesion_id"], strict=True)
@@ -69,16 +91,17 @@ def decided_on_few_draws(few_draws_fit):
 
 def test_pet_is_worth_most_in_the_gray_zone(examples_decided):
     t = examples_decided
-    assert t.loc["EX3-grayzone-no-pet", "evsi_pet"] > 0.3
+    assert t.loc["EX3-grayzone-no-pet", "evsi_pet"] > 0.15
     assert t.loc["EX1-clear-recurrence", "evsi_pet"] < 0.01
-    # one perfusion study cannot make necrosis certain (its likelihood ratio is bounded), so a
-    # PET keeps some value for the clear necrosis, but less than in the gray zone
-    assert 0.01 < t.loc["EX2-clear-necrosis", "evsi_pet"] < t.loc["EX3-grayzone-no-pet", "evsi_pet"]
+    # a clear necrosis stays under surveillance whatever a PET shows: its PET is worth nothing
+    assert 0 <= t.loc["EX2-clear-necrosis", "evsi_pet"] + 1e-12 < 1e-6
     assert np.isfinite(t.loc["EX3-grayzone-no-pet", "eu_pet"])
     assert np.isnan(t.loc["EX1-clear-recurrence", "eu_pet"])  # it has a PET: no referral option
 
 
 def test_value_of_information_ordering_on_examples(examples_decided):
+    from model.decision.thresholds import ACTIONS
+
     t = examples_decided
     for column in ("evsi_pet", "evsi_perfusion", "evsi_rescan"):
         assert (t[column].dropna() >= -1e-9).all()
@@ -92,7 +115,8 @@ def test_value_of_information_ordering_on_examples(examples_decided):
     }
     for pid, action in expected.items():
         assert t.loc[pid, "recommendation"] == action
-    best = t[["eu_manage", "eu_biopsy", "eu_treat", "eu_rescan", "eu_pet"]].max(axis=1)
+    eu_columns = [f"eu_{a}" for a in ACTIONS]
+    best = t[eu_columns].max(axis=1)
     for pid in t.index:
         assert t.loc[pid, f"eu_{t.loc[pid, 'recommendation']}"] == best[pid]
 
@@ -132,7 +156,7 @@ def test_a_lesion_of_a_patient_with_several_is_analysed_given_the_others(
     P(any lesion is recurrence)."""
     from conftest import DATA
 
-    from model.decision.thresholds import expected_utilities
+    from model.decision.utilities import expected_utilities
     from model.likelihood.kernel import patient_offsets
 
     _, lesions = encode_patients(few_draws_fit, DATA / "patients_example.csv")
@@ -158,12 +182,15 @@ def test_a_lesion_of_a_patient_with_several_is_analysed_given_the_others(
     row = decided_on_few_draws.loc["EX9-two-lesions/L2-callosal"]
     assert pre.p_now == pytest.approx(row["p_recurrence"], abs=2e-4)
     assert abs(alone.p_now - pre.p_now) > 0.02  # the sibling matters
-    assert row["evsi_pet"] == pytest.approx(pre.evsi(BASE), rel=1e-9)  # decide() used the offset
-    assert abs(alone.evsi(BASE) - pre.evsi(BASE)) > 1e-3
+    symptomatic = LesionContext(symptomatic=True)  # EX9 has symptoms
+    assert row["symptomatic"] and not row["early_window"]
+    # decide() used the offset
+    assert row["evsi_pet"] == pytest.approx(pre.evsi(BASE, symptomatic), rel=1e-9)
+    assert abs(alone.evsi(BASE, symptomatic) - pre.evsi(BASE, symptomatic)) > 1e-3
     for name in ("EX9-two-lesions/L1-frontal", "EX9-two-lesions/L2-callosal"):
         patient = decided_on_few_draws.loc[name]
         assert patient["p_patient_recurrence"] >= patient["p_recurrence"]
-        eu = expected_utilities(patient["p_patient_recurrence"], BASE)
+        eu = expected_utilities(patient["p_patient_recurrence"], BASE, symptomatic)
         assert patient["patient_action"] == max(eu, key=lambda a: float(eu[a]))
 
 
@@ -171,11 +198,10 @@ def test_flip_points_only_offer_what_would_change_the_action(decided_on_few_draw
     """A lesion is never told what would make its current best action best, nor offered a PET
     result when it has one: EX7 (treat) gets no growth-to-treat flip, EX2 (manage) no TBR to
     manage, EX1 and EX4 (PET done) no TBR flip at all."""
-    from model.decision.value import _best_immediate
-
     t = decided_on_few_draws
     for name, row in t.iterrows():
-        current = _best_immediate(row["p_recurrence"], BASE)
+        situation = LesionContext(row["symptomatic"], row["early_window"])
+        current = best_action(row["p_recurrence"], BASE, situation)
         if current == "treat":
             assert np.isnan(row["tbr_treat_at"]) and np.isnan(row["growth_treat_at"]), name
         if current == "manage":
@@ -183,60 +209,97 @@ def test_flip_points_only_offer_what_would_change_the_action(decided_on_few_draw
             assert np.isnan(row["growth_manage_below"]), name
     for name in ("EX1-clear-recurrence", "EX4-grayzone-with-pet"):
         assert np.isnan(t.loc[name, ["tbr_treat_at", "tbr_manage_below"]].astype(float)).all()
-    assert _best_immediate(t.loc["EX7-grayzone-two-rescans", "p_recurrence"], BASE) == "treat"
-    assert _best_immediate(t.loc["EX2-clear-necrosis", "p_recurrence"], BASE) == "manage"
+    late = LesionContext()
+    assert best_action(t.loc["EX7-grayzone-two-rescans", "p_recurrence"], BASE, late) == "treat"
+    assert best_action(t.loc["EX2-clear-necrosis", "p_recurrence"], BASE, late) == "manage"
     assert np.isfinite(t.loc["EX7-grayzone-two-rescans", "growth_manage_below"])
-    assert np.isfinite(
-        t.loc["EX3-grayzone-no-pet", ["tbr_treat_at", "tbr_manage_below"]].astype(float)
-    ).all()
+    # EX3 is managed under surveillance now: only a result that would make it treated is offered
+    assert np.isfinite(t.loc["EX3-grayzone-no-pet", "tbr_treat_at"])
+    assert np.isnan(t.loc["EX3-grayzone-no-pet", "tbr_manage_below"])
 
 
 def test_flip_points_agree_with_scoring(bundled_fit, examples_decided):
-    """Giving the gray-zone lesion a FET TBR just past a flip point moves P across the threshold."""
+    """A FET TBR just above the gray-zone lesion's flip point puts P above the treatment
+    threshold, one just below leaves it under (EX3: asymptomatic, late; biopsy is never best
+    there, so one threshold, and its current action, managing, has no flip point of its own)."""
     from model.decision.thresholds import parameter_thresholds
 
     t = parameter_thresholds(BASE)
+    assert not t.biopsy_ever_best
     record = _gray_zone_lesion()
     treat_at = examples_decided.loc["EX3-grayzone-no-pet", "tbr_treat_at"]
-    manage_below = examples_decided.loc["EX3-grayzone-no-pet", "tbr_manage_below"]
     high = predict(bundled_fit, {**record, "pet_tracer": "FET", "pet_tbr": treat_at * 1.03})[
         "p_recurrence"
     ][0]
-    low = predict(bundled_fit, {**record, "pet_tracer": "FET", "pet_tbr": manage_below * 0.97})[
+    low = predict(bundled_fit, {**record, "pet_tracer": "FET", "pet_tbr": treat_at * 0.97})[
         "p_recurrence"
     ][0]
-    assert high > t.test_treat and low < t.test
+    assert high > t.treat > low
 
 
-def test_decide_columns_are_their_formulas(decided_on_few_draws):
+def test_decide_columns_are_their_formulas(few_draws_fit, decided_on_few_draws):
     """Each column of decide's table against its definition: the immediate utilities at the
-    lesion's P, EVPI, the ranking, and the costs of a rescan and a PET referral. Their EVSIs come
-    from two pre-posterior analyses of the same draws, which start from the same P, so
-    (eu_rescan - evsi_rescan) - (eu_pet - evsi_pet) is their costs' difference alone."""
-    from model.decision.thresholds import expected_utilities
+    lesion's P in its context, EVPI, the ranking, and the costs of a rescan and a PET referral.
+    Without window loss, and for a lesion without symptoms, waiting w weeks costs p delay w / 6
+    under recurrence alone, so eu_rescan - evsi_rescan = V(p) - p delay w / 6 - scan cost, and
+    likewise for the PET with its own delay and cost."""
+    from model.decision.thresholds import ACTIONS
+    from model.decision.utilities import expected_utilities
 
     t = decided_on_few_draws
-    assert list(t.columns[:4]) == ["patient_id", "lesion_id", "p_recurrence", "under_bevacizumab"]
+    assert list(t.columns[:6]) == [
+        "patient_id", "lesion_id", "p_recurrence", "under_bevacizumab", "symptomatic",
+        "early_window",
+    ]  # fmt: skip
     assert t.attrs == {
         "units": "quality-adjusted life-weeks",
         "pet_tracer": "FET",
         "perfusion_technique": "DSC",
     }
-    p = t["p_recurrence"].to_numpy()
-    eu = expected_utilities(p, BASE)
-    for action in ("manage", "biopsy", "treat"):
-        np.testing.assert_array_equal(t[f"eu_{action}"], eu[action])
-    np.testing.assert_allclose(t["evpi"], p * BASE.benefit - immediate_value(p, BASE), atol=1e-12)
+    assert t["symptomatic"].tolist() == [True, False, False, False, True, False, False, False,
+                                         True, True]  # fmt: skip
+    assert t["early_window"].tolist() == [False] * 5 + [True] + [False] * 4
     for name, row in t.iterrows():
-        options = row[["eu_manage", "eu_biopsy", "eu_treat", "eu_rescan", "eu_pet"]].astype(float)
+        situation = LesionContext(row["symptomatic"], row["early_window"])
+        p = row["p_recurrence"]
+        eu = expected_utilities(p, BASE, situation)
+        for action in ("manage", "biopsy", "treat", "resect", "treat_necrosis"):
+            if action in eu:
+                assert row[f"eu_{action}"] == float(eu[action]), (name, action)
+            else:
+                assert np.isnan(row[f"eu_{action}"]), (name, action)
+        now = float(immediate_value(p, BASE, situation))
+        perfect = float(perfect_information_value(p, BASE, situation))
+        assert row["evpi"] == pytest.approx(perfect - now, abs=1e-12)
+        options = row[[f"eu_{a}" for a in ACTIONS]].astype(float)
         ranked = options.dropna().sort_values()
         assert row["recommendation"] == ranked.index[-1].removeprefix("eu_"), name
         assert row["margin"] == pytest.approx(ranked.iloc[-1] - ranked.iloc[-2], abs=1e-12)
-    both = t["eu_pet"].notna() & t["eu_rescan"].notna()
-    assert both.sum() >= 3
-    paired = (t["eu_rescan"] - t["evsi_rescan"]) - (t["eu_pet"] - t["evsi_pet"])
-    costs = -BASE.scan_cost - p * BASE.delay_loss + BASE.pet_cost + p * BASE.pet_delay_loss
-    np.testing.assert_allclose(paired[both], costs[both], atol=1e-3)
+        if row["symptomatic"]:
+            assert row["eu_treat_necrosis"] > row["eu_manage"] - BASE.symptomatic_necrosis_loss
+    assert set(t["rescan_weeks"].dropna()) <= {4.0, 6.0, 8.0, 12.0}
+    open_window = BASE.with_values(window_loss=0.0, delay_loss=2.5)
+    calm = _examples_decided(few_draws_fit, open_window)
+    calm = calm[~calm["symptomatic"]]
+    p = calm["p_recurrence"].to_numpy()
+    now = np.array(
+        [
+            float(immediate_value(x, open_window, LesionContext(early=early)))
+            for x, early in zip(p, calm["early_window"], strict=True)
+        ]
+    )
+    rescan = calm["eu_rescan"] - calm["evsi_rescan"]
+    weeks = calm["rescan_weeks"].to_numpy()
+    waited = now - p * 2.5 * weeks / 6 - open_window.scan_cost
+    np.testing.assert_allclose(rescan, waited, atol=1e-9)
+    referred = calm["eu_pet"].notna()
+    assert referred.sum() >= 2
+    pet = (calm["eu_pet"] - calm["evsi_pet"])[referred]
+    delay = 2.5 * open_window.pet_delay_weeks / 6
+    # the PET's pre-posterior starts from its grid's P, within 2e-4 of the reported one
+    np.testing.assert_allclose(
+        pet, (now - p * delay - open_window.pet_cost)[referred.to_numpy()], atol=2e-4
+    )
 
 
 def test_preposterior_summaries_by_hand():
@@ -265,17 +328,16 @@ def test_flip_points_by_brute_force():
     """Results 0..20 whose reported P rises with the result, except a dip: scanning down, treat's
     top run starts where the first non-treat result from the top sits, and managing is first best
     below it; both are given on the natural scale, each suppressed when it is the current action."""
-    from model.decision.thresholds import expected_utilities
+    from model.decision.utilities import expected_utilities
     from model.decision.value import _flips
 
+    LATE = LesionContext()
     values = np.log(np.linspace(1.0, 3.0, 21))
     p_reported = np.linspace(0.05, 0.95, 21)
     p_reported[17] = 0.5  # a dip inside the treat region: biopsy best there
     pre = Preposterior(values, np.full(21, 1 / 21), p_reported, p_reported)
-    eu = expected_utilities(p_reported, BASE)
-    best = np.array(["manage", "biopsy", "treat"])[
-        np.argmax(np.stack([eu["manage"], eu["biopsy"], eu["treat"]]), axis=0)
-    ]
+    eu = expected_utilities(p_reported, CLASSIC)
+    best = np.array(list(eu))[np.argmax(np.stack(list(eu.values())), axis=0)]
     assert best[17] == "biopsy" and best[-1] == "treat" and best[0] == "manage"
     top = 20
     while best[top - 1] == "treat":
@@ -284,18 +346,18 @@ def test_flip_points_by_brute_force():
     assert top == 18
     below = max(i for i in range(top) if best[i] == "manage")
     manage_below = np.exp(values[below])
-    assert _flips(pre, BASE, np.exp, "biopsy") == (pytest.approx(treat_at), manage_below)
-    assert np.isnan(_flips(pre, BASE, np.exp, "treat")[0])
-    assert np.isnan(_flips(pre, BASE, np.exp, "manage")[1])
-    assert _flips(pre, BASE, np.expm1, "biopsy")[0] == pytest.approx(np.expm1(values[top]))
+    assert _flips(pre, CLASSIC, LATE, np.exp, "biopsy") == (pytest.approx(treat_at), manage_below)
+    assert np.isnan(_flips(pre, CLASSIC, LATE, np.exp, "treat")[0])
+    assert np.isnan(_flips(pre, CLASSIC, LATE, np.exp, "manage")[1])
+    assert _flips(pre, CLASSIC, LATE, np.expm1, "biopsy")[0] == pytest.approx(np.expm1(values[top]))
     no_treat = Preposterior(values, np.full(21, 1 / 21), p_reported / 4, p_reported / 4)
-    assert np.isnan(_flips(no_treat, BASE, np.exp, "biopsy")[0])
+    assert np.isnan(_flips(no_treat, CLASSIC, LATE, np.exp, "biopsy")[0])
     all_treat = Preposterior(values, np.full(21, 1 / 21), np.full(21, 0.99), np.full(21, 0.99))
-    treat_from, manage_from = _flips(all_treat, BASE, np.exp, "biopsy")
+    treat_from, manage_from = _flips(all_treat, CLASSIC, LATE, np.exp, "biopsy")
     assert treat_from == 1.0 and np.isnan(manage_from)  # every result treats: from the lowest
     only_top = np.where(np.arange(21) == 20, 0.99, 0.5)  # biopsy everywhere but the top
     top_only = Preposterior(values, np.full(21, 1 / 21), only_top, only_top)
-    assert _flips(top_only, BASE, np.exp, "biopsy")[0] == pytest.approx(3.0)
+    assert _flips(top_only, CLASSIC, LATE, np.exp, "biopsy")[0] == pytest.approx(3.0)
 
 
 def test_observations_are_added_where_they_belong(bundled_fit):
@@ -359,7 +421,7 @@ def test_decide_refuses_bevacizumab_by_default_and_uses_the_parameters_given(few
     from dataclasses import replace
 
     from model.core.errors import InputError
-    from model.decision.thresholds import expected_utilities
+    from model.decision.utilities import expected_utilities
 
     lesion = _gray_zone_lesion()
     treated = {**lesion, "bevacizumab_last_dose_weeks": "2"}
@@ -433,7 +495,7 @@ def test_decide_table_columns_a_lesion_without_a_follow_up_slot_and_the_perfusio
     the perfusion study's EVSI is its own preposterior, recomputed here."""
     from dataclasses import replace
 
-    from model.decision.thresholds import immediate_value
+    from model.decision.utilities import immediate_value
     from model.inputs.vocabulary import MAX_FOLLOW_UPS
     from model.likelihood.kernel import patient_offsets
 
@@ -444,26 +506,30 @@ def test_decide_table_columns_a_lesion_without_a_follow_up_slot_and_the_perfusio
         "interval_fu1_weeks": "6", "volume_fu2_ml": "3.0", "interval_fu2_weeks": "6",
         "volume_fu3_ml": "3.2", "interval_fu3_weeks": "6",
     }  # fmt: skip
-    params = replace(BASE, delay_loss=2.5)  # the default 1.0 would hide p * loss against p / loss
+    # the default delay 1.0 would hide p * loss against p / loss; no window loss, so waiting
+    # costs the asymptomatic lesion its delay alone
+    params = replace(BASE, delay_loss=2.5, window_loss=0.0)
     table = decide(few_draws_fit, [gray, full], params)
     assert table.columns.tolist() == [
-        "patient_id", "lesion_id", "p_recurrence", "under_bevacizumab",
-        "eu_manage", "eu_biopsy", "eu_treat", "evsi_pet", "eu_pet", "tbr_treat_at",
-        "tbr_manage_below", "evsi_perfusion", "evsi_rescan", "eu_rescan", "growth_treat_at",
-        "growth_manage_below", "recommendation", "margin", "evpi", "p_patient_recurrence",
-        "patient_action",
+        "patient_id", "lesion_id", "p_recurrence", "under_bevacizumab", "symptomatic",
+        "early_window", "eu_manage", "eu_biopsy", "eu_treat", "eu_resect", "eu_treat_necrosis",
+        "evsi_pet", "eu_pet", "tbr_treat_at", "tbr_manage_below", "evsi_perfusion",
+        "rescan_weeks", "eu_rescan", "evsi_rescan", "growth_treat_at", "growth_manage_below",
+        "recommendation", "margin", "evpi", "p_patient_recurrence", "patient_action",
     ]  # fmt: skip
-    no_slot = table.iloc[1][["evsi_rescan", "eu_rescan", "growth_treat_at", "growth_manage_below"]]
+    rescan_columns = ["rescan_weeks", "evsi_rescan", "eu_rescan", "growth_treat_at",
+                      "growth_manage_below"]  # fmt: skip
+    no_slot = table.iloc[1][rescan_columns]
     assert no_slot.astype(float).isna().all()
     alone = decide(few_draws_fit, [full], params)  # NaN, not None, even with no other row
-    columns = ["evsi_rescan", "eu_rescan", "growth_treat_at", "growth_manage_below"]
-    assert (alone[columns].dtypes == np.float64).all() and alone[columns].isna().all(axis=None)
+    assert (alone[rescan_columns].dtypes == np.float64).all()
+    assert alone[rescan_columns].isna().all(axis=None)
     assert np.isfinite(table.iloc[0][["evsi_rescan", "eu_rescan"]].astype(float)).all()
     # eu_rescan - evsi_rescan = the immediate value now, less the scan's cost and delay
-    p = table.iloc[0]["p_recurrence"]
+    p, weeks = table.iloc[0]["p_recurrence"], table.iloc[0]["rescan_weeks"]
     rescan = table.iloc[0]["eu_rescan"] - table.iloc[0]["evsi_rescan"]
-    costs = params.scan_cost + p * params.delay_loss
-    assert rescan == pytest.approx(float(immediate_value(p, params)) - costs, abs=1e-3)
+    costs = params.scan_cost + p * params.delay_loss * weeks / params.rescan_weeks
+    assert rescan == pytest.approx(float(immediate_value(p, params)) - costs, abs=1e-9)
     _, lesions = encode_patients(few_draws_fit, [gray])
     tables, registry = score_tables(few_draws_fit), few_draws_fit.registry
     offset = patient_offsets(lesions, tables, len(few_draws_fit.centers), registry)[0]

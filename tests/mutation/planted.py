@@ -38,24 +38,27 @@ class Plant(NamedTuple):
 POLICY_TEST = (
     "tests/decision/test_policy.py::test_a_perfectly_informative_rescan_has_the_closed_form_value",
 )
-LATER = "        later = np.interp(updated, p, values[-1])\n"
-RESCAN = "rescan = (mass * later).sum(axis=1) - params.scan_cost - p * params.delay_loss"
+SCAN_COST = (
+    "                    - (1 - p) * cost.necrosis\n                    - params.scan_cost\n"
+)
+CARRIED = "((1 - cost.window) * (expected_r - cost.delay) - params.scan_cost)[None]"
 PLANTS = (
     Plant(
         "rescan policy: the scan cost dropped everywhere",
         "model/decision/policy.py",
-        RESCAN,
-        "rescan = (mass * later).sum(axis=1) - p * params.delay_loss",
+        SCAN_COST,
+        "                    - (1 - p) * cost.necrosis\n",
         POLICY_TEST,
     ),
     Plant(
-        "rescan policy: the scan cost dropped at the last induction step",
+        "rescan policy: the scan cost dropped from the value carried to later rounds",
         "model/decision/policy.py",
-        f"    for _ in range(rounds):\n{LATER}        {RESCAN}",
-        f"    for k in range(rounds):\n{LATER}"
-        "        rescan = (mass * later).sum(axis=1) - params.scan_cost * (k < rounds - 1)"
-        " - p * params.delay_loss",
-        POLICY_TEST,
+        CARRIED,
+        "((1 - cost.window) * (expected_r - cost.delay))[None]",
+        (
+            "tests/decision/test_policy.py::"
+            "test_backward_induction_matches_exact_recursion_with_a_three_way_rescan",
+        ),
     ),
     Plant(
         "decision curves: test positive written risk > threshold",

@@ -133,19 +133,43 @@ def test_figure_labels_neither_overlap_nor_leave_their_figure(reports, browser):
     )
 
 
-def test_the_strip_names_the_recommended_action_as_the_headline_does(reports, browser):
-    """EX3's dot lies in the biopsy band, but the strip names the recommendation (here not an
-    immediate action) in the headline's words, and a rescan is worded one way throughout."""
+def test_the_strip_names_the_recommended_action_as_the_headline_does(reports, browser, bundled_fit):
+    """The strip names the recommendation in the headline's words, and a rescan is worded one
+    way throughout, with the lesion's best interval (``decide``'s ``rescan_weeks``)."""
+    from conftest import DATA
+
+    from model.decision.value import decide
+
+    rescan_weeks = decide(bundled_fit, DATA / "patients_example.csv")["rescan_weeks"]
+    weeks = dict(zip(reports.pages, rescan_weeks, strict=True))  # pages in row order
     for path in reports.pages:
         page, _, _ = open_page(browser, path)
         headline = page.inner_text(".recommend strong")
         strip = page.locator("svg.figure").first.locator("text").all_text_contents()
         assert any(t.startswith(f"Best next step: {headline}") for t in strip), (path.name, strip)
         text = page.inner_text("body") + " ".join(page.locator("svg text").all_text_contents())
-        assert "rescan in 6 weeks" in text and "6-8" not in text and "one rescan in" not in text
+        wording = f"rescan in {weeks[path]:g} weeks"
+        assert wording in text and "6-8" not in text and "one rescan in" not in text, path.name
         page.close()
-    html = next(p for p in reports.pages if "EX3" in p.name).read_text()
-    assert "Best next step: refer for PET rather than biopsy now" in html
+
+
+def test_a_strip_names_the_immediate_action_a_later_one_is_preferred_to():
+    """A PET referral recommended where surveillance is the best immediate action: the strip's
+    title says so, and its dot takes the PET's colour."""
+    from model.decision import load_decision_parameters
+    from model.decision.plots import ACTION_COLORS
+    from model.decision.utilities import immediate_bands
+    from model.report import figures
+
+    bands = immediate_bands(load_decision_parameters())
+    labels = figures.action_labels(4.0)
+    fig = figures.probability_figure(0.5, 0.4, 0.6, bands, "pet", labels)
+    titles = [t.get_text() for t in fig.axes[0].texts] + [fig.axes[0].get_title("left")]
+    assert (
+        "Best next step: refer for PET rather than manage as necrosis (surveillance) now" in titles
+    )
+    dot = fig.axes[0].lines[-1]
+    assert dot.get_markerfacecolor() == ACTION_COLORS["pet"]
 
 
 def test_a_patient_with_two_lesions_gets_a_page_per_lesion_showing_both(reports):
