@@ -161,10 +161,14 @@ def test_decision_numbers_are_the_bundled_fits_output(bundled_fit):
 
     table = decide(bundled_fit, DATA / "patients_example.csv", params)
     table.index = list(map(lesion_name, table["patient_id"], table["lesion_id"]))
-    ex3, ex4 = table.loc["EX3-grayzone-no-pet"], table.loc["EX4-grayzone-with-pet"]
-    ex5 = table.loc["EX5-symptomatic-necrosis-edema"]
+    ex1, ex3 = table.loc["EX1-clear-recurrence"], table.loc["EX3-grayzone-no-pet"]
+    ex4, ex5 = table.loc["EX4-grayzone-with-pet"], table.loc["EX5-symptomatic-necrosis-edema"]
     assert ex3["recommendation"] == "manage" and ex3["margin"] == ex3["eu_manage"] - ex3["eu_pet"]
-    assert ex4["recommendation"] == "treat" and ex5["recommendation"] == "treat_necrosis"
+    assert ex4["recommendation"] == "manage" and ex5["recommendation"] == "treat_necrosis"
+    assert ex4["margin"] == ex4["eu_manage"] - ex4["eu_treat"]
+    assert (ex1["p_best"], ex1["recommendation"]) == (1.0, "treat")
+    assert ex3["sensitive_to"] == "delay_loss (biopsy if high); biopsy_harm (biopsy if low)"
+    assert ex4["sensitive_to"] == "delay_loss (treat if high); harm (treat if low)"
     phrases += [
         f"(EX3, P = {ex3.p_recurrence:.2f}) is best managed as necrosis",
         f"(by {ex3.margin:.2f} QALW over a PET referral)",
@@ -172,11 +176,15 @@ def test_decision_numbers_are_the_bundled_fits_output(bundled_fit):
         f"study {ex3.evsi_perfusion:.2f}",
         f"at a FET TBR of {ex3.tbr_treat_at:.2f}\nor more",
         f"a growth of {100 * ex3.growth_treat_at:+.0f}% at a {ex3.rescan_weeks:g}-week rescan",
-        f"(EX4, P = {ex4.p_recurrence:.2f}) is\njust above the treatment threshold "
-        f"(by {ex4.margin:.2f} QALW)",
+        f"(EX4, P = {ex4.p_recurrence:.2f}) is\njust below the treatment threshold: managed as "
+        f"necrosis by {ex4.margin:.2f} QALW",
         f"(P = {ex5.p_recurrence:.2f}), is best given treatment of the necrosis",
-        "the patient's probability that\nany lesion is recurrence is "
+        "the patient's\nprobability that any lesion is recurrence is "
         f"{table.loc['EX9-two-lesions / L2-callosal', 'p_patient_recurrence']:.2f}",
+        f"EX3's surveillance is best in {100 * ex3.p_best:.0f}% (expected loss "
+        f"{ex3.expected_loss:.2f} QALW;",
+        f"best managed in only {100 * ex4.p_best:.0f}% of draws\n(expected loss "
+        f"{ex4.expected_loss:.2f} QALW)",
     ]
     stale = [p for p in phrases if p not in README]
     assert stale == [], "README Decisions numbers are stale; now:\n" + "\n".join(stale)

@@ -205,6 +205,12 @@ def _print_decisions(table, fit) -> None:
         "evsi_perfusion": "EVSI perfusion",
         "evsi_rescan": "EVSI rescan",
     }
+    robustness = {
+        "recommendation": "recommend",
+        "p_best": "P(best)",
+        "expected_loss": "expected loss",
+        "sensitive_to": "most sensitive to (action taking over at that end)",
+    }
     out = console()
     out.print(
         frame_table(
@@ -223,6 +229,13 @@ def _print_decisions(table, fit) -> None:
             "Value of information, gross of its costs (quality-adjusted life-weeks)",
             shown[list(information)].rename(columns=information),
             {label: ".2f" for label in information.values()},
+        )
+    )
+    out.print(
+        frame_table(
+            "How far to lean on it: over the utilities' plausible ranges and the posterior",
+            shown[list(robustness)].rename(columns=robustness),
+            {"P(best)": ".2f", "expected loss": ".2f"},
         )
     )
     flips = shown[

@@ -121,6 +121,7 @@ class DecisionParameters:
         )
         if problems:
             raise InputError(problems)
+        _check_harm("<arguments>", updated)
         return updated
 
     @property
@@ -147,7 +148,9 @@ def load_decision_parameters(path: str | os.PathLike | None = None) -> DecisionP
     model.core.errors.InputError
         Unknown entries or keys (with the closest name suggested), non-numbers, numbers TOML
         would read other than as written (``1_5`` as 15, ``0x10`` as 16), values out of range,
-        and a biopsy whose sensitivity and specificity sum to 1 or less (uninformative).
+        a biopsy whose sensitivity and specificity sum to 1 or less (uninformative), and values
+        under which watching a necrosis costs more than treating it (the treatment threshold
+        would fall outside [0, 1]).
     """
     entries = _read(bundled("decision.toml"))
     if path is not None:
@@ -172,11 +175,39 @@ def load_decision_parameters(path: str | os.PathLike | None = None) -> DecisionP
         )
     if problems:
         raise InputError(problems)
-    return DecisionParameters(
+    params = DecisionParameters(
         **{name: float(values[name]) for name in DecisionParameters.names()},
         ranges={name: (float(lo), float(hi)) for name, (lo, hi) in ranges.items()},
         sources={name: str(entries[name].get("source", "")) for name in entries},
     )
+    _check_harm(file, params)
+    return params
+
+
+def _check_harm(file: str, params: DecisionParameters) -> None:
+    """Refuse values under which watching a necrosis costs more than treating it.
+
+    Then h' = h - M <= 0 (:func:`model.decision.utilities.net_harm`), and the treatment
+    threshold h' / (h' + L) would fall outside (0, 1].
+    """
+    from model.decision.utilities import net_harm
+
+    for early, harm in ((False, "harm"), (True, "harm_early")):
+        if net_harm(params, early) <= 0:
+            raise InputError(
+                [
+                    Problem(
+                        file,
+                        None,
+                        f"{harm}.value with biopsy_harm, biopsy_specificity, "
+                        "surveillance_specificity and surveillance_rounds",
+                        f"{harm} = {getattr(params, harm)!r}, surveillance's false alarms "
+                        f"cost {getattr(params, harm) - net_harm(params, early):.3g}",
+                        "values under which treating a necrosis costs more than watching it "
+                        "(otherwise the treatment threshold falls outside [0, 1])",
+                    )
+                ]
+            )
 
 
 def _read(path: Path) -> dict[str, dict[str, Any]]:

@@ -1,14 +1,15 @@
 """The probabilities of recurrence at which the best of managing, biopsying and treating changes.
 
 For an asymptomatic lesion (:mod:`model.decision.utilities`) the three actions differ only
-through the surveillance loss L, the harm h' = (1 - A) h that treating a necrosis now adds to
-surveillance (which treats it after a false alarm, probability A), the biopsy's harm R and its
-accuracy (se, sp): the treatment threshold is h' / (h' + L); biopsy beats managing above the
-testing threshold ((1 - sp) h' + R) / ((1 - sp) h' + se L) and beats treating below the
-test-treatment threshold (sp h' - R) / (sp h' + (1 - se) L). These are Pauker and Kassirer's
-thresholds (N Engl J Med 1980) with the benefit B replaced by L and the harm H by h': the classic
-ones (:func:`classic_thresholds`, L = B and A = 0) price managing a recurrence as necrosis as
-never treating it.
+through the surveillance loss L, the harm h' = h - M that treating a necrosis now adds to
+watching it (M: what surveillance's false alarms cost it), the biopsy's harm R and its accuracy
+(se, sp): the treatment threshold is h' / (h' + L); biopsy beats managing above the testing
+threshold ((1 - sp) h' + R) / ((1 - sp) h' + se L) and beats treating below the test-treatment
+threshold (sp h' - R) / (sp h' + (1 - se) L). These are Pauker and Kassirer's thresholds
+(N Engl J Med 1980) with the benefit B replaced by L and the harm H by h': the classic ones
+(:func:`classic_thresholds`, L = B and M = 0) price managing a recurrence as necrosis as never
+treating it. A parameter file under which h' <= 0 (watching a necrosis costs more than treating
+it) would put the treatment threshold outside (0, 1], and is refused.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import NamedTuple
 import numpy as np
 
 from model.decision.parameters import DecisionParameters
-from model.decision.utilities import false_alarm, surveillance_loss, treatment_harm
+from model.decision.utilities import net_harm, surveillance_loss
 
 ACTIONS = ("manage", "biopsy", "treat", "resect", "treat_necrosis", "rescan", "pet")
 """Action names: manage as necrosis (under surveillance), biopsy then act, treat as recurrence,
@@ -106,11 +107,11 @@ def parameter_thresholds(params: DecisionParameters, early: bool = False) -> Thr
     -------
     Thresholds
         :func:`thresholds` with the surveillance loss in place of the benefit, and the harm net
-        of surveillance's false alarms.
+        of what surveillance's false alarms cost.
     """
     return thresholds(
         surveillance_loss(params),
-        treatment_harm(params, early) * (1 - false_alarm(params)),
+        net_harm(params, early),
         params.biopsy_harm,
         params.biopsy_sensitivity,
         params.biopsy_specificity,

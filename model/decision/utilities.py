@@ -11,21 +11,22 @@ biopsy's accuracy. Per class (necrosis, recurrence):
 ==================  ==========================  ===============================
 action              necrosis                    recurrence
 ==================  ==========================  ===============================
-manage              -s S - A h                  B - L
+manage              -s S - M                    B - L
 treat               -h - s S                    B
-treat_necrosis      -Hn - A h (symptomatic)     B - L - Hn
+treat_necrosis      -Hn - M (symptomatic)       B - L - Hn
 resect              -Rr                         B - Rr
 biopsy              -Rb - (1 - sp)(h + s S)     -Rb + B - (1 - se) c_R
                     - sp c_N
 ==================  ==========================  ===============================
 
 "Manage" is managing as necrosis: continued surveillance, so a recurrence is found later and
-treated, at the cost L, and a necrosis is read as progression, and treated as recurrence, with
-the false-alarm probability A = 1 - sp_s^(K - 1) (sp_s = ``surveillance_specificity`` per scan,
-every round but the last, which shows what the lesion is). A biopsy is acted on: a positive one
-is treated as recurrence, a negative one managed as necrosis in the better of two ways,
-surveillance (c_N = s S + A h, c_R = L) or, for a symptomatic lesion when Hn < S, treating the
-necrosis (c_N = Hn + A h, c_R = L + Hn). Re-resection
+treated, at the cost L, and a necrosis may be read as progression: with the false-alarm
+probability A = 1 - sp_s^(K - 1) (sp_s = ``surveillance_specificity`` per scan, every round but
+the last, which shows what the lesion is). A false alarm is worked up by biopsy, which calls the
+necrosis recurrence, and so has it treated, only if it too is wrong: M = A (Rb + (1 - sp) h). A
+biopsy is acted on: a positive one is treated as recurrence, a negative one managed as necrosis in
+the better of two ways, surveillance (c_N = s S + M, c_R = L) or, for a symptomatic lesion when
+Hn < S, treating the necrosis (c_N = Hn + M, c_R = L + Hn). Re-resection
 treats a recurrence and yields histology, and its debulking relieves a symptomatic necrosis.
 
 The surveillance loss: each routine round costs ``delay_loss`` (d) while the treatment window is
@@ -119,6 +120,21 @@ def false_alarm(params: DecisionParameters) -> float:
     return 1.0 - params.surveillance_specificity ** (params.rounds - 1)
 
 
+def false_alarm_cost(params: DecisionParameters, early: bool) -> float:
+    """M: what surveillance's false alarms cost a necrosis, A (Rb + (1 - sp) h).
+
+    Each false alarm is worked up by biopsy (its harm), which has the necrosis treated as
+    recurrence (the harm h) only if it too calls it recurrence.
+    """
+    workup = params.biopsy_harm + (1 - params.biopsy_specificity) * treatment_harm(params, early)
+    return false_alarm(params) * workup
+
+
+def net_harm(params: DecisionParameters, early: bool) -> float:
+    """h' = h - M: what treating an asymptomatic necrosis now adds to watching it."""
+    return treatment_harm(params, early) - false_alarm_cost(params, early)
+
+
 def treatment_harm(params: DecisionParameters, early: bool) -> float:
     """h: the harm of treating necrosis as recurrence, in or after the early window."""
     return params.harm_early if early else params.harm
@@ -144,7 +160,7 @@ def class_utilities(
     b, loss, h = params.benefit, surveillance_loss(params), treatment_harm(params, context.early)
     untreated = params.symptomatic_necrosis_loss if context.symptomatic else 0.0
     medical = params.necrosis_treatment_harm
-    alarm = false_alarm(params) * h
+    alarm = false_alarm_cost(params, context.early)
     if context.symptomatic and medical < untreated:  # a negative biopsy: the better necrosis arm
         negative = (medical + alarm, loss + medical)
     else:

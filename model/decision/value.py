@@ -34,6 +34,7 @@ from scipy.special import expit, logsumexp
 
 from model.decision.parameters import DecisionParameters, load_decision_parameters
 from model.decision.policy import RESCAN_INTERVALS
+from model.decision.robust import robustness
 from model.decision.utilities import (
     ASYMPTOMATIC_LATE,
     IMMEDIATE_ACTIONS,
@@ -272,7 +273,10 @@ def decide(
         immediate action (none to treat where treating is already best, none to manage where
         the lesion is already managed as necrosis) and only for a test the lesion lacks (no TBR
         flip for a lesion with PET); NaN otherwise, or where no plausible result gives that
-        action. Per patient:
+        action. How far to lean on the recommendation (:mod:`model.decision.robust`): ``p_best``,
+        the probability it is the best action over the decision parameters' plausible ranges and
+        the posterior; ``expected_loss``, the utility expected to be given up by following it;
+        ``sensitive_to``, the one or two parameters its margin depends on most. Per patient:
         ``p_patient_recurrence`` (P(any of its lesions is recurrence)) and
         ``patient_action``, the immediate action best at that probability in the lesion's
         context. A lesion of a patient with several is analysed given the others (their evidence
@@ -351,10 +355,19 @@ def _decide_one(lesion, p, offset, situation, tables, n_centers, registry, param
         waited = pet.value_if_waiting(values, values.pet_delay_weeks, situation)
         return waited - values.pet_cost
 
+    def best_rescan(values: DecisionParameters) -> float:
+        return max(
+            pre.value_if_waiting(values, weeks, situation) - values.scan_cost
+            for weeks, pre in rescans.items()
+        )
+
+    waiting = {}
     pet = study(PET)
     row["evsi_pet"] = pet.evsi(params, situation)
     has_pet = lesion.evidence[PET].state[0] != NONE
     row["eu_pet"] = np.nan if has_pet else pet_referral(params)
+    if not has_pet:
+        waiting["pet"] = pet_referral
     current = max(eu, key=eu.__getitem__)  # the best immediate action now, as best_action
     row["tbr_treat_at"], row["tbr_manage_below"] = (
         (np.nan, np.nan) if has_pet else _flips(pet, params, situation, np.exp, current)
@@ -366,6 +379,7 @@ def _decide_one(lesion, p, offset, situation, tables, n_centers, registry, param
             weeks: analyse(lesion, lambda ls, g, w=weeks: with_rescan(ls, g, w), GROWTH_GRID)
             for weeks in RESCAN_INTERVALS
         }
+        waiting["rescan"] = best_rescan
         worth = {
             weeks: pre.value_if_waiting(params, weeks, situation) - params.scan_cost
             for weeks, pre in rescans.items()
@@ -385,6 +399,11 @@ def _decide_one(lesion, p, offset, situation, tables, n_centers, registry, param
     row["recommendation"] = ranked[-1][1]
     row["margin"] = ranked[-1][0] - ranked[-2][0]
     row["evpi"] = float(perfect_information_value(p, params, situation)) - now
+    base = class_log_joint(lesion, tables, n_centers, registry)[0]
+    p_draws = expit(base[:, 1] + offset - base[:, 0])
+    robust = robustness(row["recommendation"], p, p_draws, params, situation, waiting)
+    row["p_best"], row["expected_loss"] = robust.p_best, robust.expected_loss
+    row["sensitive_to"] = robust.sensitive_to
     return row
 
 

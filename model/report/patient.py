@@ -371,6 +371,9 @@ def _decision_context(row: pd.Series, params: DecisionParameters, tracer: str) -
         "pet_tracer": tracer,
         "flips": flips,
         "expected": {a: float(row[f"eu_{a}"]) for a in ACTIONS},
+        "p_best": float(row["p_best"]),
+        "expected_loss": float(row["expected_loss"]),
+        "sensitive_to": row["sensitive_to"],
     }
 
 

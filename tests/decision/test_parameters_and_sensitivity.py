@@ -61,10 +61,15 @@ def test_psa_with_collapsed_ranges_is_the_default():
 
 
 def test_tornado_moves_only_what_depends_on_the_parameter():
+    """The treatment threshold h' / (h' + L) does not involve the biopsy's sensitivity; a costlier
+    work-up of surveillance's false alarms (biopsy harm, its false positives) makes watching
+    dearer and lowers it, and a larger benefit raises L and lowers it."""
     table = tornado(load_decision_parameters()).set_index(["threshold", "parameter"])
-    for biopsy_parameter in ("biopsy_harm", "biopsy_sensitivity", "biopsy_specificity"):
-        assert table.loc[("treat", biopsy_parameter), "swing"] == 0.0
-    assert table.loc[("treat", "benefit"), "at_high"] < table.loc[("treat", "benefit"), "at_low"]
+    assert table.loc[("treat", "biopsy_sensitivity"), "swing"] == 0.0
+    for name in ("biopsy_harm", "benefit"):
+        assert table.loc[("treat", name), "at_high"] < table.loc[("treat", name), "at_low"]
+    specificity = table.loc[("treat", "biopsy_specificity")]
+    assert specificity.at_high > specificity.at_low
 
 
 def test_psa_draws_each_parameter_from_its_triangular_distribution():

@@ -11,7 +11,7 @@ from model.decision.policy import (
     policy_by_delay,
     rescan_policy,
 )
-from model.decision.utilities import LesionContext, false_alarm, surveillance_loss
+from model.decision.utilities import LesionContext, false_alarm_cost, surveillance_loss
 
 BASE = load_decision_parameters()
 
@@ -76,9 +76,10 @@ def test_more_rounds_never_hurt_and_bands_cover_the_axis(likelihood):
 
 @pytest.mark.parametrize("weeks", [6.0, 12.0])
 def test_a_perfectly_informative_rescan_has_the_closed_form_value(weeks):
-    """After a rescan that always tells the classes apart, P is 0 (worth V_0(0), surveillance's
-    false alarms) or 1 (treat, worth B). Waiting w weeks loses the window with probability
-    1 - (1 - q)^(w / 6) and costs the delay while it is open, so with k >= 1 rescans left
+    """After a rescan that always tells the classes apart, P is 0 (worth V_0(0), what
+    surveillance's false alarms cost) or 1 (treat, worth B). Waiting w weeks loses the window
+    with probability 1 - (1 - q)^(w / 6) and costs the delay while it is open, so with k >= 1
+    rescans left
     V_k(p) = max(V_0(p), p (1 - window) (B - delay) + (1 - p) V_0(0) - scan cost): every cost
     at every round counts, in its class."""
     params = BASE.with_values(scan_cost=0.3, delay_loss=1.5, window_loss=0.1)
@@ -86,7 +87,7 @@ def test_a_perfectly_informative_rescan_has_the_closed_form_value(weeks):
     p, B = policy.p, params.benefit
     immediate = np.max(np.stack(list(expected_utilities(p, params).values())), axis=0)
     np.testing.assert_allclose(policy.value[0], immediate, atol=1e-12)
-    at_zero = -false_alarm(params) * params.harm  # surveillance of a known necrosis
+    at_zero = -false_alarm_cost(params, early=False)  # surveillance of a known necrosis
     assert immediate[0] == pytest.approx(at_zero, abs=1e-12)
     rounds = weeks / 6
     window, delay = 1 - 0.9**rounds, 1.5 * rounds
@@ -231,9 +232,13 @@ def test_backward_induction_matches_exact_recursion_with_a_three_way_rescan():
     policy = rescan_policy(three_way, params, rounds=3)
     rescans = [(policy.action[k] == "rescan").sum() for k in range(4)]
     assert rescans[0] == 0 and 0 < rescans[1] < rescans[3]  # later rounds rescan more
-    worst = max(
-        abs(policy.value[k, i] - exact(k, policy.p[i])[0])
-        for i in range(0, len(policy.p), 20)
-        for k in range(4)
+    errors = np.array(
+        [
+            abs(policy.value[k, i] - exact(k, policy.p[i])[0])
+            for i in range(0, len(policy.p), 20)
+            for k in range(4)
+        ]
     )
-    assert worst < 1e-3  # the grid's interpolation; leaving out a carried cost moves it by 0.01
+    # exact but for the odd P whose update lands on an action's switch point, where the grid
+    # blends the two actions' values under recurrence; leaving out a carried cost moves dozens
+    assert np.mean(errors > 1e-9) < 0.01 and errors.max() < 0.01

@@ -12,6 +12,7 @@ from model.decision.utilities import (
     class_utilities,
     expected_utilities,
     false_alarm,
+    false_alarm_cost,
     immediate_bands,
     immediate_value,
     perfect_information_value,
@@ -93,17 +94,18 @@ def test_without_delay_or_window_surveillance_loses_nothing_and_dominates():
 
 def test_each_action_by_hand_for_a_symptomatic_early_lesion():
     """P = 0.3, symptomatic, early window; defaults: L 1.6937, A 0.2256, h_early 12, S 1,
-    Hn 0.5 (< S, so a negative biopsy treats the necrosis), Rb 1.5, Rr 3, se 0.9, sp 0.95."""
+    Hn 0.5 (< S, so a negative biopsy treats the necrosis), Rb 1.5, Rr 3, se 0.9, sp 0.95;
+    a false alarm is worked up by biopsy: M = A (Rb + (1 - sp) h)."""
     p, b = 0.3, 8.0
-    loss, alarm = surveillance_loss(BASE), 1 - 0.88**2
     h, s, hn, rb, rr, se, sp = 12.0, 1.0, 0.5, 1.5, 3.0, 0.9, 0.95
+    loss, alarm = surveillance_loss(BASE), (1 - 0.88**2) * (rb + (1 - sp) * h)
     hand = {
-        "manage": p * (b - loss) + (1 - p) * (-s - alarm * h),
+        "manage": p * (b - loss) + (1 - p) * (-s - alarm),
         "biopsy": p * (-rb + b - (1 - se) * (loss + hn))
-        + (1 - p) * (-rb - (1 - sp) * (h + s) - sp * (hn + alarm * h)),
+        + (1 - p) * (-rb - (1 - sp) * (h + s) - sp * (hn + alarm)),
         "treat": p * b + (1 - p) * (-h - s),
         "resect": p * (b - rr) + (1 - p) * (-rr),
-        "treat_necrosis": p * (b - loss - hn) + (1 - p) * (-hn - alarm * h),
+        "treat_necrosis": p * (b - loss - hn) + (1 - p) * (-hn - alarm),
     }
     eu = expected_utilities(p, BASE, LesionContext(symptomatic=True, early=True))
     assert list(eu) == list(hand)
@@ -114,11 +116,13 @@ def test_each_action_by_hand_for_a_symptomatic_early_lesion():
 
 def test_a_negative_biopsy_is_watched_when_treating_the_necrosis_costs_more():
     """With Hn above S the better necrosis arm is surveillance: the biopsy's negative branch
-    costs S + A h under necrosis and L under recurrence; no treat_necrosis for the asymptomatic."""
+    costs S + M under necrosis and L under recurrence; no treat_necrosis for the asymptomatic."""
     costly = BASE.with_values(necrosis_treatment_harm=2.0)
-    p, loss, alarm, h = 0.4, surveillance_loss(costly), false_alarm(costly), costly.harm
+    p, loss, h = 0.4, surveillance_loss(costly), costly.harm
+    alarm = false_alarm(costly) * (1.5 + 0.05 * h)
+    assert alarm == pytest.approx(false_alarm_cost(costly, early=False), rel=1e-12)
     eu = expected_utilities(p, costly, LesionContext(symptomatic=True))
-    hand = p * (-1.5 + 8 - 0.1 * loss) + (1 - p) * (-1.5 - 0.05 * (h + 1) - 0.95 * (1 + alarm * h))
+    hand = p * (-1.5 + 8 - 0.1 * loss) + (1 - p) * (-1.5 - 0.05 * (h + 1) - 0.95 * (1 + alarm))
     assert float(eu["biopsy"]) == pytest.approx(hand, rel=1e-12)
     assert "treat_necrosis" not in expected_utilities(p, costly)
 

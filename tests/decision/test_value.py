@@ -1,9 +1,10 @@
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from model.core.errors import InputError
 from model.decision import load_decision_parameters
 from model.decision.utilities import (
     LesionContext,
@@ -50,16 +51,19 @@ def test_evpi_at_least_evsi_at_least_zero(
         p_after.draw(st.lists(st.floats(0, 1), min_size=len(weights), max_size=len(weights)))
     )
     pre = Preposterior(np.arange(len(weights), dtype=float), weights / weights.sum(), post, post)
-    params = BASE.with_values(
-        benefit=b,
-        harm=h,
-        harm_early=2 * h,
-        biopsy_harm=r,
-        biopsy_sensitivity=se,
-        biopsy_specificity=sp,
-        delay_loss=delay,
-        surveillance_rounds=rounds,
-    )
+    try:
+        params = BASE.with_values(
+            benefit=b,
+            harm=h,
+            harm_early=2 * h,
+            biopsy_harm=r,
+            biopsy_sensitivity=se,
+            biopsy_specificity=sp,
+            delay_loss=delay,
+            surveillance_rounds=rounds,
+        )
+    except InputError:  # watching a necrosis would cost more than treating it: refused
+        assume(False)
     context = LesionContext(symptomatic, early)
     evsi = pre.evsi(params, context)
     now = float(immediate_value(pre.p_now, params, context))
@@ -278,6 +282,13 @@ def test_decide_columns_are_their_formulas(few_draws_fit, decided_on_few_draws):
         if row["symptomatic"]:
             assert row["eu_treat_necrosis"] > row["eu_manage"] - BASE.symptomatic_necrosis_loss
     assert set(t["rescan_weeks"].dropna()) <= {4.0, 6.0, 8.0, 12.0}
+    assert t["p_best"].between(0, 1).all() and (t["expected_loss"] >= 0).all()
+    # a clear recurrence is treated whatever the utilities: sure, and nothing to lose
+    clear = t.loc["EX1-clear-recurrence"]
+    assert (clear["p_best"], clear["expected_loss"]) == (1.0, 0.0)
+    # near the treatment threshold the choice is a coin toss, and the harm decides it
+    near = t.loc["EX4-grayzone-with-pet"]
+    assert near["p_best"] < 0.6 and "harm" in near["sensitive_to"]
     open_window = BASE.with_values(window_loss=0.0, delay_loss=2.5)
     calm = _examples_decided(few_draws_fit, open_window)
     calm = calm[~calm["symptomatic"]]
@@ -515,7 +526,8 @@ def test_decide_table_columns_a_lesion_without_a_follow_up_slot_and_the_perfusio
         "early_window", "eu_manage", "eu_biopsy", "eu_treat", "eu_resect", "eu_treat_necrosis",
         "evsi_pet", "eu_pet", "tbr_treat_at", "tbr_manage_below", "evsi_perfusion",
         "rescan_weeks", "eu_rescan", "evsi_rescan", "growth_treat_at", "growth_manage_below",
-        "recommendation", "margin", "evpi", "p_patient_recurrence", "patient_action",
+        "recommendation", "margin", "evpi", "p_best", "expected_loss", "sensitive_to",
+        "p_patient_recurrence", "patient_action",
     ]  # fmt: skip
     rescan_columns = ["rescan_weeks", "evsi_rescan", "eu_rescan", "growth_treat_at",
                       "growth_manage_below"]  # fmt: skip

@@ -134,22 +134,28 @@ def test_figure_labels_neither_overlap_nor_leave_their_figure(reports, browser):
 
 
 def test_the_strip_names_the_recommended_action_as_the_headline_does(reports, browser, bundled_fit):
-    """The strip names the recommendation in the headline's words, and a rescan is worded one
-    way throughout, with the lesion's best interval (``decide``'s ``rescan_weeks``)."""
+    """The strip names the recommendation in the headline's words, a rescan is worded one way
+    throughout, with the lesion's best interval (``decide``'s ``rescan_weeks``), and the
+    headline says how far to lean on the recommendation."""
     from conftest import DATA
 
     from model.decision.value import decide
 
-    rescan_weeks = decide(bundled_fit, DATA / "patients_example.csv")["rescan_weeks"]
-    weeks = dict(zip(reports.pages, rescan_weeks, strict=True))  # pages in row order
+    decided = decide(bundled_fit, DATA / "patients_example.csv")
+    rows = dict(zip(reports.pages, decided.itertuples(), strict=True))  # pages in row order
     for path in reports.pages:
         page, _, _ = open_page(browser, path)
         headline = page.inner_text(".recommend strong")
         strip = page.locator("svg.figure").first.locator("text").all_text_contents()
         assert any(t.startswith(f"Best next step: {headline}") for t in strip), (path.name, strip)
         text = page.inner_text("body") + " ".join(page.locator("svg text").all_text_contents())
-        wording = f"rescan in {weeks[path]:g} weeks"
+        row = rows[path]
+        wording = f"rescan in {row.rescan_weeks:g} weeks"
         assert wording in text and "6-8" not in text and "one rescan in" not in text, path.name
+        robust = page.inner_text("#robustness")  # how far to lean on the recommendation
+        assert f"Best in {100 * row.p_best:.0f}% of draws" in robust, path.name
+        assert f"gives up {row.expected_loss:.2f} QALW" in robust
+        assert row.sensitive_to.split(" (")[0] in robust
         page.close()
 
 
