@@ -18,7 +18,7 @@ from pathlib import Path
 from model.cli import main as rnbayes
 from model.core.files import bundled
 from model.decision.parameters import load_decision_parameters
-from model.decision.policy import growth_likelihood, rescan_policy
+from model.decision.policy import RESCAN_INTERVALS, growth_likelihood, rescan_policy
 from model.decision.value import decide
 from model.fitting.sampling import Fit
 from model.inputs.reading import load_cohort
@@ -43,16 +43,18 @@ def decision_tasks(fit: Fit, repeats: int) -> list[tuple[str, float, str]]:
     n_patients = len(load_cohort(patients))
 
     def solve_policy():
-        rescan_policy(growth_likelihood(fit.draws, params.rescan_weeks), params, rounds=3)
+        likelihoods = [growth_likelihood(fit.draws, weeks) for weeks in RESCAN_INTERVALS]
+        rescan_policy(likelihoods, params, rounds=3)
 
     rows = [
         (
-            "rescan policy: 3 rounds, 2,001-point grid (with the growth likelihood)",
+            "rescan policy: 3 rounds, 2,001-point grid, 4 intervals (with their likelihoods)",
             best_of(solve_policy, repeats),
             "s",
         ),
         (
-            "decide: utilities, EVPI, EVSI of PET, perfusion and a rescan, flip points",
+            "decide: utilities, EVPI, EVSI of PET, perfusion and rescans at 4 intervals, flip "
+            "points, robustness",
             best_of(lambda: decide(fit, patients, params), repeats) / n_patients,
             "s per lesion",
         ),

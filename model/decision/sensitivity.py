@@ -36,8 +36,9 @@ def draw_parameters(
 ) -> dict[str, np.ndarray]:
     """Draw the named parameters from triangular distributions on their plausible ranges.
 
-    Each has its mode at the default; a collapsed range stays at the default, and a whole-number
-    parameter (``surveillance_rounds``) is rounded.
+    Each has its mode at the default; a collapsed range stays at the default, a value set
+    outside its range (``DecisionParameters.with_values`` allows it) widens the range to reach
+    it, and a whole-number parameter (``surveillance_rounds``) is rounded.
 
     Returns
     -------
@@ -45,8 +46,9 @@ def draw_parameters(
     """
     draws = {}
     for name in names:
-        low, high = params.ranges[name]
         mode = getattr(params, name)
+        low, high = params.ranges[name]
+        low, high = min(low, mode), max(high, mode)  # a value set outside its range widens it
         drawn = rng.triangular(low, mode, high, n) if high > low else np.full(n, mode)
         draws[name] = np.round(drawn) if name in WHOLE_NUMBERS else drawn
     return draws

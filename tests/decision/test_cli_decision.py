@@ -108,3 +108,22 @@ def test_a_grouped_number_in_a_params_file_exits_2_naming_it(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "grouped.toml, column 'harm.value': got '1_5'; expected a number in plain" in err
     assert "Traceback" not in err
+
+
+def test_a_parameter_file_under_which_watching_costs_more_than_treating_is_refused(
+    tmp_path, capsys
+):
+    """Four rounds of surveillance read at 50% specificity, each false alarm worked up by a
+    biopsy costing 4 QALW, against a harm of 2: watching a necrosis (M = 0.875 x 4.1) would
+    cost more than treating it, and the treatment threshold would leave [0, 1]."""
+    params = tmp_path / "watching.toml"
+    params.write_text(
+        "[harm]\nvalue = 2.0\n[biopsy_harm]\nvalue = 4.0\n"
+        "[surveillance_specificity]\nvalue = 0.5\nlow = 0.5\n"
+        "[surveillance_rounds]\nvalue = 4\n"
+    )
+    assert main(["thresholds", "--params", str(params)]) == 2
+    err = capsys.readouterr().err
+    assert "watching.toml" in err and "harm.value" in err and "Traceback" not in err
+    assert "treating a necrosis costs more than watching it" in err
+    assert "falls outside [0, 1]" in err and "cost 3.59" in err

@@ -180,3 +180,15 @@ def test_an_uninformative_biopsy_is_refused_with_its_rule(tmp_path):
         "[biopsy_specificity]\nvalue = 0.61\nlow = 0.0\n"
     )
     assert load_decision_parameters(path).biopsy_specificity == 0.61
+
+
+def test_a_value_set_outside_its_range_widens_the_draws_to_reach_it():
+    """with_values allows a value beyond the plausible range (a board's own choice): the
+    draws then span from the range's far end to that value, with their mode at it."""
+    from model.decision.sensitivity import draw_parameters
+
+    p = load_decision_parameters().with_values(pet_cost=0.0, harm=30.0)
+    drawn = draw_parameters(p, ["pet_cost", "harm"], 2000, np.random.default_rng(0))
+    assert drawn["pet_cost"].min() >= 0.0 and drawn["pet_cost"].max() <= 0.5
+    assert drawn["harm"].min() >= 2.0 and drawn["harm"].max() <= 30.0
+    assert np.median(drawn["harm"]) > 20.0  # a triangle on [2, 30] with its mode at 30

@@ -54,7 +54,7 @@ def test_without_delay_or_window_loss_surveillance_dominates(likelihood):
         for action in ("biopsy", "treat", "resect"):
             assert np.all(policy.value[k] >= eu[action] - 1e-12)
     symptomatic = rescan_policy(likelihood, free, rounds=2, context=LesionContext(True))
-    assert set(symptomatic.action.ravel()) <= {"manage", "treat_necrosis"}
+    assert set(symptomatic.action.ravel()) == {"manage", "treat_necrosis"}
 
 
 def test_costly_delay_never_pays(likelihood):
@@ -242,3 +242,80 @@ def test_backward_induction_matches_exact_recursion_with_a_three_way_rescan():
     # exact but for the odd P whose update lands on an action's switch point, where the grid
     # blends the two actions' values under recurrence; leaving out a carried cost moves dozens
     assert np.mean(errors > 1e-9) < 0.01 and errors.max() < 0.01
+
+
+def test_a_symptomatic_lesion_waits_with_its_untreated_necrosis():
+    """Symptomatic: treating the necrosis is open, and a rescan's wait costs an untreated
+    necrosis S w / 6 as well; with a perfect rescan V_k = max(V_0, p (1 - window) (B - delay)
+    + (1 - p) (V_0(0) - S w / 6) - scan cost)."""
+    from model.decision.utilities import class_utilities
+
+    context = LesionContext(symptomatic=True)
+    params = BASE.with_values(
+        scan_cost=0.05,
+        delay_loss=0.2,
+        window_loss=0.01,
+        symptomatic_necrosis_loss=0.3,
+        necrosis_treatment_harm=0.1,
+    )
+    policy = rescan_policy(perfect_rescan(3.0), params, rounds=2, context=context)
+    assert "treat_necrosis" in set(policy.action[0]) and "rescan" in set(policy.action[1])
+    at_zero = max(n for n, _ in class_utilities(params, context).values())
+    assert policy.value[0][0] == pytest.approx(at_zero, abs=1e-12)
+    p, window = policy.p, 1 - 0.99**0.5  # half a round
+    waited = p * (1 - window) * (8.0 - 0.1) + (1 - p) * (at_zero - 0.15) - 0.05
+    np.testing.assert_allclose(policy.value[1], np.maximum(policy.value[0], waited), atol=1e-9)
+
+
+def test_the_interval_is_nan_where_the_action_is_not_a_rescan():
+    policy = rescan_policy(perfect_rescan(6.0), BASE, rounds=2)
+    assert policy.weeks.dtype == np.float64
+    rescan = policy.action == "rescan"
+    assert rescan.any() and np.isnan(policy.weeks[~rescan]).all()
+    assert (policy.weeks[rescan] == 6.0).all()
+
+
+def test_a_result_the_prior_rules_out_leaves_p_as_it_was():
+    """The perfect rescan's densities are both 0 at no growth: there P is not updated."""
+    from model.decision.policy import _rescan_step
+
+    likelihood = perfect_rescan()
+    p = np.linspace(0, 1, 5)
+    updated, mass, conditional = _rescan_step(likelihood, p)
+    none = likelihood.growth == 0
+    np.testing.assert_array_equal(updated[:, none][:, 0], p)
+    assert (mass[:, none] == 0).all()
+    np.testing.assert_allclose(conditional[0], likelihood.density[1] * likelihood.weights)
+
+
+def test_policy_by_delay_defaults_and_rows():
+    """33 delay losses from 0 to the benefit by default; the rows of the asked number of
+    rescans left only, numbered from 0; the context is passed on."""
+    likelihood = perfect_rescan()
+    table = policy_by_delay(likelihood, BASE)
+    np.testing.assert_allclose(table["delay_loss"].unique(), np.linspace(0, 8, 33))
+    assert list(table.index) == list(range(len(table)))
+    two = policy_by_delay(likelihood, BASE, delays=[0.5], rescans_left=2)
+    bands = rescan_policy(likelihood, BASE.with_values(delay_loss=0.5), rounds=2).bands
+    expected = bands[bands["rescans_left"] == 2]
+    assert two["action"].tolist() == expected["action"].tolist()
+    one = policy_by_delay(likelihood, BASE, delays=[0.5])
+    assert "rescan" in set(one["action"])  # rescans_left 1 by default, not the last round
+    symptomatic = policy_by_delay(likelihood, BASE, delays=[0.5], context=LesionContext(True))
+    assert "treat_necrosis" in set(symptomatic["action"])
+
+
+def test_policy_by_delay_shows_one_rescan_left_by_default():
+    """Where a second rescan changes the policy (a three-way rescan, later rounds rescan more),
+    the default is the policy with one rescan left."""
+    three_way = GrowthLikelihood(
+        np.arange(3.0), np.ones(3), np.array([(0.02, 0.28, 0.70), (0.70, 0.25, 0.05)]), 6.0
+    )
+    params = BASE.with_values(
+        scan_cost=0.2, window_loss=0.3, delay_loss=0.1, surveillance_detection=0.2
+    )
+    bands = rescan_policy(three_way, params, rounds=2).bands
+    one, two = (bands[bands["rescans_left"] == k] for k in (1, 2))
+    assert one["p_to"].tolist() != two["p_to"].tolist()
+    default = policy_by_delay(three_way, params, delays=[0.1])
+    np.testing.assert_allclose(default["p_to"], one["p_to"])

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from model.decision import load_decision_parameters
 from model.decision.utilities import (
     LesionContext,
+    best_action,
     best_by_class,
     class_utilities,
     expected_utilities,
@@ -179,3 +180,33 @@ def test_whole_number_parameters_are_checked():
         BASE.with_values(surveillance_rounds=0)
     with pytest.raises(InputError, match=r"a probability in \[0, 1\]"):
         BASE.with_values(window_loss=1.5)
+
+
+def test_a_tie_between_the_necrosis_arms_goes_to_surveillance():
+    """With Hn = S, treating a negative biopsy's necrosis costs as much as leaving it under
+    necrosis but Hn more under recurrence: the negative branch is surveillance (c_R = L)."""
+    tied = BASE.with_values(necrosis_treatment_harm=1.0, symptomatic_necrosis_loss=1.0)
+    necrosis, recurrence = class_utilities(tied, LesionContext(symptomatic=True))["biopsy"]
+    assert recurrence == pytest.approx(-1.5 + 8 - 0.1 * surveillance_loss(tied), rel=1e-12)
+
+
+def test_best_action_and_best_by_class_at_a_single_probability():
+    context = LesionContext(symptomatic=True)
+    for p, expected in ((0.05, "treat_necrosis"), (0.6, "manage"), (0.99, "treat")):
+        assert best_action(p, BASE, context) == expected
+        necrosis, recurrence = best_by_class(p, BASE, context)  # a scalar P
+        assert (float(necrosis), float(recurrence)) == class_utilities(BASE, context)[expected]
+    tie = LesionContext()
+    p_tie = immediate_bands(BASE)[1][1]
+    eu = expected_utilities(p_tie, BASE)
+    assert best_action(p_tie, BASE, tie) == max(eu, key=lambda a: float(eu[a]))
+
+
+def test_immediate_bands_end_one_grid_step_before_the_next_begins():
+    bands = immediate_bands(BASE, LesionContext(symptomatic=True))
+    for (_, _, end), (_, start, _) in zip(bands, bands[1:], strict=False):
+        assert start - end == pytest.approx(1 / 2000, abs=1e-12)  # the default 2,001 points
+        assert (start * 2000) == pytest.approx(round(start * 2000), abs=1e-9)
+    coarse = immediate_bands(BASE, grid_size=11)
+    assert [a for a, _, _ in coarse] == ["manage", "treat"]
+    np.testing.assert_allclose([x for _, *ends in coarse for x in ends], [0, 0.7, 0.8, 1])

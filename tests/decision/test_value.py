@@ -191,6 +191,54 @@ def test_a_lesion_of_a_patient_with_several_is_analysed_given_the_others(
     # decide() used the offset
     assert row["evsi_pet"] == pytest.approx(pre.evsi(BASE, symptomatic), rel=1e-9)
     assert abs(alone.evsi(BASE, symptomatic) - pre.evsi(BASE, symptomatic)) > 1e-3
+    perfusion = registry["perfusion"]
+    perfusion_study = preposterior(
+        without(lesions.subset([second]), "perfusion"),
+        tables,
+        n_centers,
+        registry,
+        lambda ls, y: with_value(ls, perfusion, "DSC", y),
+        value_grid(perfusion),
+        offsets[second],
+    )
+    assert row["evsi_perfusion"] == pytest.approx(perfusion_study.evsi(BASE, symptomatic), 1e-9)
+    # the robustness draws start from each posterior draw's P given the sibling, and weigh the
+    # PET referral and the best rescan as decide() did
+    from scipy.special import expit
+
+    from model.decision.policy import RESCAN_INTERVALS
+    from model.decision.robust import robustness
+    from model.decision.value import GROWTH_GRID, with_rescan
+    from model.likelihood.kernel import class_log_joint
+
+    base = class_log_joint(lesions.subset([second]), tables, n_centers, registry)[0]
+    p_draws = expit(base[:, 1] + offsets[second] - base[:, 0])
+    assert p_draws.mean() == pytest.approx(row["p_recurrence"], abs=2e-3)
+    rescans = [
+        preposterior(
+            lesions.subset([second]),
+            tables,
+            n_centers,
+            registry,
+            lambda ls, g, w=w: with_rescan(ls, g, w),
+            GROWTH_GRID,
+            offsets[second],
+        )
+        for w in RESCAN_INTERVALS
+    ]
+    waiting = {
+        "pet": lambda v: pre.value_if_waiting(v, v.pet_delay_weeks, symptomatic) - v.pet_cost,
+        "rescan": lambda v: max(
+            r.value_if_waiting(v, w, symptomatic) - v.scan_cost
+            for r, w in zip(rescans, RESCAN_INTERVALS, strict=True)
+        ),
+    }
+    robust = robustness(
+        row["recommendation"], row["p_recurrence"], p_draws, BASE, symptomatic, waiting
+    )
+    assert (row["p_best"], row["expected_loss"]) == (robust.p_best, robust.expected_loss)
+    assert row["sensitive_to"] == robust.sensitive_to
+    assert row["rescan_weeks"] == 4.0  # the shortest wait costs least
     for name in ("EX9-two-lesions/L1-frontal", "EX9-two-lesions/L2-callosal"):
         patient = decided_on_few_draws.loc[name]
         assert patient["p_patient_recurrence"] >= patient["p_recurrence"]
@@ -556,3 +604,88 @@ def test_decide_table_columns_a_lesion_without_a_follow_up_slot_and_the_perfusio
         offset,
     )
     assert table.iloc[0]["evsi_perfusion"] == pytest.approx(study.evsi(params), rel=1e-9)
+
+
+def test_waiting_prices_a_symptomatic_necrosis_and_rounding_never_makes_evsi_negative():
+    """value_if_waiting in a symptomatic context charges the untreated necrosis S w / 6 (by
+    hand, with a two-point predictive distribution); an EVSI that rounding would make a
+    hair below zero is reported as 0."""
+    from model.decision.utilities import best_by_class, wait_costs
+
+    context = LesionContext(symptomatic=True)
+    p_after, mass = np.array([0.1, 0.9]), np.array([0.5, 0.5])
+    pre = Preposterior(np.arange(2.0), mass, p_after, p_after)
+    costs = wait_costs(BASE, 12.0, context)
+    necrosis, recurrence = best_by_class(p_after, BASE, context)
+    hand = float(
+        np.sum(
+            mass
+            * (
+                p_after * (1 - costs.window) * (recurrence - costs.delay)
+                + (1 - p_after) * (necrosis - costs.necrosis)
+            )
+        )
+    )
+    assert costs.necrosis == 2.0
+    assert pre.value_if_waiting(BASE, 12.0, context) == pytest.approx(hand, rel=1e-12)
+    assert pre.value_if_waiting(BASE, 12.0) != pytest.approx(hand, rel=1e-6)
+    flat = Preposterior(np.arange(3.0), np.full(3, 1 / 3), np.full(3, 0.13), np.full(3, 0.13))
+    raw = flat.expected_value(BASE) - float(immediate_value(flat.p_now, BASE))
+    assert raw < 0 and raw > -1e-12  # a third sums to 0.9999999999999999
+    assert flat.evsi(BASE) == 0.0
+
+
+def test_an_unknown_time_since_radiotherapy_counts_as_late(few_draws_fit):
+    lesion = {k: v for k, v in _gray_zone_lesion().items() if k != "months_since_rt"}
+    row = decide(few_draws_fit, lesion, n_draws=50).iloc[0]
+    assert not row["early_window"]
+    early = decide(few_draws_fit, {**lesion, "months_since_rt": "2"}, n_draws=50).iloc[0]
+    assert early["early_window"]
+
+
+@pytest.mark.parametrize(
+    ("values", "action"),
+    [
+        ({"pet_cost": 0.0, "pet_delay_weeks": 1.0}, "pet"),
+        (
+            {
+                "surveillance_detection": 0.05,
+                "window_loss": 0.2,
+                "delay_loss": 0.1,
+                "scan_cost": 0.0,
+                "pet_cost": 0.5,
+            },
+            "rescan",
+        ),
+    ],
+)
+def test_a_waiting_action_recommended_has_its_robustness(few_draws_fit, values, action):
+    """A free, one-week PET; or surveillance that rarely finds a recurrence while the window
+    closes fast: the gray-zone lesion is best referred, or rescanned, and the robustness draws
+    weigh that action under its own name."""
+    row = decide(few_draws_fit, _gray_zone_lesion(), BASE.with_values(**values), n_draws=100)
+    row = row.iloc[0]
+    assert row["recommendation"] == action
+    assert 0 < row["p_best"] < 1 and row["expected_loss"] > 0
+
+
+def test_flip_points_are_read_in_the_lesions_context():
+    """A symptomatic lesion's flip points come from its own utilities (treating the necrosis
+    open, untreated symptoms priced): brute force over the same results, and they differ
+    from an asymptomatic lesion's."""
+    from model.decision.utilities import expected_utilities
+    from model.decision.value import NECROSIS_ARM, _flips
+
+    values = np.log(np.linspace(1.0, 3.0, 41))
+    p_reported = np.linspace(0.02, 0.98, 41)
+    pre = Preposterior(values, np.full(41, 1 / 41), p_reported, p_reported)
+    symptomatic = LesionContext(symptomatic=True)
+    eu = expected_utilities(p_reported, CLASSIC, symptomatic)
+    best = np.array(list(eu))[np.argmax(np.stack(list(eu.values())), axis=0)]
+    top = 40
+    while best[top - 1] == "treat":
+        top -= 1
+    below = max(i for i in range(top) if best[i] in NECROSIS_ARM)
+    got = _flips(pre, CLASSIC, symptomatic, np.exp, "biopsy")
+    assert got == (pytest.approx(np.exp(values[top])), pytest.approx(np.exp(values[below])))
+    assert got != _flips(pre, CLASSIC, LesionContext(), np.exp, "biopsy")
