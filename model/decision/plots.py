@@ -10,7 +10,12 @@ from matplotlib.patches import Patch
 from model.decision.parameters import DecisionParameters
 from model.decision.policy import RescanPolicy
 from model.decision.thresholds import classic_thresholds, parameter_thresholds
-from model.decision.utilities import ASYMPTOMATIC_LATE, LesionContext, expected_utilities
+from model.decision.utilities import (
+    ASYMPTOMATIC_LATE,
+    LesionContext,
+    expected_utilities,
+    surveillance_loss,
+)
 
 ACTION_COLORS = {
     "manage": "#4c9a5b",
@@ -98,8 +103,6 @@ def plot_threshold_shift(params: DecisionParameters) -> Figure:
     -------
     matplotlib.figure.Figure
     """
-    from model.decision.utilities import surveillance_loss
-
     delays = np.linspace(0.0, params.benefit, 81)
     windows = sorted({0.0, params.window_loss, 0.1, 0.2})
     fig = Figure(figsize=(10, 3.8), layout="constrained")
