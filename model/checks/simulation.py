@@ -222,7 +222,8 @@ def simulate(
     table.update(_symptoms(stream(seed, "symptoms"), p, values, z, first))
     table.update(_follow_up(stream(seed, "follow-up"), p, values, z))
     table.update(_reference(stream(seed, "reference"), p, values, z, table))
-    frame = pd.DataFrame(table)[list(schema_for(p.registry).columns)]
+    read = [f.name for f in schema_for(p.registry).fields if f.model_input]
+    frame = pd.DataFrame(table)[read]  # the columns only the radiology categories read stay blank
     source = f"simulate(n={n}, centers={n_centers}, seed={seed})"
     cohort = (
         cohort_from_records(frame, source=source, registry=p.registry)

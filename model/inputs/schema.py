@@ -26,7 +26,14 @@ import numpy as np
 import pandas as pd
 
 from model.core.files import atomic_write_text
-from model.inputs.vocabulary import MAX_FOLLOW_UPS, READS, REFERENCE_SOURCES, SYMPTOMS
+from model.inputs.vocabulary import (
+    BTRADS_CATEGORIES,
+    FLAIR_CHANGES,
+    MAX_FOLLOW_UPS,
+    READS,
+    REFERENCE_SOURCES,
+    SYMPTOMS,
+)
 from model.modalities.registry import Registry
 from model.modalities.spec import BinaryTest, Marker
 
@@ -51,6 +58,10 @@ class Field:
         Whether the column must be present and every cell filled.
     missing_words : tuple of str
         Words that mean "missing" besides a blank cell (only ``unknown``, where allowed).
+    model_input : bool
+        Whether the model reads the column. The others feed the radiology categories only
+        (:mod:`model.categories`); a cohort leaves them out of its canonical form when they are
+        blank in every row, so a file from before they existed keeps its digest.
     """
 
     name: str
@@ -62,6 +73,7 @@ class Field:
     low_inclusive: bool = False
     required: bool = False
     missing_words: tuple[str, ...] = ()
+    model_input: bool = True
 
     def expected(self) -> str:
         """Describe the allowed values in words, for error messages."""
@@ -74,12 +86,33 @@ class Field:
         return f"a non-empty text ({self.description})"
 
 
-def _number(name: str, description: str, low: float, high: float, *, inclusive=False) -> Field:
-    return Field(name, "number", description, low=low, high=high, low_inclusive=inclusive)
+def _number(
+    name: str, description: str, low: float, high: float, *, inclusive=False, model_input=True
+) -> Field:
+    return Field(
+        name,
+        "number",
+        description,
+        low=low,
+        high=high,
+        low_inclusive=inclusive,
+        model_input=model_input,
+    )
 
 
 def _yesno(name: str, description: str) -> Field:
     return Field(name, "yesno", description, choices=("yes", "no"), missing_words=("unknown",))
+
+
+def _flair_change(name: str, scan: str) -> Field:
+    return Field(
+        name,
+        "choice",
+        f"FLAIR hyperintensity at {scan} against the scan before it",
+        choices=FLAIR_CHANGES,
+        missing_words=("unknown",),
+        model_input=False,
+    )
 
 
 def _follow_up_fields() -> list[Field]:
@@ -96,6 +129,7 @@ def _follow_up_fields() -> list[Field]:
                 156,
             )
         )
+        fields.append(_flair_change(f"flair_change_fu{j}", f"follow-up scan {j}"))
     return fields
 
 
@@ -134,9 +168,27 @@ _CONTEXT_FIELDS: tuple[Field, ...] = (
         inclusive=True,
     ),
     _number(
+        "volume_prior_ml",
+        "enhancing volume at the scan before the one that raised the question, mL (0: the "
+        "enhancement is new)",
+        0,
+        1000,
+        inclusive=True,
+        model_input=False,
+    ),
+    _number(
         "volume_baseline_ml", "enhancing volume at the scan that raised the question, mL", 0, 1000
     ),
+    _flair_change("flair_change", "the scan that raised the question"),
     *_follow_up_fields(),
+    Field(
+        "btrads_read",
+        "choice",
+        "the BT-RADS category the radiology report gave the row's latest scan",
+        choices=BTRADS_CATEGORIES,
+        missing_words=("unknown",),
+        model_input=False,
+    ),
     Field(
         "reference_diagnosis",
         "choice",
@@ -317,11 +369,18 @@ class Cohort:
         return hashlib.sha256(self.to_csv_text().encode()).hexdigest()
 
     def to_csv_text(self) -> str:
-        """The table in the canonical CSV form (the form :meth:`write_csv` writes)."""
+        """The table in the canonical CSV form (the form :meth:`write_csv` writes).
+
+        Every column the model reads, and the others (:attr:`Field.model_input`) where any row
+        has a value.
+        """
+        columns = [
+            f.name for f in self.schema.fields if f.model_input or self.table[f.name].notna().any()
+        ]
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(self.schema.columns)
-        for row in self.table.itertuples(index=False):
+        writer.writerow(columns)
+        for row in self.table[columns].itertuples(index=False):
             writer.writerow([_format_cell(v) for v in row])
         return out.getvalue()
 
@@ -357,7 +416,7 @@ def trusted_cohort(frame: pd.DataFrame, source: str, registry: Registry) -> Coho
     """
     data = {}
     for field in schema_for(registry).fields:
-        column = frame[field.name]
+        column = frame[field.name] if field.model_input else frame.get(field.name, _blank(frame))
         if field.kind == "number":
             data[field.name] = column.to_numpy(dtype=float, na_value=np.nan)
         elif field.kind == "yesno":
@@ -368,6 +427,11 @@ def trusted_cohort(frame: pd.DataFrame, source: str, registry: Registry) -> Coho
         else:
             data[field.name] = text_column(column.to_numpy(object))
     return Cohort(pd.DataFrame(data), source, registry)
+
+
+def _blank(frame: pd.DataFrame) -> pd.Series:
+    """A column of missing values as long as ``frame``."""
+    return pd.Series(np.full(len(frame), np.nan), index=frame.index)
 
 
 def text_column(values: np.ndarray) -> pd.Series:

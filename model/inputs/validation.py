@@ -280,10 +280,25 @@ class Validator:
     def _check_follow_ups(self, columns: dict[str, Any], rows: np.ndarray) -> None:
         previous = _present(columns["volume_baseline_ml"])
         previous_name = "volume_baseline_ml"
+        for column in ("volume_prior_ml", "flair_change"):
+            self._flag(
+                _present(columns[column]) & ~previous,
+                rows,
+                previous_name,
+                "",
+                f"a value: '{column}' describes the scan that raised the question",
+            )
         for j in range(1, MAX_FOLLOW_UPS + 1):
             volume_col, interval_col = f"volume_fu{j}_ml", f"interval_fu{j}_weeks"
             volume = _present(columns[volume_col])
             interval = _present(columns[interval_col])
+            self._flag(
+                _present(columns[f"flair_change_fu{j}"]) & ~volume,
+                rows,
+                volume_col,
+                "",
+                f"a value: 'flair_change_fu{j}' describes follow-up scan {j}",
+            )
             self._flag(
                 volume & ~interval,
                 rows,

@@ -30,6 +30,15 @@ beyond what the file records (the later course: an imperfect reference); or the 
 recorded in the file. A label made from the recorded scans repeats their growth, which the model
 already counts as evidence, so the model does not use it (incorporation bias)."""
 
+FLAIR_CHANGES: tuple[str, ...] = ("worse", "unchanged", "improved")
+"""How a scan's FLAIR hyperintensity compares with the scan before it, as a radiologist reads it:
+the radiology categories use it (BT-RADS asks whether FLAIR, enhancement or both worsened); the
+model does not."""
+
+BTRADS_CATEGORIES: tuple[str, ...] = ("0", "1a", "1b", "2", "3a", "3b", "3c", "4")
+"""The Brain Tumor Reporting and Data System categories, from least to most suspicious
+(Weinberg BD et al., J Am Coll Radiol 2018;15:767-771; https://btrads.com)."""
+
 MAX_FOLLOW_UPS: int = 3
 """Follow-up scans per lesion the format holds."""
 

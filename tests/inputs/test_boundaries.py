@@ -34,7 +34,11 @@ RANGES = documented_ranges()
 
 def companions(column: str) -> dict[str, str]:
     """Cells a lone value needs to be a complete lesion (its kind, its read, earlier scans)."""
-    cells = {"perfusion_ratio": {"perfusion_technique": "DSC"}, "pet_tbr": {"pet_tracer": "FET"}}
+    cells = {
+        "perfusion_ratio": {"perfusion_technique": "DSC"},
+        "pet_tbr": {"pet_tracer": "FET"},
+        "volume_prior_ml": {"volume_baseline_ml": "4"},
+    }
     if column in cells:
         return cells[column]
     if column.endswith("_read_cutoff"):
@@ -60,6 +64,7 @@ def load_one(tmp_path, column: str, value: float):
 def test_the_documented_table_covers_every_numeric_column():
     expected = {
         "edema_ratio", "months_since_rt", "bevacizumab_last_dose_weeks", "volume_baseline_ml",
+        "volume_prior_ml",
         "perfusion_ratio", "perfusion_read_cutoff", "pet_tbr", "pet_read_cutoff", "adc",
         "adc_read_cutoff", "ktrans", "cho_naa",
         *(f"volume_fu{j}_ml" for j in (1, 2, 3)), *(f"interval_fu{j}_weeks" for j in (1, 2, 3)),

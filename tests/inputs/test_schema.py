@@ -139,12 +139,36 @@ def test_a_file_from_before_the_symptom_context_loads_with_it_missing(tmp_path):
         ({"edema_ratio": "101"}, (2, "edema_ratio")),
         ({"eloquent_location": "left"}, (2, "eloquent_location")),
         ({"steroid_increase": "1"}, (2, "steroid_increase")),
+        ({"volume_prior_ml": "2"}, (2, "volume_baseline_ml")),
+        ({"flair_change": "worse"}, (2, "volume_baseline_ml")),
+        ({"volume_baseline_ml": "3", "flair_change_fu1": "worse"}, (2, "volume_fu1_ml")),
+        ({"volume_baseline_ml": "3", "flair_change": "bigger"}, (2, "flair_change")),
+        ({"volume_baseline_ml": "3", "volume_prior_ml": "-1"}, (2, "volume_prior_ml")),
+        ({"btrads_read": "BT-3a"}, (2, "btrads_read")),
+        ({"btrads_read": "3"}, (2, "btrads_read")),
+        ({"btrads_read": "4.0"}, (2, "btrads_read")),
     ],
 )
 def test_each_rule_names_row_and_column(tmp_path, cells, expected):
     path = write(tmp_path, HEADER + "\n" + row(patient_id="a", center="X", **cells) + "\n")
     found, _ = problems_of(path)
     assert expected in found
+
+
+def test_the_category_columns_are_in_the_canonical_form_only_when_used(tmp_path):
+    """A file without the radiology-category columns keeps its digest; one with them keeps them."""
+    plain = load_cohort(write(tmp_path, "patient_id,center,volume_baseline_ml\np1,X,3\n"))
+    assert "flair_change" not in plain.to_csv_text().splitlines()[0]
+    blank = load_cohort(
+        write(tmp_path, "patient_id,center,volume_baseline_ml,flair_change,btrads_read\np1,X,3,,\n")
+    )
+    assert blank.digest == plain.digest
+    used = load_cohort(
+        write(tmp_path, "patient_id,center,volume_baseline_ml,btrads_read\np1,X,3,3C\n")
+    )
+    header, values = used.to_csv_text().splitlines()
+    assert header.endswith("btrads_read,reference_diagnosis,reference_source")
+    assert values.endswith(",3c,,") and used.digest != plain.digest
 
 
 def test_every_problem_is_listed_at_once(tmp_path):

@@ -36,6 +36,12 @@ def render(header, rows):
 
 
 def set_cell(rows, header, r, column, value):
+    """Write a cell, adding its column (blank elsewhere) where the file lacks it: a canonical
+    file leaves out the radiology-category columns when they are blank throughout."""
+    if column not in header:
+        header.append(column)
+        for row in rows:
+            row.append("")
     rows[r][header.index(column)] = value
 
 

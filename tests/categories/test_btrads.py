@@ -1,0 +1,157 @@
+"""The BT-RADS flowchart, leaf by leaf, and what it does with inputs a row does not record."""
+
+from dataclasses import replace
+
+import pandas as pd
+import pytest
+
+from model.categories import radiology_categories
+from model.categories.btrads import Findings, flowchart, outcome
+from model.inputs.reading import cohort_from_records
+
+LATE_WORSE = Findings(
+    enhancement="worse",
+    flair="worse",
+    early=False,
+    marked=False,
+    progressive=False,
+    bevacizumab=False,
+    first_bevacizumab_scan=False,
+    steroids=False,
+)
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        # every leaf of the flowchart (https://btrads.com), reached by the answers that lead there
+        ({"enhancement": "unchanged", "flair": "unchanged"}, "2"),
+        ({"enhancement": "improved", "flair": "unchanged"}, "1a"),
+        ({"enhancement": "unchanged", "flair": "improved"}, "1a"),
+        ({"enhancement": "improved", "flair": "improved", "steroids": True}, "1b"),
+        (
+            {
+                "enhancement": "improved",
+                "flair": "unchanged",
+                "bevacizumab": True,
+                "first_bevacizumab_scan": True,
+            },
+            "1b",
+        ),
+        # sustained on bevacizumab
+        ({"enhancement": "improved", "flair": "unchanged", "bevacizumab": True}, "1a"),
+        ({"early": True}, "3a"),
+        ({"early": True, "marked": True, "progressive": True}, "3a"),  # time comes first
+        ({"flair": "unchanged"}, "3b"),  # enhancement alone
+        ({"enhancement": "unchanged"}, "3b"),  # FLAIR alone
+        ({"enhancement": "improved"}, "3b"),  # FLAIR worse, enhancement better: FLAIR alone
+        ({"marked": True}, "4"),
+        ({"progressive": True}, "4"),
+        ({}, "3c"),
+    ],
+)
+def test_each_leaf_of_the_flowchart(changes, expected):
+    category, path = flowchart(replace(LATE_WORSE, **changes))
+    assert category == expected
+    assert path, "the answers that led there are kept"
+
+
+def test_worse_imaging_is_never_read_as_improvement_whatever_the_medication():
+    for enhancement, flair in [("worse", "improved"), ("improved", "worse")]:
+        findings = replace(
+            LATE_WORSE, enhancement=enhancement, flair=flair, steroids=True, bevacizumab=True
+        )
+        assert flowchart(findings)[0] in {"3a", "3b", "3c", "4"}
+
+
+def test_an_unknown_flair_change_leaves_open_exactly_what_it_could_change():
+    result = outcome(replace(LATE_WORSE, flair=None))
+    assert result.categories == ("3b", "3c")  # FLAIR not worse: 3b; worse, by 40% or less: 3c
+    assert result.unsettled == ("flair",)
+    assert result.path == ("worse", "90 days or more after radiotherapy")
+
+
+def test_an_unknown_that_the_path_does_not_reach_settles_nothing():
+    early = outcome(replace(LATE_WORSE, early=True, flair=None, marked=None, steroids=None))
+    assert (early.categories, early.unsettled) == (("3a",), ())
+
+
+def test_every_unknown_that_matters_is_named_and_no_other():
+    result = outcome(replace(LATE_WORSE, flair=None, marked=None, steroids=None))
+    assert result.categories == ("3b", "3c", "4")
+    assert set(result.unsettled) == {"flair", "marked"}
+
+
+def lesion(**cells) -> dict:
+    return {"patient_id": "p", "center": "C01", "volume_baseline_ml": 4.0, **cells}
+
+
+def btrads(*rows) -> list[str]:
+    """The flowchart's category of each row, each its own patient."""
+    rows = [{**row, "patient_id": f"p{k}"} for k, row in enumerate(rows)]
+    cohort = cohort_from_records(pd.DataFrame(rows))
+    return list(radiology_categories(cohort)["btrads"])
+
+
+def test_the_90_day_rule_is_read_in_days_from_months_and_weeks():
+    # 90 days = 2.957 months; a follow-up 4 weeks after a question scan at 2 months is day 89
+    day = 365.25 / 12
+    assert btrads(
+        lesion(months_since_rt=89.9 / day, flair_change="worse", volume_prior_ml=2.0),
+        lesion(months_since_rt=90.1 / day, flair_change="worse", volume_prior_ml=2.0),
+        lesion(
+            months_since_rt=(89 - 28) / day,
+            volume_fu1_ml=5.0,
+            interval_fu1_weeks=4,
+            flair_change_fu1="worse",
+        ),
+        lesion(
+            months_since_rt=(90.1 - 28) / day,
+            volume_fu1_ml=5.0,
+            interval_fu1_weeks=4,
+            flair_change_fu1="worse",
+        ),
+    ) == ["3a", "4", "3a", "4"]
+
+
+def test_more_than_40_percent_is_strictly_more():
+    rows = [
+        lesion(months_since_rt=12, flair_change="worse", volume_prior_ml=prior)
+        for prior in (4.0 / 1.4, 4.0 / 1.41, 4.0 / 1.39)
+    ]
+    assert btrads(*rows) == ["3c", "4", "3c"]
+
+
+def test_enhancement_within_ten_percent_is_unchanged_and_beyond_it_is_not():
+    rows = [
+        lesion(
+            months_since_rt=12,
+            flair_change="unchanged",
+            volume_prior_ml=prior,
+            steroid_increase="no",
+        )
+        for prior in (4.0 / 1.099, 4.0 / 1.101, 4.0 * 1.099, 4.0 * 1.101)
+    ]
+    assert btrads(*rows) == ["2", "3b", "2", "1a"]
+
+
+def test_a_second_worsening_scan_is_progressive_and_a_first_is_not():
+    question = lesion(months_since_rt=12, flair_change="worse", volume_prior_ml=3.6)
+    follow_up = {"volume_fu1_ml": 4.4, "interval_fu1_weeks": 6, "flair_change_fu1": "worse"}
+    after_stable = {**question, "flair_change": "unchanged", "volume_prior_ml": 4.0, **follow_up}
+    assert btrads(question, {**question, **follow_up}, after_stable) == ["3c", "4", "3c"]
+
+
+def test_an_improving_follow_up_without_the_steroid_change_is_left_open():
+    row = lesion(
+        months_since_rt=12, volume_fu1_ml=2.0, interval_fu1_weeks=6, flair_change_fu1="improved"
+    )
+    table = radiology_categories(cohort_from_records(pd.DataFrame([row])))
+    assert table["btrads"].tolist() == ["1a or 1b"]
+    assert "the steroid change before follow-up 1 (not in the format)" in table["btrads_basis"][0]
+
+
+def test_a_row_without_the_optional_columns_names_them():
+    table = radiology_categories(cohort_from_records(pd.DataFrame([lesion(months_since_rt=12)])))
+    assert table["btrads"].tolist() == ["3b or 3c or 4"]
+    assert table["btrads_basis"][0].endswith("open: flair_change, volume_prior_ml")
