@@ -104,6 +104,23 @@ def test_demo_table_is_the_bundled_fits_output(bundled_fit):
         assert line in README, f"README demo row is stale; now:\n{line}"
 
 
+def test_category_table_is_the_bundled_fits_output(bundled_fit):
+    """Every row of the README's radiology-category table is what `predict` gives now."""
+    from conftest import DATA
+
+    from model.inputs.schema import lesion_name
+    from model.scoring.predict import predict
+
+    table = predict(bundled_fit, DATA / "patients_example.csv")
+    for row in table.itertuples():
+        line = (
+            f"| {lesion_name(row.patient_id, row.lesion_id)} | {row.p_recurrence:.3f} "
+            f"[{row.ci_low:.3f}, {row.ci_high:.3f}] | {row.btrads} | {row.rano} | "
+            f"{row.btrads_read or ''} | {row.category_flag} |"
+        )
+        assert line in README, f"README category row is stale; now:\n{line}"
+
+
 def test_decision_numbers_are_the_bundled_fits_output(bundled_fit):
     """The thresholds, the PSA, the policy table and the example decisions in the README's
     Decisions section are what `rnbayes thresholds`, `policy` and `decide` give now."""

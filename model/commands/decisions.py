@@ -238,6 +238,20 @@ def _print_decisions(table, fit) -> None:
             {"P(best)": ".2f", "expected loss": ".2f"},
         )
     )
+    categories = {
+        "recommendation": "recommend",
+        "btrads": "BT-RADS",
+        "rano": "RANO 2.0",
+        "category_flag": "disagreement with the model",
+    }
+    out.print(
+        frame_table(
+            "Beside the radiology categories at each lesion's latest scan (by their published "
+            "rules; shown, never counted in the model)",
+            shown[list(categories)].rename(columns=categories),
+            {},
+        )
+    )
     flips = shown[
         ["tbr_manage_below", "tbr_treat_at", "growth_manage_below", "growth_treat_at"]
     ].copy()

@@ -180,6 +180,7 @@ def _print_predictions(summary, fit, out_path: str | None = None) -> None:
     warn_bevacizumab(table["patient_id"][table["under_bevacizumab"]], summary.under_bevacizumab)
     if summary.complete:
         out.print(_predictions_table(table, fit, level))
+        out.print(_categories_table(table, level))
     else:
         out.print(
             f"{summary.lesions:,} lesions scored ({summary.unseen_center:,} from centers the fit "
@@ -191,6 +192,10 @@ def _print_predictions(summary, fit, out_path: str | None = None) -> None:
                 summary.bands(),
                 {"lesions": ",.0f", "share": ".1%"},
             )
+        )
+        out.print(
+            f"{summary.flagged:,} lesions where a radiology category (BT-RADS, RANO 2.0) and the "
+            "model lean opposite ways (category_flag)."
         )
     if out_path is not None:
         out.print(f"All {summary.lesions:,} predictions, with {level}% intervals: {out_path}")
@@ -234,6 +239,32 @@ def _predictions_table(table, fit, level: int):
         "log-odds = prior + log likelihood ratios, averaged over draws",
         shown,
         {label: "+.2f" for label in names.values()},
+    )
+
+
+def _categories_table(table, level: int):
+    """P(recurrence) beside the radiology categories at each lesion's latest scan."""
+    import pandas as pd
+
+    from model.core.console import frame_table
+    from model.inputs.schema import lesion_name
+
+    names = list(map(lesion_name, table["patient_id"], table["lesion_id"]))
+    shown = pd.DataFrame(index=pd.Index(names, name="lesion"))
+    shown[f"P(recurrence) [{level}%]"] = [
+        f"{p:.2f} [{lo:.2f}, {hi:.2f}]"
+        for p, lo, hi in zip(table["p_recurrence"], table["ci_low"], table["ci_high"], strict=True)
+    ]
+    shown["BT-RADS"] = table["btrads"].to_numpy()
+    if table["btrads_read"].notna().any():
+        shown["BT-RADS (report)"] = table["btrads_read"].fillna("").to_numpy()
+    shown["RANO 2.0"] = table["rano"].to_numpy()
+    shown["disagreement"] = table["category_flag"].to_numpy()
+    return frame_table(
+        "Radiology categories at each lesion's latest scan, by their published rules (BT-RADS "
+        "flowchart, RANO 2.0); shown beside the model, never counted in it",
+        shown,
+        {},
     )
 
 

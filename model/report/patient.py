@@ -18,6 +18,7 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from model import __version__
+from model.categories import CATEGORY_COLUMNS
 from model.core.errors import InputError, Problem
 from model.core.files import atomic_write_text, safe_file_stem, write_folder
 from model.decision.parameters import DecisionParameters, load_decision_parameters
@@ -185,6 +186,7 @@ def lesion_reports(
                     "low": lesion["low"],
                     "high": lesion["high"],
                     "recommendation": labels[context["decision"]["recommendation"]],
+                    "categories": lesion["categories"],
                 }
             )
         index = env.get_template("index.html.j2").render(
@@ -280,6 +282,9 @@ def _lesion_context(
         "has_pet": "pet" in lesions.evidence and bool(lesions.evidence["pet"].state[i] != NONE),
         "under_bevacizumab": bool(prediction["under_bevacizumab"]),
         "bevacizumab_weeks": row["bevacizumab_last_dose_weeks"],
+        "categories": {
+            column: prediction[column] for column in (*CATEGORY_COLUMNS, "category_flag")
+        },
         "sequential": _sequential(
             cohort, lesions, i, fit, ci_prob, bool(prediction["under_bevacizumab"])
         ),

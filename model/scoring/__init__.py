@@ -6,5 +6,6 @@
   bounded memory, with a summary a terminal can show.
 
 Never imports PyMC. May import: :mod:`model.core`, :mod:`model.modalities`, :mod:`model.inputs`,
-:mod:`model.likelihood`, :mod:`model.fitting` (the fit object and file only).
+:mod:`model.categories`, :mod:`model.likelihood`, :mod:`model.fitting` (the fit object and file
+only).
 """

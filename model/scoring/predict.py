@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from model.categories import disagreements, radiology_categories
 from model.fitting.sampling import Fit, load_fit
 from model.inputs.encode import UNSEEN_CENTER, Lesions, encode
 from model.inputs.reading import (
@@ -119,7 +120,11 @@ def predict(
         ``under_bevacizumab`` (scored under the override), ``p_recurrence``, ``ci_low``,
         ``ci_high``, ``log_odds``, ``p_patient_recurrence`` (P(any of the patient's lesions is
         recurrence), the lesion's own for a patient's only lesion) with ``patient_ci_low`` and
-        ``patient_ci_high``, ``prior_log_odds``, one ``llr_<modality>`` per registered modality
+        ``patient_ci_high``; the lesion's radiology categories at its latest scan
+        (:func:`model.categories.radiology_categories`: ``btrads``, ``btrads_basis``, ``rano``,
+        ``rano_basis``, ``btrads_read``) and ``category_flag``, where a category and the model
+        lean opposite ways (:func:`model.categories.disagreements`; ``""`` where none does);
+        ``prior_log_odds``, one ``llr_<modality>`` per registered modality
         (``llr_perfusion``, ``llr_pet``, ...), ``llr_symptoms``, ``llr_growth`` and
         ``llr_other_lesions`` (what the patient's other lesions add; 0 for an only lesion). A
         patient's lesions are scored together. ``attrs`` records ``ci_prob``, the interval kind
@@ -219,6 +224,7 @@ def _prediction_frame(
     fit: Fit, cohort: Cohort, lesions: Lesions, result, treated: np.ndarray
 ) -> pd.DataFrame:
     names = contributions(fit.registry)
+    interval = (result.p_low, result.p_high)
     terms = pd.DataFrame(result.terms, columns=["prior_log_odds", *(f"llr_{c}" for c in names[1:])])
     frame = pd.DataFrame(
         {
@@ -236,7 +242,11 @@ def _prediction_frame(
             "patient_ci_high": result.patient_p_high,
         }
     )
-    return pd.concat([frame, terms], axis=1)
+    categories = radiology_categories(cohort, treated)
+    categories["category_flag"] = disagreements(
+        categories["btrads"], categories["rano"], categories["btrads_read"], *interval
+    )
+    return pd.concat([frame, categories, terms], axis=1)
 
 
 def recurrence_draws(

@@ -43,6 +43,9 @@ class PredictionSummary:
         Of those, lesions from centers the fit has not seen.
     under_bevacizumab : int
         Of those, lesions scanned under bevacizumab and scored by explicit override.
+    flagged : int
+        Of those, lesions where a radiology category and the model lean opposite ways (a
+        non-empty ``category_flag``).
     band_counts : numpy.ndarray
         Lesions per band of P(recurrence): below 0.10, [0.10, 0.25), ..., from 0.90
         (:data:`BAND_EDGES`).
@@ -53,6 +56,7 @@ class PredictionSummary:
     lesions: int = 0
     unseen_center: int = 0
     under_bevacizumab: int = 0
+    flagged: int = 0
     band_counts: np.ndarray = field(default_factory=lambda: np.zeros(len(BAND_EDGES) + 1, int))
     head: pd.DataFrame = field(default_factory=pd.DataFrame)
 
@@ -61,6 +65,7 @@ class PredictionSummary:
         self.lesions += len(frame)
         self.unseen_center += int((~frame["center_seen"]).sum())
         self.under_bevacizumab += int(frame["under_bevacizumab"].sum())
+        self.flagged += int((frame["category_flag"] != "").sum())
         bands = np.searchsorted(BAND_EDGES, frame["p_recurrence"].to_numpy(), side="right")
         self.band_counts += np.bincount(bands, minlength=len(BAND_EDGES) + 1)
         if len(self.head) < SHOWN_ROWS:

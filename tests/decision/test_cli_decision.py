@@ -58,6 +58,8 @@ def test_decide_table_and_bad_params(capsys, tmp_path):
         "EX3-grayzone-no-pet" in out
         and "What would change the decision" in out
         and "not a diagnosis" in out
+        and "Beside the radiology categories" in out
+        and "preliminary PD" in out
     )
     bad = tmp_path / "bad.toml"
     bad.write_text("[benefit]\nvalue = 0\n")

@@ -178,6 +178,27 @@ def test_a_strip_names_the_immediate_action_a_later_one_is_preferred_to():
     assert dot.get_markerfacecolor() == ACTION_COLORS["pet"]
 
 
+def test_each_page_shows_the_categories_and_flags_a_disagreement(reports, bundled_fit):
+    """The lesion pages and the index show BT-RADS and RANO 2.0 as predict gives them, and a
+    page says so where they and the model disagree (EX5, necrosis with edema)."""
+    from conftest import DATA
+
+    from model.scoring.predict import predict
+
+    expected = predict(bundled_fit, DATA / "patients_example.csv")
+    index = reports.index.read_text()
+    for path, row in zip(reports.pages, expected.itertuples(), strict=True):
+        html = path.read_text()
+        assert f"BT-RADS <strong>{row.btrads}</strong>" in html, path.name
+        assert f"RANO 2.0 <strong>{row.rano}</strong>" in html, path.name
+        assert ('id="category-flag"' in html) == bool(row.category_flag), path.name
+        assert f"<td>{row.btrads}</td><td>{row.rano}</td>" in index
+    ex5 = next(p for p in reports.pages if "EX5" in p.name).read_text()
+    assert "BT-RADS 4 favours tumour progression, the model necrosis" in ex5
+    ex3 = next(p for p in reports.pages if "EX3" in p.name).read_text()
+    assert "the radiology report's BT-RADS <strong>3b</strong>" in ex3
+
+
 def test_a_patient_with_two_lesions_gets_a_page_per_lesion_showing_both(reports):
     pages = [p for p in reports.pages if "EX9" in p.name]
     assert [p.name.split("_", 1)[1] for p in pages] == [

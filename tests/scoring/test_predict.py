@@ -167,7 +167,9 @@ def test_the_prediction_table_layout_and_provenance(bundled_fit, examples):
     assert list(table.columns) == [
         "patient_id", "lesion_id", "center", "center_seen", "under_bevacizumab",
         "p_recurrence", "ci_low", "ci_high", "log_odds",
-        "p_patient_recurrence", "patient_ci_low", "patient_ci_high", "prior_log_odds",
+        "p_patient_recurrence", "patient_ci_low", "patient_ci_high",
+        "btrads", "btrads_basis", "rano", "rano_basis", "btrads_read", "category_flag",
+        "prior_log_odds",
         *(f"llr_{name}" for name in bundled_fit.registry.names),
         "llr_symptoms", "llr_growth", "llr_other_lesions",
     ]  # fmt: skip

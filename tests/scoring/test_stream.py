@@ -67,6 +67,23 @@ def test_summary_of_a_small_table_is_complete(bundled_fit, patients):
     assert summary.bands()["share"].sum() == pytest.approx(1.0)
 
 
+def test_the_cli_table_shows_the_categories_beside_the_probability(capsys):
+    from conftest import DATA
+
+    assert main(["predict", str(DATA / "fit.nc"), str(DATA / "patients_example.csv")]) == 0
+    shown = capsys.readouterr().out
+    assert "Radiology categories at each lesion's latest scan" in shown
+    assert "BT-RADS (report)" in shown and "preliminary PD" in shown and "3b or 3c or 4" in shown
+
+
+def test_the_summary_counts_the_lesions_whose_categories_disagree_with_the_model(bundled_fit):
+    from conftest import DATA
+
+    frame = predict(bundled_fit, DATA / "patients_example.csv")
+    summary = summarize_predictions(frame)
+    assert summary.flagged == 4 == (frame["category_flag"] != "").sum()
+
+
 def test_cli_summarises_many_lesions_and_writes_them_all(patients, tmp_path, capsys):
     from conftest import DATA
 
@@ -74,6 +91,7 @@ def test_cli_summarises_many_lesions_and_writes_them_all(patients, tmp_path, cap
     assert main(["predict", str(DATA / "fit.nc"), str(patients), "--out", str(out)]) == 0
     shown = capsys.readouterr().out
     assert "90 lesions scored" in shown and "Lesions per band" in shown
+    assert "lesions where a radiology category (BT-RADS, RANO 2.0) and the model lean" in shown
     assert "HYPERLINK" not in shown  # a summary, not a row per lesion
     rows = list(csv.reader(io.StringIO(out.read_text())))
     assert len(rows) == 91 and rows[4][0] == "'=HYPERLINK(1)"
