@@ -23,7 +23,7 @@ from model.categories.agreement import disagreements
 from model.categories.btrads import btrads_categories
 from model.categories.rano import rano_categories
 from model.categories.scans import scan_series
-from model.inputs.schema import Cohort
+from model.inputs.schema import Cohort, text_column
 
 CATEGORY_COLUMNS: tuple[str, ...] = (
     "btrads",
@@ -56,14 +56,14 @@ def radiology_categories(cohort: Cohort, bevacizumab: np.ndarray | None = None) 
     treated = np.zeros(len(cohort), bool) if bevacizumab is None else np.asarray(bevacizumab)
     btrads, basis = btrads_categories(series, treated)
     rano, rano_basis = rano_categories(series)
-    reads = cohort.table["btrads_read"].astype(object)
+    reads = cohort.table["btrads_read"]
     return pd.DataFrame(
         {
             "btrads": btrads,
             "btrads_basis": basis,
             "rano": rano,
             "rano_basis": rano_basis,
-            "btrads_read": [None if r is None or r != r else r for r in reads],
+            "btrads_read": text_column(reads.astype(object).where(reads.notna(), None)),
         }
     )
 

@@ -232,8 +232,7 @@ def finding_codes(series: ScanSeries, bevacizumab: np.ndarray) -> np.ndarray:
     progressive = np.select(
         [j == 0, (enhancement_before == WORSE) | (flair_before == WORSE), flair_before == UNKNOWN],
         [0, 1, UNKNOWN],
-        0,
-    )
+    )  # otherwise 0: the scan before was not worse
     treated = np.where(bevacizumab, np.where(j == 0, 1, UNKNOWN), 0)
     return np.column_stack(
         [
@@ -254,8 +253,8 @@ def findings_at(row: np.ndarray) -> tuple[Findings, int]:
     """A row of :func:`finding_codes` as :class:`Findings` and the scan index."""
     changes = {"enhancement", "flair"}
     values = {
-        name: _change(code) if name in changes else _flag(code)
-        for name, code in zip(FINDING_NAMES, row[:-1], strict=True)
+        name: _change(row[k]) if name in changes else _flag(row[k])
+        for k, name in enumerate(FINDING_NAMES)
     }
     return Findings(**values), int(row[-1])
 

@@ -96,8 +96,8 @@ def rano_categories(series: ScanSeries) -> tuple[list[str], list[str]]:
     late = assess(series, series.weeks)
     early = assess(series, np.where(np.isnan(series.weeks), 0.0, series.weeks))
     code, reason, change, scan = late
-    finite = np.nan_to_num(change, nan=0.0, posinf=0.0)
-    percent = np.where(np.isinf(change), NEW, np.round(finite * 100))
+    shown = np.where(np.isfinite(change), change, 0)  # NaN and inf: the reason has no number
+    percent = np.where(np.isinf(change), NEW, np.round(shown * 100))
     keys = np.column_stack([code, reason, percent, scan, early[0]]).astype(int)
     if not len(keys):
         return [], []
@@ -131,7 +131,7 @@ def assess(series: ScanSeries, weeks: np.ndarray) -> tuple[np.ndarray, ...]:
     code = np.full(n, NOT_ASSESSABLE)
     reason = np.full(n, NO_REFERENCE)
     change = np.full(n, np.nan)
-    scan = np.zeros(n, int)
+    scan = np.zeros(n)
     done = series.out_of_field == 1
     code[done], reason[done] = PD, OUT_OF_FIELD
 
@@ -141,34 +141,31 @@ def assess(series: ScanSeries, weeks: np.ndarray) -> tuple[np.ndarray, ...]:
     for s in range(SCANS):
         v = series.volume[:, s]
         active = ~np.isnan(v) & ~done
-        with np.errstate(divide="ignore", invalid="ignore"):
-            over_preliminary = v / preliminary - 1
+        with np.errstate(divide="ignore"):  # over a nadir of 0: new enhancement
             over_nadir = v / nadir - 1
+        over_preliminary = v / preliminary - 1
         confirming = active & ~np.isnan(preliminary)
         confirmed = confirming & (v >= (1 + PROGRESSION) * preliminary)
         refuted = confirming & ~confirmed
         settle(confirmed, PD, CONFIRMED, over_preliminary, s)
         settle(refuted, SD, NOT_CONFIRMED, over_preliminary, s)
         done |= confirmed
-        preliminary[refuted] = np.nan
-        nadir[refuted] = np.fmin(nadir[refuted], v[refuted])
+        preliminary = np.where(refuted, np.nan, preliminary)
 
         judged = active & ~confirming
         first = judged & np.isnan(nadir)
         settle(first, NOT_ASSESSABLE, NO_REFERENCE, over_nadir, s)
-        nadir[first] = v[first]
         compared = judged & ~first
         grew = compared & (v >= (1 + PROGRESSION) * nadir)
         early = grew & (weeks[:, s] < EARLY_WEEKS)
         settle(early, PRELIMINARY_PD, EARLY_GROWTH, over_nadir, s)
-        preliminary[early] = v[early]
+        preliminary = np.where(early, v, preliminary)
         settle(grew & ~early, PD, GROWTH, over_nadir, s)
         done |= grew & ~early
         shrank = compared & ~grew & (v <= (1 - RESPONSE) * nadir)
         settle(shrank, PR, SHRINKAGE, over_nadir, s)
         settle(compared & ~grew & ~shrank, SD, STABLE, over_nadir, s)
-        kept = compared & ~grew
-        nadir[kept] = np.fmin(nadir[kept], v[kept])
+        nadir = np.fmin(nadir, v)  # growth leaves it, a missing scan too
     return code, reason, change, scan
 
 

@@ -29,9 +29,9 @@ WEEKS_PER_MONTH = 365.25 / 12 / 7
 days and weeks)."""
 
 UNCHANGED_WITHIN = 0.10
-"""An enhancing volume within 10% of the previous scan's (on the log scale: a ratio between
-1/1.1 and 1.1) is read as unchanged. An assumption: BT-RADS leaves "no appreciable change" to
-the reader and gives no number."""
+"""An enhancing volume within 10% of the previous scan's (a ratio between 1/1.1 and 1.1, both
+included) is read as unchanged. An assumption: BT-RADS leaves "no appreciable change" to the
+reader and gives no number."""
 
 WORSE, UNCHANGED, IMPROVED = (FLAIR_CHANGES.index(c) for c in ("worse", "unchanged", "improved"))
 UNKNOWN = -1
@@ -127,36 +127,34 @@ def scan_series(cohort: Cohort) -> ScanSeries:
 
 
 def _floats(column: pd.Series) -> np.ndarray:
-    return column.to_numpy(dtype=float, na_value=np.nan)
+    return column.to_numpy(float)  # a number column: float64, NaN where missing
 
 
 def _changes(volume: np.ndarray, previous: np.ndarray) -> np.ndarray:
     """Worse, unchanged or improved, from two volumes; unknown where either is missing."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_ratio = np.log(volume) - np.log(previous)  # +inf for a new lesion (previous 0)
-    band = np.log1p(UNCHANGED_WITHIN)
-    change = np.select(
-        [log_ratio > band, log_ratio < -band, np.abs(log_ratio) <= band],
+    band = 1 + UNCHANGED_WITHIN
+    known = ~np.isnan(volume) & ~np.isnan(previous)
+    return np.select(
+        [volume > band * previous, volume * band < previous, known],  # NaN compares False
         [WORSE, IMPROVED, UNCHANGED],
         UNKNOWN,
     )
-    return change.astype(int)
 
 
 def _codes(column: pd.Series) -> np.ndarray:
     """A FLAIR change column as codes (its categories are :data:`FLAIR_CHANGES`, in order)."""
-    return np.asarray(column.cat.codes, dtype=int)
+    return np.asarray(column.cat.codes)
 
 
 def _yes_no(column: pd.Series) -> np.ndarray:
+    """A yes/no column as 1, 0 or :data:`UNKNOWN`."""
     values = column.to_numpy(dtype=float, na_value=np.nan)
-    return np.where(np.isnan(values), UNKNOWN, values).astype(int)
+    return np.select([values == 1, values == 0], [1, 0], UNKNOWN)
 
 
 def _out_of_field(cohort: Cohort) -> np.ndarray:
     """The ``out_of_field`` test where the registry has it (unknown otherwise)."""
-    n = len(cohort)
     if "out_of_field" not in cohort.table:
-        return np.full(n, UNKNOWN)
+        return np.full(len(cohort), UNKNOWN)
     reads = cohort.table["out_of_field"].astype(object)
-    return np.select([reads == "positive", reads == "negative"], [1, 0], UNKNOWN).astype(int)
+    return np.select([reads == "positive", reads == "negative"], [1, 0], UNKNOWN)

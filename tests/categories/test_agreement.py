@@ -2,6 +2,7 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 from conftest import DATA
 
 from model.categories.agreement import BTRADS_LEANING, disagreements, leaning, model_leaning
@@ -23,9 +24,9 @@ def test_a_set_leans_only_where_all_its_members_do():
 
 
 def test_the_model_leans_only_when_its_whole_interval_does():
-    low = np.array([0.51, 0.49, 0.10, 0.10])
-    high = np.array([0.90, 0.90, 0.49, 0.50])
-    assert model_leaning(low, high).tolist() == [1, 0, -1, 0]
+    low = np.array([0.51, 0.50, 0.49, 0.10, 0.10])
+    high = np.array([0.90, 0.90, 0.90, 0.49, 0.50])
+    assert model_leaning(low, high).tolist() == [1, 0, 0, -1, 0]
 
 
 def test_disagreements_are_opposite_leanings_only():
@@ -67,3 +68,15 @@ def test_the_columns_only_the_categories_read_never_change_the_probability(few_d
         result = predict(few_draws_fit, other)
         pd.testing.assert_frame_equal(result[numbers], base[numbers])
     assert (predict(few_draws_fit, changed)["btrads_read"] == "4").all()
+
+
+def test_a_reported_category_the_flowchart_leaves_open_does_not_differ_from_it():
+    flags = disagreements(
+        ["3b or 3c or 4", "3b or 4"], ["SD", "SD"], ["3c", "3c"], np.full(2, 0.3), np.full(2, 0.7)
+    )
+    assert flags == ["", "the report's BT-RADS 3c differs from the flowchart's 3b or 4"]
+
+
+def test_every_lesion_needs_every_column():
+    with pytest.raises(ValueError):
+        disagreements(["4", "4"], ["PD"], [None, None], np.full(2, 0.3), np.full(2, 0.7))

@@ -113,3 +113,48 @@ def test_an_unknown_time_since_radiotherapy_shows_both_sides_where_they_differ()
 def test_steroids_and_symptoms_do_not_make_progression():
     row = scans(2.2, prior=2.0, steroid_increase="yes", focal_deficit="yes", headache="yes")
     assert rano(row) == ["SD"]
+
+
+def test_confirmation_needs_40_percent_over_the_preliminary_scan_inclusive():
+    early = {"months_since_rt": 1}
+    # 1.4 x 2.5 is 3.5 exactly
+    assert rano(scans(2.5, 3.5, prior=1.5, **early), scans(2.5, 3.49, prior=1.5, **early)) == [
+        "PD",
+        "SD",
+    ]
+
+
+def test_after_a_refuted_preliminary_pd_the_nadir_carries_on():
+    # 2.0 -> 3.0 (+50% at 6.5 weeks: preliminary) -> 3.2 (not confirmed) -> 6.0 at 18.5 weeks:
+    # +200% over the nadir 2.0 is progression
+    row = scans(3.0, 3.2, 6.0, prior=2.0, months_since_rt=1.5)
+    assert rano_with_reasons(row) == [
+        (
+            "PD",
+            "enhancing volume +200% against the nadir, 12 weeks or more after radiotherapy, "
+            "at follow-up 2",
+        )
+    ]
+
+
+def test_exactly_12_weeks_after_radiotherapy_is_no_longer_early():
+    assert rano(scans(2.0, 3.0, prior=2.0, weeks=12, months_since_rt=0)) == ["PD"]
+
+
+def test_a_row_without_volumes_is_not_assessable():
+    assert rano({}) == ["not assessable"]
+
+
+def test_no_warning_reaches_the_user_for_new_enhancement():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert rano(scans(1.0, prior=0.0)) == ["PD"]
+
+
+def test_the_reason_gives_the_change_in_whole_percent():
+    assert rano_with_reasons(scans(6.2, prior=3.5))[0][1] == (
+        "enhancing volume +77% against the nadir, 12 weeks or more after radiotherapy, "
+        "at the question scan"
+    )
