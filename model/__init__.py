@@ -30,6 +30,7 @@ _EXPORTS = {
     "Fit": "model.fitting.sampling",
     "SamplerSettings": "model.fitting.sampling",
     "predict": "model.scoring.predict",
+    "radiology_categories": "model.categories",
     "recurrence_draws": "model.scoring.predict",
     "write_predictions": "model.scoring.stream",
     "bundled": "model.core.files",

@@ -140,9 +140,11 @@ def add_decide(sub: argparse._SubParsersAction) -> None:
 
 
 def run_decide(args: argparse.Namespace) -> int:
+    from model.categories import CATEGORY_COLUMNS
     from model.decision.parameters import load_decision_parameters
     from model.decision.value import decide
     from model.fitting.sampling import load_fit
+    from model.scoring.predict import predict
 
     params = load_decision_parameters(args.params)
     fit = load_fit(args.fit)
@@ -153,6 +155,9 @@ def run_decide(args: argparse.Namespace) -> int:
         pet_tracer=args.pet_tracer,
         allow_bevacizumab=args.allow_bevacizumab,
     )
+    predictions = predict(fit, args.patients, allow_bevacizumab=args.allow_bevacizumab)
+    for column in (*CATEGORY_COLUMNS, "category_flag"):  # beside each decision, as predict's
+        table[column] = predictions[column].to_numpy()
     if args.json:
         from model.core.outputs import json_text
 

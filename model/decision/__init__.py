@@ -10,7 +10,7 @@
 - :mod:`~model.decision.curves`: decision curves (net benefit), dcurves' format and numbers;
 - :mod:`~model.decision.plots`: figures (returned, never shown).
 
-Reads fits only. May import: core, modalities, inputs, likelihood, fitting, scoring, categories.
+Reads fits only. May import: core, modalities, inputs, likelihood, fitting, scoring.
 """
 
 from model.decision.parameters import DecisionParameters, load_decision_parameters

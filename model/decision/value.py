@@ -32,7 +32,6 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, logsumexp
 
-from model.categories import CATEGORY_COLUMNS
 from model.decision.parameters import DecisionParameters, load_decision_parameters
 from model.decision.policy import RESCAN_INTERVALS
 from model.decision.robust import robustness
@@ -280,11 +279,9 @@ def decide(
         ``sensitive_to``, the one or two parameters its margin depends on most. Per patient:
         ``p_patient_recurrence`` (P(any of its lesions is recurrence)) and
         ``patient_action``, the immediate action best at that probability in the lesion's
-        context. Beside them, the radiology categories and their disagreements with the model,
-        as :func:`model.scoring.predict.predict` gives them (``btrads``, ``btrads_basis``,
-        ``rano``, ``rano_basis``, ``btrads_read``, ``category_flag``). A lesion of a patient
-        with several is analysed given the others (their evidence acts as its prior). Expected
-        utilities are in the units of ``params`` (quality-adjusted life-weeks).
+        context. A lesion of a patient with several is analysed given the others (their evidence
+        acts as its prior). Expected utilities are in the units of ``params``
+        (quality-adjusted life-weeks).
     """
     fit = as_fit(fit)
     params = params if params is not None else load_decision_parameters()
@@ -320,8 +317,6 @@ def decide(
     table["patient_action"] = [
         best_action(p, params, c) for p, c in zip(p_patient, situations, strict=True)
     ]
-    for column in (*CATEGORY_COLUMNS, "category_flag"):
-        table[column] = predictions[column].to_numpy()
     table.attrs.update(
         {
             "units": "quality-adjusted life-weeks",

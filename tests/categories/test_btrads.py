@@ -264,10 +264,12 @@ def test_the_codes_of_the_findings_at_the_latest_scan():
     cohort = cohort_from_records(
         pd.DataFrame([{**r, "patient_id": f"p{k}"} for k, r in enumerate(rows)])
     )
-    codes = finding_codes(scan_series(cohort), np.array([True, True]))
     u = UNKNOWN
     # enhancement, flair, early, marked, progressive, bevacizumab, first scan on it, steroids, scan
+    codes = finding_codes(scan_series(cohort), np.array([True, True]))
     assert codes.tolist() == [[0, 0, 0, 1, 0, 1, u, 1, 0], [1, u, 0, 0, 1, u, u, u, 1]]
+    codes = finding_codes(scan_series(cohort), np.array([False, False]))
+    assert codes.tolist() == [[0, 0, 0, 1, 0, 0, 0, 1, 0], [1, u, 0, 0, 1, 0, 0, u, 1]]
 
 
 def test_progression_is_read_from_the_scan_just_before_the_latest():

@@ -59,7 +59,11 @@ def test_a_preliminary_pd_is_confirmed_by_further_growth_and_refuted_without_it(
         "preliminary PD confirmed: enhancing volume +40% against the preliminary-PD scan, "
         "at follow-up 1",
     )
-    assert refuted[0] == "SD" and refuted[1].startswith("preliminary PD not confirmed: ")
+    assert refuted == (
+        "SD",
+        "preliminary PD not confirmed: enhancing volume +37% against the preliminary-PD scan, "
+        "at follow-up 1",
+    )
 
 
 def test_the_nadir_is_the_smallest_earlier_volume():
@@ -157,4 +161,18 @@ def test_the_reason_gives_the_change_in_whole_percent():
     assert rano_with_reasons(scans(6.2, prior=3.5))[0][1] == (
         "enhancing volume +77% against the nadir, 12 weeks or more after radiotherapy, "
         "at the question scan"
+    )
+
+
+def test_the_reason_names_the_scan_that_decided():
+    early = rano_with_reasons(scans(2.0, 3.0, prior=2.0, months_since_rt=1))
+    shrank = rano_with_reasons(scans(4.0, 1.0, prior=4.0))
+    assert early[0] == (
+        "preliminary PD",
+        "enhancing volume +50% against the nadir within 12 weeks of radiotherapy: confirm on "
+        "the next scan, at follow-up 1",
+    )
+    assert shrank[0] == (
+        "PR",
+        "enhancing volume -75% against the nadir (65% or more smaller), at follow-up 1",
     )

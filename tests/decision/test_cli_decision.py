@@ -78,6 +78,19 @@ def test_decide_table_and_bad_params(capsys, tmp_path):
     assert "benefit.value" in capsys.readouterr().err
 
 
+def test_decide_json_carries_the_categories_of_the_predictions(capsys):
+    from conftest import DATA
+
+    from model.scoring.predict import predict
+
+    examples = str(DATA / "patients_example.csv")
+    assert main(["decide", str(DATA / "fit.nc"), examples, "--json"]) == 0
+    decisions = json.loads(capsys.readouterr().out)["decisions"]
+    predicted = predict(str(DATA / "fit.nc"), examples)
+    columns = ["btrads", "btrads_basis", "rano", "rano_basis", "btrads_read", "category_flag"]
+    assert [{c: d[c] for c in columns} for d in decisions] == predicted[columns].to_dict("records")
+
+
 def test_a_bare_number_in_a_params_file_is_shown_its_table_form(tmp_path, capsys):
     bare = tmp_path / "bare.toml"
     bare.write_text("delay_loss = 3\n")

@@ -93,14 +93,6 @@ def decided_on_few_draws(few_draws_fit):
     return _examples_decided(few_draws_fit)
 
 
-def test_decisions_carry_the_categories_of_the_predictions(few_draws_fit, decided_on_few_draws):
-    from conftest import DATA
-
-    predicted = predict(few_draws_fit, DATA / "patients_example.csv")
-    columns = ["btrads", "btrads_basis", "rano", "rano_basis", "btrads_read", "category_flag"]
-    assert decided_on_few_draws[columns].reset_index(drop=True).equals(predicted[columns])
-
-
 def test_pet_is_worth_most_in_the_gray_zone(examples_decided):
     t = examples_decided
     assert t.loc["EX3-grayzone-no-pet", "evsi_pet"] > 0.15
@@ -583,8 +575,7 @@ def test_decide_table_columns_a_lesion_without_a_follow_up_slot_and_the_perfusio
         "evsi_pet", "eu_pet", "tbr_treat_at", "tbr_manage_below", "evsi_perfusion",
         "rescan_weeks", "eu_rescan", "evsi_rescan", "growth_treat_at", "growth_manage_below",
         "recommendation", "margin", "evpi", "p_best", "expected_loss", "sensitive_to",
-        "p_patient_recurrence", "patient_action", "btrads", "btrads_basis", "rano",
-        "rano_basis", "btrads_read", "category_flag",
+        "p_patient_recurrence", "patient_action",
     ]  # fmt: skip
     rescan_columns = ["rescan_weeks", "evsi_rescan", "eu_rescan", "growth_treat_at",
                       "growth_manage_below"]  # fmt: skip

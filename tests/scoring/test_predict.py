@@ -252,3 +252,16 @@ def test_blocks_of_block_rows_are_regrouped_so_no_patient_is_split(few_draws_fit
     for source in (records[:4], four_csv):
         four = list(prediction_blocks(few_draws_fit, source, block_rows=2))
         assert [block["patient_id"].tolist() for block in four] == [["p0"], ["p1", "p2"], ["p3"]]
+
+
+def test_a_lesion_scored_under_bevacizumab_has_its_improvement_read_as_a_possible_drug_effect(
+    bundled_fit,
+):
+    lesion = {
+        "patient_id": "p1", "center": "C01", "months_since_rt": 12, "volume_prior_ml": 6.0,
+        "volume_baseline_ml": 4.0, "flair_change": "unchanged", "steroid_increase": "no",
+    }  # fmt: skip
+    untreated = predict(bundled_fit, lesion)
+    treated = predict(bundled_fit, {**lesion, "bevacizumab_last_dose_weeks": 2},
+                      allow_bevacizumab=True)  # fmt: skip
+    assert (untreated["btrads"][0], treated["btrads"][0]) == ("1a", "1a or 1b")
