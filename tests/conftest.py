@@ -27,6 +27,29 @@ def mutation_runner():
     return mutation_script("run")
 
 
+def histopathology_dsc(cohort_path: Path):
+    """The cohort's histopathology-labelled lesions with a DSC value, read with pandas, and each
+    one's class by hand as data/README.md states it: a mixed specimen is recurrence at a tumour
+    share of at least 50% (``context.mixed_recurrence_tumor_percent``), necrosis below it, and
+    without a share left out."""
+    import numpy as np
+    import pandas as pd
+
+    cohort = pd.read_csv(cohort_path, dtype={"perfusion_ratio": float})
+    share = cohort["tumor_share_percent"]
+    diagnosis = cohort["reference_diagnosis"].where(
+        cohort["reference_diagnosis"] != "mixed",
+        np.where(share >= 50, "recurrence", np.where(share < 50, "necrosis", None)),
+    )
+    keep = (
+        (cohort.perfusion_technique == "DSC")
+        & cohort.perfusion_ratio.notna()
+        & (cohort.reference_source == "histopathology")
+        & diagnosis.notna()
+    )
+    return cohort.assign(reference_class=diagnosis)[keep]
+
+
 @pytest.fixture(scope="session")
 def bundled_cohort_path() -> Path:
     return DATA / "cohort.csv"

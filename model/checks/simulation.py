@@ -22,6 +22,7 @@ The bundled ``data/cohort.csv`` is ``simulate(600, 8, seed=1)``; the CLI reprodu
 from __future__ import annotations
 
 import json
+import math
 import os
 import zlib
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from model.inputs.parameters import Parameters, Prior, load_parameters
 from model.inputs.reading import cohort_from_records
 from model.inputs.schema import Cohort, schema_for, trusted_cohort
 from model.inputs.vocabulary import GROWTH_WEEKS, MAX_FOLLOW_UPS, SYMPTOMS
+from model.likelihood.class_prior import PRIOR_TERMS, class_prior_logit
 from model.likelihood.draws import DECLINE_TERMS
 from model.likelihood.symptoms import decline_logit
 from model.modalities.spec import EARLY_SHIFT, BinaryTest, Marker
@@ -188,13 +190,15 @@ def simulate(
     idh = _yes_no_unknown(
         rng, n, design("cohort_design.idh_known"), design("cohort_design.idh_mutant")
     )[first]
-    x_mgmt = _effect_codes(mgmt)
-    logit = (
-        values["prevalence.intercept"]
-        + effects["prevalence"][center]
-        + values["prevalence.early"] * x_early
-        + values["prevalence.mgmt"] * x_mgmt
-        + values["prevalence.mgmt_early"] * x_mgmt * x_early
+    reirradiated = _yes_no_unknown(
+        stream(seed, "re-irradiation"),
+        n,
+        design("cohort_design.reirradiation_known"),
+        design("cohort_design.reirradiated"),
+    )[first]
+    coefficients = {name: values[f"prevalence.{name}"] for name in PRIOR_TERMS}
+    logit = effects["prevalence"][center] + class_prior_logit(
+        coefficients, x_early, _effect_codes(mgmt), _effect_codes(reirradiated)
     )
     # with probability rho a patient's lesions all take its first lesion's class; otherwise each
     # lesion draws its own (the patient effect of model.likelihood.patients)
@@ -211,6 +215,7 @@ def simulate(
         "months_since_rt": months,
         "mgmt_methylated": _as_boolean(mgmt),
         "idh_mutant": _as_boolean(idh),
+        "reirradiated": _as_boolean(reirradiated),
         "bevacizumab_last_dose_weeks": np.full(n, np.nan),  # simulated lesions are scorable
     }
     for modality in p.registry:
@@ -481,10 +486,36 @@ def _reference(
     source = np.where(
         histology, "histopathology", np.where(has_scans, "follow_up_scans", "follow_up")
     )
+    diagnosis = np.where(label, "recurrence", "necrosis")
+    share = _mixed_reports(rng, p, z, labelled & histology)
     return {
-        "reference_diagnosis": np.where(labelled, np.where(label, "recurrence", "necrosis"), None),
+        "reference_diagnosis": np.where(
+            labelled, np.where(np.isnan(share), diagnosis, "mixed"), None
+        ),
         "reference_source": np.where(labelled, source, None),
+        "tumor_share_percent": np.where(share > 0, share, np.nan),
     }
+
+
+def _mixed_reports(rng, p: Parameters, z: np.ndarray, biopsied: np.ndarray) -> np.ndarray:
+    """Which biopsied lesions' reports are mixed, and their tumour share (%).
+
+    A report is mixed at ``cohort_design.mixed_share`` in either class (a mixed report alone says
+    nothing of the class), its tumour share on the class's side of
+    ``context.mixed_recurrence_tumor_percent`` in whole percent (5-95), and the share is stated at
+    ``cohort_design.mixed_tumor_share_known``. Returns NaN where the report is not mixed and 0 where
+    it is mixed without a stated share. With a threshold of 5% or less, a treatment effect is never
+    reported mixed (mixed then means recurrence).
+    """
+    n = len(z)
+    threshold = math.ceil(p.value("context.mixed_recurrence_tumor_percent"))
+    can_be_mixed = (z == 1) | (threshold > 5)
+    mixed = biopsied & can_be_mixed & (rng.random(n) < p.value("cohort_design.mixed_share"))
+    stated = rng.random(n) < p.value("cohort_design.mixed_tumor_share_known")
+    recurrent_share = rng.integers(max(threshold, 5), 96, n)
+    necrotic_share = rng.integers(5, max(threshold, 6), n)
+    share = np.where(z == 1, recurrent_share, necrotic_share).astype(float)
+    return np.where(mixed, np.where(stated, share, 0.0), np.nan)
 
 
 def simulation_seed(study_seed: int, index: int) -> int:

@@ -49,6 +49,7 @@ FIT_FORMAT = "rnbayes-fit-2"  # 2: the checksum covers statistics, coordinates a
 SAMPLE_STATS_KEPT = ("diverging", "n_steps", "energy", "step_size", "tree_depth", "lp")
 _MODEL_SOURCES = (
     "likelihood/pymc_model.py",
+    "likelihood/class_prior.py",
     "likelihood/patients.py",
     "likelihood/symptoms.py",
     "likelihood/growth.py",

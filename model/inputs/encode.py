@@ -73,9 +73,10 @@ class Lesions:
         once for the symptoms and the prior (:mod:`model.likelihood.patients`).
     center : int array (n,)
         Index into the fit's center list, or :data:`UNSEEN_CENTER`.
-    x_early, x_mgmt : float arrays (n,)
-        Effect-coded covariates: +0.5 / -0.5 / 0 (unknown). ``x_early`` is +0.5 within
-        ``early_window_months`` of the end of radiotherapy.
+    x_early, x_mgmt, x_reirradiation : float arrays (n,)
+        Effect-coded covariates of the class prior: +0.5 / -0.5 / 0 (unknown). ``x_early`` is
+        +0.5 within ``early_window_months`` of the end of radiotherapy, ``x_reirradiation`` after
+        a second course of radiotherapy.
     x_edema : float array (n,)
         log(edema ratio / the reference ratio) of the patient's largest known edema ratio (the
         symptoms are the patient's); 0 when none is known.
@@ -100,6 +101,7 @@ class Lesions:
     center: np.ndarray
     x_early: np.ndarray
     x_mgmt: np.ndarray
+    x_reirradiation: np.ndarray
     x_edema: np.ndarray
     x_eloquent: np.ndarray
     x_steroid: np.ndarray
@@ -162,7 +164,8 @@ def encode(cohort: Cohort, centers: Sequence[str], parameters: Parameters) -> Le
     parameters : Parameters
         The fit's parameter file: its modalities (the cohort must have been validated against the
         same declarations), the early window (``cohort_design.early_window_months``) and the
-        reference edema ratio (``context.edema_reference_ratio``).
+        reference edema ratio (``context.edema_reference_ratio``) and the tumour share that makes
+        a mixed specimen recurrence (``context.mixed_recurrence_tumor_percent``).
 
     Returns
     -------
@@ -183,14 +186,16 @@ def encode(cohort: Cohort, centers: Sequence[str], parameters: Parameters) -> Le
         values = t[item]
         yes[:, j] = (values == True).fillna(False).to_numpy(float)  # noqa: E712 (nullable boolean)
         no[:, j] = (values == False).fillna(False).to_numpy(float)  # noqa: E712
-    diagnosis = t["reference_diagnosis"].to_numpy(object)
-    source = t["reference_source"].to_numpy(object)
+    label, label_source = reference_labels(
+        t, float(parameters.value("context.mixed_recurrence_tumor_percent"))
+    )
     patient = cohort.patient_index
     return Lesions(
         patient=patient,
         center=np.array([position.get(c, UNSEEN_CENTER) for c in t["center"]], dtype=np.int64),
         x_early=np.where(np.isnan(months), 0.0, np.where(months <= early_window_months, 0.5, -0.5)),
         x_mgmt=_effect_code(t["mgmt_methylated"]),
+        x_reirradiation=_effect_code(t["reirradiated"]),
         x_edema=np.nan_to_num(
             np.log(_patient_max(t["edema_ratio"].to_numpy(float), patient) / edema_reference)
         ),
@@ -200,15 +205,40 @@ def encode(cohort: Cohort, centers: Sequence[str], parameters: Parameters) -> Le
         symptom_yes=yes,
         symptom_no=no,
         **_growth(t),
-        label=np.select([diagnosis == "recurrence", diagnosis == "necrosis"], [1, 0], -1).astype(
-            np.int64
-        ),
-        label_source=np.select(
-            [source == "histopathology", source == "follow_up", source == "follow_up_scans"],
-            [HISTOPATHOLOGY, FOLLOW_UP, FOLLOW_UP_SCANS],
-            -1,
-        ).astype(np.int64),
+        label=label,
+        label_source=label_source,
     )
+
+
+def reference_labels(table: pd.DataFrame, recurrence_percent: float) -> tuple[np.ndarray, ...]:
+    """Each lesion's class label and its source, as :class:`Lesions` holds them.
+
+    A mixed specimen is recurrence when its tumour share is at least ``recurrence_percent``
+    (``context.mixed_recurrence_tumor_percent``), and treatment effect below it. Without a share
+    it is recurrence when any tumour counts (``recurrence_percent`` 0); otherwise its class is
+    not known and the lesion is read as unlabelled.
+
+    Returns
+    -------
+    label, label_source : int arrays (n,)
+    """
+    diagnosis = table["reference_diagnosis"].to_numpy(object)
+    source = table["reference_source"].to_numpy(object)
+    share = table["tumor_share_percent"].to_numpy(float)
+    mixed = diagnosis == "mixed"
+    mixed_recurrence = mixed & ((share >= recurrence_percent) | (recurrence_percent == 0))
+    mixed_necrosis = mixed & (share < recurrence_percent)
+    label = np.select(
+        [diagnosis == "recurrence", diagnosis == "necrosis", mixed_recurrence, mixed_necrosis],
+        [1, 0, 1, 0],
+        -1,
+    ).astype(np.int64)
+    label_source = np.select(
+        [source == "histopathology", source == "follow_up", source == "follow_up_scans"],
+        [HISTOPATHOLOGY, FOLLOW_UP, FOLLOW_UP_SCANS],
+        -1,
+    )
+    return label, np.where(label >= 0, label_source, -1).astype(np.int64)
 
 
 def _patient_max(values: np.ndarray, patient: np.ndarray) -> np.ndarray:

@@ -44,6 +44,7 @@ FIXED_MODEL_ENTRIES: tuple[str, ...] = (
     "prevalence.early",
     "prevalence.mgmt",
     "prevalence.mgmt_early",
+    "prevalence.reirradiation",
     "prevalence.tau_center",
     "prevalence.patient_concordance",
     *DECLINE_ENTRIES,
@@ -84,6 +85,10 @@ DESIGN_ENTRIES: tuple[str, ...] = (
     "cohort_design.steroid_known",
     "cohort_design.steroid_increase_share",
     "cohort_design.second_lesion_share",
+    "cohort_design.reirradiation_known",
+    "cohort_design.reirradiated",
+    "cohort_design.mixed_share",
+    "cohort_design.mixed_tumor_share_known",
 )
 """Synthetic-cohort design shared by all modalities: a value and a source each (each modality's
 own design sits in its declaration)."""
@@ -91,6 +96,7 @@ own design sits in its declaration)."""
 CONTEXT_ENTRIES: tuple[str, ...] = (
     "context.bevacizumab_window_weeks",
     "context.edema_reference_ratio",
+    "context.mixed_recurrence_tumor_percent",
 )
 """When the imaging cannot be read as usual: a value and a source each."""
 
@@ -350,8 +356,13 @@ def _check_entry(file: str, entry: str, group: str, fields: Mapping[str, Any]) -
         problems.extend(_check_prior(file, entry, fields))
     if group == "design":
         problems.extend(_check_design_value(file, entry, fields["value"]))
-    if group == "context" and (not _is_number(fields["value"]) or fields["value"] <= 0):
-        bad("value", fields["value"], "a positive number")
+    if group == "context":
+        value = fields["value"]
+        if entry == "context.mixed_recurrence_tumor_percent":
+            if not (_is_number(value) and 0 <= value < 100):
+                bad("value", value, "a percentage >= 0 and < 100 (0: any tumour is recurrence)")
+        elif not _is_number(value) or value <= 0:
+            bad("value", value, "a positive number")
     return problems
 
 
@@ -411,6 +422,10 @@ def _check_design_value(file: str, entry: str, value: Any) -> list[Problem]:
         "eloquent_share",
         "steroid_known",
         "steroid_increase_share",
+        "reirradiation_known",
+        "reirradiated",
+        "mixed_share",
+        "mixed_tumor_share_known",
     }
     if key in probabilities:
         ok, expected = _is_number(value) and 0 <= value <= 1, "a probability in [0, 1]"

@@ -31,6 +31,7 @@ from model.inputs.vocabulary import (
     FLAIR_CHANGES,
     MAX_FOLLOW_UPS,
     READS,
+    REFERENCE_DIAGNOSES,
     REFERENCE_SOURCES,
     SYMPTOMS,
 )
@@ -160,6 +161,10 @@ _CONTEXT_FIELDS: tuple[Field, ...] = (
     _number("months_since_rt", "months since the end of radiotherapy", 0, 600, inclusive=True),
     _yesno("mgmt_methylated", "MGMT promoter methylation"),
     _yesno("idh_mutant", "IDH mutation"),
+    _yesno(
+        "reirradiated",
+        "a second course of radiotherapy (re-irradiation) given before this scan",
+    ),
     _number(
         "bevacizumab_last_dose_weeks",
         "weeks from the last bevacizumab dose to this scan; blank if none was given",
@@ -192,12 +197,18 @@ _CONTEXT_FIELDS: tuple[Field, ...] = (
     Field(
         "reference_diagnosis",
         "choice",
-        "reference diagnosis",
-        choices=("recurrence", "necrosis"),
+        "reference diagnosis ('mixed': histopathology found viable tumour and treatment effect)",
+        choices=REFERENCE_DIAGNOSES,
         missing_words=("unknown",),
     ),
     Field(
         "reference_source", "choice", "source of the reference diagnosis", choices=REFERENCE_SOURCES
+    ),
+    _number(
+        "tumor_share_percent",
+        "share of viable tumour in a mixed specimen, % (of the tissue the pathologist assessed)",
+        0,
+        100,
     ),
 )
 FIXED_FIELDS: tuple[Field, ...] = (*_IDENTITY_FIELDS, *_CONTEXT_FIELDS)
@@ -211,6 +222,7 @@ PATIENT_COLUMNS: tuple[str, ...] = (
     "months_since_rt",
     "mgmt_methylated",
     "idh_mutant",
+    "reirradiated",
     "bevacizumab_last_dose_weeks",
 )
 """Columns that belong to the patient, not to one lesion: every lesion of a patient repeats them

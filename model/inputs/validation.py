@@ -243,7 +243,37 @@ class Validator:
             rows,
             "reference_diagnosis",
             "",
-            "'recurrence' or 'necrosis' when a reference source is given",
+            "'recurrence', 'necrosis' or 'mixed' when a reference source is given",
+        )
+        self._check_mixed(columns, rows)
+
+    def _check_mixed(self, columns: dict[str, Any], rows: np.ndarray) -> None:
+        """A mixed diagnosis comes from histopathology; a tumour share belongs to one."""
+        diagnoses = np.asarray(columns["reference_diagnosis"], dtype=object)
+        mixed = diagnoses == "mixed"
+        sources = np.asarray(columns["reference_source"], dtype=object)
+        self._flag(
+            mixed & _present(columns["reference_source"]) & (sources != "histopathology"),
+            rows,
+            "reference_source",
+            sources,
+            "'histopathology' for a 'mixed' diagnosis: only tissue shows tumour and treatment "
+            "effect together",
+        )
+        shares = np.asarray(columns["tumor_share_percent"], dtype=float)
+        self._flag(
+            _present(columns["tumor_share_percent"]) & ~mixed,
+            rows,
+            "reference_diagnosis",
+            diagnoses,
+            "'mixed' when 'tumor_share_percent' is given (the share of tumour in a mixed specimen)",
+        )
+        self._flag(
+            mixed & (shares >= 100),
+            rows,
+            "tumor_share_percent",
+            np.array([f"{s:g}" for s in shares]),
+            "a share below 100 for a 'mixed' specimen (all tumour is 'recurrence')",
         )
 
     def _check_marker(self, columns: dict[str, Any], rows: np.ndarray, marker: Marker) -> None:

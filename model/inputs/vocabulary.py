@@ -30,6 +30,10 @@ beyond what the file records (the later course: an imperfect reference); or the 
 recorded in the file. A label made from the recorded scans repeats their growth, which the model
 already counts as evidence, so the model does not use it (incorporation bias)."""
 
+REFERENCE_DIAGNOSES: tuple[str, ...] = ("recurrence", "necrosis", "mixed")
+"""A reference diagnosis; "mixed" (viable tumour and treatment effect in one specimen) comes from
+histopathology only, and the model reads it by its tumour share (``tumor_share_percent``)."""
+
 FLAIR_CHANGES: tuple[str, ...] = ("worse", "unchanged", "improved")
 """How a scan's FLAIR hyperintensity compares with the scan before it, as a radiologist reads it:
 the radiology categories use it (BT-RADS asks whether FLAIR, enhancement or both worsened); the
@@ -68,6 +72,12 @@ COLUMN_SYNONYMS: dict[str, str] = {
     "mrs": "cho_naa",
     "mgmt": "mgmt_methylated",
     "idh": "idh_mutant",
+    "reirradiation": "reirradiated",
+    "re_irradiated": "reirradiated",
+    "re_irradiation": "reirradiated",
+    "tumor_share": "tumor_share_percent",
+    "tumour_share": "tumor_share_percent",
+    "tumour_share_percent": "tumor_share_percent",
     "edema": "edema_ratio",
     "oedema": "edema_ratio",
     "oedema_ratio": "edema_ratio",

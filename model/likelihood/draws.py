@@ -26,6 +26,7 @@ FIXED_HYPERPARAMETERS: tuple[str, ...] = (
     "prevalence_early",
     "prevalence_mgmt",
     "prevalence_mgmt_early",
+    "prevalence_reirradiation",
     "prevalence_tau_center",
     "prevalence_patient_concordance",
     *(f"symptom_decline_{k}" for k in DECLINE_TERMS),
@@ -134,6 +135,7 @@ class PosteriorDraws:
     early: np.ndarray  # (S,)
     mgmt: np.ndarray  # (S,)
     mgmt_early: np.ndarray  # (S,) the MGMT x early-window interaction
+    reirradiation: np.ndarray  # (S,) a second course of radiotherapy
     tau_u: np.ndarray  # (S,)
     u: np.ndarray  # (S, C)
     concordance: np.ndarray  # (S,) P(a patient's lesions share one class), beyond chance
@@ -232,6 +234,7 @@ def draws_from_posterior(posterior: Any, parameters: Parameters) -> PosteriorDra
         early=get("prevalence_early"),
         mgmt=get("prevalence_mgmt"),
         mgmt_early=get("prevalence_mgmt_early"),
+        reirradiation=get("prevalence_reirradiation"),
         tau_u=get("prevalence_tau_center"),
         u=get("prevalence_center", "center"),
         concordance=get("prevalence_patient_concordance"),
@@ -307,6 +310,7 @@ def draws_from_values(
         early=one("prevalence.early"),
         mgmt=one("prevalence.mgmt"),
         mgmt_early=one("prevalence.mgmt_early"),
+        reirradiation=one("prevalence.reirradiation"),
         tau_u=one("prevalence.tau_center"),
         u=offsets("prevalence"),
         concordance=one("prevalence.patient_concordance"),
@@ -336,7 +340,15 @@ def parameter_variables(registry: Registry) -> list[tuple[str, str, dict[str, st
     """
     out = [
         (f"prevalence.{k}", f"prevalence_{k}", {})
-        for k in ("intercept", "early", "mgmt", "mgmt_early", "tau_center", "patient_concordance")
+        for k in (
+            "intercept",
+            "early",
+            "mgmt",
+            "mgmt_early",
+            "reirradiation",
+            "tau_center",
+            "patient_concordance",
+        )
     ]
     for m in registry:
         prefix = f"modality.{m.name}"

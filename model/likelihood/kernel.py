@@ -68,8 +68,8 @@ def _score_kernel(
         scratch2 = np.empty(S)
         c, col = f.center[i], f.column[i]
         total = 0.0
-        prior1 = T.log_prior[1, c, f.early_level[i], f.mgmt_level[i]]
-        prior0 = T.log_prior[0, c, f.early_level[i], f.mgmt_level[i]]
+        prior1 = T.log_prior[1, c, f.prior_level[i]]
+        prior0 = T.log_prior[0, c, f.prior_level[i]]
         for s in range(S):
             ell[s] = prior1[s] - prior0[s]
             total += ell[s]
@@ -178,8 +178,8 @@ def _class_log_joint_kernel(f, T, rows, out):
         eta = decline_logit_numba(D, f.x_edema[i], f.x_eloquent[i], f.x_steroid[i])
         P, W, Q, m = _growth_sums(f, i)
         for s in range(S):
-            v0 = T.log_prior[0, c, f.early_level[i], f.mgmt_level[i], s]
-            v1 = T.log_prior[1, c, f.early_level[i], f.mgmt_level[i], s]
+            v0 = T.log_prior[0, c, f.prior_level[i], s]
+            v1 = T.log_prior[1, c, f.prior_level[i], s]
             for e in range(f.state.shape[1]):
                 if f.state[i, e] == VALUE:
                     j, u = f.kind[i, e], f.value[i, e]
@@ -381,7 +381,7 @@ def class_log_terms(
     )
     without_symptoms = class_log_joint(silent, tables, n_centers, registry)
     f, _ = lesion_features(lesions, n_centers, tables, registry)
-    log_prior = tables.tables.log_prior[:, f.center, f.early_level, f.mgmt_level, :]  # (2, n, S)
+    log_prior = tables.tables.log_prior[:, f.center, f.prior_level, :]  # (2, n, S)
     prior = np.moveaxis(log_prior, 0, -1)
     return prior, full - without_symptoms, without_symptoms - prior
 

@@ -3,7 +3,8 @@
 For lesion i at center c, with class k (0 necrosis, 1 recurrence) marginalised:
 
 - class prior: logit P(k = 1) = intercept + u_c + early * x_early + mgmt * x_mgmt
-  + mgmt_early * x_mgmt * x_early (MGMT matters most in the pseudoprogression window);
+  + mgmt_early * x_mgmt * x_early + reirradiation * x_reirradiation
+  (:mod:`model.likelihood.class_prior`; MGMT matters most in the pseudoprogression window);
 - each registered continuous marker (:mod:`model.modalities`): its log value is the misread
   mixture of normals (:mod:`model.modalities.forms`) with its kind's class locations, one spread
   for both classes, and the center's calibration shift a_c shared by both classes; a read is the
@@ -45,6 +46,7 @@ import pytensor.tensor as pt
 from model.inputs.encode import FOLLOW_UP, HISTOPATHOLOGY, NONE, READ, VALUE, Lesions
 from model.inputs.parameters import Parameters
 from model.inputs.vocabulary import CLASSES, GROWTH_WEEKS, SYMPTOMS
+from model.likelihood.class_prior import class_prior_logit
 from model.likelihood.draws import DECLINE_TERMS, kind_dim
 from model.likelihood.growth import growth_sums, trajectory_log_density
 from model.likelihood.patients import PatientGroups, patient_log_likelihood
@@ -259,6 +261,7 @@ def model_data(lesions: Lesions, parameters: Parameters) -> dict[str, np.ndarray
         "center": lesions.center,
         "x_early": lesions.x_early,
         "x_mgmt": lesions.x_mgmt,
+        "x_reirradiation": lesions.x_reirradiation,
         "x_edema": lesions.x_edema,
         "x_eloquent": lesions.x_eloquent,
         "x_steroid": lesions.x_steroid,
@@ -389,6 +392,7 @@ def _parameters(prior: _PriorFactory, parameters: Parameters, centered: Sequence
     theta["early"] = prior("prevalence_early", "prevalence.early")
     theta["mgmt"] = prior("prevalence_mgmt", "prevalence.mgmt")
     theta["mgmt_early"] = prior("prevalence_mgmt_early", "prevalence.mgmt_early")
+    theta["reirradiation"] = prior("prevalence_reirradiation", "prevalence.reirradiation")
     theta["u"] = _center_offsets(prior, "prevalence", "prevalence.tau_center", centered)
     theta["concordance"] = prior("prevalence_patient_concordance", "prevalence.patient_concordance")
     theta["modalities"] = {}
@@ -426,12 +430,8 @@ def _class_terms(theta: dict, d: dict, parameters: Parameters):
     log P(class), the symptoms' log-likelihood as if the lesion were its patient's only one, and
     the log-likelihood of its own imaging and growth.
     """
-    eta = (
-        theta["intercept"]
-        + theta["u"][d["center"]]
-        + theta["early"] * d["x_early"]
-        + theta["mgmt"] * d["x_mgmt"]
-        + theta["mgmt_early"] * d["x_mgmt"] * d["x_early"]
+    eta = theta["u"][d["center"]] + class_prior_logit(
+        theta, d["x_early"], d["x_mgmt"], d["x_reirradiation"]
     )
     prior = pt.stack([-pt.softplus(eta), -pt.softplus(-eta)], axis=1)
     evidence = _growth_log_lik(theta, d)

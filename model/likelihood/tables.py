@@ -30,6 +30,7 @@ import numpy as np
 
 from model.inputs.encode import READ, UNSEEN_CENTER, Lesions
 from model.inputs.vocabulary import GROWTH_WEEKS
+from model.likelihood.class_prior import PRIOR_TERMS, class_prior_logit
 from model.likelihood.draws import PosteriorDraws
 from model.modalities.forms import binary_log_prob, misread_read_log_prob, numpy_backend
 from model.modalities.registry import Registry
@@ -39,6 +40,21 @@ LOG_2PI = math.log(2.0 * math.pi)
 HERMITE_NODES, HERMITE_WEIGHTS = np.polynomial.hermite.hermgauss(40)
 COVARIATE_LEVELS = np.array([-0.5, 0.0, 0.5])
 """Effect-coded covariate values; tables index them 0, 1, 2."""
+PRIOR_COVARIATES: tuple[str, ...] = ("x_early", "x_mgmt", "x_reirradiation")
+"""The class prior's covariates (:mod:`model.likelihood.class_prior`), in the order
+:func:`prior_levels` combines their levels."""
+
+
+def prior_levels(lesions: Lesions) -> np.ndarray:
+    """Each lesion's index on the prior table's covariate axis: (n,) in 0..26.
+
+    The three effect-coded covariates' levels (0, 1, 2 for -0.5, 0, +0.5) as the digits of a
+    base-3 number, in :data:`PRIOR_COVARIATES` order.
+    """
+    index = np.zeros(len(lesions), dtype=np.int64)
+    for name in PRIOR_COVARIATES:
+        index = 3 * index + np.rint(getattr(lesions, name) * 2 + 1).astype(np.int64)
+    return index
 
 
 def imaging_columns(lesions: Lesions, n_centers: int) -> np.ndarray:
@@ -67,7 +83,7 @@ class Moments(NamedTuple):
 class Tables(NamedTuple):
     """Everything the kernels read, draws last."""
 
-    log_prior: np.ndarray  # (2, C+1, 3, 3, S): log P(class) by center, x_early and x_mgmt level
+    log_prior: np.ndarray  # (2, C+1, 27, S): log P(class) by center and prior_levels
     core_intercept: np.ndarray  # (slot, kind, 2(C+1), S): L(u) = intercept + slope u
     core_slope: np.ndarray  # (slot, kind, 2(C+1), S)
     base_quad: np.ndarray  # (slot, kind, 2(C+1), 3, S): log N(u; mu_0, sd) = q0 u^2 + q1 u + q2
@@ -207,22 +223,22 @@ def _binary_table(draws: PosteriorDraws, registry: Registry) -> np.ndarray:
 
 
 def _log_prior_table(draws: PosteriorDraws) -> np.ndarray:
-    """log P(class) for every center (and unseen), x_early level and x_mgmt level, per draw."""
-    x = COVARIATE_LEVELS
-    linear = (
-        draws.intercept[None, None, :]
-        + draws.early[None, None, :] * x[:, None, None]
-        + draws.mgmt[None, None, :] * x[None, :, None]
-        + draws.mgmt_early[None, None, :] * (x[:, None] * x[None, :])[..., None]
-    )  # (3, 3, S)
-    eta = linear[None] + draws.u.T[:, None, None, :]  # (C, 3, 3, S)
-    known = np.stack([-np.logaddexp(0.0, eta), -np.logaddexp(0.0, -eta)])  # (2, C, 3, 3, S)
+    """log P(class) for every center (and unseen) and covariate combination, per draw.
+
+    The covariate axis holds the 27 combinations of the prior's covariate levels, indexed as
+    :func:`prior_levels` indexes a lesion.
+    """
+    levels = np.stack(np.meshgrid(*[COVARIATE_LEVELS] * 3, indexing="ij"), -1).reshape(-1, 3)
+    coefficients = {name: getattr(draws, name)[None, :] for name in PRIOR_TERMS}
+    linear = class_prior_logit(coefficients, *(levels[:, j, None] for j in range(3)))  # (27, S)
+    eta = linear[None] + draws.u.T[:, None, :]  # (C, 27, S)
+    known = np.stack([-np.logaddexp(0.0, eta), -np.logaddexp(0.0, -eta)])  # (2, C, 27, S)
     # Unseen center: E_u[sigmoid(eta + u)], u ~ N(0, tau_u), by Gauss-Hermite quadrature.
     u = np.sqrt(2.0) * draws.tau_u[None, :] * HERMITE_NODES[:, None]  # (nodes, S)
-    sigmoid = 0.5 * (1.0 + np.tanh(0.5 * (linear[None] + u[:, None, None, :])))
-    p = np.einsum("q,qijs->ijs", HERMITE_WEIGHTS / np.sqrt(np.pi), sigmoid)
+    sigmoid = 0.5 * (1.0 + np.tanh(0.5 * (linear[None] + u[:, None, :])))
+    p = np.einsum("q,qis->is", HERMITE_WEIGHTS / np.sqrt(np.pi), sigmoid)
     p = np.clip(p, 1e-300, 1 - 1e-16)
-    unseen = np.stack([np.log1p(-p), np.log(p)])[:, None]  # (2, 1, 3, 3, S)
+    unseen = np.stack([np.log1p(-p), np.log(p)])[:, None]  # (2, 1, 27, S)
     return np.concatenate([known, unseen], axis=1)
 
 
@@ -231,8 +247,7 @@ class LesionFeatures(NamedTuple):
 
     center: np.ndarray  # (n,) index on the tables' center axis (unseen = C)
     column: np.ndarray  # (n,) index on the imaging tables' column axis (imaging_columns)
-    early_level: np.ndarray  # (n,) 0, 1, 2
-    mgmt_level: np.ndarray
+    prior_level: np.ndarray  # (n,) index on the prior table's covariate axis (prior_levels)
     x_edema: np.ndarray  # (n,) the decline covariates
     x_eloquent: np.ndarray
     x_steroid: np.ndarray
@@ -269,14 +284,10 @@ def lesion_features(
     column = imaging_columns(lesions, n_centers)
     row, rows = _discrete_rows(state, kind, value, sign, column, tables, direction)
 
-    def level(x):  # -0.5, 0, 0.5 -> 0, 1, 2
-        return np.rint(x * 2 + 1)
-
     values = {
         "center": center,
         "column": column,
-        "early_level": level(lesions.x_early),
-        "mgmt_level": level(lesions.x_mgmt),
+        "prior_level": prior_levels(lesions),
         "x_edema": lesions.x_edema,
         "x_eloquent": lesions.x_eloquent,
         "x_steroid": lesions.x_steroid,
@@ -290,7 +301,7 @@ def lesion_features(
         "growth_weeks": lesions.growth_weeks / GROWTH_WEEKS,
         "growth_mask": lesions.growth_mask,
     }
-    integer = {"center", "column", "early_level", "mgmt_level", "state", "kind", "row"}
+    integer = {"center", "column", "prior_level", "state", "kind", "row"}
     features = LesionFeatures(
         **{
             name: np.ascontiguousarray(v, dtype=np.int64 if name in integer else np.float64)

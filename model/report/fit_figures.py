@@ -20,7 +20,7 @@ from model.inputs.parameters import Parameters
 from model.inputs.vocabulary import GROWTH_WEEKS, SYMPTOMS
 from model.likelihood.draws import PosteriorDraws, parameter_variables
 from model.likelihood.symptoms import decline_probability
-from model.likelihood.tables import ScoreTables, imaging_columns
+from model.likelihood.tables import ScoreTables, imaging_columns, prior_levels
 from model.modalities.forms import misread_log_density, numpy_backend
 from model.modalities.registry import Registry
 from model.report.figures import plain_log_ticks, styled
@@ -144,9 +144,7 @@ def prior_posterior_figure(posterior, parameters: Parameters) -> Figure:
 def _class_probabilities(tables: ScoreTables, lesions: Lesions, n_centers: int) -> np.ndarray:
     """P(class | center, covariates) per lesion and draw, before any evidence: (n, S, 2)."""
     center = np.where(lesions.center < 0, n_centers, lesions.center)
-    early = np.rint(lesions.x_early * 2 + 1).astype(int)
-    mgmt = np.rint(lesions.x_mgmt * 2 + 1).astype(int)
-    log_prior = tables.tables.log_prior[:, center, early, mgmt]  # (2, n, S)
+    log_prior = tables.tables.log_prior[:, center, prior_levels(lesions)]  # (2, n, S)
     return np.exp(log_prior).transpose(1, 2, 0)
 
 

@@ -50,7 +50,7 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 def term_names(registry: Registry) -> dict[str, str]:
     """The evidence breakdown's columns and their labels, in waterfall order."""
     return {
-        "prior_log_odds": "prior (center, time since radiotherapy, MGMT)",
+        "prior_log_odds": "prior (center, time since radiotherapy, MGMT, re-irradiation)",
         **{f"llr_{m.name}": m.label for m in registry},
         "llr_symptoms": "symptoms",
         "llr_growth": "growth (follow-up scans)",

@@ -106,6 +106,26 @@ def test_prevalence_and_covariate_effects(large):
     assert gap_early > gap_late + 0.2
 
 
+def test_reirradiation_shifts_the_log_odds_of_recurrence_by_its_coefficient(large):
+    """Among patients with the other covariates alike, the log odds ratio of recurrence between
+    re-irradiated and not is the parameter's value (lesions of one patient share the draw)."""
+    cohort, truth = large
+    t, z = cohort.table, truth.latent_class
+    d = load_parameters().value
+    again = t["reirradiated"]
+    assert abs(again.notna().mean() - d("cohort_design.reirradiation_known")) < 0.01
+    assert abs(again.mean() - d("cohort_design.reirradiated")) < 0.01
+    late = (t["months_since_rt"] > 2.76).to_numpy() & t["mgmt_methylated"].isna().to_numpy()
+    yes, no = late & again.fillna(False).to_numpy(bool), late & (~again.fillna(True)).to_numpy(bool)
+
+    def logit(p):
+        return np.log(p / (1 - p))
+
+    observed = logit(z[yes].mean()) - logit(z[no].mean())
+    # centre effects are averaged over, which shrinks a log odds ratio a little towards 0
+    assert observed == pytest.approx(truth.parameters["prevalence.reirradiation"], abs=0.35)
+
+
 def test_design_shares(large):
     cohort, truth = large
     t = cohort.table
@@ -118,8 +138,20 @@ def test_design_shares(large):
     # accuracy; labels from the recorded scans restate their growth.
     z = truth.latent_class
     said = (t["reference_diagnosis"] == "recurrence").to_numpy()
+    mixed = (t["reference_diagnosis"] == "mixed").to_numpy()
     h = histo.to_numpy()
-    assert np.array_equal(said[h], z[h] == 1)
+    assert np.array_equal(said[h & ~mixed], z[h & ~mixed] == 1)
+    # a mixed report comes from tissue, at the same rate in both classes, and its stated tumour
+    # share lies on the class's side of the threshold
+    assert not (mixed & ~h).any()
+    for k in (0, 1):
+        assert abs(mixed[h & (z == k)].mean() - d("cohort_design.mixed_share")) < 0.03
+    share = t["tumor_share_percent"].to_numpy(float)
+    stated = mixed & ~np.isnan(share)
+    assert abs(stated[mixed].mean() - d("cohort_design.mixed_tumor_share_known")) < 0.03
+    threshold = d("context.mixed_recurrence_tumor_percent")
+    assert np.array_equal(share[stated] >= threshold, z[stated] == 1)
+    assert np.isnan(share[~mixed]).all()
     f = (t["reference_source"] == "follow_up").to_numpy()
     assert (
         abs(said[f & (z == 1)].mean() - truth.parameters["reference.follow_up_sensitivity"]) < 0.02

@@ -11,6 +11,7 @@ import copy
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import histopathology_dsc
 
 from model.core.errors import InputError
 from model.cutoffs import analysis as an
@@ -33,12 +34,7 @@ def _rows_of(path, keep) -> str:
 
 @pytest.fixture(scope="module")
 def labelled_dsc(bundled_cohort_path) -> pd.DataFrame:
-    cohort = pd.read_csv(bundled_cohort_path, dtype={"perfusion_ratio": float})
-    return cohort[
-        (cohort.perfusion_technique == "DSC")
-        & cohort.perfusion_ratio.notna()
-        & (cohort.reference_source == "histopathology")
-    ]
+    return histopathology_dsc(bundled_cohort_path)
 
 
 def test_a_center_with_one_lesion_of_the_kind_is_a_group(few_draws_fit):
@@ -118,18 +114,16 @@ def test_the_empirical_check_skips_a_class_without_labelled_lesions_and_ties_are
 ):
     """A file without labelled recurrences has specificity rows only, at every cutoff; a lesion
     exactly at the cutoff is not on the recurrence side ("DSC > cutoff")."""
-    necrosis = labelled_dsc[labelled_dsc.reference_diagnosis == "necrosis"]
+    necrosis = labelled_dsc[labelled_dsc.reference_class == "necrosis"]
     only_necrosis = tmp_path / "necrosis.csv"
     only_necrosis.write_text(_rows_of(bundled_cohort_path, necrosis.index))
     table = an.empirical_check(few_draws_fit, only_necrosis, "DSC", [1.5, 2.0])
     assert table[["cutoff", "metric"]].values.tolist() == [
         [1.5, "specificity"], [2.0, "specificity"],
     ]  # fmt: skip
-    tie = float(
-        labelled_dsc[labelled_dsc.reference_diagnosis == "recurrence"].perfusion_ratio.iloc[0]
-    )
+    tie = float(labelled_dsc[labelled_dsc.reference_class == "recurrence"].perfusion_ratio.iloc[0])
     row = an.empirical_check(few_draws_fit, bundled_cohort_path, "DSC", [tie]).iloc[0]
-    members = labelled_dsc[labelled_dsc.reference_diagnosis == "recurrence"].perfusion_ratio
+    members = labelled_dsc[labelled_dsc.reference_class == "recurrence"].perfusion_ratio
     assert (members == tie).any()
     assert row["observed"] == pytest.approx((members > tie).mean())
 
@@ -147,8 +141,8 @@ def test_labelled_decision_curves_on_two_lesions_and_a_tie(
 ):
     """One labelled lesion of each class is enough; the rule counts a lesion exactly at its
     cutoff as negative, so at that cutoff the rule treats only the lesion above it."""
-    recurrence = labelled_dsc[labelled_dsc.reference_diagnosis == "recurrence"]
-    necrosis = labelled_dsc[labelled_dsc.reference_diagnosis == "necrosis"]
+    recurrence = labelled_dsc[labelled_dsc.reference_class == "recurrence"]
+    necrosis = labelled_dsc[labelled_dsc.reference_class == "necrosis"]
     high, low = recurrence.sort_values("perfusion_ratio").iloc[-1], necrosis.iloc[0]
     assert high.perfusion_ratio > low.perfusion_ratio
     two = tmp_path / "two.csv"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import histopathology_dsc
 from scipy import stats
 
 from model.cutoffs import analysis as an
@@ -293,21 +294,15 @@ def test_the_empirical_check_counts_the_labelled_lesions_of_the_file(
     """Observed: histopathology-labelled DSC lesions on each side of the cutoff, counted from the
     file with pandas, with Clopper-Pearson intervals; model: pooled over the same lesions'
     centers, each class weighted by its own labelled lesions per center."""
-    import pandas as pd
 
-    cohort = pd.read_csv(bundled_cohort_path, dtype={"perfusion_ratio": float})
-    labelled = cohort[
-        (cohort.perfusion_technique == "DSC")
-        & cohort.perfusion_ratio.notna()
-        & (cohort.reference_source == "histopathology")
-    ]
+    labelled = histopathology_dsc(bundled_cohort_path)
     table = an.empirical_check(few_draws_fit, bundled_cohort_path, "DSC", [1.5, 2.0], ci_prob=0.8)
     assert table[["cutoff", "metric"]].values.tolist() == [
         [1.5, "sensitivity"], [1.5, "specificity"], [2.0, "sensitivity"], [2.0, "specificity"],
     ]  # fmt: skip
     for _, row in table.iterrows():
         diagnosis = "recurrence" if row.metric == "sensitivity" else "necrosis"
-        members = labelled[labelled.reference_diagnosis == diagnosis]
+        members = labelled[labelled.reference_class == diagnosis]
         above = members.perfusion_ratio > row.cutoff
         hits = int(above.sum() if diagnosis == "recurrence" else (~above).sum())
         n = len(members)
@@ -330,18 +325,11 @@ def test_labelled_decision_curves_by_hand(few_draws_fit, bundled_cohort_path, tm
     """On the histopathology-labelled lesions with a DSC value: the rule's net benefit
     TP/n - FP/n t/(1 - t) counted from the file, the model's from its mean probability, its band
     and its chance of beating each other strategy from every draw's net benefit."""
-    import pandas as pd
-
     from model.scoring.predict import recurrence_draws
 
-    cohort = pd.read_csv(bundled_cohort_path, dtype={"perfusion_ratio": float})
-    keep = (
-        (cohort.perfusion_technique == "DSC")
-        & cohort.perfusion_ratio.notna()
-        & (cohort.reference_source == "histopathology")
-    ).to_numpy()
-    recurrence = (cohort.reference_diagnosis[keep] == "recurrence").to_numpy()
-    n = int(keep.sum())
+    labelled = histopathology_dsc(bundled_cohort_path)
+    recurrence = (labelled.reference_class == "recurrence").to_numpy()
+    n = len(labelled)
     thresholds = np.array([0.1, 0.35, 0.6])
     table = an.labelled_decision_curves(
         few_draws_fit, bundled_cohort_path, "DSC", 2.0, thresholds, ci_prob=0.8
@@ -355,13 +343,14 @@ def test_labelled_decision_curves_by_hand(few_draws_fit, bundled_cohort_path, tm
         fp = (positive & ~recurrence).sum(-1) / n
         return tp - fp * thresholds / (1 - thresholds)
 
-    rule = cohort.perfusion_ratio[keep].to_numpy() > 2.0
+    rule = labelled.perfusion_ratio.to_numpy() > 2.0
     expected = {
         "DSC > 2": benefit(np.broadcast_to(rule, (3, n))),
         "all": benefit(np.ones((3, n), bool)),
         "none": np.zeros(3),
     }
-    draws = recurrence_draws(few_draws_fit, cohort[keep].reset_index(drop=True))  # (n, S)
+    lesions = labelled.drop(columns="reference_class").reset_index(drop=True)
+    draws = recurrence_draws(few_draws_fit, lesions)  # (n, S)
     model_draws = benefit(draws.T[:, None, :] >= thresholds[None, :, None])  # (S, T)
     expected["model"] = benefit(draws.mean(axis=1)[None, :] >= thresholds[:, None])
     for strategy, values in expected.items():
@@ -377,7 +366,9 @@ def test_labelled_decision_curves_by_hand(few_draws_fit, bundled_cohort_path, tm
         np.testing.assert_allclose(model[f"p_better_than_{label}"], better, err_msg=label)
     lines = bundled_cohort_path.read_text().splitlines(keepends=True)
     necrosis_only = tmp_path / "necrosis.csv"
-    necrosis_only.write_text("".join(line for line in lines if ",recurrence," not in line))
+    necrosis_only.write_text(  # neither a recurrence nor a mixed specimen (which may be one)
+        "".join(line for line in lines if ",recurrence," not in line and ",mixed," not in line)
+    )
     with pytest.raises(ValueError, match="lesions of both classes with DSC"):
         an.labelled_decision_curves(few_draws_fit, necrosis_only)
 

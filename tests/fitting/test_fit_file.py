@@ -15,6 +15,29 @@ from model.inputs.parameters import load_parameters
 from model.inputs.reading import load_cohort
 
 
+def test_the_model_hash_covers_the_likelihood_modules_the_model_is_built_from(monkeypatch):
+    """Every model.likelihood module that pymc_model.py builds the graph with is hashed, so a fit
+    made by other code for any of them is refused (draws.py only names dimensions)."""
+    import ast
+    from pathlib import Path
+
+    import model.likelihood.pymc_model as pymc_model
+
+    tree = ast.parse(Path(pymc_model.__file__).read_text())
+    imported = {
+        node.module.rsplit(".", 1)[1] + ".py"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("model.likelihood.")
+    }
+    read = []
+    original = Path.read_text
+    monkeypatch.setattr(
+        Path, "read_text", lambda self, *a, **k: read.append(self.name) or original(self, *a, **k)
+    )
+    model_spec_hash(load_parameters())
+    assert imported - {"draws.py"} <= set(read)
+
+
 def test_bundled_fit_is_current(bundled_fit, bundled_cohort_path):
     """The demo's bundled fit was made by this model, these priors and this cohort."""
     p = bundled_fit.provenance

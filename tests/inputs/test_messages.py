@@ -200,7 +200,7 @@ RULES = {
                 3,
                 "reference_diagnosis",
                 "",
-                "'recurrence' or 'necrosis' when a reference source is given",
+                "'recurrence', 'necrosis' or 'mixed' when a reference source is given",
             ),
             (
                 4,
@@ -208,6 +208,55 @@ RULES = {
                 "follow_up_scans",
                 "'follow_up' or 'histopathology': a label made from the recorded follow-up scans "
                 "('follow_up_scans') needs at least one follow-up scan (volume_fu1_ml)",
+            ),
+        ],
+    ),
+    "mixed histopathology and its tumour share": (
+        "patient_id,center,reference_diagnosis,reference_source,tumor_share_percent",
+        [
+            "p1,C01,mixed,follow_up,",
+            "p2,C01,necrosis,histopathology,20",
+            "p3,C01,mixed,histopathology,100",
+            "p4,C01,mixed,histopathology,0",
+            "p5,C01,mixed,histopathology,1_5",
+            "p6,C01,mixed,histopathology,30",
+            "p7,C01,mixed,histopathology,",
+        ],
+        [
+            (
+                2,
+                "reference_source",
+                "follow_up",
+                "'histopathology' for a 'mixed' diagnosis: only tissue shows tumour and treatment "
+                "effect together",
+            ),
+            (
+                3,
+                "reference_diagnosis",
+                "necrosis",
+                "'mixed' when 'tumor_share_percent' is given (the share of tumour in a mixed "
+                "specimen)",
+            ),
+            (
+                4,
+                "tumor_share_percent",
+                "100",
+                "a share below 100 for a 'mixed' specimen (all tumour is 'recurrence')",
+            ),
+            (
+                5,
+                "tumor_share_percent",
+                "0",
+                "a number > 0 and <= 100 (share of viable tumour in a mixed specimen, % (of the "
+                "tissue the pathologist assessed)); blank if missing",
+            ),
+            (
+                6,
+                "tumor_share_percent",
+                "1_5",
+                "a number > 0 and <= 100 (share of viable tumour in a mixed specimen, % (of the "
+                "tissue the pathologist assessed)); blank if missing (no '_' digit grouping: "
+                "write 1.5, not 1_5)",
             ),
         ],
     ),

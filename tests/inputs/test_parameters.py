@@ -52,6 +52,26 @@ def test_invalid_values_are_named(tmp_path):
     assert columns == {"modality.perfusion.DSC.separation.value", "modality.pet.misread.value"}
 
 
+@pytest.mark.parametrize(
+    ("value", "accepted"), [("0", True), ("99.5", True), ("100", False), ("-1", False)]
+)
+def test_the_mixed_specimen_threshold_is_a_percentage_below_100(tmp_path, value, accepted):
+    entry = "[context.mixed_recurrence_tumor_percent]\nvalue = "
+
+    def edit(text):
+        return text.replace(entry + "50", entry + value)
+
+    path = rewrite(tmp_path, edit)
+    if accepted:
+        assert load_parameters(path).value("context.mixed_recurrence_tumor_percent") == float(value)
+        return
+    with pytest.raises(InputError) as info:
+        load_parameters(path)
+    assert [p.column for p in info.value.problems] == [
+        "context.mixed_recurrence_tumor_percent.value"
+    ]
+
+
 def test_a_prior_kind_that_is_not_a_name_is_named(tmp_path):
     # found by the fuzzer: a TOML array as the prior kind used to raise a TypeError
     def edit(text):

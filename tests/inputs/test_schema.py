@@ -167,8 +167,8 @@ def test_the_category_columns_are_in_the_canonical_form_only_when_used(tmp_path)
         write(tmp_path, "patient_id,center,volume_baseline_ml,btrads_read\np1,X,3,3C\n")
     )
     header, values = used.to_csv_text().splitlines()
-    assert header.endswith("btrads_read,reference_diagnosis,reference_source")
-    assert values.endswith(",3c,,") and used.digest != plain.digest
+    assert header.endswith("btrads_read,reference_diagnosis,reference_source,tumor_share_percent")
+    assert values.endswith(",3c,,,") and used.digest != plain.digest
 
 
 def test_every_problem_is_listed_at_once(tmp_path):

@@ -83,13 +83,14 @@ def read_likelihood_ratio(kind, read, cutoff, center, early=False):
     return np.log(lik[1] / lik[0])
 
 
-def prior_logit(center, early=0.0, mgmt=0.0):
+def prior_logit(center, early=0.0, mgmt=0.0, reirradiation=0.0):
     return (
         V["prevalence.intercept"]
         + EFFECTS["prevalence"][center]
         + V["prevalence.early"] * early
         + V["prevalence.mgmt"] * mgmt
         + V["prevalence.mgmt_early"] * mgmt * early
+        + V["prevalence.reirradiation"] * reirradiation
     )
 
 
@@ -98,11 +99,31 @@ def test_no_evidence_gives_the_prior():
         [
             {"patient_id": "a", "center": "A"},
             {"patient_id": "b", "center": "B", "months_since_rt": 1.0, "mgmt_methylated": "yes"},
+            {"patient_id": "c", "center": "B", "mgmt_methylated": "no", "reirradiated": "yes"},
+            {"patient_id": "d", "center": "A", "months_since_rt": 9.0, "reirradiated": "no"},
         ]
     )
     assert result.p_mean[0] == pytest.approx(sigmoid(prior_logit(0)), abs=1e-12)
     assert result.p_mean[1] == pytest.approx(sigmoid(prior_logit(1, 0.5, 0.5)), abs=1e-12)
+    assert result.p_mean[2] == pytest.approx(sigmoid(prior_logit(1, 0, -0.5, 0.5)), abs=1e-12)
+    assert result.p_mean[3] == pytest.approx(sigmoid(prior_logit(0, -0.5, 0, -0.5)), abs=1e-12)
     assert np.allclose(result.terms[:, 1:], 0.0)
+
+
+def test_reirradiation_lowers_the_prior_odds_by_its_coefficient_whatever_the_evidence():
+    """The same lesion with and without a second course of radiotherapy: its log-odds differ by
+    exactly the re-irradiation coefficient, towards necrosis (the parameter file's centre is
+    below 0)."""
+    lesion = {"center": "A", "perfusion_technique": "DSC", "perfusion_ratio": 2}
+    result, _ = run(
+        [
+            {**lesion, "patient_id": "a", "reirradiated": "yes"},
+            {**lesion, "patient_id": "b", "reirradiated": "no"},
+        ]
+    )
+    log_odds = np.log(result.p_mean / (1 - result.p_mean))
+    assert log_odds[0] - log_odds[1] == pytest.approx(V["prevalence.reirradiation"], abs=1e-9)
+    assert V["prevalence.reirradiation"] < 0
 
 
 @pytest.mark.parametrize("kind", [k.name for m in REGISTRY.markers for k in m.kinds])

@@ -7,11 +7,11 @@ import pytest
 from conftest import DATA
 
 from model.inputs.encode import READ, UNSEEN_CENTER
-from model.likelihood.tables import imaging_columns, lesion_features
+from model.likelihood.tables import PRIOR_COVARIATES, imaging_columns, lesion_features
 from model.modalities.registry import Registry
 from model.scoring.predict import encode_patients, score_tables
 
-INTEGER = {"center", "column", "early_level", "mgmt_level", "state", "kind", "row"}
+INTEGER = {"center", "column", "prior_level", "state", "kind", "row"}
 
 
 @pytest.fixture(scope="module")
@@ -44,9 +44,8 @@ def test_features_are_typed_and_unseen_centers_take_the_last_index(example):
     read = features.state == READ
     assert read.any() and (~read).any()
     assert (features.row[~read] == -1).all() and (features.row[read] >= 0).all()
-    np.testing.assert_array_equal(
-        features.early_level, np.rint(lesions.x_early * 2 + 1).astype(np.int64)
-    )
+    levels = [np.rint(getattr(lesions, n) * 2 + 1).astype(np.int64) for n in PRIOR_COVARIATES]
+    np.testing.assert_array_equal(features.prior_level, 9 * levels[0] + 3 * levels[1] + levels[2])
     for beyond in (C, C + 3):
         wrong = replace(lesions, center=np.full(len(lesions), beyond))
         with pytest.raises(ValueError, match=r"^lesion center index beyond the fit's centers$"):
@@ -110,4 +109,4 @@ def test_a_registry_without_modalities_still_gets_tables(few_draws_fit):
     empty = build_tables(few_draws_fit.draws, Registry(()))
     assert empty.tables.core_slope.shape == (0, 1, 2 * (C + 1), S)
     assert empty.binary.shape == (0, 2, 2, S)
-    assert empty.tables.log_prior.shape == (2, C + 1, 3, 3, S)
+    assert empty.tables.log_prior.shape == (2, C + 1, 3 ** len(PRIOR_COVARIATES), S)
