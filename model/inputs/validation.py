@@ -482,6 +482,8 @@ def _number_hint(field: Field, text: str) -> str:
         return expected + f" (at most {MAX_NUMBER_LENGTH} characters)"
     if "," in text and text.replace(",", "", 1).replace(".", "", 1).lstrip("-").isdigit():
         return expected + " (use a point as the decimal separator)"
+    if text.endswith("%") and field.name.endswith("_percent"):
+        return expected + " (the number without its sign: 50, not 50%)"
     if text.endswith("%"):
         return expected + " (give a ratio, not a percentage)"
     return expected

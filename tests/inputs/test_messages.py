@@ -51,6 +51,19 @@ def test_a_number_cell_says_why_it_failed(tmp_path, text, hint):
     assert problem.expected == field.expected() + hint
 
 
+def test_a_percent_sign_in_a_percentage_column_is_asked_off_not_turned_into_a_ratio(tmp_path):
+    """'50%' in tumor_share_percent means 50: the hint says to drop the sign, where in a ratio
+    column it says to give a ratio."""
+    (problem,) = cohort_problems(
+        tmp_path,
+        "patient_id,center,reference_diagnosis,reference_source,tumor_share_percent",
+        "p1,C01,mixed,histopathology,50%",
+    )
+    field = Validator("x", REGISTRY).schema.by_name["tumor_share_percent"]
+    assert (problem.row, problem.column, problem.value) == (2, "tumor_share_percent", "50%")
+    assert problem.expected == field.expected() + " (the number without its sign: 50, not 50%)"
+
+
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
