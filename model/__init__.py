@@ -47,6 +47,7 @@ _SUBPACKAGES = frozenset(
         "core",
         "cutoffs",
         "decision",
+        "evaluation",
         "fitting",
         "inputs",
         "likelihood",

@@ -5,5 +5,6 @@
 - :mod:`~model.checks.loo`: PSIS-LOO of a fit, and which evidence predicts a left-out label;
 - :mod:`~model.checks.prior_sensitivity`: power-scaling sensitivity and prior predictive checks.
 
-May import: every stage below it (core, modalities, inputs, likelihood, fitting, scoring).
+May import: every stage below it (core, modalities, inputs, likelihood, fitting, scoring) and
+:mod:`model.evaluation`.
 """

@@ -29,6 +29,7 @@ from scipy import stats
 
 from model.core.errors import InputError, Problem
 from model.core.files import atomic_write_text
+from model.evaluation.metrics import brier_score, expected_calibration_error
 
 STUDY_FILE = "study.json"
 
@@ -377,20 +378,14 @@ def operating_characteristics(results: list[dict], bins: int = 10) -> dict:
     """Coverage of the P(recurrence) interval and calibration against true classes, over studies."""
     coverage = np.array([r["coverage"] for r in results])
     p = np.concatenate([r["predicted"] for r in results])
-    z = np.concatenate([r["true_class"] for r in results]).astype(float)
-    index = np.minimum((p * bins).astype(int), bins - 1)
-    ece = sum(
-        abs(p[index == b].mean() - z[index == b].mean()) * (index == b).mean()
-        for b in range(bins)
-        if (index == b).any()
-    )
+    z = np.concatenate([r["true_class"] for r in results]).astype(int)
     return {
         "simulations": len(results),
         "coverage_mean": float(coverage.mean()),
         "coverage_low": float(np.quantile(coverage, 0.05)),
         "coverage_high": float(np.quantile(coverage, 0.95)),
-        "expected_calibration_error": float(ece),
-        "brier": float(np.mean((p - z) ** 2)),
+        "expected_calibration_error": expected_calibration_error(p, z, bins),
+        "brier": brier_score(p, z),
         "lesions": int(len(p)),
         "gates_passed": int(sum(r["gate"]["passed"] for r in results)),
     }

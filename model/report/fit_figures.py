@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from scipy import stats
 
+from model.evaluation.metrics import bin_index, brier_score, expected_calibration_error
 from model.inputs.encode import VALUE, Lesions
 from model.inputs.parameters import Parameters
 from model.inputs.vocabulary import GROWTH_WEEKS, SYMPTOMS
@@ -368,11 +369,9 @@ def calibration_figure(p: np.ndarray, y: np.ndarray, bins: int = 10) -> tuple[Fi
     scores : dict
         ``ece`` (expected calibration error), ``brier``, ``n`` and ``log_loss``.
     """
-    edges = np.linspace(0, 1, bins + 1)
-    index = np.minimum(np.digitize(p, edges) - 1, bins - 1)
+    index = bin_index(p, bins)
     fig = Figure(figsize=(4.6, 4.4), layout="constrained")
     ax = fig.add_subplot()
-    ece = 0.0
     for b in range(bins):
         members = index == b
         n = int(members.sum())
@@ -389,7 +388,6 @@ def calibration_figure(p: np.ndarray, y: np.ndarray, bins: int = 10) -> tuple[Fi
             ms=3 + 6 * np.sqrt(n / len(p)),
             clip_on=False,
         )
-        ece += abs(p[members].mean() - observed) * n / len(p)
     ax.plot([0, 1], [0, 1], color="0.6", ls="--")
     ax.set(
         xlim=(0, 1),
@@ -398,10 +396,9 @@ def calibration_figure(p: np.ndarray, y: np.ndarray, bins: int = 10) -> tuple[Fi
         ylabel="observed share of recurrence",
         title="Calibration on histopathology-labelled lesions",
     )
-    brier = float(np.mean((p - y) ** 2))
     return fig, {
-        "ece": ece,
-        "brier": brier,
+        "ece": expected_calibration_error(p, y, bins),
+        "brier": brier_score(p, y),
         "n": len(p),
         "log_loss": float(
             -np.mean(y * np.log(np.clip(p, 1e-12, 1)) + (1 - y) * np.log(np.clip(1 - p, 1e-12, 1)))
