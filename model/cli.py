@@ -13,7 +13,17 @@ import sys
 from collections.abc import Sequence
 
 from model import __version__
-from model.commands import cutoffs, data, decisions, evidence, modelling, priors, reports, studies
+from model.commands import (
+    cutoffs,
+    data,
+    decisions,
+    evaluation,
+    evidence,
+    modelling,
+    priors,
+    reports,
+    studies,
+)
 from model.commands.common import EXIT_BAD_INPUT, console
 from model.core.errors import InputError
 
@@ -27,7 +37,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"rnbayes {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (modelling, decisions, cutoffs, reports, studies, evidence, priors, data):
+    for module in (
+        modelling,
+        decisions,
+        cutoffs,
+        reports,
+        studies,
+        evaluation,
+        evidence,
+        priors,
+        data,
+    ):
         for add in module.COMMANDS:
             add(sub)
     return parser

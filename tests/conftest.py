@@ -27,27 +27,30 @@ def mutation_runner():
     return mutation_script("run")
 
 
-def histopathology_dsc(cohort_path: Path):
-    """The cohort's histopathology-labelled lesions with a DSC value, read with pandas, and each
-    one's class by hand as data/README.md states it: a mixed specimen is recurrence at a tumour
-    share of at least 50% (``context.mixed_recurrence_tumor_percent``), necrosis below it, and
-    without a share left out."""
+def histopathology_classes(cohort_path: Path):
+    """The cohort's lesions with a histopathology class, read with pandas, each one's class by
+    hand as data/README.md states it (``reference_class``): a mixed specimen is recurrence at a
+    tumour share of at least 50% (``context.mixed_recurrence_tumor_percent``), necrosis below it,
+    and without a share left out."""
     import numpy as np
     import pandas as pd
 
-    cohort = pd.read_csv(cohort_path, dtype={"perfusion_ratio": float})
+    cohort = pd.read_csv(
+        cohort_path, dtype={"perfusion_ratio": float}, keep_default_na=False, na_values=[""]
+    )
     share = cohort["tumor_share_percent"]
     diagnosis = cohort["reference_diagnosis"].where(
         cohort["reference_diagnosis"] != "mixed",
         np.where(share >= 50, "recurrence", np.where(share < 50, "necrosis", None)),
     )
-    keep = (
-        (cohort.perfusion_technique == "DSC")
-        & cohort.perfusion_ratio.notna()
-        & (cohort.reference_source == "histopathology")
-        & diagnosis.notna()
-    )
+    keep = (cohort.reference_source == "histopathology") & diagnosis.notna()
     return cohort.assign(reference_class=diagnosis)[keep]
+
+
+def histopathology_dsc(cohort_path: Path):
+    """:func:`histopathology_classes` with a DSC value."""
+    labelled = histopathology_classes(cohort_path)
+    return labelled[(labelled.perfusion_technique == "DSC") & labelled.perfusion_ratio.notna()]
 
 
 @pytest.fixture(scope="session")

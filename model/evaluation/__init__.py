@@ -1,8 +1,10 @@
 """How well predicted probabilities match observed classes, whoever made the predictions.
 
 - :mod:`~model.evaluation.metrics`: c-statistic, calibration intercept and slope, Brier score,
-  expected calibration error and the CORP reliability curve.
+  expected calibration error and the CORP reliability curve (maths on arrays only, so the fit
+  report and the simulation study score predictions with it too);
+- :mod:`~model.evaluation.external`: a fixed fit against a labelled cohort, overall and per
+  center, with posterior and bootstrap intervals.
 
-May import: :mod:`model.core` (it is maths on arrays; the fit report, the simulation study and
-external validation all score predictions with it).
+Reads fits only. May import: core, modalities, inputs, likelihood, fitting, scoring.
 """

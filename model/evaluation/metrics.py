@@ -5,9 +5,9 @@ recurrence and 0 for necrosis, and returns plain numbers, so the fit report, the
 calibration study and external validation score predictions the same way.
 
 - :func:`c_statistic`: the probability that a recurrence is ranked above a necrosis (ties half).
-- :func:`calibration_intercept_slope`: logistic recalibration (Cox 1958): the slope ``b`` of
-  ``logit P(y) = a + b logit(p)``, and the calibration-in-the-large intercept ``a`` of
-  ``logit P(y) = a + logit(p)``; a calibrated model has intercept 0 and slope 1.
+- :func:`calibration_intercept` and :func:`calibration_slope`: logistic recalibration (Cox
+  1958): the calibration-in-the-large intercept ``a`` of ``logit P(y) = a + logit(p)`` and the
+  slope ``b`` of ``logit P(y) = a' + b logit(p)``; a calibrated model has 0 and 1.
 - :func:`brier_score` and :func:`expected_calibration_error` (equal-width bins).
 - :func:`corp_reliability`: the CORP reliability curve (Dimitriadis, Gneiting and Jordan 2021,
   PNAS 118:e2016191118): the pool-adjacent-violators (isotonic) recalibration of ``p``, and the
@@ -76,42 +76,60 @@ def c_statistic(p, y) -> float:
     return float((ranks[y == 1].sum() - cases * (cases + 1) / 2) / (cases * controls))
 
 
-def calibration_intercept_slope(p, y) -> tuple[float, float]:
-    """Calibration-in-the-large intercept and calibration slope, by maximum likelihood.
+def calibration_intercept(p, y) -> float:
+    """Calibration in the large: ``a`` of ``logit P(y = 1) = a + logit(p)``, by maximum likelihood.
 
-    Returns
-    -------
-    intercept : float
-        ``a`` of ``logit P(y = 1) = a + logit(p)`` (0 when the mean prediction is right).
-    slope : float
-        ``b`` of ``logit P(y = 1) = a' + b logit(p)`` (1 when the predictions are neither too
-        extreme, below 1, nor too modest, above 1).
+    0 when the predictions are right on average, below 0 when they are too high. Defined whenever
+    both classes occur.
+    """
+    p, y = _checked(p, y)
+    _require_both_classes(y)
+    x = special.logit(np.clip(p, EDGE, 1 - EDGE))
+    return float(optimize.brentq(lambda a: np.sum(y - special.expit(a + x)), -50.0, 50.0))
+
+
+def calibration_slope(p, y) -> float:
+    """``b`` of ``logit P(y = 1) = a + b logit(p)`` (Cox 1958), by maximum likelihood.
+
+    1 for a calibrated model; below 1 when the predictions are too extreme, above 1 when too
+    modest.
 
     Raises
     ------
     ValueError
-        Without lesions of both classes, or when the classes are perfectly separated by ``p``
-        (the slope is then infinite).
+        Without lesions of both classes, or when ``p`` separates the classes perfectly (the
+        slope is then infinite).
     """
     p, y = _checked(p, y)
-    if y.min() == y.max():
-        raise ValueError("calibration needs lesions of both classes")
+    _require_both_classes(y)
     x = special.logit(np.clip(p, EDGE, 1 - EDGE))
     cases, controls = x[y == 1], x[y == 0]
     if cases.min() >= controls.max() or controls.min() >= cases.max():
         # the logistic likelihood then grows without bound as the slope goes to +-infinity
         raise ValueError("p separates the classes perfectly: the calibration slope is infinite")
-    intercept = optimize.brentq(lambda a: np.sum(y - special.expit(a + x)), -50.0, 50.0)
     design = np.column_stack([np.ones_like(x), x])
+
+    def log_likelihood(c: np.ndarray) -> float:
+        eta = design @ c
+        return float(np.sum(y * eta - np.logaddexp(0.0, eta)))
+
     coefficients = np.array([0.0, 1.0])
-    for _ in range(100):  # Newton-Raphson: the log likelihood is concave, its maximum finite
+    current = log_likelihood(coefficients)
+    for _ in range(200):  # damped Newton: the log likelihood is concave, its maximum finite
         fitted = special.expit(design @ coefficients)
         information = design.T @ (design * (fitted * (1 - fitted))[:, None])
         step = np.linalg.solve(information, design.T @ (y - fitted))
-        coefficients = coefficients + step
+        while (trial := log_likelihood(coefficients + step)) < current and abs(step).max() > 1e-14:
+            step = step / 2
+        coefficients, current = coefficients + step, max(trial, current)
         if np.max(np.abs(step)) < 1e-10:
-            return float(intercept), float(coefficients[1])
-    raise ArithmeticError("the calibration slope did not converge in 100 Newton steps")
+            return float(coefficients[1])
+    raise ArithmeticError("the calibration slope did not converge in 200 Newton steps")
+
+
+def _require_both_classes(y: np.ndarray) -> None:
+    if y.min() == y.max():
+        raise ValueError("calibration needs lesions of both classes")
 
 
 class Reliability(NamedTuple):

@@ -9,7 +9,8 @@ from scipy import optimize, special
 from model.evaluation.metrics import (
     brier_score,
     c_statistic,
-    calibration_intercept_slope,
+    calibration_intercept,
+    calibration_slope,
     corp_reliability,
     expected_calibration_error,
 )
@@ -43,12 +44,24 @@ def test_intercept_and_slope_solve_the_logistic_score_equations():
     rng = np.random.default_rng(4)
     p = rng.uniform(0.02, 0.98, 300)
     y = (rng.uniform(size=300) < p**1.5).astype(int)
-    intercept, slope = calibration_intercept_slope(p, y)
+    intercept, slope = calibration_intercept(p, y), calibration_slope(p, y)
     x = special.logit(p)
     assert np.sum(y - special.expit(intercept + x)) == pytest.approx(0, abs=1e-8)
     own = optimize.brentq(lambda a: np.sum(y - special.expit(a + slope * x)), -20, 20)
     assert np.sum((y - special.expit(own + slope * x)) * x) == pytest.approx(0, abs=1e-8)
     assert slope != pytest.approx(1, abs=0.05)  # y was drawn miscalibrated
+
+
+def test_the_slope_converges_where_the_classes_barely_overlap():
+    """One case below one control: the maximum exists but is steep; the damped Newton reaches the
+    point where the score vanishes."""
+    p = np.array([0.1, 0.2, 0.3, 0.6, 0.7, 0.8, 0.9])
+    y = np.array([0, 0, 1, 0, 1, 1, 1])
+    slope = calibration_slope(p, y)
+    x = special.logit(p)
+    own = optimize.brentq(lambda a: np.sum(y - special.expit(a + slope * x)), -50, 50)
+    assert np.sum((y - special.expit(own + slope * x)) * x) == pytest.approx(0, abs=1e-8)
+    assert slope > 1  # the probabilities are too modest for how well they separate
 
 
 @pytest.mark.parametrize(("true_intercept", "true_slope"), [(0.0, 1.0), (0.5, 0.6), (-0.4, 1.5)])
@@ -58,7 +71,7 @@ def test_known_miscalibration_is_recovered(true_intercept, true_slope):
     rng = np.random.default_rng(5)
     p = special.expit(rng.normal(0, 1.5, 200_000))
     y = rng.uniform(size=len(p)) < special.expit(true_intercept + true_slope * special.logit(p))
-    intercept, slope = calibration_intercept_slope(p, y.astype(int))
+    intercept, slope = calibration_intercept(p, y), calibration_slope(p, y)
     assert slope == pytest.approx(true_slope, abs=0.02)
     if true_slope == 1.0:
         assert intercept == pytest.approx(true_intercept, abs=0.02)
@@ -66,9 +79,13 @@ def test_known_miscalibration_is_recovered(true_intercept, true_slope):
 
 def test_perfect_separation_and_a_single_class_are_refused():
     with pytest.raises(ValueError, match="separates the classes"):
-        calibration_intercept_slope([0.1, 0.2, 0.8, 0.9], [0, 0, 1, 1])
+        calibration_slope([0.1, 0.2, 0.8, 0.9], [0, 0, 1, 1])
+    # calibration in the large is defined all the same: mean of y vs the offset logits
+    assert np.isfinite(calibration_intercept([0.1, 0.2, 0.8, 0.9], [0, 0, 1, 1]))
     with pytest.raises(ValueError, match="both classes"):
-        calibration_intercept_slope([0.1, 0.2], [1, 1])
+        calibration_slope([0.1, 0.2], [1, 1])
+    with pytest.raises(ValueError, match="both classes"):
+        calibration_intercept([0.1, 0.2], [1, 1])
     with pytest.raises(ValueError, match="both classes"):
         c_statistic([0.1, 0.2], [0, 0])
     with pytest.raises(ValueError, match="0 \\(necrosis\\) and 1"):

@@ -1,0 +1,72 @@
+"""`rnbayes evaluate`: outputs, bad input with exit code 2, and user text kept inert."""
+
+import json
+
+import pandas as pd
+from conftest import DATA
+
+from model.cli import main
+
+FIT = str(DATA / "fit.nc")
+
+
+def cohort_copy(tmp_path, change=None):
+    cohort = pd.read_csv(DATA / "cohort.csv", dtype=str, keep_default_na=False)
+    if change:
+        cohort = change(cohort)
+    path = tmp_path / "external.csv"
+    cohort.to_csv(path, index=False)
+    return path
+
+
+def test_evaluate_writes_its_tables_and_says_what_was_scored(tmp_path, capsys):
+    out = tmp_path / "out"
+    code = main(["evaluate", FIT, str(DATA / "cohort.csv"), "--bootstrap", "30", "--out", str(out)])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "all centers" in printed and "lesions labelled by histopathology are scored" in printed
+    assert "synthetic" in printed and "not a diagnosis" in printed
+    table = pd.read_csv(out / "evaluation.csv")
+    document = json.loads((out / "evaluation.json").read_text())
+    assert len(document["scores"]) == len(table) and document["bootstrap"] == 30
+    assert set(table["metric"]) == {
+        "c_statistic", "calibration_intercept", "calibration_slope", "brier", "ece",
+    }  # fmt: skip
+
+
+def test_a_cohort_without_both_classes_labelled_exits_2_naming_the_file(tmp_path, capsys):
+    path = cohort_copy(
+        tmp_path,
+        lambda c: c.assign(
+            reference_diagnosis=c.reference_diagnosis.where(
+                c.reference_diagnosis == "necrosis", ""
+            ),
+            reference_source=c.reference_source.where(c.reference_diagnosis == "necrosis", ""),
+            tumor_share_percent="",
+        ),
+    )
+    assert main(["evaluate", FIT, str(path), "--bootstrap", "5"]) == 2
+    error = capsys.readouterr().err
+    assert "external.csv" in error and "reference_diagnosis" in error
+    assert "0 recurrences" in error and "Traceback" not in error
+
+
+def test_a_bad_cell_exits_2_with_file_row_and_column(tmp_path, capsys):
+    path = cohort_copy(
+        tmp_path, lambda c: c.assign(perfusion_ratio=c.perfusion_ratio.where(c.index != 3, "1_5"))
+    )
+    assert main(["evaluate", FIT, str(path), "--bootstrap", "5"]) == 2
+    error = capsys.readouterr().err
+    assert "row 5" in error and "perfusion_ratio" in error and "'1_5'" in error
+
+
+def test_a_center_name_is_shown_as_text_and_kept_inert_in_the_csv(tmp_path, capsys):
+    name = "=HYPERLINK(1)[bold]x\x1b[2J"
+    path = cohort_copy(tmp_path, lambda c: c.assign(center=c.center.where(c.center != "C05", name)))
+    out = tmp_path / "out"
+    assert main(["evaluate", FIT, str(path), "--bootstrap", "5", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "\x1b[2J" not in printed and "[bold]x" in printed
+    assert "Scored as new centers" in printed
+    cells = pd.read_csv(out / "evaluation.csv", dtype=str)["group"]
+    assert not cells.str.startswith("=").any()

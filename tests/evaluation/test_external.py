@@ -1,0 +1,107 @@
+"""External validation of a fixed fit: the scores of the labelled lesions, computed by hand."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import histopathology_classes
+
+from model.evaluation.external import MAX_DRAWS, OVERALL, evaluate
+from model.evaluation.metrics import (
+    brier_score,
+    c_statistic,
+    calibration_intercept,
+    calibration_slope,
+    expected_calibration_error,
+)
+from model.scoring.predict import predict, recurrence_draws
+
+BY_HAND = {
+    "c_statistic": c_statistic,
+    "calibration_intercept": calibration_intercept,
+    "calibration_slope": calibration_slope,
+    "brier": brier_score,
+    "ece": expected_calibration_error,
+}
+
+
+@pytest.fixture(scope="module")
+def evaluated(bundled_fit, bundled_cohort_path):
+    return evaluate(bundled_fit, bundled_cohort_path, bootstrap=200, ci_prob=0.8)
+
+
+def test_each_score_is_that_of_the_histopathology_labelled_lesions(
+    bundled_fit, bundled_cohort_path, evaluated
+):
+    """Values from predict's probabilities on the lesions labelled by tissue (mixed specimens by
+    their tumour share), posterior intervals from every kept draw, per group."""
+    cohort = pd.read_csv(bundled_cohort_path, dtype=str, keep_default_na=False)
+    labelled = histopathology_classes(bundled_cohort_path)
+    rows = labelled.index.to_numpy()
+    y = (labelled.reference_class == "recurrence").to_numpy().astype(int)
+    p = predict(bundled_fit, cohort)["p_recurrence"].to_numpy()[rows]
+    draws = recurrence_draws(bundled_fit, cohort)[rows]
+    draws = draws[:, np.linspace(0, draws.shape[1] - 1, MAX_DRAWS).astype(int)]
+    assert evaluated.attrs["labels"]["histopathology"] == len(rows)
+    for group in (OVERALL, "C05"):
+        members = np.ones(len(y), bool) if group == OVERALL else labelled.center.to_numpy() == group
+        shown = evaluated[evaluated.group == group].set_index("metric")
+        assert (shown["n"] == members.sum()).all()
+        assert (shown["n_recurrence"] == y[members].sum()).all()
+        for name, metric in BY_HAND.items():
+            assert shown.at[name, "value"] == pytest.approx(
+                metric(p[members], y[members]), abs=1e-9
+            )
+            per_draw = [metric(draws[members, s], y[members]) for s in range(draws.shape[1])]
+            low, high = np.quantile(per_draw, [0.1, 0.9])
+            assert shown.at[name, "posterior_low"] == pytest.approx(low, abs=1e-9), name
+            assert shown.at[name, "posterior_high"] == pytest.approx(high, abs=1e-9), name
+
+
+def test_bootstrap_intervals_hold_the_value_and_are_left_empty_where_scores_mostly_fail(evaluated):
+    # the binned ECE is biased upwards in resamples, so its interval may sit above its value
+    overall = evaluated[(evaluated.group == OVERALL) & (evaluated.metric != "ece")]
+    assert (overall.bootstrap_low <= overall.value).all()
+    assert (overall.value <= overall.bootstrap_high).all()
+    failed = evaluated.attrs["failed_resamples"]
+    for row in evaluated.itertuples():
+        empty = np.isnan(row.bootstrap_low)
+        assert empty == (failed[row.group][row.metric] > 0.1 * 200), (row.group, row.metric)
+
+
+def test_a_center_whose_perfusion_reads_high_is_flagged(bundled_fit, bundled_cohort_path):
+    """An external cohort where C05 (its lesions four times, as new patients) reads perfusion
+    2.5 times too high: its predictions overshoot, so its calibration intercept's interval lies
+    below 0 and it is flagged; the other centers' scores do not move."""
+    cohort = pd.read_csv(bundled_cohort_path, dtype=str, keep_default_na=False)
+    c05 = cohort[cohort.center == "C05"]
+    copies = [c05.assign(patient_id=c05.patient_id + f"-{k}") for k in range(3)]
+    cohort = pd.concat([cohort, *copies], ignore_index=True)
+    at = (cohort.center == "C05") & (cohort.perfusion_ratio != "")
+    cohort.loc[at, "perfusion_ratio"] = [
+        f"{min(2.5 * float(v), 20):.3g}" for v in cohort.loc[at, "perfusion_ratio"]
+    ]
+    shifted = evaluate(bundled_fit, cohort, bootstrap=200)
+    intercept = shifted[shifted.metric == "calibration_intercept"].set_index("group")
+    assert intercept.at["C05", "bootstrap_high"] < 0 and intercept.at["C05", "flagged"]
+    assert not intercept.drop(index=["C05", OVERALL])["flagged"].any()
+    unshifted = evaluate(bundled_fit, bundled_cohort_path, bootstrap=20)
+    before = unshifted[unshifted.metric == "calibration_intercept"].set_index("group")
+    others = [g for g in before.index if g not in ("C05", OVERALL)]
+    np.testing.assert_allclose(intercept.loc[others, "value"], before.loc[others, "value"])
+
+
+def test_unseen_centers_are_scored_as_new_and_listed(bundled_fit, bundled_cohort_path):
+    cohort = pd.read_csv(bundled_cohort_path, dtype=str, keep_default_na=False)
+    cohort.loc[cohort.center == "C05", "center"] = "Elsewhere"
+    result = evaluate(bundled_fit, cohort, bootstrap=20)
+    assert result.attrs["unseen_centers"] == ["Elsewhere"]
+    assert "Elsewhere" in set(result.group)
+
+
+def test_a_cohort_without_labelled_lesions_of_both_classes_is_refused(
+    bundled_fit, bundled_cohort_path
+):
+    cohort = pd.read_csv(bundled_cohort_path, dtype=str, keep_default_na=False)
+    cohort = cohort[cohort.reference_diagnosis != "recurrence"]
+    with pytest.raises(ValueError, match="at least two histopathology-labelled lesions"):
+        evaluate(bundled_fit, cohort.assign(tumor_share_percent=""), bootstrap=10)
