@@ -29,31 +29,30 @@ def add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--bootstrap", type=count_option, default=1000, help="patient resamples (1000)")
     p.add_argument("--seed", type=whole_option, default=1, help="resampling seed (1)")
     p.add_argument("--json", action="store_true", help="print the scores as JSON")
-    p.add_argument("--out", metavar="DIR", help="write evaluation.csv and evaluation.json there")
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        help="write the scores (evaluation.csv, .json), the reliability curve (reliability.csv, "
+        ".png) and decision curves against the classic DSC rule (decision_curve.csv, .png)",
+    )
     add_bevacizumab_option(p)
     p.set_defaults(run=run_evaluate)
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from model.core.files import atomic_write_text
-    from model.core.outputs import json_text, strict_json_value, write_csv
-    from model.evaluation.external import evaluate
+    from model.core.outputs import json_text, strict_json_value
+    from model.evaluation.external import evaluate, labelled_predictions
     from model.fitting.sampling import load_fit
 
     fit = load_fit(args.fit)
     try:
-        table = evaluate(
-            fit,
-            args.cohort,
-            ci_prob=args.ci_prob,
-            bootstrap=args.bootstrap,
-            seed=args.seed,
-            allow_bevacizumab=args.allow_bevacizumab,
-        )
+        made = labelled_predictions(fit, args.cohort, allow_bevacizumab=args.allow_bevacizumab)
     except ValueError as error:
         raise InputError(
             [Problem(Path(args.cohort).name, None, "reference_diagnosis", None, str(error))]
         ) from None
+    table = evaluate(made, ci_prob=args.ci_prob, bootstrap=args.bootstrap, seed=args.seed)
     document = strict_json_value(
         {
             "cohort": Path(args.cohort).name,
@@ -63,15 +62,36 @@ def run_evaluate(args: argparse.Namespace) -> int:
         }
     )
     if args.out:
-        folder = Path(args.out)
-        folder.mkdir(parents=True, exist_ok=True)
-        write_csv(folder / "evaluation.csv", table)
-        atomic_write_text(folder / "evaluation.json", json_text(document))
+        _write_outputs(Path(args.out), table, made, fit, args)
+        atomic_write_text(Path(args.out) / "evaluation.json", json_text(document))
     if args.json:
         console().print(json_text(document), markup=False, highlight=False, soft_wrap=True)
     else:
         _print_evaluation(table, fit, args)
     return 0
+
+
+def _write_outputs(folder: Path, table, made, fit, args) -> None:
+    """The scores, the reliability curve and, where DSC lesions are labelled, decision curves."""
+    from model.core.files import save_figure
+    from model.core.outputs import write_csv
+    from model.cutoffs.analysis import labelled_decision_curves
+    from model.cutoffs.plots import SYNTHETIC_CAPTION, plot_decision_curves
+    from model.evaluation.external import reliability_band
+    from model.evaluation.plots import plot_reliability
+
+    caption = SYNTHETIC_CAPTION if fit.provenance["cohort"].get("synthetic") else None
+    folder.mkdir(parents=True, exist_ok=True)
+    write_csv(folder / "evaluation.csv", table)
+    band = reliability_band(made, bootstrap=args.bootstrap, ci_prob=args.ci_prob, seed=args.seed)
+    write_csv(folder / "reliability.csv", band)
+    save_figure(plot_reliability(band, made.p, caption), folder / "reliability.png")
+    try:
+        curves = labelled_decision_curves(fit, args.cohort, ci_prob=args.ci_prob)
+    except ValueError:  # fewer than one labelled DSC lesion of each class: no classic rule
+        return
+    write_csv(folder / "decision_curve.csv", curves)
+    save_figure(plot_decision_curves(curves, caption), folder / "decision_curve.png")
 
 
 def _print_evaluation(table, fit, args) -> None:

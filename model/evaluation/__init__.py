@@ -4,7 +4,8 @@
   expected calibration error and the CORP reliability curve (maths on arrays only, so the fit
   report and the simulation study score predictions with it too);
 - :mod:`~model.evaluation.external`: a fixed fit against a labelled cohort, overall and per
-  center, with posterior and bootstrap intervals.
+  center, with posterior and bootstrap intervals, and the reliability curve with its band;
+- :mod:`~model.evaluation.plots`: the reliability diagram.
 
 Reads fits only. May import: core, modalities, inputs, likelihood, fitting, scoring.
 """

@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from math import nan
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -30,6 +30,7 @@ from model.evaluation.metrics import (
     c_statistic,
     calibration_intercept,
     calibration_slope,
+    corp_reliability,
     expected_calibration_error,
 )
 from model.fitting.sampling import Fit
@@ -59,9 +60,60 @@ MAX_DRAWS = 400
 """Posterior draws the posterior intervals use at most (evenly spaced)."""
 
 
+class LabelledPredictions(NamedTuple):
+    """A fit's predictions for the histopathology-labelled lesions of a cohort."""
+
+    p: np.ndarray  # (n,) posterior-mean P(recurrence), over all draws
+    draws: np.ndarray  # (n, <= MAX_DRAWS) P(recurrence) at evenly spaced posterior draws
+    y: np.ndarray  # (n,) 1 recurrence, 0 necrosis
+    center: np.ndarray  # (n,) center names as in the cohort
+    patient: np.ndarray  # (n,) patient index (a patient's lesions are resampled together)
+    labels: dict[str, int]  # lesions by label source: histopathology, follow_up, none
+    unseen_centers: list[str]  # centers the fit never saw, scored as new centers
+
+
+def labelled_predictions(
+    fit: Fit | str | os.PathLike, cohort: PatientsLike, *, allow_bevacizumab: bool = False
+) -> LabelledPredictions:
+    """Score a cohort with a fit and keep its histopathology-labelled lesions.
+
+    Raises
+    ------
+    ValueError
+        When fewer than two histopathology-labelled lesions of each class are in the cohort.
+    """
+    fit = as_fit(fit)
+    table, lesions = encode_patients(fit, cohort, allow_bevacizumab)
+    scored = lesions.label_source == HISTOPATHOLOGY
+    y = lesions.label[scored]
+    if (y == 1).sum() < 2 or (y == 0).sum() < 2:
+        raise ValueError(
+            "external validation needs at least two histopathology-labelled lesions of each "
+            f"class; the cohort has {(y == 1).sum()} recurrences and {(y == 0).sum()} necroses"
+        )
+    draws = score(
+        lesions, score_tables(fit), len(fit.centers), fit.registry, keep_draws=True
+    ).p_draws[scored]
+    kept = np.linspace(0, draws.shape[1] - 1, min(MAX_DRAWS, draws.shape[1])).astype(int)
+    centers = table.table["center"].to_numpy(object)[scored]
+    return LabelledPredictions(
+        p=draws.mean(axis=1),
+        draws=draws[:, kept],
+        y=y,
+        center=centers,
+        patient=lesions.patient[scored],
+        labels={
+            "histopathology": int(scored.sum()),
+            "follow_up": int(np.isin(lesions.label_source, (FOLLOW_UP, FOLLOW_UP_SCANS)).sum()),
+            "none": int((lesions.label < 0).sum()),
+        },
+        unseen_centers=sorted({c for c in centers if c not in fit.centers}),
+    )
+
+
 def evaluate(
-    fit: Fit | str | os.PathLike,
-    cohort: PatientsLike,
+    fit: Fit | str | os.PathLike | LabelledPredictions,
+    cohort: PatientsLike | None = None,
     *,
     ci_prob: float = 0.90,
     bootstrap: int = 1000,
@@ -72,7 +124,9 @@ def evaluate(
 
     Parameters
     ----------
-    fit : Fit or path
+    fit : Fit, path or LabelledPredictions
+        The fit, or its predictions already made by :func:`labelled_predictions` (then no
+        ``cohort``).
     cohort : path, Cohort, DataFrame, dict or list of dicts
         Lesions in the cohort format; those with a histopathology label are scored against it.
     ci_prob : float, default 0.90
@@ -102,30 +156,25 @@ def evaluate(
     ValueError
         When fewer than two histopathology-labelled lesions of each class are in the cohort.
     """
-    fit = as_fit(fit)
-    table, lesions = encode_patients(fit, cohort, allow_bevacizumab)
-    scored = lesions.label_source == HISTOPATHOLOGY
-    y = lesions.label[scored]
-    if (y == 1).sum() < 2 or (y == 0).sum() < 2:
-        raise ValueError(
-            "external validation needs at least two histopathology-labelled lesions of each "
-            f"class; the cohort has {(y == 1).sum()} recurrences and {(y == 0).sum()} necroses"
-        )
-    draws = score(
-        lesions, score_tables(fit), len(fit.centers), fit.registry, keep_draws=True
-    ).p_draws[scored]
-    p = draws.mean(axis=1)
-    draws = draws[:, np.linspace(0, draws.shape[1] - 1, min(MAX_DRAWS, draws.shape[1])).astype(int)]
-    centers = table.table["center"].to_numpy(object)[scored]
-    patients = lesions.patient[scored]
+    made = (
+        fit
+        if isinstance(fit, LabelledPredictions)
+        else labelled_predictions(fit, cohort, allow_bevacizumab=allow_bevacizumab)
+    )
     rng = np.random.default_rng(seed)
     rows, failed = [], {}
-    for group in [OVERALL, *sorted(set(centers))]:
-        members = np.ones(len(y), bool) if group == OVERALL else centers == group
-        if len(set(y[members])) < 2:
+    for group in [OVERALL, *sorted(set(made.center))]:
+        members = np.ones(len(made.y), bool) if group == OVERALL else made.center == group
+        if len(set(made.y[members])) < 2:
             continue
         group_rows, group_failed = _group_scores(
-            p[members], draws[members], y[members], patients[members], rng, bootstrap, ci_prob
+            made.p[members],
+            made.draws[members],
+            made.y[members],
+            made.patient[members],
+            rng,
+            bootstrap,
+            ci_prob,
         )
         rows += [{"group": group, **row} for row in group_rows]
         failed[group] = group_failed
@@ -133,15 +182,64 @@ def evaluate(
     result.attrs = {
         "ci_prob": ci_prob,
         "bootstrap": bootstrap,
-        "labels": {
-            "histopathology": int(scored.sum()),
-            "follow_up": int(np.isin(lesions.label_source, (FOLLOW_UP, FOLLOW_UP_SCANS)).sum()),
-            "none": int((lesions.label < 0).sum()),
-        },
-        "unseen_centers": sorted({c for c in centers if c not in fit.centers}),
+        "labels": made.labels,
+        "unseen_centers": made.unseen_centers,
         "failed_resamples": failed,
     }
     return result
+
+
+def reliability_band(
+    made: LabelledPredictions,
+    grid: np.ndarray | None = None,
+    *,
+    bootstrap: int = 1000,
+    ci_prob: float = 0.90,
+    seed: int = 1,
+) -> pd.DataFrame:
+    """The CORP reliability curve of all labelled lesions, with a bootstrap band over patients.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``p`` (the grid, 101 points on [0, 1] by default), ``recalibrated`` (the PAV curve of the
+        posterior-mean probabilities, linear between its points and flat beyond them), ``low``
+        and ``high`` (the equal-tailed ``ci_prob`` band of the same curve over patient
+        resamples). ``attrs`` holds the CORP decomposition of the Brier score.
+    """
+    grid = np.linspace(0.0, 1.0, 101) if grid is None else np.asarray(grid, float)
+    rng = np.random.default_rng(seed)
+    lesions_of = _lesions_by_patient(made.patient)
+
+    def curve(rows: np.ndarray) -> np.ndarray:
+        r = corp_reliability(made.p[rows], made.y[rows])
+        return np.interp(grid, r.predicted, r.recalibrated)
+
+    curves = np.array([curve(_resample(lesions_of, rng)) for _ in range(bootstrap)])
+    low, high = np.quantile(curves, [(1 - ci_prob) / 2, (1 + ci_prob) / 2], axis=0)
+    whole = corp_reliability(made.p, made.y)
+    band = pd.DataFrame(
+        {"p": grid, "recalibrated": curve(np.arange(len(made.p))), "low": low, "high": high}
+    )
+    band.attrs = {
+        "miscalibration": whole.miscalibration,
+        "discrimination": whole.discrimination,
+        "uncertainty": whole.uncertainty,
+        "brier": brier_score(made.p, made.y),
+    }
+    return band
+
+
+def _lesions_by_patient(patients: np.ndarray) -> list[np.ndarray]:
+    _, position = np.unique(patients, return_inverse=True)
+    return [np.flatnonzero(position == k) for k in range(position.max() + 1)]
+
+
+def _resample(lesions_of: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
+    """The lesions of as many patients as there are, drawn with replacement."""
+    return np.concatenate(
+        [lesions_of[k] for k in rng.integers(0, len(lesions_of), len(lesions_of))]
+    )
 
 
 def _group_scores(
@@ -158,12 +256,8 @@ def _group_scores(
     ``p`` is the posterior-mean probability over all draws, ``draws`` the kept draws.
     """
     tails = [(1 - ci_prob) / 2, (1 + ci_prob) / 2]
-    ids, position = np.unique(patients, return_inverse=True)
-    lesions_of = [np.flatnonzero(position == k) for k in range(len(ids))]
-    resamples = [
-        np.concatenate([lesions_of[k] for k in rng.integers(0, len(ids), len(ids))])
-        for _ in range(bootstrap)
-    ]
+    lesions_of = _lesions_by_patient(patients)
+    resamples = [_resample(lesions_of, rng) for _ in range(bootstrap)]
     rows, failed = [], {}
     for name, metric in METRICS.items():
         posterior = np.array([_safe(metric, draws[:, s], y) for s in range(draws.shape[1])])

@@ -26,6 +26,10 @@ def test_evaluate_writes_its_tables_and_says_what_was_scored(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "all centers" in printed and "lesions labelled by histopathology are scored" in printed
     assert "synthetic" in printed and "not a diagnosis" in printed
+    assert {p.name for p in out.iterdir()} == {
+        "evaluation.csv", "evaluation.json", "reliability.csv", "reliability.png",
+        "decision_curve.csv", "decision_curve.png",
+    }  # fmt: skip
     table = pd.read_csv(out / "evaluation.csv")
     document = json.loads((out / "evaluation.json").read_text())
     assert len(document["scores"]) == len(table) and document["bootstrap"] == 30

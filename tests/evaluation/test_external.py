@@ -5,12 +5,19 @@ import pandas as pd
 import pytest
 from conftest import histopathology_classes
 
-from model.evaluation.external import MAX_DRAWS, OVERALL, evaluate
+from model.evaluation.external import (
+    MAX_DRAWS,
+    OVERALL,
+    LabelledPredictions,
+    evaluate,
+    reliability_band,
+)
 from model.evaluation.metrics import (
     brier_score,
     c_statistic,
     calibration_intercept,
     calibration_slope,
+    corp_reliability,
     expected_calibration_error,
 )
 from model.scoring.predict import predict, recurrence_draws
@@ -105,3 +112,34 @@ def test_a_cohort_without_labelled_lesions_of_both_classes_is_refused(
     cohort = cohort[cohort.reference_diagnosis != "recurrence"]
     with pytest.raises(ValueError, match="at least two histopathology-labelled lesions"):
         evaluate(bundled_fit, cohort.assign(tumor_share_percent=""), bootstrap=10)
+
+
+def made_by_hand(n: int, seed: int, miscalibrated=lambda p: p) -> LabelledPredictions:
+    """Predictions p and classes drawn with P(recurrence) = miscalibrated(p), one per patient."""
+    rng = np.random.default_rng(seed)
+    p = rng.uniform(0.01, 0.99, n)
+    y = (rng.uniform(size=n) < miscalibrated(p)).astype(int)
+    return LabelledPredictions(p, p[:, None], y, np.full(n, "A", object), np.arange(n), {}, [])
+
+
+def test_the_reliability_curve_is_the_pav_fit_and_its_band_holds_a_calibrated_diagonal():
+    made = made_by_hand(2000, 8)
+    band = reliability_band(made, bootstrap=200, ci_prob=0.9)
+    r = corp_reliability(made.p, made.y)
+    np.testing.assert_allclose(band.recalibrated, np.interp(band.p, r.predicted, r.recalibrated))
+    assert (band.low <= band.high).all() and band.low.min() >= 0 and band.high.max() <= 1
+    inner = band[(band.p >= 0.05) & (band.p <= 0.95)]
+    covered = ((inner.low <= inner.p) & (inner.p <= inner.high)).mean()
+    assert covered >= 0.8
+    assert band.attrs["brier"] == pytest.approx(brier_score(made.p, made.y))
+
+
+def test_a_miscalibrated_forecast_leaves_its_band_and_evaluate_flags_it():
+    """Classes drawn at p squared: the predictions are too high in the middle, the band there
+    lies below the diagonal, and evaluate flags the intercept."""
+    made = made_by_hand(2000, 9, lambda p: p**2)
+    band = reliability_band(made, bootstrap=200, ci_prob=0.9)
+    middle = band[(band.p >= 0.3) & (band.p <= 0.7)]
+    assert (middle.high < middle.p).all()
+    scores = evaluate(made, bootstrap=200).set_index(["group", "metric"])
+    assert scores.loc[(OVERALL, "calibration_intercept"), "flagged"]
