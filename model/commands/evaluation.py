@@ -48,6 +48,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     fit = load_fit(args.fit)
     try:
         made = labelled_predictions(fit, args.cohort, allow_bevacizumab=args.allow_bevacizumab)
+    except InputError:  # a bad cell: already names its file, row and column
+        raise
     except ValueError as error:
         raise InputError(
             [Problem(Path(args.cohort).name, None, "reference_diagnosis", None, str(error))]
@@ -87,7 +89,7 @@ def _write_outputs(folder: Path, table, made, fit, args) -> None:
     write_csv(folder / "reliability.csv", band)
     save_figure(plot_reliability(band, made.p, caption), folder / "reliability.png")
     try:
-        curves = labelled_decision_curves(fit, args.cohort, ci_prob=args.ci_prob)
+        curves = labelled_decision_curves(fit, made, ci_prob=args.ci_prob)
     except ValueError:  # fewer than one labelled DSC lesion of each class: no classic rule
         return
     write_csv(folder / "decision_curve.csv", curves)
@@ -133,6 +135,11 @@ def _print_evaluation(table, fit, args) -> None:
         out.print(
             terminal_text("Scored as new centers: " + ", ".join(table.attrs["unseen_centers"])),
             markup=False,
+        )
+    if table.attrs["in_sample"]:
+        out.print(
+            "Caution: this is the cohort the fit was trained on; in-sample scores are optimistic. "
+            "Score a cohort the fit has not seen, or use leave-one-center-out cross-validation."
         )
     out.print(terminal_text(f"Model fitted to: {fit.provenance['cohort']['name']}"), markup=False)
     if fit.provenance["cohort"].get("synthetic"):

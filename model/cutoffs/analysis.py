@@ -13,17 +13,19 @@ or below it for a marker where lower values point to recurrence).
 from __future__ import annotations
 
 import os
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 from scipy.stats import binomtest
 
 from model.cutoffs import accuracy as acc
+from model.evaluation.external import LabelledPredictions
 from model.fitting.sampling import Fit
 from model.inputs.encode import HISTOPATHOLOGY, VALUE
 from model.modalities.spec import Kind, Marker
 from model.scoring.curves import kind_slot
-from model.scoring.predict import as_fit, encode_patients, score_tables
+from model.scoring.predict import PatientsLike, as_fit, encode_patients, score_tables
 
 POOLED = "pooled"
 NEW_CENTER = "new center"
@@ -480,11 +482,13 @@ def empirical_check(
 
 def labelled_decision_curves(
     fit: Fit | str | os.PathLike,
-    cohort,
+    cohort: PatientsLike | LabelledPredictions,
     modality: str = "DSC",
     cutoff: float | None = None,
     thresholds=None,
     ci_prob: float = 0.90,
+    *,
+    allow_bevacizumab: bool = False,
 ) -> pd.DataFrame:
     """Decision curves of the model against a single-cutoff rule on histopathology-labelled lesions.
 
@@ -492,6 +496,18 @@ def labelled_decision_curves(
     the same lesions). Strategies: the model (its mean probability, with posterior bands from
     every draw's predictions), the rule "value on the recurrence side of ``cutoff``" (default the
     kind's classic cutoff), treat all and treat none.
+
+    Parameters
+    ----------
+    fit : Fit or path
+    cohort : path, Cohort, DataFrame, dict, list of dicts or LabelledPredictions
+        The labelled cohort, or the fit's predictions for it already made by
+        :func:`model.evaluation.external.labelled_predictions` (then its kept draws give the
+        bands and the cohort is not scored again).
+    modality, cutoff, thresholds, ci_prob
+        The rule's kind and cutoff, the threshold probabilities and the band's probability.
+    allow_bevacizumab : bool, default False
+        Score lesions scanned under bevacizumab as if untreated (:func:`model.predict`).
 
     Returns
     -------
@@ -508,29 +524,18 @@ def labelled_decision_curves(
         net_benefit_draws,
         probability_better,
     )
-    from model.scoring.predict import as_cohort, recurrence_draws
 
     fit = as_fit(fit)
-    cohort = as_cohort(cohort, fit.registry)
-    _, lesions = encode_patients(fit, cohort)
-    has, oriented_value = _lesions_with_value(fit, lesions, modality)
-    use = has & (lesions.label_source == HISTOPATHOLOGY)
-    if use.sum() < 2 or len(set(lesions.label[use])) < 2:
-        raise ValueError(f"need histopathology-labelled lesions of both classes with {modality}")
+    made = _labelled_with_value(fit, cohort, modality, allow_bevacizumab)
     cutoff = classic_cutoff(fit, modality) if cutoff is None else cutoff
     t = DEFAULT_THRESHOLDS if thresholds is None else np.asarray(thresholds, float)
-    draws = recurrence_draws(fit, cohort.subset(np.asarray(use, dtype=bool)))
     rule = _side(fit, modality, cutoff)
-    positive = oriented_value[use] > to_oriented(fit, modality, cutoff)
+    positive = made.oriented > to_oriented(fit, modality, cutoff)
     data = pd.DataFrame(
-        {
-            "recurrence": lesions.label[use] == 1,
-            "model": draws.mean(axis=1),
-            rule: positive.astype(float),
-        }
+        {"recurrence": made.recurrence, "model": made.mean, rule: positive.astype(float)}
     )
     table = decision_curve(data, "recurrence", ["model", rule], thresholds=t)
-    nb = net_benefit_draws(draws, data["recurrence"].to_numpy(), t)
+    nb = net_benefit_draws(made.draws, made.recurrence, t)
     summary = _summary(nb, ci_prob)
     model_rows = table["model"] == "model"
     table.loc[model_rows, "net_benefit_low"] = summary["eti_low"]
@@ -538,14 +543,51 @@ def labelled_decision_curves(
     for name, label in ((rule, "rule"), ("all", "all"), ("none", "none")):
         other = table.loc[table["model"] == name, "net_benefit"].to_numpy()
         table.loc[model_rows, f"p_better_than_{label}"] = probability_better(nb, other)
-    in_sample = cohort.digest == fit.provenance["cohort"]["digest"]
     table.attrs.update(
         {
-            "n": int(use.sum()),
+            "n": len(made.mean),
             "modality": modality,
             "cutoff": cutoff,
             "ci_prob": ci_prob,
-            "in_sample": in_sample,
+            "in_sample": made.in_sample,
         }
     )
     return table
+
+
+class _LabelledWithValue(NamedTuple):
+    """Histopathology-labelled lesions with a value of one kind, and the fit's predictions."""
+
+    recurrence: np.ndarray  # (n,) bool
+    oriented: np.ndarray  # (n,) oriented log values
+    mean: np.ndarray  # (n,) posterior-mean P(recurrence)
+    draws: np.ndarray  # (n, S) P(recurrence) per posterior draw
+    in_sample: bool
+
+
+def _labelled_with_value(
+    fit: Fit, cohort: PatientsLike | LabelledPredictions, modality: str, allow_bevacizumab: bool
+) -> _LabelledWithValue:
+    """Score the cohort's labelled lesions with a value of ``modality``, or reuse predictions."""
+    from model.scoring.predict import as_cohort, recurrence_draws
+
+    if isinstance(cohort, LabelledPredictions):
+        lesions, labelled, in_sample = cohort.lesions, cohort.scored, cohort.in_sample
+    else:
+        cohort = as_cohort(cohort, fit.registry)
+        _, lesions = encode_patients(fit, cohort, allow_bevacizumab)
+        labelled = lesions.label_source == HISTOPATHOLOGY
+        in_sample = cohort.digest == fit.provenance["cohort"]["digest"]
+    has, oriented_value = _lesions_with_value(fit, lesions, modality)
+    use = has & labelled
+    if use.sum() < 2 or len(set(lesions.label[use])) < 2:
+        raise ValueError(f"need histopathology-labelled lesions of both classes with {modality}")
+    if isinstance(cohort, LabelledPredictions):
+        rows = use[cohort.scored]
+        draws, mean = cohort.draws[rows], cohort.p[rows]
+    else:  # the whole cohort: a lesion is scored with its patient's other lesions
+        draws = recurrence_draws(fit, cohort, allow_bevacizumab=allow_bevacizumab)[use]
+        mean = draws.mean(axis=1)
+    return _LabelledWithValue(
+        lesions.label[use] == 1, oriented_value[use], mean, draws, bool(in_sample)
+    )

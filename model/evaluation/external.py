@@ -34,7 +34,7 @@ from model.evaluation.metrics import (
     expected_calibration_error,
 )
 from model.fitting.sampling import Fit
-from model.inputs.encode import FOLLOW_UP, FOLLOW_UP_SCANS, HISTOPATHOLOGY
+from model.inputs.encode import FOLLOW_UP, FOLLOW_UP_SCANS, HISTOPATHOLOGY, Lesions
 from model.likelihood.kernel import score
 from model.scoring.predict import PatientsLike, as_fit, encode_patients, score_tables
 
@@ -70,6 +70,9 @@ class LabelledPredictions(NamedTuple):
     patient: np.ndarray  # (n,) patient index (a patient's lesions are resampled together)
     labels: dict[str, int]  # lesions by label source: histopathology, follow_up, none
     unseen_centers: list[str]  # centers the fit never saw, scored as new centers
+    lesions: Lesions  # every lesion of the cohort, encoded (for rules on the measured values)
+    scored: np.ndarray  # (n_lesions,) bool: the histopathology-labelled lesions, rows of p
+    in_sample: bool  # the cohort is the one the fit was trained on (optimistic scores)
 
 
 def labelled_predictions(
@@ -108,6 +111,9 @@ def labelled_predictions(
             "none": int((lesions.label < 0).sum()),
         },
         unseen_centers=sorted({c for c in centers if c not in fit.centers}),
+        lesions=lesions,
+        scored=scored,
+        in_sample=table.digest == fit.provenance["cohort"]["digest"],
     )
 
 
@@ -146,7 +152,8 @@ def evaluate(
         ``posterior_low``/``posterior_high``, ``bootstrap_low``/``bootstrap_high`` and
         ``flagged`` (a calibration score whose bootstrap interval excludes the calibrated value).
         A group without labelled lesions of both classes has no rows. ``attrs`` holds the
-        interval probability, the lesion counts by label source, the centers the fit never saw
+        interval probability, the lesion counts by label source, the centers the fit never saw,
+        ``in_sample`` (the cohort is the fit's training cohort, so the scores are optimistic)
         and the number of resamples a score could not be computed on (a resample of one class,
         or one the probabilities separate perfectly); where that is more than
         :data:`MAX_FAILED` of them, the bootstrap interval is left empty (NaN).
@@ -184,6 +191,7 @@ def evaluate(
         "bootstrap": bootstrap,
         "labels": made.labels,
         "unseen_centers": made.unseen_centers,
+        "in_sample": made.in_sample,
         "failed_resamples": failed,
     }
     return result

@@ -323,7 +323,8 @@ def test_the_empirical_check_counts_the_labelled_lesions_of_the_file(
 
 def test_labelled_decision_curves_by_hand(few_draws_fit, bundled_cohort_path, tmp_path):
     """On the histopathology-labelled lesions with a DSC value: the rule's net benefit
-    TP/n - FP/n t/(1 - t) counted from the file, the model's from its mean probability, its band
+    TP/n - FP/n t/(1 - t) counted from the file, the model's from its mean probability (each
+    lesion scored in its whole cohort, as a patient's lesions share their symptoms), its band
     and its chance of beating each other strategy from every draw's net benefit."""
     from model.scoring.predict import recurrence_draws
 
@@ -349,8 +350,8 @@ def test_labelled_decision_curves_by_hand(few_draws_fit, bundled_cohort_path, tm
         "all": benefit(np.ones((3, n), bool)),
         "none": np.zeros(3),
     }
-    lesions = labelled.drop(columns="reference_class").reset_index(drop=True)
-    draws = recurrence_draws(few_draws_fit, lesions)  # (n, S)
+    # every lesion scored with its patient's other lesions (shared symptoms), then selected
+    draws = recurrence_draws(few_draws_fit, bundled_cohort_path)[labelled.index]  # (n, S)
     model_draws = benefit(draws.T[:, None, :] >= thresholds[None, :, None])  # (S, T)
     expected["model"] = benefit(draws.mean(axis=1)[None, :] >= thresholds[:, None])
     for strategy, values in expected.items():

@@ -26,6 +26,7 @@ def test_evaluate_writes_its_tables_and_says_what_was_scored(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "all centers" in printed and "lesions labelled by histopathology are scored" in printed
     assert "synthetic" in printed and "not a diagnosis" in printed
+    assert "in-sample scores are optimistic" in printed  # the fit's own training cohort
     assert {p.name for p in out.iterdir()} == {
         "evaluation.csv", "evaluation.json", "reliability.csv", "reliability.png",
         "decision_curve.csv", "decision_curve.png",
@@ -36,6 +37,28 @@ def test_evaluate_writes_its_tables_and_says_what_was_scored(tmp_path, capsys):
     assert set(table["metric"]) == {
         "c_statistic", "calibration_intercept", "calibration_slope", "brier", "ece",
     }  # fmt: skip
+
+
+def test_lesions_under_bevacizumab_scored_by_override_keep_their_decision_curves(tmp_path, capsys):
+    """The override reaches the decision curves too: they are made from the same predictions."""
+    path = cohort_copy(
+        tmp_path,
+        lambda c: c.assign(
+            bevacizumab_last_dose_weeks=c.bevacizumab_last_dose_weeks.where(
+                c.patient_id != c.patient_id[0], "2"
+            )
+        ),
+    )
+    out = tmp_path / "out"
+    assert main(["evaluate", FIT, str(path), "--bootstrap", "5"]) == 2
+    error = capsys.readouterr().err
+    assert "bevacizumab" in error and error.count("problem") == 1  # not wrapped in another
+    arguments = ["evaluate", FIT, str(path), "--bootstrap", "5", "--allow-bevacizumab"]
+    assert main([*arguments, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "in-sample" not in printed  # one changed cell makes it another cohort
+    curves = pd.read_csv(out / "decision_curve.csv")
+    assert {"model", "DSC > 1.75", "all", "none"} <= set(curves["model"])
 
 
 def test_a_cohort_without_both_classes_labelled_exits_2_naming_the_file(tmp_path, capsys):

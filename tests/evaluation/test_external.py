@@ -10,6 +10,7 @@ from model.evaluation.external import (
     OVERALL,
     LabelledPredictions,
     evaluate,
+    labelled_predictions,
     reliability_band,
 )
 from model.evaluation.metrics import (
@@ -119,7 +120,18 @@ def made_by_hand(n: int, seed: int, miscalibrated=lambda p: p) -> LabelledPredic
     rng = np.random.default_rng(seed)
     p = rng.uniform(0.01, 0.99, n)
     y = (rng.uniform(size=n) < miscalibrated(p)).astype(int)
-    return LabelledPredictions(p, p[:, None], y, np.full(n, "A", object), np.arange(n), {}, [])
+    return LabelledPredictions(
+        p,
+        p[:, None],
+        y,
+        np.full(n, "A", object),
+        np.arange(n),
+        {},
+        [],
+        None,
+        np.ones(n, bool),
+        False,
+    )
 
 
 def test_the_reliability_curve_is_the_pav_fit_and_its_band_holds_a_calibrated_diagonal():
@@ -143,3 +155,24 @@ def test_a_miscalibrated_forecast_leaves_its_band_and_evaluate_flags_it():
     assert (middle.high < middle.p).all()
     scores = evaluate(made, bootstrap=200).set_index(["group", "metric"])
     assert scores.loc[(OVERALL, "calibration_intercept"), "flagged"]
+
+
+def test_decision_curves_from_predictions_equal_those_from_the_cohort(
+    bundled_fit, bundled_cohort_path
+):
+    """evaluate --out draws its curves from the predictions it scored, not a second scoring."""
+    from model.cutoffs.analysis import labelled_decision_curves
+
+    made = labelled_predictions(bundled_fit, bundled_cohort_path)
+    assert made.in_sample and made.scored.sum() == len(made.y)
+    thresholds = [0.2, 0.5, 0.8]
+    fresh = labelled_decision_curves(bundled_fit, bundled_cohort_path, thresholds=thresholds)
+    reused = labelled_decision_curves(bundled_fit, made, thresholds=thresholds)
+    assert reused.attrs == fresh.attrs
+    assert reused["net_benefit"].to_numpy() == pytest.approx(fresh["net_benefit"].to_numpy())
+    model = reused["model"] == "model"
+    # bands from the kept draws, not all of them: close, not equal
+    for column in ("net_benefit_low", "net_benefit_high"):
+        assert reused.loc[model, column].to_numpy() == pytest.approx(
+            fresh.loc[model, column].to_numpy(), abs=0.01
+        )
