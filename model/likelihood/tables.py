@@ -225,20 +225,21 @@ def _binary_table(draws: PosteriorDraws, registry: Registry) -> np.ndarray:
 def _log_prior_table(draws: PosteriorDraws) -> np.ndarray:
     """log P(class) for every center (and unseen) and covariate combination, per draw.
 
-    The covariate axis holds the 27 combinations of the prior's covariate levels, indexed as
-    :func:`prior_levels` indexes a lesion.
+    The covariate axis holds every combination L of the prior's covariate levels (3 levels per
+    covariate of :data:`PRIOR_COVARIATES`), indexed as :func:`prior_levels` indexes a lesion.
     """
-    levels = np.stack(np.meshgrid(*[COVARIATE_LEVELS] * 3, indexing="ij"), -1).reshape(-1, 3)
+    k = len(PRIOR_COVARIATES)
+    levels = np.stack(np.meshgrid(*[COVARIATE_LEVELS] * k, indexing="ij"), -1).reshape(-1, k)
     coefficients = {name: getattr(draws, name)[None, :] for name in PRIOR_TERMS}
-    linear = class_prior_logit(coefficients, *(levels[:, j, None] for j in range(3)))  # (27, S)
-    eta = linear[None] + draws.u.T[:, None, :]  # (C, 27, S)
-    known = np.stack([-np.logaddexp(0.0, eta), -np.logaddexp(0.0, -eta)])  # (2, C, 27, S)
+    linear = class_prior_logit(coefficients, *(levels[:, j, None] for j in range(k)))  # (L, S)
+    eta = linear[None] + draws.u.T[:, None, :]  # (C, L, S)
+    known = np.stack([-np.logaddexp(0.0, eta), -np.logaddexp(0.0, -eta)])  # (2, C, L, S)
     # Unseen center: E_u[sigmoid(eta + u)], u ~ N(0, tau_u), by Gauss-Hermite quadrature.
     u = np.sqrt(2.0) * draws.tau_u[None, :] * HERMITE_NODES[:, None]  # (nodes, S)
     sigmoid = 0.5 * (1.0 + np.tanh(0.5 * (linear[None] + u[:, None, :])))
     p = np.einsum("q,qis->is", HERMITE_WEIGHTS / np.sqrt(np.pi), sigmoid)
     p = np.clip(p, 1e-300, 1 - 1e-16)
-    unseen = np.stack([np.log1p(-p), np.log(p)])[:, None]  # (2, 1, 27, S)
+    unseen = np.stack([np.log1p(-p), np.log(p)])[:, None]  # (2, 1, L, S)
     return np.concatenate([known, unseen], axis=1)
 
 
