@@ -8,16 +8,13 @@ from them, fits the model, and records (Talts S et al., arXiv:1804.06788, 2018):
 - on the held-out lesions, whether the interval for P(recurrence) covers the probability the true
   parameters give, and the predicted probabilities against the true classes.
 
-Simulations are independent tasks on a Dask cluster (a local one by default, any scheduler address
-for a real cluster). Each writes one JSON file atomically into the study folder, so a study killed
-midway restarts where it stopped and nothing finished is lost. Each worker process compiles the
-model once and reuses it for its later simulations (:func:`model.fitting.sampling.fit`).
+Simulations are independent tasks on a Dask cluster (:mod:`model.core.studies`: resumable, one
+JSON file per simulation). Each worker process compiles the model once and reuses it for its later
+simulations (:func:`model.fitting.sampling.fit`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import time
 from dataclasses import asdict, dataclass
@@ -28,10 +25,10 @@ import pandas as pd
 from scipy import stats
 
 from model.core.errors import InputError, Problem
-from model.core.files import atomic_write_text
+from model.core.studies import STUDY_FILE, read_record, run_missing
 from model.evaluation.metrics import brier_score, expected_calibration_error
 
-STUDY_FILE = "study.json"
+COMMAND = "rnbayes sbc"
 
 
 @dataclass(frozen=True)
@@ -171,46 +168,7 @@ def _study_record(settings: SBCSettings) -> dict:
     from model.fitting.sampling import model_spec_hash
     from model.inputs.parameters import load_parameters
 
-    return json.loads(
-        json.dumps(
-            {"settings": asdict(settings), "model_spec_hash": model_spec_hash(load_parameters())}
-        )
-    )
-
-
-def _read_record(path: Path, needed: tuple[str, ...] = ()) -> dict:
-    """One JSON file of a study folder, or an error naming it (never a traceback)."""
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        record, reason = None, str(error)
-    else:
-        reason = "keys " + ", ".join(needed)
-    if not isinstance(record, dict) or any(key not in record for key in needed):
-        raise _study_error(
-            path,
-            f"a study file written by rnbayes sbc ({reason}); it is damaged: delete it "
-            "(a simulation file is then run again) or use a new folder",
-        )
-    return record
-
-
-def _study_error(path: Path, expected: str) -> InputError:
-    return InputError([Problem(str(path), None, None, None, expected)])
-
-
-def _check_study(folder: Path, record: dict) -> None:
-    path = folder / STUDY_FILE
-    if not path.exists():
-        atomic_write_text(path, json.dumps(record, indent=1))
-        return
-    recorded = _read_record(path)
-    if recorded != record:
-        raise _study_error(
-            path,
-            f"the settings and model this study folder was started with ({recorded}); "
-            "use a new folder for other settings or another model version",
-        )
+    return {"settings": asdict(settings), "model_spec_hash": model_spec_hash(load_parameters())}
 
 
 def run_study(
@@ -231,92 +189,35 @@ def run_study(
         Study folder: ``study.json`` (the settings and the model spec hash it is bound to) and one
         JSON file per simulation.
     settings : SBCSettings, optional
-    scheduler : str, optional
-        Address of a running Dask scheduler; default a local cluster. Its workers must have this
-        version of the package installed: a result fitted by another model is refused.
-    workers : int, optional
-        Processes of the local cluster; default the number of CPUs.
-    progress : bool, default True
+    scheduler, workers, progress
+        Where the fits run, as for :func:`model.core.studies.run_tasks`.
 
     Returns
     -------
     dict
         ``computed`` (simulations run now), ``total`` (simulations in the folder).
     """
-    from distributed import Client, LocalCluster, as_completed
-
     settings = settings or SBCSettings()
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    record = _study_record(settings)
-    _check_study(folder, record)
-    todo = [i for i in range(n_sims) if not _result_path(folder, i).exists()]
-    if todo:
-        cluster = (
-            contextlib.nullcontext(scheduler)
-            if scheduler
-            else LocalCluster(
-                n_workers=workers or os.cpu_count() or 1,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-            )
-        )
-        with cluster as address, _connect(Client, address, scheduler) as client:
-            futures = [client.submit(run_simulation, i, settings, pure=False) for i in todo]
-            _collect(as_completed(futures), folder, len(todo), record["model_spec_hash"], progress)
-    return {"computed": len(todo), "total": len(list(folder.glob("simulation_*.json")))}
-
-
-def _connect(client_type, address, scheduler: str | None):
-    """A Dask client, or a clear error when the scheduler given cannot be reached."""
-    try:
-        return client_type(address, timeout="20s")
-    except (OSError, ValueError, TypeError) as error:
-        if scheduler is None:
-            raise
-        raise InputError(
-            [
-                Problem(
-                    "command line",
-                    None,
-                    "--scheduler",
-                    scheduler,
-                    f"the address of a running Dask scheduler, such as tcp://HOST:8786 ({error})",
-                )
-            ]
-        ) from None
-
-
-def _collect(completed, folder: Path, total: int, model_spec: str, progress: bool) -> None:
-    """Write each finished simulation as it arrives; refuse one fitted by another model version."""
-    from rich.progress import Progress
-
-    with Progress(disable=not progress, transient=False) as bar:
-        task = bar.add_task("SBC simulations", total=total)
-        for future in completed:
-            result = future.result()
-            if result["model_spec_hash"] != model_spec:
-                raise InputError(
-                    [
-                        Problem(
-                            "Dask worker",
-                            None,
-                            None,
-                            result["model_spec_hash"][:12],
-                            f"workers running the same model as this process (spec "
-                            f"{model_spec[:12]}); install this version of rnbayes on the cluster",
-                        )
-                    ]
-                )
-            atomic_write_text(_result_path(folder, result["index"]), json.dumps(result))
-            bar.advance(task)
+    computed = run_missing(
+        folder,
+        _study_record(settings),
+        COMMAND,
+        run_simulation,
+        {i: (i, settings) for i in range(n_sims)},
+        lambda index: _result_path(folder, index),
+        label="SBC simulations",
+        scheduler=scheduler,
+        workers=workers,
+        progress=progress,
+    )
+    return {"computed": computed, "total": len(list(folder.glob("simulation_*.json")))}
 
 
 def load_study(folder: str | os.PathLike) -> tuple[pd.DataFrame, list[dict], SBCSettings]:
     """The ranks (one row per simulation), the raw results and the settings of a study folder."""
     folder = Path(folder)
-    recorded = _read_record(folder / STUDY_FILE, ("settings",))["settings"]
+    recorded = read_record(folder / STUDY_FILE, COMMAND, ("settings",))["settings"]
     try:
         settings = SBCSettings(**{**recorded, "centered": tuple(recorded["centered"])})
     except (TypeError, KeyError):
@@ -324,7 +225,7 @@ def load_study(folder: str | os.PathLike) -> tuple[pd.DataFrame, list[dict], SBC
             [Problem(str(folder / STUDY_FILE), None, "settings", str(recorded), "SBC settings")]
         ) from None
     results = [
-        _read_record(p, ("index", "ranks", "coverage", "predicted", "true_class", "gate"))
+        read_record(p, COMMAND, ("index", "ranks", "coverage", "predicted", "true_class", "gate"))
         for p in sorted(folder.glob("simulation_*.json"))
     ]
     ranks = pd.DataFrame([r["ranks"] for r in results], index=[r["index"] for r in results])

@@ -54,6 +54,38 @@ def add_bevacizumab_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_sampler_options(parser: argparse.ArgumentParser) -> None:
+    """Draws, warm-up, chains, seed and priors of a fit (``fit``, every fold of ``crossval``)."""
+    from model.core.numbers import count_option, whole_option
+
+    parser.add_argument(
+        "--draws", type=count_option, default=1000, help="draws per chain (default 1000)"
+    )
+    parser.add_argument(
+        "--tune",
+        type=whole_option,
+        help="warm-up draws per chain (default 300 with nutpie, 1000 with pymc)",
+    )
+    parser.add_argument("--chains", type=count_option, default=4, help="chains (default 4)")
+    parser.add_argument("--seed", type=whole_option, default=1, help="random seed (default 1)")
+    parser.add_argument("--params", help="parameter file with the priors (default: bundled)")
+
+
+def add_study_options(parser: argparse.ArgumentParser) -> None:
+    """Where a resumable study's fits run: a Dask scheduler, local processes, or this process."""
+    from model.core.numbers import whole_option
+
+    parser.add_argument(
+        "--scheduler", help="address of a running Dask scheduler (default: a local cluster)"
+    )
+    parser.add_argument(
+        "--workers",
+        type=whole_option,
+        help="local cluster processes (default: the CPUs); 0 runs the fits one after another in "
+        "this process, without Dask",
+    )
+
+
 def warn_bevacizumab(ids, count: int | None = None) -> None:
     """Say, at the top of the output, which lesions were scored under the override.
 

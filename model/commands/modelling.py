@@ -10,13 +10,14 @@ from model.commands.common import (
     EXIT_GATE_FAILED,
     add_bevacizumab_option,
     add_gate_force_option,
+    add_sampler_options,
     argument_problem,
     console,
     gate_exit_code,
     warn_bevacizumab,
 )
 from model.core.errors import InputError
-from model.core.numbers import count_option, number_option, probability_option, whole_option
+from model.core.numbers import number_option, probability_option
 
 
 def add_fit(sub: argparse._SubParsersAction) -> None:
@@ -29,23 +30,13 @@ def add_fit(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("cohort", help="cohort CSV")
     p.add_argument("--out", required=True, help="fit file to write (.nc)")
-    p.add_argument(
-        "--draws", type=count_option, default=1000, help="draws per chain (default 1000)"
-    )
-    p.add_argument(
-        "--tune",
-        type=whole_option,
-        help="warm-up draws per chain (default 300 with nutpie, 1000 with pymc)",
-    )
+    add_sampler_options(p)
     p.add_argument(
         "--target-accept",
         type=number_option,
         help="NUTS target acceptance (default 0.9 below 2,000 lesions, 0.8 from there)",
     )
-    p.add_argument("--chains", type=count_option, default=4, help="chains (default 4)")
-    p.add_argument("--seed", type=whole_option, default=1, help="random seed (default 1)")
     p.add_argument("--sampler", choices=("nutpie", "pymc"), default="nutpie")
-    p.add_argument("--params", help="parameter file with the priors (default: bundled)")
     p.add_argument("--store-data", action="store_true", help="keep the training rows in the fit")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run_fit)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from model.commands.common import argument_problem, console
+from model.commands.common import add_study_options, argument_problem, console
 from model.core.errors import InputError
 from model.core.numbers import count_option, whole_option
 
@@ -20,12 +20,7 @@ def add_sbc(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--n-sims", type=count_option, required=True, help="simulations wanted in total")
     p.add_argument("--out", default="sbc", help="study folder (default ./sbc)")
-    p.add_argument(
-        "--scheduler", help="address of a running Dask scheduler (default: a local cluster)"
-    )
-    p.add_argument(
-        "--workers", type=count_option, help="local cluster processes (default: the CPUs)"
-    )
+    add_study_options(p)
     p.add_argument(
         "--lesions", type=count_option, default=150, help="training lesions per simulation (150)"
     )

@@ -4,7 +4,8 @@
 - :mod:`~model.core.numbers`: numbers read strictly (cells and command-line options);
 - :mod:`~model.core.files`: atomic writes, folders written whole, the bundled data's location;
 - :mod:`~model.core.outputs`: CSV without spreadsheet formulas, strict JSON;
-- :mod:`~model.core.console`: tables and notices for the terminal, user text escaped.
+- :mod:`~model.core.console`: tables and notices for the terminal, user text escaped;
+- :mod:`~model.core.studies`: resumable studies of independent tasks on Dask, one JSON file each.
 
 May import: nothing else of the package.
 """
