@@ -1,11 +1,21 @@
-"""The external validation command: ``evaluate`` (a fixed fit against a labelled cohort)."""
+"""External validation commands: ``evaluate`` and ``crossval``.
+
+``evaluate`` scores a fixed fit against a labelled cohort; ``crossval`` predicts each center by a
+fit to the others (leave-one-center-out) and scores the held-out predictions the same way.
+"""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from model.commands.common import add_bevacizumab_option, console
+from model.commands.common import (
+    add_bevacizumab_option,
+    add_sampler_options,
+    add_study_options,
+    console,
+)
+from model.core.console import terminal_text
 from model.core.errors import InputError, Problem
 from model.core.numbers import count_option, probability_option, whole_option
 
@@ -23,12 +33,8 @@ def add_evaluate(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("fit", help="fit file")
     p.add_argument("cohort", help="labelled cohort (CSV or JSON, the cohort format)")
-    p.add_argument(
-        "--ci-prob", type=probability_option, default=0.90, help="interval probability (0.90)"
-    )
-    p.add_argument("--bootstrap", type=count_option, default=1000, help="patient resamples (1000)")
+    _add_score_options(p)
     p.add_argument("--seed", type=whole_option, default=1, help="resampling seed (1)")
-    p.add_argument("--json", action="store_true", help="print the scores as JSON")
     p.add_argument(
         "--out",
         metavar="DIR",
@@ -39,9 +45,111 @@ def add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run_evaluate)
 
 
+def _add_score_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--ci-prob", type=probability_option, default=0.90, help="interval probability (0.90)"
+    )
+    p.add_argument("--bootstrap", type=count_option, default=1000, help="patient resamples (1000)")
+    p.add_argument("--json", action="store_true", help="print the scores as JSON")
+
+
+def add_crossval(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "crossval",
+        help="leave-one-center-out validation: each center predicted by a fit to the others",
+        description="For every center, fit the model to the other centers and score the held-out "
+        "center's lesions as a new center's; then score all held-out predictions against their "
+        "histopathology labels, per held-out center and pooled (the scores of rnbayes evaluate). "
+        "Folds run on a local Dask cluster or --scheduler; a study folder already holding folds "
+        "is resumed.",
+    )
+    p.add_argument("cohort", help="labelled multi-center cohort (CSV)")
+    p.add_argument(
+        "--by",
+        choices=("center",),
+        default="center",
+        help="what a fold holds out (center, the only choice)",
+    )
+    p.add_argument("--out", required=True, metavar="DIR", help="study folder (resumable)")
+    add_sampler_options(p)
+    add_study_options(p)
+    _add_score_options(p)
+    p.add_argument("--markdown", action="store_true", help="print the scores as a Markdown table")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=run_crossval)
+
+
+def run_crossval(args: argparse.Namespace) -> int:
+    from model.core.files import atomic_write_text
+    from model.core.outputs import json_text
+    from model.evaluation import crossval
+    from model.evaluation.external import evaluate
+    from model.fitting.sampling import is_bundled_cohort
+    from model.inputs.parameters import load_parameters
+    from model.inputs.reading import load_cohort
+
+    parameters = load_parameters(args.params)
+    cohort = load_cohort(args.cohort, parameters.registry)
+    settings = crossval.CrossvalSettings(
+        draws=args.draws, chains=args.chains, tune=args.tune, seed=args.seed
+    )
+    done = crossval.run_crossval(
+        cohort,
+        args.out,
+        parameters,
+        settings,
+        args.scheduler,
+        args.workers,
+        progress=not (args.quiet or args.json),
+    )
+    try:
+        made, folds, _ = crossval.load_crossval(args.out)
+    except InputError:
+        raise
+    except ValueError as error:
+        raise _labels_problem(args.cohort, error) from None
+    table = evaluate(made, ci_prob=args.ci_prob, bootstrap=args.bootstrap)
+    failed = [f["center"] for f in folds if not f["gate"]["passed"]]
+    document = _document(
+        table,
+        cohort=Path(args.cohort).name,
+        held_out=[
+            {k: f[k] for k in ("center", "training_lesions", "gate", "seconds")} for f in folds
+        ],
+        failed_gate=failed,
+    )
+    folder = Path(args.out)
+    synthetic = is_bundled_cohort(cohort)
+    _write_scores(folder, "crossval", table, made, synthetic, args)
+    atomic_write_text(folder / "crossval.json", json_text(document))
+    if args.json:
+        _print_json(document)
+        return 0
+    if args.markdown:
+        console().print(markdown_scores(table), markup=False, highlight=False, soft_wrap=True)
+        return 0
+    out = console()
+    out.print(f"Folds fitted now: {done['computed']}; in the study folder: {done['total']}")
+    _print_scores(table, args.ci_prob, "Leave-one-center-out. ")
+    out.print(
+        f"Each center is scored as a new center by a fit to the other {len(folds) - 1}; "
+        f"'{table['group'].iloc[0]}' pools every held-out prediction."
+    )
+    if failed:
+        out.print(
+            terminal_text(
+                "Caution: these folds' fits failed the convergence gate (more draws or tuning "
+                "may help; see crossval.json): " + ", ".join(failed)
+            ),
+            markup=False,
+        )
+    _print_closing(f"Cohort: {Path(args.cohort).name}", synthetic)
+    return 0
+
+
 def run_evaluate(args: argparse.Namespace) -> int:
     from model.core.files import atomic_write_text
-    from model.core.outputs import json_text, strict_json_value
+    from model.core.outputs import json_text
     from model.evaluation.external import evaluate, labelled_predictions
     from model.fitting.sampling import load_fit
 
@@ -51,56 +159,92 @@ def run_evaluate(args: argparse.Namespace) -> int:
     except InputError:  # a bad cell: already names its file, row and column
         raise
     except ValueError as error:
-        raise InputError(
-            [Problem(Path(args.cohort).name, None, "reference_diagnosis", None, str(error))]
-        ) from None
+        raise _labels_problem(args.cohort, error) from None
     table = evaluate(made, ci_prob=args.ci_prob, bootstrap=args.bootstrap, seed=args.seed)
-    document = strict_json_value(
-        {
-            "cohort": Path(args.cohort).name,
-            "fit_trained_on": fit.provenance["cohort"]["name"],
-            **table.attrs,
-            "scores": table.to_dict(orient="records"),
-        }
+    document = _document(
+        table, cohort=Path(args.cohort).name, fit_trained_on=fit.provenance["cohort"]["name"]
     )
+    synthetic = bool(fit.provenance["cohort"].get("synthetic"))
     if args.out:
-        _write_outputs(Path(args.out), table, made, fit, args)
-        atomic_write_text(Path(args.out) / "evaluation.json", json_text(document))
+        folder = Path(args.out)
+        _write_scores(folder, "evaluation", table, made, synthetic, args, args.seed)
+        _write_decision_curves(folder, made, fit, synthetic, args)
+        atomic_write_text(folder / "evaluation.json", json_text(document))
     if args.json:
-        console().print(json_text(document), markup=False, highlight=False, soft_wrap=True)
-    else:
-        _print_evaluation(table, fit, args)
+        _print_json(document)
+        return 0
+    _print_scores(table, args.ci_prob)
+    if table.attrs["unseen_centers"]:
+        console().print(
+            terminal_text("Scored as new centers: " + ", ".join(table.attrs["unseen_centers"])),
+            markup=False,
+        )
+    if table.attrs["in_sample"]:
+        console().print(
+            "Caution: this is the cohort the fit was trained on; in-sample scores are optimistic. "
+            "Score a cohort the fit has not seen, or use leave-one-center-out cross-validation "
+            "(rnbayes crossval)."
+        )
+    _print_closing(f"Model fitted to: {fit.provenance['cohort']['name']}", synthetic)
     return 0
 
 
-def _write_outputs(folder: Path, table, made, fit, args) -> None:
-    """The scores, the reliability curve and, where DSC lesions are labelled, decision curves."""
+def _labels_problem(cohort, error: ValueError) -> InputError:
+    return InputError([Problem(Path(cohort).name, None, "reference_diagnosis", None, str(error))])
+
+
+def _document(table, **context) -> dict:
+    from model.core.outputs import strict_json_value
+
+    return strict_json_value({**context, **table.attrs, "scores": table.to_dict(orient="records")})
+
+
+def _print_json(document: dict) -> None:
+    from model.core.outputs import json_text
+
+    console().print(json_text(document), markup=False, highlight=False, soft_wrap=True)
+
+
+def _write_scores(
+    folder: Path, stem: str, table, made, synthetic: bool, args, seed: int = 1
+) -> None:
+    """The scores (STEM.csv) and the reliability curve with its band (reliability.csv, .png)."""
+    from model.core.files import save_figure
+    from model.core.outputs import write_csv
+    from model.cutoffs.plots import SYNTHETIC_CAPTION
+    from model.evaluation.external import reliability_band
+    from model.evaluation.plots import plot_reliability
+
+    folder.mkdir(parents=True, exist_ok=True)
+    write_csv(folder / f"{stem}.csv", table)
+    band = reliability_band(made, bootstrap=args.bootstrap, ci_prob=args.ci_prob, seed=seed)
+    write_csv(folder / "reliability.csv", band)
+    caption = SYNTHETIC_CAPTION if synthetic else None
+    save_figure(plot_reliability(band, made.p, caption), folder / "reliability.png")
+
+
+def _write_decision_curves(folder: Path, made, fit, synthetic: bool, args) -> None:
+    """Decision curves against the classic DSC rule, where DSC lesions of both classes exist."""
     from model.core.files import save_figure
     from model.core.outputs import write_csv
     from model.cutoffs.analysis import labelled_decision_curves
     from model.cutoffs.plots import SYNTHETIC_CAPTION, plot_decision_curves
-    from model.evaluation.external import reliability_band
-    from model.evaluation.plots import plot_reliability
 
-    caption = SYNTHETIC_CAPTION if fit.provenance["cohort"].get("synthetic") else None
-    folder.mkdir(parents=True, exist_ok=True)
-    write_csv(folder / "evaluation.csv", table)
-    band = reliability_band(made, bootstrap=args.bootstrap, ci_prob=args.ci_prob, seed=args.seed)
-    write_csv(folder / "reliability.csv", band)
-    save_figure(plot_reliability(band, made.p, caption), folder / "reliability.png")
     try:
         curves = labelled_decision_curves(fit, made, ci_prob=args.ci_prob)
     except ValueError:  # fewer than one labelled DSC lesion of each class: no classic rule
         return
     write_csv(folder / "decision_curve.csv", curves)
+    caption = SYNTHETIC_CAPTION if synthetic else None
     save_figure(plot_decision_curves(curves, caption), folder / "decision_curve.png")
 
 
-def _print_evaluation(table, fit, args) -> None:
-    from model.core.console import DECISION_SUPPORT, SYNTHETIC_NOTE, frame_table, terminal_text
+def _print_scores(table, ci_prob: float, groups: str = "") -> None:
+    """The score table, what was scored, and the flagged groups."""
+    from model.core.console import frame_table
 
     out = console()
-    level = round(100 * args.ci_prob)
+    level = round(100 * ci_prob)
     shown = table.assign(score=[_score_text(r) for r in table.itertuples()]).pivot_table(
         index=["group", "n", "n_recurrence"],
         columns="metric",
@@ -110,9 +254,10 @@ def _print_evaluation(table, fit, args) -> None:
     )
     out.print(
         frame_table(
-            f"External validation on histopathology-labelled lesions: value [{level}% bootstrap "
-            "interval over patients]; ! = calibration interval excludes the calibrated value; - = "
-            "undefined (one class, perfect separation, or most resamples without the score)",
+            f"{groups}External validation on histopathology-labelled lesions: value [{level}% "
+            "bootstrap interval over patients]; ! = calibration interval excludes the calibrated "
+            "value; - = undefined (one class, perfect separation, or most resamples without the "
+            "score)",
             shown,
         )
     )
@@ -131,20 +276,42 @@ def _print_evaluation(table, fit, args) -> None:
             ),
             markup=False,
         )
-    if table.attrs["unseen_centers"]:
-        out.print(
-            terminal_text("Scored as new centers: " + ", ".join(table.attrs["unseen_centers"])),
-            markup=False,
-        )
-    if table.attrs["in_sample"]:
-        out.print(
-            "Caution: this is the cohort the fit was trained on; in-sample scores are optimistic. "
-            "Score a cohort the fit has not seen, or use leave-one-center-out cross-validation."
-        )
-    out.print(terminal_text(f"Model fitted to: {fit.provenance['cohort']['name']}"), markup=False)
-    if fit.provenance["cohort"].get("synthetic"):
+
+
+def _print_closing(trained_on: str, synthetic: bool) -> None:
+    from model.core.console import DECISION_SUPPORT, SYNTHETIC_NOTE
+
+    out = console()
+    out.print(terminal_text(trained_on), markup=False)
+    if synthetic:
         out.print(SYNTHETIC_NOTE)
     out.print(DECISION_SUPPORT)
+
+
+MARKDOWN_METRICS = {
+    "c_statistic": "c-statistic",
+    "calibration_intercept": "calibration intercept",
+    "calibration_slope": "calibration slope",
+    "brier": "Brier score",
+}
+
+
+def markdown_scores(table) -> str:
+    """The scores per group as a Markdown table (values with their bootstrap intervals)."""
+    from model.core.console import markdown_cell
+
+    header = "| held-out center | lesions (recurrences) | " + " | ".join(MARKDOWN_METRICS.values())
+    lines = [header + " |", "|---" * (len(MARKDOWN_METRICS) + 2) + "|"]
+    for group, rows in table.groupby("group", sort=False):
+        by_metric = {r.metric: r for r in rows.itertuples()}
+        first = next(iter(by_metric.values()))
+        cells = [
+            markdown_cell(group),
+            f"{first.n} ({first.n_recurrence})",
+            *(_score_text(by_metric[name]) for name in MARKDOWN_METRICS),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def _score_text(row) -> str:
@@ -159,4 +326,4 @@ def _score_text(row) -> str:
     return f"{row.value:.3f} {interval}" + (" !" if row.flagged else "")
 
 
-COMMANDS = (add_evaluate,)
+COMMANDS = (add_evaluate, add_crossval)

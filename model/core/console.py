@@ -37,6 +37,20 @@ def terminal_text(text: str) -> str:
     )
 
 
+MARKDOWN_SPECIAL = set("\\`*_{}[]<>()#+-.!|~")
+"""Characters Markdown may read as syntax (CommonMark's backslash-escapable punctuation)."""
+
+
+def markdown_cell(text: str) -> str:
+    """Text for one Markdown table cell, read as plain text.
+
+    Control characters and newlines become escapes, and every Markdown punctuation character is
+    backslash-escaped (so a ``|`` cannot end the cell).
+    """
+    printable = terminal_text(str(text)).replace("\n", "\\n")
+    return "".join("\\" + c if c in MARKDOWN_SPECIAL else c for c in printable)
+
+
 def _escape(char: str) -> str:
     code = ord(char)
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"

@@ -6,5 +6,6 @@
   new center, from a fit; transportability between centers; the empirical check on labelled data;
 - :mod:`~model.cutoffs.plots`: figures (returned, never shown).
 
-Reads fits only. May import: core, modalities, inputs, likelihood, fitting, scoring, decision.
+Reads fits only. May import: core, modalities, inputs, likelihood, fitting, scoring, decision,
+evaluation (labelled predictions, for decision curves on them).
 """

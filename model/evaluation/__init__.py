@@ -5,7 +5,9 @@
   report and the simulation study score predictions with it too);
 - :mod:`~model.evaluation.external`: a fixed fit against a labelled cohort, overall and per
   center, with posterior and bootstrap intervals, and the reliability curve with its band;
+- :mod:`~model.evaluation.crossval`: leave-one-center-out validation, each center predicted by
+  a fit to the others (folds on Dask, resumable);
 - :mod:`~model.evaluation.plots`: the reliability diagram.
 
-Reads fits only. May import: core, modalities, inputs, likelihood, fitting, scoring.
+Fits only in cross-validation. May import: core, modalities, inputs, likelihood, fitting, scoring.
 """

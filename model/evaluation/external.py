@@ -70,8 +70,10 @@ class LabelledPredictions(NamedTuple):
     patient: np.ndarray  # (n,) patient index (a patient's lesions are resampled together)
     labels: dict[str, int]  # lesions by label source: histopathology, follow_up, none
     unseen_centers: list[str]  # centers the fit never saw, scored as new centers
-    lesions: Lesions  # every lesion of the cohort, encoded (for rules on the measured values)
-    scored: np.ndarray  # (n_lesions,) bool: the histopathology-labelled lesions, rows of p
+    # every lesion of the cohort, encoded (for rules on the measured values), and which of them
+    # are the histopathology-labelled rows of p; None for predictions pooled over fits
+    lesions: Lesions | None
+    scored: np.ndarray | None
     in_sample: bool  # the cohort is the one the fit was trained on (optimistic scores)
 
 
@@ -85,15 +87,31 @@ def labelled_predictions(
     ValueError
         When fewer than two histopathology-labelled lesions of each class are in the cohort.
     """
-    fit = as_fit(fit)
-    table, lesions = encode_patients(fit, cohort, allow_bevacizumab)
-    scored = lesions.label_source == HISTOPATHOLOGY
-    y = lesions.label[scored]
+    made = score_labelled(fit, cohort, allow_bevacizumab=allow_bevacizumab)
+    require_both_classes(made.y)
+    return made
+
+
+def require_both_classes(y: np.ndarray) -> None:
+    """Refuse labels with fewer than two lesions of either class (ValueError)."""
     if (y == 1).sum() < 2 or (y == 0).sum() < 2:
         raise ValueError(
             "external validation needs at least two histopathology-labelled lesions of each "
             f"class; the cohort has {(y == 1).sum()} recurrences and {(y == 0).sum()} necroses"
         )
+
+
+def score_labelled(
+    fit: Fit | str | os.PathLike, cohort: PatientsLike, *, allow_bevacizumab: bool = False
+) -> LabelledPredictions:
+    """:func:`labelled_predictions` without its check: there may be no labelled lesion at all.
+
+    Every lesion is scored (a patient's lesions share their symptoms), then the labelled ones
+    are kept.
+    """
+    fit = as_fit(fit)
+    table, lesions = encode_patients(fit, cohort, allow_bevacizumab)
+    scored = lesions.label_source == HISTOPATHOLOGY
     draws = score(
         lesions, score_tables(fit), len(fit.centers), fit.registry, keep_draws=True
     ).p_draws[scored]
@@ -102,7 +120,7 @@ def labelled_predictions(
     return LabelledPredictions(
         p=draws.mean(axis=1),
         draws=draws[:, kept],
-        y=y,
+        y=lesions.label[scored],
         center=centers,
         patient=lesions.patient[scored],
         labels={

@@ -354,12 +354,16 @@ def fit(
     return Fit(posterior, stats, provenance, cohort.to_csv_text() if store_training_data else None)
 
 
-def _cohort_provenance(cohort: Cohort, lesions) -> dict[str, Any]:
+def is_bundled_cohort(cohort: Cohort) -> bool:
+    """Whether these are the lesions of the bundled synthetic cohort (``data/cohort.csv``)."""
     try:
-        bundled_digest = _bundled_cohort_digest(cohort.registry)
+        return cohort.digest == _bundled_cohort_digest(cohort.registry)
     except FileNotFoundError:
-        bundled_digest = None
-    is_bundled = cohort.digest == bundled_digest
+        return False
+
+
+def _cohort_provenance(cohort: Cohort, lesions) -> dict[str, Any]:
+    is_bundled = is_bundled_cohort(cohort)
     return {
         "name": "bundled synthetic cohort (data/cohort.csv)"
         if is_bundled

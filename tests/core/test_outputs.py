@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from model.cli import main
-from model.core.console import frame_table, terminal_text
+from model.core.console import frame_table, markdown_cell, terminal_text
 from model.core.outputs import FORMULA_STARTS, csv_text, json_text, neutralise_formula
 
 HOSTILE_IDS = [
@@ -66,6 +66,18 @@ def test_json_is_strict():
 def test_control_characters_are_shown_as_escapes(text):
     shown = terminal_text(text)
     assert shown.isprintable() and "\\x" in shown or "\\u" in shown
+
+
+def test_a_markdown_cell_is_plain_text_that_cannot_end_its_cell():
+    """A center named like Markdown syntax stays one cell of literal text (CommonMark renders a
+    backslash-escaped punctuation character as itself)."""
+    import re
+
+    cell = markdown_cell("C|05 **x** [a](http://example.invalid)\x1b[2J\nnext")
+    assert "\n" not in cell and cell.isprintable()
+    assert re.search(r"(?<!\\)[|*\[\]()]", cell) is None  # every such character escaped
+    unescaped = re.sub(r"\\(.)", r"\1", cell)
+    assert unescaped == "C|05 **x** [a](http://example.invalid)\\x1b[2J\\nnext"
 
 
 def test_tables_do_not_read_markup():
