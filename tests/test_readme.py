@@ -102,6 +102,9 @@ def test_demo_table_is_the_bundled_fits_output(bundled_fit):
             + " |"
         )
         assert line in README, f"README demo row is stale; now:\n{line}"
+    ex5 = table[table["patient_id"] == "EX5-symptomatic-necrosis-edema"].iloc[0]
+    phrase = f"add only {signed(ex5.llr_symptoms)} and it stays necrosis at {ex5.p_recurrence:.3f}"
+    assert phrase in README, f"README's EX5 prose is stale; now:\n{phrase}"
 
 
 def test_category_table_is_the_bundled_fits_output(bundled_fit):
@@ -258,3 +261,20 @@ def test_the_mutation_table_is_the_kept_results():
     assert table.count("\n") >= 3
     readme = (ROOT / "README.md").read_text()
     assert "\n".join("  " + line for line in table.splitlines()) in readme
+
+
+def test_the_leave_one_center_out_table_is_the_kept_studys_output(tmp_path, capsys):
+    """README's LOCO table is `rnbayes crossval ... --markdown` on the kept study folder, and that
+    folder was made by this model from the bundled cohort (else crossval refuses it)."""
+    import shutil
+
+    from conftest import DATA
+
+    from model.cli import main
+
+    folder = tmp_path / "crossval"
+    shutil.copytree(DATA / "crossval", folder)
+    code = main(["crossval", str(DATA / "cohort.csv"), "--out", str(folder), "--markdown"])
+    table = capsys.readouterr().out.strip()
+    assert code == 0, table
+    assert table.count("\n") >= 9 and table in README, "README LOCO table is stale; now:\n" + table
