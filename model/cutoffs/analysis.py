@@ -516,11 +516,14 @@ def labelled_decision_curves(
         rows,
         ``net_benefit_low`` and ``net_benefit_high`` (posterior interval), and
         ``p_better_than_rule``, ``p_better_than_all``, ``p_better_than_none`` (posterior
-        probability that the model's net benefit is the larger).
+        probability that the model's net benefit is the larger); and for every strategy
+        ``p_best`` and ``evpi`` (:func:`model.decision.curves.decision_value`: the sampling
+        uncertainty of these lesions, patients resampled together).
     """
     from model.decision.curves import (
         DEFAULT_THRESHOLDS,
         decision_curve,
+        decision_value,
         net_benefit_draws,
         probability_better,
     )
@@ -543,6 +546,8 @@ def labelled_decision_curves(
     for name, label in ((rule, "rule"), ("all", "all"), ("none", "none")):
         other = table.loc[table["model"] == name, "net_benefit"].to_numpy()
         table.loc[model_rows, f"p_better_than_{label}"] = probability_better(nb, other)
+    value = decision_value(data, "recurrence", ["model", rule], t, made.patient)
+    table = table.merge(value, on=["model", "threshold"], how="left", validate="one_to_one")
     table.attrs.update(
         {
             "n": len(made.mean),
@@ -562,6 +567,7 @@ class _LabelledWithValue(NamedTuple):
     oriented: np.ndarray  # (n,) oriented log values
     mean: np.ndarray  # (n,) posterior-mean P(recurrence)
     draws: np.ndarray  # (n, S) P(recurrence) per posterior draw
+    patient: np.ndarray  # (n,) each lesion's patient
     in_sample: bool
 
 
@@ -571,8 +577,9 @@ def _labelled_with_value(
     """Score the cohort's labelled lesions with a value of ``modality``, or reuse predictions."""
     from model.scoring.predict import as_cohort, recurrence_draws
 
-    if isinstance(cohort, LabelledPredictions):
-        lesions, labelled, in_sample = cohort.lesions, cohort.scored, cohort.in_sample
+    made = cohort if isinstance(cohort, LabelledPredictions) else None
+    if made is not None:
+        lesions, labelled, in_sample = made.lesions, made.scored, made.in_sample
     else:
         cohort = as_cohort(cohort, fit.registry)
         _, lesions = encode_patients(fit, cohort, allow_bevacizumab)
@@ -582,12 +589,17 @@ def _labelled_with_value(
     use = has & labelled
     if use.sum() < 2 or len(set(lesions.label[use])) < 2:
         raise ValueError(f"need histopathology-labelled lesions of both classes with {modality}")
-    if isinstance(cohort, LabelledPredictions):
-        rows = use[cohort.scored]
-        draws, mean = cohort.draws[rows], cohort.p[rows]
+    if made is not None:
+        rows = use[made.scored]
+        draws, mean = made.draws[rows], made.p[rows]
     else:  # the whole cohort: a lesion is scored with its patient's other lesions
         draws = recurrence_draws(fit, cohort, allow_bevacizumab=allow_bevacizumab)[use]
         mean = draws.mean(axis=1)
     return _LabelledWithValue(
-        lesions.label[use] == 1, oriented_value[use], mean, draws, bool(in_sample)
+        lesions.label[use] == 1,
+        oriented_value[use],
+        mean,
+        draws,
+        lesions.patient[use],
+        bool(in_sample),
     )

@@ -365,6 +365,9 @@ def test_labelled_decision_curves_by_hand(few_draws_fit, bundled_cohort_path, tm
     for strategy, label in (("DSC > 2", "rule"), ("all", "all"), ("none", "none")):
         better = (model_draws > expected[strategy]).mean(axis=0)
         np.testing.assert_allclose(model[f"p_better_than_{label}"], better, err_msg=label)
+    # the sampling-uncertainty view (model.decision.curves.decision_value), every strategy
+    np.testing.assert_allclose(table.groupby("threshold").p_best.sum(), 1.0)
+    assert (table.groupby("threshold").evpi.nunique() == 1).all() and (table.evpi >= 0).all()
     lines = bundled_cohort_path.read_text().splitlines(keepends=True)
     necrosis_only = tmp_path / "necrosis.csv"
     necrosis_only.write_text(  # neither a recurrence nor a mixed specimen (which may be one)

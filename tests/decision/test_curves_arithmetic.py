@@ -10,6 +10,7 @@ import pytest
 from model.core.errors import InputError
 from model.decision.curves import (
     decision_curve,
+    decision_value,
     net_benefit,
     net_benefit_draws,
     probability_better,
@@ -96,3 +97,57 @@ def test_a_missing_column_and_a_harm_for_no_strategy_are_refused():
         (None, "gone", None, "a column of the data (missing)"),
         (None, "other", None, "a harm for one of the models, 'all' or 'none'"),
     }
+
+
+def test_treat_all_against_treat_none_has_the_beta_closed_form():
+    """Under the Bayesian bootstrap the weighted prevalence is Beta(n1, n0), so treat all beats
+    treat none with probability P(prevalence > t), and EVPI = E[max(NB_all, 0)] - max(E NB_all, 0)
+    with E[max(NB_all, 0)] = (E[pi; pi > t] - t P(pi > t)) / (1 - t)."""
+    from scipy import stats
+
+    n1, n0 = 12, 18
+    data = pd.DataFrame({"y": [1] * n1 + [0] * n0, "never": 0.0})
+    t = np.array([0.3, 0.4, 0.5])
+    value = decision_value(data, "y", ["never"], t, resamples=200_000, seed=3)
+    everyone = value[value.model == "all"]
+    above = stats.beta.sf(t, n1, n0)
+    mean_above = n1 / (n1 + n0) * stats.beta.sf(t, n1 + 1, n0)
+    expected_max = (mean_above - t * above) / (1 - t)
+    mean_nb = (n1 / (n1 + n0) - t) / (1 - t)
+    np.testing.assert_allclose(everyone.p_best, above, atol=0.005)
+    np.testing.assert_allclose(everyone.evpi, expected_max - np.maximum(mean_nb, 0), atol=0.002)
+    # "never" and "none" always tie: they share what treat all leaves
+    never = value[value.model == "never"].p_best.to_numpy()
+    np.testing.assert_allclose(never, (1 - above) / 2, atol=0.005)
+    np.testing.assert_allclose(value.groupby("threshold").p_best.sum(), 1.0)
+
+
+def test_a_strategy_best_in_every_resample_leaves_nothing_to_learn():
+    """A model that separates the classes is best at every threshold in (0, 1) in every resample:
+    P(best) = 1 and EVPI = 0; its expected net benefit is the point estimate."""
+    y = np.array([1, 1, 1, 0, 0, 0, 0, 1])
+    data = pd.DataFrame({"y": y, "perfect": np.where(y == 1, 0.9, 0.1)})
+    t = np.array([0.2, 0.5, 0.8])
+    value = decision_value(data, "y", ["perfect"], t, groups=[0, 0, 1, 1, 2, 2, 3, 3], seed=1)
+    perfect = value[value.model == "perfect"]
+    np.testing.assert_array_equal(perfect.p_best, 1.0)
+    np.testing.assert_array_equal(value.evpi, 0.0)
+
+
+def test_patients_are_resampled_together():
+    """Two lesions of one patient share their weight: duplicating every patient's lesion leaves
+    the resampled net benefits, hence P(best) and EVPI, unchanged for the same seed."""
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 40)
+    data = pd.DataFrame({"y": y, "model": np.clip(0.5 * y + rng.uniform(0, 0.5, 40), 0, 1)})
+    t = np.array([0.2, 0.4, 0.6])
+    once = decision_value(data, "y", ["model"], t, groups=np.arange(40), seed=5)
+    twice = decision_value(
+        pd.concat([data, data], ignore_index=True),
+        "y",
+        ["model"],
+        t,
+        groups=np.tile(np.arange(40), 2),
+        seed=5,
+    )
+    pd.testing.assert_frame_equal(once, twice)
