@@ -23,9 +23,10 @@ SHORT_SIMS = 20  # the full study (README) runs 500; this one is CI's smoke test
 
 @pytest.fixture(scope="module")
 def short_study(tmp_path_factory):
-    """The reduced study of CI: 20 simulations on a two-worker local Dask cluster."""
+    """The reduced study of CI: 20 simulations, run in this process (one compiled model for
+    every simulation and the resumed one; tests/core/test_studies.py runs tasks on Dask)."""
     folder = tmp_path_factory.mktemp("sbc")
-    done = run_study(SHORT_SIMS, folder, SHORT, workers=2, progress=False)
+    done = run_study(SHORT_SIMS, folder, SHORT, workers=0, progress=False)
     return folder, done
 
 
@@ -65,7 +66,7 @@ def test_a_stopped_study_resumes_and_reproduces_what_was_lost(short_study, tmp_p
     before = [json.loads(p.read_text()) for p in lost]
     for path in lost:
         path.unlink()
-    done = run_study(SHORT_SIMS, resumed, SHORT, workers=1, progress=False)
+    done = run_study(SHORT_SIMS, resumed, SHORT, workers=0, progress=False)
     assert done == {"computed": 1, "total": SHORT_SIMS}
     after = [json.loads(p.read_text()) for p in lost]
     for old, new in zip(before, after, strict=True):
