@@ -289,14 +289,24 @@ def run_summary(args: argparse.Namespace) -> int:
             )
         )
         return 0
-    from model.core.console import frame_table, gate_banner
+    from model.core.console import frame_table, gate_banner, terminal_text
 
     out = console()
     p = fit.provenance
+    onboarded = p.get("onboarded", [])
     out.print(
         f"Fit of {p['cohort']['name']}: {p['cohort']['n_lesions']} lesions, "
-        f"{len(p['cohort']['centers'])} centers, {p['cohort']['n_labelled']} labelled"
+        f"{len(p['cohort']['centers']) - len(onboarded)} centers, "
+        f"{p['cohort']['n_labelled']} labelled"
     )
+    for record in onboarded:  # centers added later from their own lesions (rnbayes onboard)
+        out.print(
+            terminal_text(
+                f"Onboarded without refitting: center {record['center']}, from "
+                f"{record['lesions']} of its lesions ({record['created']})"
+            ),
+            markup=False,
+        )
     s = p["sampler"]
     out.print(
         f"Sampler {s['sampler']}: {s['chains']} chains x {s['draws']} draws "

@@ -146,6 +146,10 @@ def test_cli_onboards_and_refuses_a_training_center_or_several_centers(
     assert main([*arguments, "--candidates", "16", "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
     assert document["center"] == "EXT" and load_fit(out).centers[-1] == "EXT"
+    assert main(["summary", str(out)]) == 0
+    summary = capsys.readouterr().out
+    assert "600 lesions, 8 centers" in summary  # the onboarded center trained nothing
+    assert f"Onboarded without refitting: center EXT, from {len(local)} of its lesions" in summary
     training = tmp_path / "c05.csv"
     lines = (DATA / "cohort.csv").read_text().splitlines(keepends=True)
     training.write_text(lines[0] + "".join(line for line in lines[1:] if ",C05," in line))
