@@ -575,14 +575,13 @@ def _labelled_with_value(
     fit: Fit, cohort: PatientsLike | LabelledPredictions, modality: str, allow_bevacizumab: bool
 ) -> _LabelledWithValue:
     """Score the cohort's labelled lesions with a value of ``modality``, or reuse predictions."""
-    from model.scoring.predict import as_cohort, recurrence_draws
+    from model.likelihood.kernel import score
 
     made = cohort if isinstance(cohort, LabelledPredictions) else None
     if made is not None:
         lesions, labelled, in_sample = made.lesions, made.scored, made.in_sample
     else:
-        cohort = as_cohort(cohort, fit.registry)
-        _, lesions = encode_patients(fit, cohort, allow_bevacizumab)
+        cohort, lesions = encode_patients(fit, cohort, allow_bevacizumab)
         labelled = lesions.label_source == HISTOPATHOLOGY
         in_sample = cohort.digest == fit.provenance["cohort"]["digest"]
     has, oriented_value = _lesions_with_value(fit, lesions, modality)
@@ -593,7 +592,8 @@ def _labelled_with_value(
         rows = use[made.scored]
         draws, mean = made.draws[rows], made.p[rows]
     else:  # the whole cohort: a lesion is scored with its patient's other lesions
-        draws = recurrence_draws(fit, cohort, allow_bevacizumab=allow_bevacizumab)[use]
+        scored = score(lesions, score_tables(fit), len(fit.centers), fit.registry, keep_draws=True)
+        draws = scored.p_draws[use]
         mean = draws.mean(axis=1)
     return _LabelledWithValue(
         lesions.label[use] == 1,

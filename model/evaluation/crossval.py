@@ -236,9 +236,10 @@ def load_crossval(folder: str | os.PathLike) -> tuple[LabelledPredictions, list[
 def _pooled(folds: list[dict]) -> LabelledPredictions:
     """Every fold's held-out predictions as one labelled set, grouped by held-out center."""
     p = np.concatenate([np.asarray(f["p"], float) for f in folds])
-    n_draws = min((len(f["draws"][0]) for f in folds if f["draws"]), default=0)
+    # every fold keeps the same number of draws; a fold without labelled lesions keeps none
+    n_draws = next((len(f["draws"][0]) for f in folds if f["draws"]), 0)
     draws = np.concatenate(
-        [np.asarray(f["draws"], float).reshape(len(f["p"]), -1)[:, :n_draws] for f in folds]
+        [np.asarray(f["draws"], float).reshape(len(f["p"]), n_draws) for f in folds]
     )
     labels = {
         key: sum(f["labels"][key] for f in folds) for key in ("histopathology", "follow_up", "none")

@@ -109,7 +109,7 @@ def onboard(
     local : Cohort
         The new center's lesions (one center; validated against the fit's modalities). Lesions
         scanned under bevacizumab are refused.
-    candidates : int, default 256
+    candidates : int, default 64
         Candidate center effects per posterior draw.
     seed : int, default 1
 
@@ -134,16 +134,24 @@ def onboard(
     draws = fit.draws
     rng = np.random.default_rng(seed)
     kept, ess = _resample_effects(draws, lesions, fit.registry, candidates, rng)
-    informed = _informed(lesions, fit.registry)
-    updated = _with_center(fit, center, kept, len(local), lesions, candidates, seed, ess)
+    counts = _label_counts(lesions)
+    record = {
+        "center": center,
+        "lesions": len(local),
+        **counts,
+        "candidates": candidates,
+        "seed": seed,
+        "median_ess": round(float(np.median(ess)), 2),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
     summary = Onboarding(
         center=center,
-        effects=_effects_table(draws, kept, informed),
-        lesions=_label_counts(lesions),
+        effects=_effects_table(draws, kept, _informed(lesions, fit.registry)),
+        lesions=counts,
         median_ess=float(np.median(ess)),
         low_ess_share=float(np.mean(ess < LOW_ESS)),
     )
-    return updated, summary
+    return _with_center(fit, kept, record), summary
 
 
 def _the_new_center(fit: Fit, local: Cohort) -> str:
@@ -182,6 +190,11 @@ def _center_effect_names(draws: PosteriorDraws) -> list[str]:
     return ["prevalence", *draws.markers]
 
 
+def _spreads(draws: PosteriorDraws) -> np.ndarray:
+    """Each draw's between-center spread of every effect: (S, effects)."""
+    return np.stack([draws.tau_u, *(m.tau for m in draws.markers.values())], axis=-1)
+
+
 class _Gaussian(NamedTuple):
     """A multivariate normal proposal for the center's effects."""
 
@@ -212,7 +225,7 @@ def _resample_effects(
     within-draw spread inflated by :data:`INFLATE`. Returns the kept effects (S, effects), in
     :func:`_center_effect_names` order, and each draw's effective number of candidates (S,).
     """
-    spreads = np.stack([draws.tau_u, *(m.tau for m in draws.markers.values())], axis=-1)
+    spreads = _spreads(draws)
     weigh = _Weigher(draws, lesions, registry, spreads)
     centres = np.zeros_like(spreads)
     proposal = _Gaussian(np.zeros(spreads.shape[1]), np.diag((2 * spreads.mean(axis=0)) ** 2))
@@ -340,19 +353,19 @@ def _informed(lesions: Lesions, registry) -> dict[str, bool]:
 
 
 def _label_counts(lesions: Lesions) -> dict[str, int]:
+    histopathology = int((lesions.label_source == HISTOPATHOLOGY).sum())
+    follow_up = int((lesions.label_source == FOLLOW_UP).sum())
     return {
-        "histopathology": int((lesions.label_source == HISTOPATHOLOGY).sum()),
-        "follow_up": int((lesions.label_source == FOLLOW_UP).sum()),
-        "unlabelled": int(
-            ((lesions.label_source != HISTOPATHOLOGY) & (lesions.label_source != FOLLOW_UP)).sum()
-        ),
+        "histopathology": histopathology,
+        "follow_up": follow_up,
+        "unlabelled": len(lesions) - histopathology - follow_up,
     }
 
 
 def _effects_table(
     draws: PosteriorDraws, kept: np.ndarray, informed: dict[str, bool]
 ) -> pd.DataFrame:
-    spreads = [draws.tau_u, *(m.tau for m in draws.markers.values())]
+    spreads = _spreads(draws).mean(axis=0)
     rows = []
     for j, name in enumerate(_center_effect_names(draws)):
         low, high = np.quantile(kept[:, j], [0.05, 0.95])
@@ -363,28 +376,20 @@ def _effects_table(
                 "mean": float(kept[:, j].mean()),
                 "low": float(low),
                 "high": float(high),
-                "prior_sd": float(spreads[j].mean()),
+                "prior_sd": float(spreads[j]),
             }
         )
     return pd.DataFrame(rows)
 
 
-def _with_center(
-    fit: Fit,
-    center: str,
-    kept: np.ndarray,
-    n_local: int,
-    lesions: Lesions,
-    candidates: int,
-    seed: int,
-    ess: np.ndarray,
-) -> Fit:
+def _with_center(fit: Fit, kept: np.ndarray, record: dict) -> Fit:
     """The fit with the new center's effects appended along ``center``, provenance updated."""
     import xarray as xr
 
     posterior = fit.posterior
     chains, per_chain = posterior.sizes["chain"], posterior.sizes["draw"]
-    variables = ["prevalence_center", *(f"{name}_center" for name in fit.draws.markers)]
+    center = record["center"]
+    variables = [f"{name}_center" for name in _center_effect_names(fit.draws)]
     extended = {}
     for j, variable in enumerate(variables):
         column = xr.DataArray(
@@ -398,15 +403,6 @@ def _with_center(
     cohort["centers"] = [*fit.centers, center]
     cohort["imaging_counts"] = {
         kind: {**counts, center: 0} for kind, counts in cohort["imaging_counts"].items()
-    }
-    record = {
-        "center": center,
-        "lesions": n_local,
-        **_label_counts(lesions),
-        "candidates": candidates,
-        "seed": seed,
-        "median_ess": round(float(np.median(ess)), 2),
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     provenance = {
         **fit.provenance,

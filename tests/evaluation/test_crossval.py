@@ -106,6 +106,19 @@ def test_a_stopped_study_resumes_and_reproduces_the_lost_fold(study, tmp_path, c
     assert after["p"] == before["p"] and after["draws"] == before["draws"]
 
 
+def test_a_held_out_center_without_labelled_lesions_pools_with_the_others(study, tmp_path):
+    """A center whose lesions none has a tissue label adds no scored lesion, and no error."""
+    folder, _ = study
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy)
+    fold = json.loads((copy / "fold_000.json").read_text())
+    kept = len(load_crossval(folder)[0].p) - len(fold["p"])
+    fold.update(p=[], draws=[], y=[], patient=[])
+    (copy / "fold_000.json").write_text(json.dumps(fold))
+    made, _, _ = load_crossval(copy)
+    assert len(made.p) == made.draws.shape[0] == kept and made.draws.shape[1] == 200
+
+
 def test_the_finished_study_is_summarised_without_refitting(study, capsys):
     folder, arguments = study
     assert main(["crossval", *arguments, "--bootstrap", "20"]) == 0
