@@ -1,5 +1,6 @@
 """The README's Quick start stays true: CI runs exactly its test command."""
 
+import json
 import os
 import re
 import subprocess
@@ -278,3 +279,18 @@ def test_the_leave_one_center_out_table_is_the_kept_studys_output(tmp_path, caps
     table = capsys.readouterr().out.strip()
     assert code == 0, table
     assert table.count("\n") >= 9 and table in README, "README LOCO table is stale; now:\n" + table
+    kept = json.loads((DATA / "crossval" / "crossval.json").read_text())
+    assert kept == json.loads((folder / "crossval.json").read_text()), "crossval.json is stale"
+
+
+def test_the_model_card_counts_are_the_commands_output(tmp_path, capsys):
+    from conftest import DATA
+
+    from model.cli import main
+
+    code = main(
+        ["model-card", str(DATA / "fit.nc"), "--evaluation", str(DATA / "crossval"), "--out",
+         str(tmp_path)]
+    )  # fmt: skip
+    counts = next(line for line in capsys.readouterr().out.splitlines() if "TRIPOD+AI" in line)
+    assert code == 0 and counts in README, "README model-card counts are stale; now: " + counts

@@ -113,6 +113,7 @@ def run_crossval(args: argparse.Namespace) -> int:
     document = _document(
         table,
         cohort=Path(args.cohort).name,
+        cohort_digest=cohort.digest,  # binds the scores to fits of this cohort (model-card)
         held_out=[
             {k: f[k] for k in ("center", "training_lesions", "gate", "seconds")} for f in folds
         ],
@@ -162,7 +163,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
         raise _labels_problem(args.cohort, error) from None
     table = evaluate(made, ci_prob=args.ci_prob, bootstrap=args.bootstrap, seed=args.seed)
     document = _document(
-        table, cohort=Path(args.cohort).name, fit_trained_on=fit.provenance["cohort"]["name"]
+        table,
+        cohort=Path(args.cohort).name,
+        fit_trained_on=fit.provenance["cohort"]["name"],
+        fit_checksum=fit.provenance["checksum"],  # binds the scores to the fit (model-card)
     )
     synthetic = bool(fit.provenance["cohort"].get("synthetic"))
     if args.out:

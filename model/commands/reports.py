@@ -72,4 +72,54 @@ def run_fit_report(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = (add_report, add_fit_report)
+def add_model_card(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "model-card",
+        help="a TRIPOD+AI appendix and model card (Markdown and HTML) for a fit",
+        description="Fill the TRIPOD+AI checklist (Collins et al., BMJ 2024;385:e078378) from what "
+        "the fit records, its training cohort and an evaluation of it; the items only the "
+        "authors can answer are listed for them. Writes model_card.md and model_card.html.",
+    )
+    p.add_argument("fit", help="fit file")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder for the two files")
+    p.add_argument(
+        "--evaluation",
+        metavar="DIR",
+        help="a folder written by 'rnbayes evaluate --out' or 'rnbayes crossval --out' "
+        "for this fit",
+    )
+    p.add_argument(
+        "--cohort",
+        help="the training cohort, for patients and labels per center (default: the rows the fit "
+        "stores, or the bundled cohort for a fit of it)",
+    )
+    p.set_defaults(run=run_model_card)
+
+
+def run_model_card(args: argparse.Namespace) -> int:
+    from model.core.console import SYNTHETIC_NOTE, terminal_text
+    from model.report.model_card import AUTHORS, PARTLY, model_card
+    from model.report.model_card_files import status_counts, write_model_card
+
+    card = model_card(args.fit, cohort=args.cohort, evaluation=args.evaluation)
+    markdown, html = write_model_card(card, args.out)
+    counts = status_counts(card)
+    out = console()
+    out.print(terminal_text(f"Wrote {markdown} and {html}"), markup=False)
+    out.print(
+        ", ".join(f"{n} {status}" for status, n in counts.items())
+        + f" of {len(card.items)} TRIPOD+AI items."
+    )
+    todo = [i.item.item for i in card.items if i.status in (AUTHORS, PARTLY)]
+    out.print("For the authors to complete: " + ", ".join(todo))
+    if card.synthetic:
+        out.print(SYNTHETIC_NOTE)
+    if card.evaluation is None:
+        out.print(
+            "No evaluation given: performance (items 23a, 23b) needs a folder from rnbayes "
+            "evaluate --out or rnbayes crossval --out (--evaluation)."
+        )
+    return 0
+
+
+COMMANDS = (add_report, add_fit_report, add_model_card)
