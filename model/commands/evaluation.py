@@ -39,7 +39,8 @@ def add_evaluate(sub: argparse._SubParsersAction) -> None:
         "--out",
         metavar="DIR",
         help="write the scores (evaluation.csv, .json), the reliability curve (reliability.csv, "
-        ".png) and decision curves against the classic DSC rule (decision_curve.csv, .png)",
+        ".png), decision curves against the classic DSC rule (decision_curve.csv, .png) and "
+        "one self-contained page of them all (evaluation.html)",
     )
     add_bevacizumab_option(p)
     p.set_defaults(run=run_evaluate)
@@ -121,8 +122,27 @@ def run_crossval(args: argparse.Namespace) -> int:
     )
     folder = Path(args.out)
     synthetic = is_bundled_cohort(cohort)
-    _write_scores(folder, "crossval", table, made, synthetic, args)
+    band = _write_scores(folder, "crossval", table, made, synthetic, args)
     atomic_write_text(folder / "crossval.json", json_text(document))
+    _write_page(
+        folder,
+        "crossval",
+        table,
+        band,
+        made,
+        synthetic,
+        title="Leave-one-center-out validation",
+        context=[
+            f"Cohort: {Path(args.cohort).name}. Each of its {len(folds)} centers is scored as a "
+            f"new center by a fit to the other {len(folds) - 1} (its own fold); "
+            f"'{table['group'].iloc[0]}' pools every held-out prediction.",
+            *(
+                ["Folds whose fit failed the convergence gate: " + ", ".join(failed)]
+                if failed
+                else []
+            ),
+        ],
+    )
     if args.json:
         _print_json(document)
         return 0
@@ -171,9 +191,24 @@ def run_evaluate(args: argparse.Namespace) -> int:
     synthetic = bool(fit.provenance["cohort"].get("synthetic"))
     if args.out:
         folder = Path(args.out)
-        _write_scores(folder, "evaluation", table, made, synthetic, args, args.seed)
-        _write_decision_curves(folder, made, fit, synthetic, args)
+        band = _write_scores(folder, "evaluation", table, made, synthetic, args, args.seed)
+        curves = _write_decision_curves(folder, made, fit, synthetic, args)
         atomic_write_text(folder / "evaluation.json", json_text(document))
+        _write_page(
+            folder,
+            "evaluation",
+            table,
+            band,
+            made,
+            synthetic,
+            title="External validation",
+            context=[
+                f"Cohort: {Path(args.cohort).name}. Fit trained on "
+                f"{fit.provenance['cohort']['name']} (checksum "
+                f"{fit.provenance['checksum'][:16]}...)."
+            ],
+            curves=curves,
+        )
     if args.json:
         _print_json(document)
         return 0
@@ -211,8 +246,11 @@ def _print_json(document: dict) -> None:
 
 def _write_scores(
     folder: Path, stem: str, table, made, synthetic: bool, args, seed: int = 1
-) -> None:
-    """The scores (STEM.csv) and the reliability curve with its band (reliability.csv, .png)."""
+) -> object:
+    """The scores (STEM.csv) and the reliability curve with its band (reliability.csv, .png).
+
+    Returns the band, for the page.
+    """
     from model.core.files import save_figure
     from model.core.outputs import write_csv
     from model.cutoffs.plots import SYNTHETIC_CAPTION
@@ -225,10 +263,14 @@ def _write_scores(
     write_csv(folder / "reliability.csv", band)
     caption = SYNTHETIC_CAPTION if synthetic else None
     save_figure(plot_reliability(band, made.p, caption), folder / "reliability.png")
+    return band
 
 
-def _write_decision_curves(folder: Path, made, fit, synthetic: bool, args) -> None:
-    """Decision curves against the classic DSC rule, where DSC lesions of both classes exist."""
+def _write_decision_curves(folder: Path, made, fit, synthetic: bool, args):
+    """Decision curves against the classic DSC rule, where DSC lesions of both classes exist.
+
+    Returns the curves, or None when there are none.
+    """
     from model.core.files import save_figure
     from model.core.outputs import write_csv
     from model.cutoffs.analysis import labelled_decision_curves
@@ -237,10 +279,20 @@ def _write_decision_curves(folder: Path, made, fit, synthetic: bool, args) -> No
     try:
         curves = labelled_decision_curves(fit, made, ci_prob=args.ci_prob)
     except ValueError:  # fewer than one labelled DSC lesion of each class: no classic rule
-        return
+        return None
     write_csv(folder / "decision_curve.csv", curves)
     caption = SYNTHETIC_CAPTION if synthetic else None
     save_figure(plot_decision_curves(curves, caption), folder / "decision_curve.png")
+    return curves
+
+
+def _write_page(folder: Path, stem: str, table, band, made, synthetic: bool, **page) -> None:
+    """The self-contained page of the scores and figures (STEM.html)."""
+    from model.core.files import atomic_write_text
+    from model.report.evaluation_page import evaluation_page
+
+    html = evaluation_page(table, band, made.p, synthetic=synthetic, **page)
+    atomic_write_text(folder / f"{stem}.html", html)
 
 
 def _print_scores(table, ci_prob: float, groups: str = "") -> None:

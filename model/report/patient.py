@@ -16,9 +16,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 
 from model import __version__
 from model.categories import CATEGORY_COLUMNS
+from model.core.console import terminal_text
 from model.core.errors import InputError, Problem
 from model.core.files import atomic_write_text, safe_file_stem, write_folder
 from model.decision.parameters import DecisionParameters, load_decision_parameters
@@ -64,13 +66,25 @@ def reference_lines(kind) -> list[float]:
 
 
 def environment() -> Environment:
-    """The Jinja2 environment of the report templates, autoescaping everything."""
+    """The Jinja2 environment of the report templates, autoescaping everything.
+
+    Control and format characters in a value (an escape sequence in a center's name, say) are
+    shown as escapes, as on the terminal: HTML has no use for them, and some browsers act on them.
+    """
     return Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(enabled_extensions=("html", "j2"), default=True),
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_printable,
     )
+
+
+def _printable(value):
+    """A template value with control characters escaped; markup we made passes as it is."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return terminal_text(value)
+    return value
 
 
 @dataclass(frozen=True)

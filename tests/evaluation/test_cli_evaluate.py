@@ -1,6 +1,7 @@
 """`rnbayes evaluate`: outputs, bad input with exit code 2, and user text kept inert."""
 
 import json
+import re
 
 import pandas as pd
 from conftest import DATA
@@ -29,7 +30,7 @@ def test_evaluate_writes_its_tables_and_says_what_was_scored(tmp_path, capsys):
     assert "in-sample scores are optimistic" in printed  # the fit's own training cohort
     assert {p.name for p in out.iterdir()} == {
         "evaluation.csv", "evaluation.json", "reliability.csv", "reliability.png",
-        "decision_curve.csv", "decision_curve.png",
+        "decision_curve.csv", "decision_curve.png", "evaluation.html",
     }  # fmt: skip
     table = pd.read_csv(out / "evaluation.csv")
     document = json.loads((out / "evaluation.json").read_text())
@@ -97,3 +98,27 @@ def test_a_center_name_is_shown_as_text_and_kept_inert_in_the_csv(tmp_path, caps
     assert "Scored as new centers" in printed
     cells = pd.read_csv(out / "evaluation.csv", dtype=str)["group"]
     assert not cells.str.startswith("=").any()
+    html = (out / "evaluation.html").read_text()
+    assert "\x1b" not in html and "=HYPERLINK(1)[bold]x\\x1b[2J" in html
+
+
+def test_the_page_shows_the_tables_scores_and_both_figures(tmp_path):
+    out = tmp_path / "out"
+    assert (
+        main(["evaluate", FIT, str(DATA / "cohort.csv"), "--bootstrap", "20", "--out", str(out)])
+        == 0
+    )
+    html = (out / "evaluation.html").read_text()
+    table = pd.read_csv(out / "evaluation.csv")
+    pooled = table[table.group == "all centers"].set_index("metric")
+    for metric in ("c_statistic", "calibration_slope", "brier"):
+        row = pooled.loc[metric]
+        assert f"{row.value:.3f} [{row.bootstrap_low:.3f}, {row.bootstrap_high:.3f}]" in html
+        assert f"posterior [{row.posterior_low:.3f}, {row.posterior_high:.3f}]" in html
+    assert html.count("<svg") == 2  # the reliability diagram and the decision curves
+    assert "In-sample" in html and "synthetic" in html and "not a diagnosis" in html
+    curves = pd.read_csv(out / "decision_curve.csv")
+    model = curves[curves.model == "model"]
+    at = model.iloc[(model.threshold - 0.3).abs().argmin()]
+    assert f"<td>{at.threshold:.2f}</td><td>{at.net_benefit:.3f}</td>" in html
+    assert not re.search(r"(src|href)\s*=\s*[\"']?(https?:)?//", html) and "<script" not in html

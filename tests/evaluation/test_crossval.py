@@ -126,6 +126,8 @@ def test_the_finished_study_is_summarised_without_refitting(study, capsys):
     assert "Folds fitted now: 0" in out and "Leave-one-center-out" in out
     assert "scored as a new center by a fit to the other 2" in out
     assert "not a diagnosis" in out
+    page = (folder / "crossval.html").read_text()
+    assert "Leave-one-center-out validation" in page and page.count("<svg") == 1
 
 
 def test_a_folder_started_with_other_settings_is_refused(study, capsys):
