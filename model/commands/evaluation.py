@@ -151,7 +151,8 @@ def run_crossval(args: argparse.Namespace) -> int:
         return 0
     out = console()
     out.print(f"Folds fitted now: {done['computed']}; in the study folder: {done['total']}")
-    _print_scores(table, args.ci_prob, "Leave-one-center-out. ")
+    _print_scores(table, args.ci_prob, "Leave-one-center-out. " + HISTOPATHOLOGY_TITLE)
+    _print_labels(table.attrs["labels"], None)
     out.print(
         f"Each center is scored as a new center by a fit to the other {len(folds) - 1}; "
         f"'{table['group'].iloc[0]}' pools every held-out prediction."
@@ -170,23 +171,35 @@ def run_crossval(args: argparse.Namespace) -> int:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from model.core.files import atomic_write_text
-    from model.core.outputs import json_text
-    from model.evaluation.external import evaluate, labelled_predictions
+    from model.core.outputs import json_text, write_csv
+    from model.evaluation.external import evaluate, labelled_by_reference, require_both_classes
     from model.fitting.sampling import load_fit
+    from model.inputs.encode import FOLLOW_UP, HISTOPATHOLOGY
 
     fit = load_fit(args.fit)
     try:
-        made = labelled_predictions(fit, args.cohort, allow_bevacizumab=args.allow_bevacizumab)
+        by_reference = labelled_by_reference(
+            fit, args.cohort, allow_bevacizumab=args.allow_bevacizumab
+        )
+        made = by_reference[HISTOPATHOLOGY]
+        require_both_classes(made.y)
     except InputError:  # a bad cell: already names its file, row and column
         raise
     except ValueError as error:
         raise _labels_problem(args.cohort, error) from None
     table = evaluate(made, ci_prob=args.ci_prob, bootstrap=args.bootstrap, seed=args.seed)
+    follow = _follow_up_scores(by_reference[FOLLOW_UP], args)
+    reference = {
+        "sensitivity": float(fit.draws.sensitivity.mean()),
+        "specificity": float(fit.draws.specificity.mean()),
+    }
     document = _document(
         table,
         cohort=Path(args.cohort).name,
         fit_trained_on=fit.provenance["cohort"]["name"],
         fit_checksum=fit.provenance["checksum"],  # binds the scores to the fit (model-card)
+        follow_up_reference=reference,
+        follow_up_scores=[] if follow is None else follow.to_dict(orient="records"),
     )
     synthetic = bool(fit.provenance["cohort"].get("synthetic"))
     if args.out:
@@ -194,6 +207,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
         band = _write_scores(folder, "evaluation", table, made, synthetic, args, args.seed)
         curves = _write_decision_curves(folder, made, fit, synthetic, args)
         atomic_write_text(folder / "evaluation.json", json_text(document))
+        if follow is not None:
+            write_csv(folder / "evaluation_follow_up.csv", follow)
         _write_page(
             folder,
             "evaluation",
@@ -208,11 +223,16 @@ def run_evaluate(args: argparse.Namespace) -> int:
                 f"{fit.provenance['checksum'][:16]}...)."
             ],
             curves=curves,
+            follow_up=follow,
+            reference=reference,
         )
     if args.json:
         _print_json(document)
         return 0
-    _print_scores(table, args.ci_prob)
+    _print_scores(table, args.ci_prob, HISTOPATHOLOGY_TITLE)
+    _print_labels(table.attrs["labels"], reference if follow is not None else None)
+    if follow is not None:
+        _print_scores(follow, args.ci_prob, FOLLOW_UP_TITLE.format(**reference))
     if table.attrs["unseen_centers"]:
         console().print(
             terminal_text("Scored as new centers: " + ", ".join(table.attrs["unseen_centers"])),
@@ -295,8 +315,25 @@ def _write_page(folder: Path, stem: str, table, band, made, synthetic: bool, **p
     atomic_write_text(folder / f"{stem}.html", html)
 
 
-def _print_scores(table, ci_prob: float, groups: str = "") -> None:
-    """The score table, what was scored, and the flagged groups."""
+HISTOPATHOLOGY_TITLE = "External validation on histopathology-labelled lesions"
+
+FOLLOW_UP_TITLE = (
+    "Against follow-up labels (an imperfect reference: sensitivity {sensitivity:.2f}, "
+    "specificity {specificity:.2f}), each prediction carried to the label's scale through them"
+)
+
+
+def _follow_up_scores(made, args):
+    """The scores against follow-up labels, or None without two lesions of each class."""
+    from model.evaluation.external import evaluate
+
+    if (made.y == 1).sum() < 2 or (made.y == 0).sum() < 2:
+        return None
+    return evaluate(made, ci_prob=args.ci_prob, bootstrap=args.bootstrap, seed=args.seed)
+
+
+def _print_scores(table, ci_prob: float, title: str) -> None:
+    """The score table and its flagged groups."""
     from model.core.console import frame_table
 
     out = console()
@@ -310,19 +347,11 @@ def _print_scores(table, ci_prob: float, groups: str = "") -> None:
     )
     out.print(
         frame_table(
-            f"{groups}External validation on histopathology-labelled lesions: value [{level}% "
-            "bootstrap interval over patients]; ! = calibration interval excludes the calibrated "
-            "value; - = undefined (one class, perfect separation, or most resamples without the "
-            "score)",
+            f"{title}: value [{level}% bootstrap interval over patients]; ! = calibration interval "
+            "excludes the calibrated value; - = undefined (one class, perfect separation, or "
+            "most resamples without the score)",
             shown,
         )
-    )
-    labels = table.attrs["labels"]
-    out.print(
-        f"{labels['histopathology']} lesions labelled by histopathology are scored; "
-        f"{labels['follow_up']} follow-up labels are an imperfect reference and are not scored "
-        f"as truth; {labels['none']} lesions have no usable label. Posterior intervals are in "
-        "--json and --out."
     )
     flagged = sorted({r.group for r in table.itertuples() if r.flagged})
     if flagged:
@@ -332,6 +361,27 @@ def _print_scores(table, ci_prob: float, groups: str = "") -> None:
             ),
             markup=False,
         )
+
+
+def _print_labels(labels: dict, reference: dict | None) -> None:
+    """What was scored against which reference, and what was not."""
+    follow_up = labels["follow_up"]
+    if reference is None:
+        said = (
+            f"{follow_up} follow-up labels are an imperfect reference and are not scored as truth"
+        )
+    else:
+        scans = labels["follow_up_scans"]
+        said = (
+            f"{follow_up - scans} follow-up labels are scored apart, through the reference's "
+            f"accuracy; {scans} labels made from the lesions' own recorded scans are not scored "
+            "(the model counts that growth as evidence already)"
+        )
+    console().print(
+        f"{labels['histopathology']} lesions labelled by histopathology are scored as truth; "
+        f"{said}; {labels['none']} lesions have no usable label. Posterior intervals are in "
+        "--json and --out."
+    )
 
 
 def _print_closing(trained_on: str, synthetic: bool) -> None:

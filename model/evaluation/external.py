@@ -12,7 +12,10 @@ lesions are then compared with their labels, overall and per center, by the scor
   lesions are resampled together, since they are not independent).
 
 Follow-up labels are an imperfect reference (their sensitivity and specificity are parameters of
-the model), so they are counted but not scored as truth.
+the model), so they are not scored as truth: the lesions labelled by follow-up beyond the recorded
+scans are scored apart, each prediction carried to the label's scale through the reference's
+accuracy (:func:`through_reference`), and labels made from the recorded scans themselves are not
+scored at all (the model has counted that growth already).
 """
 
 from __future__ import annotations
@@ -109,30 +112,82 @@ def score_labelled(
     Every lesion is scored (a patient's lesions share their symptoms), then the labelled ones
     are kept.
     """
+    return labelled_by_reference(fit, cohort, allow_bevacizumab=allow_bevacizumab)[HISTOPATHOLOGY]
+
+
+def labelled_by_reference(
+    fit: Fit | str | os.PathLike, cohort: PatientsLike, *, allow_bevacizumab: bool = False
+) -> dict[int, LabelledPredictions]:
+    """The predictions for each reference standard's lesions, from one scoring of the cohort.
+
+    Returns
+    -------
+    dict
+        ``HISTOPATHOLOGY``: the histopathology-labelled lesions, whose label is the true class;
+        ``FOLLOW_UP``: the lesions labelled by follow-up beyond the recorded scans, an imperfect
+        reference, with each prediction carried to the label's scale by
+        :func:`through_reference` with that draw's sensitivity and specificity of the
+        reference. Lesions labelled from their own recorded scans (``follow_up_scans``) are in
+        neither: the growth that made the label is evidence the model has already counted
+        (incorporation bias), so agreeing with it would prove nothing.
+    """
     fit = as_fit(fit)
     table, lesions = encode_patients(fit, cohort, allow_bevacizumab)
-    scored = lesions.label_source == HISTOPATHOLOGY
-    draws = score(
+    all_draws = score(
         lesions, score_tables(fit), len(fit.centers), fit.registry, keep_draws=True
-    ).p_draws[scored]
-    kept = np.linspace(0, draws.shape[1] - 1, min(MAX_DRAWS, draws.shape[1])).astype(int)
-    centers = table.table["center"].to_numpy(object)[scored]
-    return LabelledPredictions(
-        p=draws.mean(axis=1),
-        draws=draws[:, kept],
-        y=lesions.label[scored],
-        center=centers,
-        patient=lesions.patient[scored],
-        labels={
-            "histopathology": int(scored.sum()),
-            "follow_up": int(np.isin(lesions.label_source, (FOLLOW_UP, FOLLOW_UP_SCANS)).sum()),
-            "none": int((lesions.label < 0).sum()),
-        },
-        unseen_centers=sorted({c for c in centers if c not in fit.centers}),
-        lesions=lesions,
-        scored=scored,
-        in_sample=table.digest == fit.provenance["cohort"]["digest"],
-    )
+    ).p_draws
+    centers = table.table["center"].to_numpy(object)
+    in_sample = table.digest == fit.provenance["cohort"]["digest"]
+    labels = {
+        "histopathology": int((lesions.label_source == HISTOPATHOLOGY).sum()),
+        "follow_up": int(np.isin(lesions.label_source, (FOLLOW_UP, FOLLOW_UP_SCANS)).sum()),
+        "follow_up_scans": int((lesions.label_source == FOLLOW_UP_SCANS).sum()),
+        "none": int((lesions.label < 0).sum()),
+    }
+    made = {}
+    for reference in (HISTOPATHOLOGY, FOLLOW_UP):
+        scored = lesions.label_source == reference
+        draws = all_draws[scored]
+        if reference == FOLLOW_UP:
+            draws = through_reference(draws, fit.draws.sensitivity, fit.draws.specificity)
+        kept = np.linspace(0, draws.shape[1] - 1, min(MAX_DRAWS, draws.shape[1])).astype(int)
+        made[reference] = LabelledPredictions(
+            p=draws.mean(axis=1),
+            draws=draws[:, kept],
+            y=lesions.label[scored],
+            center=centers[scored],
+            patient=lesions.patient[scored],
+            labels=labels,
+            unseen_centers=sorted({c for c in centers[scored] if c not in fit.centers}),
+            lesions=lesions,
+            scored=scored,
+            in_sample=in_sample,
+        )
+    return made
+
+
+def through_reference(p, sensitivity, specificity) -> np.ndarray:
+    """P(an imperfect reference says recurrence) for a lesion with P(recurrence) ``p``.
+
+    ``sensitivity * p + (1 - specificity) * (1 - p)``: what a model calibrated for the true class
+    predicts for a label whose errors do not depend on the lesion beyond its class. Scored
+    against such labels, these probabilities are calibrated exactly when ``p`` is (and the
+    reference's accuracy is right); ``p`` itself is not, and its c-statistic is attenuated by
+    the label errors.
+
+    Parameters
+    ----------
+    p : array (n, S)
+        P(recurrence) per lesion and posterior draw.
+    sensitivity, specificity : arrays (S,)
+        The reference's accuracy at the same draws.
+
+    Returns
+    -------
+    numpy.ndarray (n, S)
+    """
+    p = np.asarray(p, float)
+    return sensitivity * p + (1.0 - specificity) * (1.0 - p)
 
 
 def evaluate(

@@ -37,6 +37,8 @@ def evaluation_page(
     context: list[str],
     synthetic: bool,
     curves: pd.DataFrame | None = None,
+    follow_up: pd.DataFrame | None = None,
+    reference: dict[str, float] | None = None,
 ) -> str:
     """The page as HTML text.
 
@@ -56,6 +58,11 @@ def evaluation_page(
         The cohort is the bundled synthetic one: the page says so at its top.
     curves : pandas.DataFrame, optional
         :func:`model.cutoffs.analysis.labelled_decision_curves`, when there are any.
+    follow_up : pandas.DataFrame, optional
+        The scores against follow-up labels (:func:`model.evaluation.external.evaluate` of the
+        ``FOLLOW_UP`` predictions of :func:`~model.evaluation.external.labelled_by_reference`).
+    reference : dict, optional
+        The follow-up reference's posterior-mean ``sensitivity`` and ``specificity``.
 
     Returns
     -------
@@ -79,6 +86,8 @@ def evaluation_page(
             labels=attrs["labels"],
             unseen=attrs["unseen_centers"],
             rows=_score_rows(table),
+            follow_up_rows=None if follow_up is None else _score_rows(follow_up),
+            reference=reference,
             metrics=list(PAGE_METRICS.values()),
             flagged=sorted({r.group for r in table.itertuples() if r.flagged}),
             reliability=inline_svg(plot_reliability(band, p, caption), "reliability diagram"),

@@ -77,6 +77,7 @@ class Evaluation:
     scores: pd.DataFrame
     unseen_centers: list[str]
     failed_gate: list[str]
+    follow_up: pd.DataFrame | None  # scores against follow-up labels, through their accuracy
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,9 @@ def load_evaluation(folder: str | os.PathLike, fit: Fit) -> Evaluation:
         scores=pd.DataFrame(document["scores"]),
         unseen_centers=[str(c) for c in document["unseen_centers"]],
         failed_gate=failed_gate,
+        follow_up=pd.DataFrame(document["follow_up_scores"])
+        if document.get("follow_up_scores")
+        else None,
     )
 
 
@@ -658,6 +662,15 @@ def _performance(f: _Facts) -> tuple[str, str]:
         if r.metric in CARD_METRICS
     )
     text += "."
+    if e.follow_up is not None:
+        pooled = e.follow_up[e.follow_up["group"] == e.follow_up["group"].iloc[0]]
+        by_metric = dict(zip(pooled["metric"], pooled["value"], strict=True))
+        text += (
+            f" Against {int(pooled['n'].iloc[0])} follow-up labels, each prediction carried "
+            "through the reference's sensitivity and specificity: c-statistic "
+            f"{_value(by_metric['c_statistic'])}, calibration intercept "
+            f"{_value(by_metric['calibration_intercept'])}."
+        )
     if e.design.startswith("in-sample"):
         text += " In-sample: apparent performance, optimistic."
     return text, "key subgroups, and the reliability and decision-curve plots of the folder"
@@ -702,7 +715,12 @@ def _limitations(f: _Facts) -> tuple[str, str]:
         notes.append("the fit failed its convergence gate")
     if f.evaluation is not None and f.evaluation.design.startswith("in-sample"):
         notes.append("the evaluation is in-sample")
-    if f.evaluation is not None and f.evaluation.labels.get("follow_up"):
+    if f.evaluation is not None and f.evaluation.follow_up is not None:
+        notes.append(
+            f"{f.evaluation.labels['follow_up_scans']} labels made from the lesions' own "
+            "recorded scans are not scored (incorporation bias)"
+        )
+    elif f.evaluation is not None and f.evaluation.labels.get("follow_up"):
         notes.append(
             f"{f.evaluation.labels['follow_up']} lesions with only a follow-up label are not "
             "scored (an imperfect reference)"

@@ -30,11 +30,18 @@ def test_evaluate_writes_its_tables_and_says_what_was_scored(tmp_path, capsys):
     assert "in-sample scores are optimistic" in printed  # the fit's own training cohort
     assert {p.name for p in out.iterdir()} == {
         "evaluation.csv", "evaluation.json", "reliability.csv", "reliability.png",
-        "decision_curve.csv", "decision_curve.png", "evaluation.html",
+        "decision_curve.csv", "decision_curve.png", "evaluation.html", "evaluation_follow_up.csv",
     }  # fmt: skip
+    assert "33 follow-up labels are scored apart" in printed
+    assert "62 labels made from the lesions' own recorded scans are not scored" in printed
+    assert "Against follow-up labels (an imperfect reference: sensitivity 0.9" in printed
     table = pd.read_csv(out / "evaluation.csv")
     document = json.loads((out / "evaluation.json").read_text())
     assert len(document["scores"]) == len(table) and document["bootstrap"] == 30
+    follow_up = pd.read_csv(out / "evaluation_follow_up.csv")
+    assert follow_up.query("group == 'all centers'")["n"].iloc[0] == 33  # follow_up, not scans
+    assert len(document["follow_up_scores"]) == len(follow_up)
+    assert 0.5 < document["follow_up_reference"]["sensitivity"] < 1
     assert set(table["metric"]) == {
         "c_statistic", "calibration_intercept", "calibration_slope", "brier", "ece",
     }  # fmt: skip
@@ -116,6 +123,7 @@ def test_the_page_shows_the_tables_scores_and_both_figures(tmp_path):
         assert f"{row.value:.3f} [{row.bootstrap_low:.3f}, {row.bootstrap_high:.3f}]" in html
         assert f"posterior [{row.posterior_low:.3f}, {row.posterior_high:.3f}]" in html
     assert html.count("<svg") == 2  # the reliability diagram and the decision curves
+    assert "Against follow-up labels" in html and "specificity at 0.9" in html
     assert "In-sample" in html and "synthetic" in html and "not a diagnosis" in html
     curves = pd.read_csv(out / "decision_curve.csv")
     model = curves[curves.model == "model"]

@@ -176,3 +176,44 @@ def test_decision_curves_from_predictions_equal_those_from_the_cohort(
         assert reused.loc[model, column].to_numpy() == pytest.approx(
             fresh.loc[model, column].to_numpy(), abs=0.01
         )
+
+
+def test_through_the_reference_a_calibrated_model_stays_calibrated_against_noisy_labels():
+    from model.evaluation.external import through_reference
+
+    assert through_reference(np.array([[0.3]]), 0.9, 0.8)[0, 0] == pytest.approx(0.41)
+    rng = np.random.default_rng(3)
+    p = rng.beta(0.7, 0.7, 60_000)
+    truth = rng.random(p.size) < p  # p is calibrated for the true class
+    sensitivity, specificity = 0.8, 0.9
+    label = np.where(truth, rng.random(p.size) < sensitivity, rng.random(p.size) > specificity)
+    carried = through_reference(p[:, None], sensitivity, specificity)[:, 0]
+    assert calibration_intercept(carried, label) == pytest.approx(0.0, abs=0.05)
+    assert calibration_slope(carried, label) == pytest.approx(1.0, abs=0.05)
+    # scored as truth, the same calibrated probabilities look badly miscalibrated
+    assert calibration_slope(p, label) < 0.7
+
+
+def test_follow_up_labels_are_scored_through_the_reference_and_scan_labels_not_at_all(
+    bundled_fit, bundled_cohort_path
+):
+    from model.evaluation.external import labelled_by_reference
+    from model.inputs.encode import FOLLOW_UP, HISTOPATHOLOGY
+
+    made = labelled_by_reference(bundled_fit, bundled_cohort_path)
+    cohort = pd.read_csv(bundled_cohort_path, dtype=str, keep_default_na=False)
+    follow = cohort[cohort.reference_source == "follow_up"]
+    assert len(made[FOLLOW_UP].y) == len(follow)
+    assert (made[FOLLOW_UP].y == (follow.reference_diagnosis == "recurrence")).all()
+    assert (
+        made[FOLLOW_UP].labels["follow_up_scans"]
+        == (cohort.reference_source == "follow_up_scans").sum()
+    )
+    draws = recurrence_draws(bundled_fit, bundled_cohort_path)[made[FOLLOW_UP].scored]
+    se, sp = bundled_fit.draws.sensitivity, bundled_fit.draws.specificity
+    expected = (se * draws + (1 - sp) * (1 - draws)).mean(axis=1)
+    np.testing.assert_allclose(made[FOLLOW_UP].p, expected, rtol=1e-10)
+    # the histopathology set is the one labelled_predictions gives
+    np.testing.assert_array_equal(
+        made[HISTOPATHOLOGY].p, labelled_predictions(bundled_fit, bundled_cohort_path).p
+    )

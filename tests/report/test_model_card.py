@@ -132,6 +132,10 @@ def test_an_in_sample_evaluation_is_named_optimistic(evaluation_folder, bundled_
     assert "optimistic" in items(card)["23a"].text
     assert "the evaluation is in-sample" in items(card)["26"].text
     assert bundled_fit.provenance["checksum"][:16] in items(card)["12g"].text
+    follow_up = pd.read_csv(evaluation_folder / "evaluation_follow_up.csv").iloc[0]
+    assert f"Against {follow_up.n} follow-up labels" in items(card)["23a"].text
+    assert f"c-statistic {follow_up.value:.3f}" in items(card)["23a"].text
+    assert "62 labels made from the lesions' own recorded scans" in items(card)["26"].text
 
 
 def test_an_evaluation_of_another_fit_or_cohort_is_refused(evaluation_folder, tmp_path, capsys):
