@@ -12,16 +12,19 @@ from PSIS.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from scipy.special import logsumexp
 
+from model.evaluation.external import LabelledPredictions
 from model.fitting.sampling import Fit
 from model.inputs.encode import FOLLOW_UP, HISTOPATHOLOGY, Lesions, no_evidence
 from model.likelihood.kernel import class_log_joint, class_log_terms
 from model.likelihood.patients import PatientGroups, patient_log_likelihood
 from model.modalities.registry import Registry
-from model.scoring.predict import PatientsLike, encode_patients, score_tables
+from model.scoring.predict import PatientsLike, encode_patients, recurrence_draws, score_tables
 
 
 def evidence_subsets(registry: Registry) -> dict[str, tuple[str, ...]]:
@@ -115,6 +118,50 @@ def _hide(lesions: Lesions, keep: tuple[str, ...]) -> Lesions:
     return replace(lesions, **changes)
 
 
+def lesion_log_weights(fit: Fit, cohort: PatientsLike) -> tuple[np.ndarray, Any]:
+    """Each lesion's PSIS-LOO log weights over the posterior draws: (n, S), normalised.
+
+    A lesion's weights are its patient's: leaving one lesion out leaves its patient out.
+
+    Returns
+    -------
+    log_weights : numpy.ndarray (n, S)
+        Draws in the scorer's order (chain-major); ``logsumexp`` over draws is 0.
+    result : arviz ELPDData
+        The PSIS-LOO result (Pareto k per patient).
+    """
+    result = loo(fit, cohort)
+    weights = result.log_weights.transpose("patient", "chain", "draw").to_numpy()
+    log_w = weights.reshape(len(weights), -1)  # (P, S), draws chain-major like the scorer's
+    log_w = log_w - logsumexp(log_w, axis=1, keepdims=True)
+    _, lesions = encode_patients(fit, cohort)
+    return log_w[np.unique(lesions.patient, return_inverse=True)[1]], result
+
+
+def with_leave_one_out(
+    made: LabelledPredictions, fit: Fit, cohort: PatientsLike
+) -> LabelledPredictions:
+    """In-sample predictions with their leave-one-out probabilities (``p_loo``) added.
+
+    ``p_loo`` of a lesion is sum_s w_s P_s(recurrence), with w its patient's PSIS-LOO weights:
+    the prediction of a fit that had not seen the patient (its label included), without
+    refitting. Net benefit and calibration from it are corrected for the optimism of scoring
+    the training lesions.
+
+    Raises
+    ------
+    ValueError
+        When the predictions are not in-sample (the fit never saw these lesions: nothing to
+        correct).
+    """
+    if not made.in_sample or made.scored is None:
+        raise ValueError("leave-one-out corrects in-sample predictions only")
+    log_w, _ = lesion_log_weights(fit, cohort)
+    draws = recurrence_draws(fit, cohort)
+    p_loo = np.sum(np.exp(log_w) * draws, axis=1)
+    return made._replace(p_loo=p_loo[made.scored])
+
+
 def label_scores(fit: Fit, cohort: PatientsLike) -> pd.DataFrame:
     """LOO predictive log score and Brier score of histopathology labels, per evidence subset.
 
@@ -125,12 +172,8 @@ def label_scores(fit: Fit, cohort: PatientsLike) -> pd.DataFrame:
         LOO log predictive probabilities of their labels), ``elpd_difference`` and its ``se``
         against all evidence, and ``brier``.
     """
-    result = loo(fit, cohort)
-    weights = result.log_weights.transpose("patient", "chain", "draw").to_numpy()
-    log_w = weights.reshape(len(weights), -1)  # (P, S), draws chain-major like the scorer's
-    log_w = log_w - logsumexp(log_w, axis=1, keepdims=True)
+    log_w, result = lesion_log_weights(fit, cohort)
     _, lesions = encode_patients(fit, cohort)
-    log_w = log_w[np.unique(lesions.patient, return_inverse=True)[1]]  # each lesion's patient
     labelled = lesions.label_source == HISTOPATHOLOGY
     tables, n_centers = score_tables(fit), len(fit.centers)
     y = lesions.label[labelled]

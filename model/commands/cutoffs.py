@@ -110,12 +110,21 @@ def run_cutoffs(args: argparse.Namespace) -> int:
         frames["combined"] = pd.concat(combined, ignore_index=True)
     if args.cohort:
         frames["decision_curve"] = an.labelled_decision_curves(
-            fit, args.cohort, ci_prob=args.ci_prob
+            fit, _labelled(fit, args.cohort), ci_prob=args.ci_prob
         )
     _print_cutoffs(frames, fit, threshold, args)
     if args.out:
         _write_outputs(frames, figures, Path(args.out), fit)
     return 0
+
+
+def _labelled(fit, cohort):
+    """The cohort's labelled predictions; in-sample ones with their leave-one-out correction."""
+    from model.checks.loo import with_leave_one_out
+    from model.evaluation.external import score_labelled
+
+    made = score_labelled(fit, cohort)
+    return with_leave_one_out(made, fit, cohort) if made.in_sample else made
 
 
 def _parse_cutoffs(text: str | None) -> list[float] | None:

@@ -189,6 +189,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
         raise _labels_problem(args.cohort, error) from None
     table = evaluate(made, ci_prob=args.ci_prob, bootstrap=args.bootstrap, seed=args.seed)
     follow = _follow_up_scores(by_reference[FOLLOW_UP], args)
+    if made.in_sample and args.out:  # the decision curves get a leave-one-out correction
+        from model.checks.loo import with_leave_one_out
+
+        made = with_leave_one_out(made, fit, args.cohort)
     reference = {
         "sensitivity": float(fit.draws.sensitivity.mean()),
         "specificity": float(fit.draws.specificity.mean()),

@@ -518,7 +518,11 @@ def labelled_decision_curves(
         ``p_better_than_rule``, ``p_better_than_all``, ``p_better_than_none`` (posterior
         probability that the model's net benefit is the larger); and for every strategy
         ``p_best`` and ``evpi`` (:func:`model.decision.curves.decision_value`: the sampling
-        uncertainty of these lesions, patients resampled together).
+        uncertainty of these lesions, patients resampled together). For in-sample predictions
+        that carry their leave-one-out probabilities
+        (:func:`model.checks.loo.with_leave_one_out`), the model's rows also have
+        ``net_benefit_loo``: the net benefit corrected for the optimism of scoring the lesions
+        the fit was trained on.
     """
     from model.decision.curves import (
         DEFAULT_THRESHOLDS,
@@ -548,6 +552,12 @@ def labelled_decision_curves(
         table.loc[model_rows, f"p_better_than_{label}"] = probability_better(nb, other)
     value = decision_value(data, "recurrence", ["model", rule], t, made.patient)
     table = table.merge(value, on=["model", "threshold"], how="left", validate="one_to_one")
+    if made.loo is not None:  # in-sample: the net benefit of the leave-one-out predictions
+        loo = pd.DataFrame({"recurrence": made.recurrence, "loo": made.loo})
+        corrected = decision_curve(loo, "recurrence", ["loo"], thresholds=t)
+        table.loc[model_rows, "net_benefit_loo"] = corrected.loc[
+            corrected["model"] == "loo", "net_benefit"
+        ].to_numpy()
     table.attrs.update(
         {
             "n": len(made.mean),
@@ -569,6 +579,7 @@ class _LabelledWithValue(NamedTuple):
     draws: np.ndarray  # (n, S) P(recurrence) per posterior draw
     patient: np.ndarray  # (n,) each lesion's patient
     in_sample: bool
+    loo: np.ndarray | None  # (n,) leave-one-out P(recurrence), for in-sample predictions
 
 
 def _labelled_with_value(
@@ -588,9 +599,11 @@ def _labelled_with_value(
     use = has & labelled
     if use.sum() < 2 or len(set(lesions.label[use])) < 2:
         raise ValueError(f"need histopathology-labelled lesions of both classes with {modality}")
+    loo = None
     if made is not None:
         rows = use[made.scored]
         draws, mean = made.draws[rows], made.p[rows]
+        loo = None if made.p_loo is None else made.p_loo[rows]
     else:  # the whole cohort: a lesion is scored with its patient's other lesions
         scored = score(lesions, score_tables(fit), len(fit.centers), fit.registry, keep_draws=True)
         draws = scored.p_draws[use]
@@ -602,4 +615,5 @@ def _labelled_with_value(
         draws,
         lesions.patient[use],
         bool(in_sample),
+        loo,
     )

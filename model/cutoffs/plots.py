@@ -106,14 +106,20 @@ def plot_transport(table: pd.DataFrame) -> Figure:
 
 
 def plot_decision_curves(table: pd.DataFrame, caption: str | None = None) -> Figure:
-    """Net benefit against threshold probability, with the model's posterior band if present."""
+    """Net benefit against threshold probability, with the model's posterior band if present.
+
+    In-sample curves with ``net_benefit_loo`` also show the model's leave-one-out net benefit
+    (dashed): what it would be on lesions the fit had not seen.
+    """
     fig = Figure(figsize=(7, 4.2), layout="constrained")
     ax = fig.add_subplot()
     top = table.loc[table["model"] == "all", "prevalence"].iloc[0]
+    colors = {}
     for name, rows in table.groupby("model", sort=False):
         line = ax.plot(
             rows["threshold"], rows["net_benefit"], lw=1.8 if name == "model" else 1.2, label=name
         )[0]
+        colors[name] = line.get_color()
         if "net_benefit_low" in rows and rows["net_benefit_low"].notna().any():
             ax.fill_between(
                 rows["threshold"],
@@ -122,6 +128,16 @@ def plot_decision_curves(table: pd.DataFrame, caption: str | None = None) -> Fig
                 color=line.get_color(),
                 alpha=0.2,
             )
+    if "net_benefit_loo" in table:
+        model = table[table["model"] == "model"]
+        ax.plot(
+            model["threshold"],
+            model["net_benefit_loo"],
+            color=colors["model"],
+            ls="--",
+            lw=1.4,
+            label="model, leave-one-out",
+        )
     in_sample = " (in-sample: the fit saw these lesions)" if table.attrs.get("in_sample") else ""
     ax.set(
         ylim=(-0.05, top * 1.1),

@@ -78,6 +78,10 @@ class LabelledPredictions(NamedTuple):
     lesions: Lesions | None
     scored: np.ndarray | None
     in_sample: bool  # the cohort is the one the fit was trained on (optimistic scores)
+    # (n,) leave-one-out P(recurrence) of in-sample predictions (PSIS: each lesion as if its
+    # patient had not been in the training data), when computed
+    # (:func:`model.checks.loo.with_leave_one_out`); None otherwise
+    p_loo: np.ndarray | None = None
 
 
 def labelled_predictions(

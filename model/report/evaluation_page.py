@@ -152,6 +152,7 @@ def _curve_rows(curves: pd.DataFrame) -> list[dict]:
             {
                 "threshold": f"{row['threshold']:.2f}",
                 "net_benefit": f"{row['net_benefit']:.3f}",
+                "loo": f"{row['net_benefit_loo']:.3f}" if "net_benefit_loo" in row else None,
                 "p_better": f"{row['p_better_than_rule']:.2f}",
                 "p_best": f"{row['p_best']:.2f}",
                 "evpi": f"{row['evpi']:.4f}",

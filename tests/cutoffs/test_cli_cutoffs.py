@@ -22,3 +22,15 @@ def test_rules_of_the_chosen_pair_come_and_then_or_pooled_then_new_center(capsys
         "DSC > 1.75 OR FET > 2 / pooled",
         "DSC > 1.75 OR FET > 2 / new center",
     ]
+
+
+def test_decision_curves_on_the_training_cohort_carry_their_leave_one_out_correction(tmp_path):
+    import pandas as pd
+
+    out = tmp_path / "out"
+    fit, cohort = str(DATA / "fit.nc"), str(DATA / "cohort.csv")
+    assert main(["cutoffs", fit, "--modality", "DSC", "--cohort", cohort, "--out", str(out)]) == 0
+    curves = pd.read_csv(out / "decision_curve.csv")
+    model = curves[curves.model == "model"]
+    assert model.net_benefit_loo.notna().all()
+    assert (model.net_benefit - model.net_benefit_loo).mean() > 0  # in-sample optimism

@@ -128,5 +128,8 @@ def test_the_page_shows_the_tables_scores_and_both_figures(tmp_path):
     curves = pd.read_csv(out / "decision_curve.csv")
     model = curves[curves.model == "model"]
     at = model.iloc[(model.threshold - 0.3).abs().argmin()]
-    assert f"<td>{at.threshold:.2f}</td><td>{at.net_benefit:.3f}</td>" in html
+    cells = (
+        f"<td>{at.threshold:.2f}</td><td>{at.net_benefit:.3f}</td><td>{at.net_benefit_loo:.3f}</td>"
+    )
+    assert cells in html  # in-sample: the leave-one-out net benefit beside the optimistic one
     assert not re.search(r"(src|href)\s*=\s*[\"']?(https?:)?//", html) and "<script" not in html
