@@ -257,7 +257,10 @@ def decision_value(
         ``model``, ``threshold``, ``p_best`` (the share of resamples in which the strategy has
         the largest net benefit; ties shared) and ``evpi`` (the same for every strategy of a
         threshold: E[max net benefit] - max E[net benefit], in net-benefit units, 0 when one
-        strategy is best in every resample), models in order, then ``all`` and ``none``.
+        strategy is best in every resample), models in order, then ``all`` and ``none``; and
+        for every strategy X a column ``p_above_X``: the share of resamples in which the row's
+        strategy has the larger net benefit than X (NaN on X's own rows; ties count for
+        neither), so any two strategies can be compared.
     """
     t = DEFAULT_THRESHOLDS if thresholds is None else np.asarray(thresholds, float)
     y, risks = _checked(data, outcome, list(models), None, None)
@@ -276,7 +279,7 @@ def decision_value(
     best = benefit == benefit.max(axis=1, keepdims=True)
     p_best = (best / best.sum(axis=1, keepdims=True)).mean(axis=0)  # (strategies, T)
     evpi = benefit.max(axis=1).mean(axis=0) - benefit.mean(axis=0).max(axis=0)
-    return pd.DataFrame(
+    table = pd.DataFrame(
         {
             "model": np.repeat(list(strategies), len(t)),
             "threshold": np.tile(t, len(strategies)),
@@ -284,3 +287,8 @@ def decision_value(
             "evpi": np.tile(np.maximum(evpi, 0.0), len(strategies)),
         }
     )
+    for j, other in enumerate(strategies):  # P(this strategy's net benefit > other's)
+        above = (benefit > benefit[:, j : j + 1, :]).mean(axis=0)  # (strategies, T)
+        above[j] = np.nan
+        table[f"p_above_{other}"] = above.reshape(-1)
+    return table

@@ -120,6 +120,12 @@ def test_treat_all_against_treat_none_has_the_beta_closed_form():
     never = value[value.model == "never"].p_best.to_numpy()
     np.testing.assert_allclose(never, (1 - above) / 2, atol=0.005)
     np.testing.assert_allclose(value.groupby("threshold").p_best.sum(), 1.0)
+    # any two strategies: treat all above treat none exactly when the prevalence exceeds t
+    np.testing.assert_allclose(everyone.p_above_none, above, atol=0.005)
+    none = value[value.model == "none"]
+    np.testing.assert_allclose(none.p_above_all.to_numpy(), 1 - above, atol=0.005)
+    np.testing.assert_array_equal(none.p_above_never, 0.0)  # a tie is neither above
+    assert everyone.p_above_all.isna().all()
 
 
 def test_a_strategy_best_in_every_resample_leaves_nothing_to_learn():
@@ -132,6 +138,7 @@ def test_a_strategy_best_in_every_resample_leaves_nothing_to_learn():
     perfect = value[value.model == "perfect"]
     np.testing.assert_array_equal(perfect.p_best, 1.0)
     np.testing.assert_array_equal(value.evpi, 0.0)
+    np.testing.assert_array_equal(perfect[["p_above_all", "p_above_none"]], 1.0)
 
 
 def test_patients_are_resampled_together():
