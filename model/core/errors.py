@@ -23,6 +23,9 @@ class Problem:
         The offending value as read, or ``None``.
     expected : str
         What was expected instead, in words.
+    cell : str or None, default None
+        The spreadsheet cell (``"B12"``) where the input is a workbook; then ``file`` names the
+        sheet too, and the cell replaces the row in the message.
     """
 
     file: str
@@ -30,10 +33,13 @@ class Problem:
     column: str | None
     value: str | None
     expected: str
+    cell: str | None = None
 
     def __str__(self) -> str:
         place = [self.file]
-        if self.row is not None:
+        if self.cell is not None:
+            place.append(f"cell {self.cell}")
+        elif self.row is not None:
             place.append(f"row {self.row}")
         if self.column is not None:
             place.append(f"column '{self.column}'")

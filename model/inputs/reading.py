@@ -13,6 +13,7 @@ block as soon as it is valid, so a million-lesion file is scored in bounded memo
 from __future__ import annotations
 
 import csv
+import datetime
 import json
 import math
 import os
@@ -50,6 +51,8 @@ def load_cohort(path: str | os.PathLike, registry: Registry | None = None) -> Co
     path : path-like
         A comma-separated file with a header row of known column names (``data/README.md``).
         ``patient_id`` and ``center`` are required; other columns may be absent (all missing).
+        An Excel workbook (``.xlsx``) is read the same way
+        (:func:`model.inputs.workbook.load_workbook`).
     registry : Registry, optional
         The modalities whose columns are known; default those of the bundled parameter file.
 
@@ -98,7 +101,12 @@ def cohort_blocks(
     ------
     model.core.errors.InputError
     """
+    from model.inputs.workbook import is_workbook, load_workbook
+
     registry = registry if registry is not None else default_registry()
+    if is_workbook(path):
+        yield load_workbook(path, registry)
+        return
     validator = Validator(Path(str(path)).name, registry)
     for block in _csv_cell_blocks(validator, path, block_rows):
         table = validator.validate(block)
@@ -280,12 +288,25 @@ def _csv_rows(count: int) -> np.ndarray:
 
 def _validated_frame(validator: Validator, frame: pd.DataFrame, source: str) -> Cohort:
     validator.check_columns([str(c) for c in frame.columns], None)
-    rows = _csv_rows(len(frame))
+    columns = {str(column): values.to_numpy(object) for column, values in frame.items()}
+    return validated_columns(validator, columns, _csv_rows(len(frame)), source)
+
+
+def validated_columns(
+    validator: Validator, columns: Mapping[str, np.ndarray], rows: np.ndarray, source: str
+) -> Cohort:
+    """Validate typed values by column (as a DataFrame or a workbook holds them).
+
+    Each value is read by :func:`_value_text`'s rules: numbers only where a number (or an integer
+    id) is expected, booleans only for yes/no fields, text as written, and anything else (a date,
+    say) reported with its row and column. Columns the schema does not know are skipped (the
+    caller has reported them).
+    """
     texts = {}
-    for column, values in frame.items():
-        field = validator.schema.by_name.get(str(column))
+    for column, values in columns.items():
+        field = validator.schema.by_name.get(column)
         if field is not None:
-            texts[field.name] = _field_texts(validator, field, values.to_numpy(object), rows)
+            texts[field.name] = _field_texts(validator, field, values, rows)
     return _validated_block(validator, CellBlock(rows, texts), source)
 
 
@@ -331,6 +352,11 @@ def _field_texts(validator: Validator, field: Field, values: np.ndarray, rows) -
             expected = field.expected()
             if isinstance(value, JsonNumber):
                 expected += ", written as a JSON string in quotes"
+            if isinstance(value, datetime.date | datetime.time):
+                expected += (
+                    " (the spreadsheet holds a date or time here: re-enter the value in a cell "
+                    "formatted as a number or as text)"
+                )
             validator.add(rows[i], field.name, str(value), expected)
         texts[i] = text
     return texts

@@ -1,0 +1,156 @@
+"""Cohort and patient files from Excel workbooks (``.xlsx``), read as strictly as a CSV.
+
+A research group's data usually live in a spreadsheet. The workbook's sheet is read with
+openpyxl, cell by cell as the workbook stores it (no pandas type guessing), and every value is
+judged by the same rules as a value in memory (:func:`model.inputs.reading.validated_columns`):
+a number only where a number (or an integer id) is expected, TRUE/FALSE only for yes/no fields,
+text as written, and a date, a time or a number in a text column reported rather than turned into
+something. A formula is read as the value the spreadsheet last computed and saved.
+
+Every problem names the workbook, the sheet and the cell (``B12``) with its column name, the
+value found and what was expected.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from model.core.errors import InputError, Problem
+from model.inputs.schema import Cohort
+from model.inputs.validation import Validator
+from model.modalities.registry import Registry
+
+WORKBOOK_SUFFIXES = (".xlsx",)
+
+SHEET_NAMES = ("lesions", "cohort", "patients")
+"""In a workbook of several sheets, the one read is the sheet of one of these names (any case)."""
+
+
+def is_workbook(path: Any) -> bool:
+    """Whether a path names an Excel workbook (by its suffix)."""
+    return isinstance(path, str | os.PathLike) and Path(path).suffix.lower() in WORKBOOK_SUFFIXES
+
+
+def load_workbook(path: str | os.PathLike, registry: Registry) -> Cohort:
+    """Load and validate the lesions of a workbook's sheet (one row per lesion).
+
+    The sheet is the workbook's only one, or else the one named ``lesions``, ``cohort`` or
+    ``patients``. Its first row holds the column names of the cohort format; a row whose cells
+    are all empty is skipped, as a blank line of a CSV.
+
+    Raises
+    ------
+    model.core.errors.InputError
+        Every problem, each with the sheet and cell: an unreadable file, no usable sheet, a
+        header that is not text, a value under no column name, and everything the cohort
+        format refuses.
+    """
+    name = Path(str(path)).name
+    sheet, rows = _sheet_rows(path, name)
+    label = f"{name}, sheet '{sheet}'"
+    validator = Validator(label, registry)
+    try:
+        header, numbers, grid = _table(validator, rows)
+        validator.check_columns(header, 1)
+        columns = {column: grid[:, i] for i, column in enumerate(header)}
+        from model.inputs.reading import validated_columns
+
+        return validated_columns(validator, columns, np.array(numbers, dtype=object), str(path))
+    except InputError as error:
+        positions = {column: i for i, column in enumerate(header)} if "header" in locals() else {}
+        raise InputError([_with_cell(p, positions) for p in error.problems]) from None
+
+
+def _sheet_rows(path, name: str) -> tuple[str, Iterable[tuple]]:
+    """The sheet to read and its rows of cell values."""
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (OSError, zipfile.BadZipFile, InvalidFileException, KeyError, ValueError) as error:
+        raise InputError(
+            [Problem(name, None, None, None, f"a readable .xlsx workbook ({error})")]
+        ) from None
+    sheets = book.worksheets
+    if len(sheets) > 1:
+        named = [s for s in sheets if s.title.strip().lower() in SHEET_NAMES]
+        if len(named) != 1:
+            titles = ", ".join(repr(s.title) for s in sheets)
+            raise InputError(
+                [
+                    Problem(
+                        name,
+                        None,
+                        None,
+                        titles,
+                        "one sheet, or exactly one sheet named "
+                        + ", ".join(repr(n) for n in SHEET_NAMES)
+                        + " among several",
+                    )
+                ]
+            )
+        sheets = named
+    return sheets[0].title, sheets[0].iter_rows(values_only=True)
+
+
+def _table(validator: Validator, rows: Iterable[tuple]) -> tuple[list[str], list[int], np.ndarray]:
+    """The header, the sheet row of each lesion, and the cell values under the header (n, k)."""
+    rows = iter(rows)
+    first = list(next(rows, ()))
+    while first and first[-1] is None:  # empty cells right of the last column name
+        first.pop()
+    header = []
+    for i, value in enumerate(first):
+        if not isinstance(value, str) or not value.strip():
+            validator.add(1, None, None if value is None else str(value), "a column name (text)")
+            validator.problems[-1] = _at(validator.problems[-1], i, 1)
+        header.append(str(value).strip() if value is not None else "")
+    if not header:
+        validator.fail_now(1, None, None, "a header row with column names")
+    numbers, records = [], []
+    for number, row in enumerate(rows, start=2):
+        values = [None if _blank(v) else v for v in row]
+        if all(v is None for v in values):
+            continue  # an empty row carries no lesion
+        for i in range(len(header), len(values)):
+            if values[i] is not None:
+                validator.add(number, None, str(values[i]), "a value under a column name")
+                validator.problems[-1] = _at(validator.problems[-1], i, number)
+        values = (values + [None] * len(header))[: len(header)]
+        numbers.append(number)
+        records.append(values)
+    grid = np.empty((len(records), len(header)), dtype=object)
+    if records:
+        grid[:] = records
+    return header, numbers, grid
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _at(problem: Problem, index: int, row: int) -> Problem:
+    from openpyxl.utils import get_column_letter
+
+    return Problem(
+        problem.file,
+        problem.row,
+        problem.column,
+        problem.value,
+        problem.expected,
+        f"{get_column_letter(index + 1)}{row}",
+    )
+
+
+def _with_cell(problem: Problem, positions: dict[str, int]) -> Problem:
+    """The problem with its cell address, where it concerns one cell of a known column."""
+    if problem.cell is not None or problem.row is None or problem.column not in positions:
+        return problem
+    return _at(problem, positions[problem.column], problem.row)
