@@ -131,6 +131,8 @@ def add_lca(sub: argparse._SubParsersAction) -> None:
 
 
 def run_lca(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from model.synthesis.latent_class import fit_latent_class, load_priors, load_test_results
 
     problems = _sampling_problems(args)
@@ -153,7 +155,18 @@ def run_lca(args: argparse.Namespace) -> int:
     out = console()
     subjects = int(data.counts.sum())
     title = f"Latent-class analysis of {subjects} subjects ({args.data}), 95% intervals"
-    out.print(frame_table(title, fit.summary(), {c: ".3f" for c in ("median", "lower", "upper")}))
+    formats = {c: ".3f" for c in ("median", "lower", "upper")}
+    estimates = pd.concat([fit.summary(), fit.likelihood_ratios()])
+    out.print(frame_table(title, estimates, formats))
+    patterns = fit.pattern_table().set_index(["population", *data.tests, "count"])
+    out.print(
+        frame_table(
+            "P(diseased | result pattern): posterior mean [95% interval], and the pattern's "
+            "likelihood ratio (median [95% interval]); blank = not done",
+            patterns,
+            {c: ".3f" for c in patterns.columns},
+        )
+    )
     _print_gate(out, fit.diagnostics)
     return 0
 

@@ -428,6 +428,55 @@ class LatentClassFit:
         table.index.name = "parameter"
         return table
 
+    def likelihood_ratios(self) -> pd.DataFrame:
+        """Each test's positive and negative likelihood ratio, median and 95% interval.
+
+        ``LR+ = Se / (1 - Sp)`` and ``LR- = (1 - Se) / Sp``, draw by draw: how far a positive or
+        a negative result moves the odds of disease (the marginal ratio of one test, whatever
+        dependence it has with another).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index ``lr_positive.<test>`` and ``lr_negative.<test>``; columns as :meth:`summary`.
+        """
+        ratios = {}
+        for test in self.data.tests:
+            se, sp = self.draws[f"sensitivity.{test}"], self.draws[f"specificity.{test}"]
+            ratios[f"lr_positive.{test}"] = interval(se / (1 - sp))
+            ratios[f"lr_negative.{test}"] = interval((1 - se) / sp)
+        table = pd.DataFrame(ratios, index=["median", "lower", "upper"]).T
+        table.index.name = "parameter"
+        return table
+
+    def pattern_table(self) -> pd.DataFrame:
+        """P(diseased | result pattern) for every observed pattern, with its likelihood ratio.
+
+        For each posterior draw, ``P(D=1 | r) = pi P(r | D=1) / (pi P(r | D=1) + (1 - pi)
+        P(r | D=0))`` with the pattern's population prevalence (and the pair's covariances under
+        dependence); the table gives its posterior mean (what a clinician reads: the
+        probability of disease given the results and the data) and 95% interval, and the
+        pattern's likelihood ratio ``P(r | D=1) / P(r | D=0)`` (median and interval). A blank
+        result was not done and drops out.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The patterns of :meth:`BinaryResults.table` (population, one column per test,
+            count) with ``p_diseased``, ``p_lower``, ``p_upper``, ``lr``, ``lr_lower``,
+            ``lr_upper``.
+        """
+        log1, log0 = _pattern_log_likelihoods(self)  # (S, n)
+        prevalence = np.stack([self.draws[f"prevalence.{p}"] for p in self.data.populations], 1)
+        pi = prevalence[:, self.data.population]
+        p = 1.0 / (1.0 + np.exp(np.log1p(-pi) - np.log(pi) + log0 - log1))
+        ratio = np.exp(log1 - log0)
+        table = self.data.table()
+        table["p_diseased"] = p.mean(axis=0)
+        table[["p_lower", "p_upper"]] = np.quantile(p, [0.025, 0.975], axis=0).T
+        table[["lr", "lr_lower", "lr_upper"]] = np.quantile(ratio, [0.5, 0.025, 0.975], axis=0).T
+        return table
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary with the data's patterns and the diagnostics."""
         return {
@@ -438,8 +487,45 @@ class LatentClassFit:
             "conditional_dependence": list(self.dependent) if self.dependent else None,
             "subjects": int(self.data.counts.sum()),
             "estimates": {k: dict(v) for k, v in self.summary().to_dict(orient="index").items()},
+            "likelihood_ratios": {
+                k: dict(v) for k, v in self.likelihood_ratios().to_dict(orient="index").items()
+            },
+            "patterns": self.pattern_table().to_dict(orient="records"),
             "diagnostics": self.diagnostics,
         }
+
+
+def _pattern_log_likelihoods(fit: LatentClassFit) -> tuple[np.ndarray, np.ndarray]:
+    """log P(r | D=1) and log P(r | D=0) of every pattern at every draw, each (S, n).
+
+    The numbers :func:`build_model`'s likelihood mixes, from the posterior draws.
+    """
+    data = fit.data
+    se = np.stack([fit.draws[f"sensitivity.{t}"] for t in data.tests], 1)[:, None, :]  # (S,1,J)
+    sp = np.stack([fit.draws[f"specificity.{t}"] for t in data.tests], 1)[:, None, :]
+    observed = data.patterns != MISSING
+    positive = (data.patterns == 1).astype(float)
+    independent = observed.copy()
+    log1 = log0 = np.zeros((se.shape[0], len(data.counts)))
+    if fit.dependent is not None:
+        a, b = _pair(data, fit.dependent)
+        both = observed[:, a] & observed[:, b]
+        independent[both, a] = independent[both, b] = False
+        c1, c0 = fit.draws["cov_diseased"], fit.draws["cov_healthy"]
+        sa, sb, fa, fb = se[:, 0, a], se[:, 0, b], sp[:, 0, a], sp[:, 0, b]
+        joint1 = np.stack(
+            [sa * sb + c1, sa * (1 - sb) - c1, (1 - sa) * sb - c1, (1 - sa) * (1 - sb) + c1], 1
+        )
+        joint0 = np.stack(
+            [(1 - fa) * (1 - fb) + c0, (1 - fa) * fb - c0, fa * (1 - fb) - c0, fa * fb + c0], 1
+        )
+        cell = np.where(both, 2 * (1 - data.patterns[:, a]) + (1 - data.patterns[:, b]), 0)
+        log1 = np.where(both, np.log(joint1[:, cell]), 0.0)
+        log0 = np.where(both, np.log(joint0[:, cell]), 0.0)
+    mask = independent.astype(float)
+    log1 = log1 + np.sum(mask * (positive * np.log(se) + (1 - positive) * np.log1p(-se)), -1)
+    log0 = log0 + np.sum(mask * (positive * np.log1p(-sp) + (1 - positive) * np.log(sp)), -1)
+    return log1, log0
 
 
 def fit_latent_class(

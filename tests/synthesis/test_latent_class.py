@@ -71,21 +71,36 @@ def test_stool_examination_matches_importance_sampling(stool_only):
         assert stool_only.summary().loc[name, "median"] == pytest.approx(median, abs=0.015), name
 
 
-def test_both_tests_match_importance_sampling(both_tests):
-    # Joseph et al.'s two-test model (their data and priors) by importance sampling from the
-    # priors: patterns (serology, stool) = (+,+) 38, (+,-) 87, (-,+) 2, (-,-) 35.
-    rng = np.random.default_rng(1)
-    n = 2_000_000
+TWO_TEST_PATTERNS = ((38, 1, 1), (87, 1, 0), (2, 0, 1), (35, 0, 0))
+"""(count, serology, stool) of Joseph et al.'s data."""
+
+
+def two_test_importance_sample(n=2_000_000, seed=1):
+    """Joseph et al.'s two-test model (their data and priors) by importance sampling from the
+    priors: prior draws, and each one's weight (the likelihood of the patterns)."""
+    rng = np.random.default_rng(seed)
     pi = rng.uniform(size=n)
     se1, sp1 = rng.beta(21.96, 5.49, n), rng.beta(4.1, 1.76, n)
     se2, sp2 = rng.beta(4.44, 13.31, n), rng.beta(71.25, 3.75, n)
     log_w = np.zeros(n)
-    for count, a, b in ((38, 1, 1), (87, 1, 0), (2, 0, 1), (35, 0, 0)):
-        diseased = (se1 if a else 1 - se1) * (se2 if b else 1 - se2)
-        healthy = (1 - sp1 if a else sp1) * (1 - sp2 if b else sp2)
-        log_w += count * np.log(pi * diseased + (1 - pi) * healthy)
+    for count, a, b in TWO_TEST_PATTERNS:
+        log_w += count * np.log(
+            pi * pattern_given(1, a, b, se1, se2) + (1 - pi) * pattern_given(0, a, b, sp1, sp2)
+        )
     weights = np.exp(log_w - log_w.max())
     assert weights.sum() ** 2 / (weights**2).sum() > 5_000  # effective sample size
+    return weights, {"pi": pi, "se1": se1, "sp1": sp1, "se2": se2, "sp2": sp2}
+
+
+def pattern_given(diseased, a, b, first, second):
+    """P(serology a, stool b | D): ``first``, ``second`` are the Se (D=1) or Sp (D=0)."""
+    hit = lambda r, accuracy: accuracy if r == diseased else 1 - accuracy  # noqa: E731
+    return hit(a, first) * hit(b, second)
+
+
+def test_both_tests_match_importance_sampling(both_tests):
+    weights, draws = two_test_importance_sample()
+    pi, se1, sp1, se2, sp2 = (draws[k] for k in ("pi", "se1", "sp1", "se2", "sp2"))
     prior_draws = {
         "prevalence.all": pi,
         "sensitivity.serology": se1,
@@ -98,6 +113,57 @@ def test_both_tests_match_importance_sampling(both_tests):
         cumulative = np.cumsum(weights[order]) / weights.sum()
         median = draws[order][np.searchsorted(cumulative, 0.5)]
         assert both_tests.summary().loc[name, "median"] == pytest.approx(median, abs=0.02), name
+
+
+def test_probability_of_disease_per_pattern_matches_importance_sampling(both_tests):
+    """P(D=1 | pattern), averaged over the exact posterior, for each of the four patterns."""
+    weights, d = two_test_importance_sample()
+    table = both_tests.pattern_table().set_index(["serology", "stool"])
+    for _, a, b in TWO_TEST_PATTERNS:
+        diseased = d["pi"] * pattern_given(1, a, b, d["se1"], d["se2"])
+        healthy = (1 - d["pi"]) * pattern_given(0, a, b, d["sp1"], d["sp2"])
+        exact = np.sum(weights * diseased / (diseased + healthy)) / weights.sum()
+        row = table.loc[("+" if a else "-", "+" if b else "-")]
+        assert row.p_diseased == pytest.approx(exact, abs=0.02), (a, b)
+        assert row.p_lower < row.p_diseased < row.p_upper
+    # more positive results, more likely diseased
+    assert table.loc[("+", "+")].p_diseased > table.loc[("+", "-")].p_diseased
+    assert table.loc[("-", "-")].p_diseased < table.loc[("-", "+")].p_diseased
+
+
+def test_a_single_tests_pattern_ratios_are_its_likelihood_ratios(stool_only):
+    ratios, table = stool_only.likelihood_ratios(), stool_only.pattern_table()
+    by_result = table.set_index("stool")
+    assert by_result.loc["+", "lr"] == pytest.approx(ratios.loc["lr_positive.stool", "median"])
+    assert by_result.loc["-", "lr"] == pytest.approx(ratios.loc["lr_negative.stool", "median"])
+    se, sp = stool_only.draws["sensitivity.stool"], stool_only.draws["specificity.stool"]
+    assert ratios.loc["lr_positive.stool", "median"] == pytest.approx(np.median(se / (1 - sp)))
+
+
+def test_pattern_probabilities_follow_the_dendukuri_joseph_cells():
+    """At one fixed parameter draw, P(D=1 | pattern) is Bayes' rule on the dependent cells."""
+    from model.synthesis.latent_class import MISSING, BinaryResults, LatentClassFit
+
+    patterns = np.array([[1, 1], [1, 0], [0, 0], [1, MISSING]])
+    data = BinaryResults(("a", "b"), ("all",), patterns, np.ones(4, int), np.zeros(4, int))
+    se, sp, c1, c0, pi = (0.8, 0.7), (0.9, 0.95), 0.05, 0.02, 0.3
+    one = lambda x: np.array([x])  # noqa: E731
+    draws = {
+        "prevalence.all": one(pi),
+        "sensitivity.a": one(se[0]), "sensitivity.b": one(se[1]),
+        "specificity.a": one(sp[0]), "specificity.b": one(sp[1]),
+        "cov_diseased": one(c1), "cov_healthy": one(c0),
+    }  # fmt: skip
+    table = LatentClassFit(data, draws, ("a", "b")).pattern_table()
+    cells = [
+        (se[0] * se[1] + c1, (1 - sp[0]) * (1 - sp[1]) + c0),
+        (se[0] * (1 - se[1]) - c1, (1 - sp[0]) * sp[1] - c0),
+        ((1 - se[0]) * (1 - se[1]) + c1, sp[0] * sp[1] + c0),
+        (se[0], 1 - sp[0]),  # b not done: a's own marginal
+    ]
+    for row, (diseased, healthy) in zip(table.itertuples(), cells, strict=True):
+        assert row.p_diseased == pytest.approx(pi * diseased / (pi * diseased + (1 - pi) * healthy))
+        assert row.lr == pytest.approx(diseased / healthy)
 
 
 def test_second_test_sharpens_the_prevalence(stool_only, both_tests):

@@ -137,7 +137,13 @@ def test_a_dependent_pair_must_be_two_different_tests():
 # --------------------------------------------------------------------------------------------
 def test_summary_and_json_of_given_draws():
     rng = np.random.default_rng(5)
-    draws = {"prevalence.P": rng.beta(2, 5, 300), "sensitivity.x": rng.beta(8, 2, 300)}
+    draws = {
+        **{f"prevalence.{p}": rng.beta(2, 5, 300) for p in "PQ"},
+        **{f"{a}.{t}": rng.beta(8, 2, 300) for a in ("sensitivity", "specificity") for t in "xyz"},
+    }
+    for name, accuracy in (("cov_diseased", "sensitivity"), ("cov_healthy", "specificity")):
+        a, b = draws[f"{accuracy}.x"], draws[f"{accuracy}.y"]
+        draws[name] = rng.uniform(0, 1, 300) * (np.minimum(a, b) - a * b)  # feasible, as fitted
     fit = LatentClassFit(DATA, draws, ("x", "y"), {"divergences": 0})
     table = fit.summary()
     assert table.index.tolist() == list(draws) and table.index.name == "parameter"
@@ -154,8 +160,11 @@ def test_summary_and_json_of_given_draws():
         "conditional_dependence": ["x", "y"],
         "subjects": 52,
         "estimates": {k: dict(v) for k, v in table.iterrows()},
+        "likelihood_ratios": {k: dict(v) for k, v in fit.likelihood_ratios().iterrows()},
+        "patterns": fit.pattern_table().to_dict(orient="records"),
         "diagnostics": {"divergences": 0},
     }
+    assert len(document["patterns"]) == len(DATA.counts)
     assert LatentClassFit(DATA, draws).to_dict()["conditional_dependence"] is None
 
 
