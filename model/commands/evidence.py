@@ -167,6 +167,17 @@ def run_lca(args: argparse.Namespace) -> int:
             {c: ".3f" for c in patterns.columns},
         )
     )
+    check = fit.predictive_check()
+    shown = check.set_index(["population", *data.tests])
+    out.print(
+        frame_table(
+            "Posterior predictive check of the pattern counts: observed, expected and 95% "
+            f"predictive interval; posterior predictive p-value {check.attrs['ppp']:.2f} (near 0: "
+            "the data fit worse than the model's own replicates)",
+            shown,
+            {"expected": ".1f", "lower": ".0f", "upper": ".0f"},
+        )
+    )
     _print_gate(out, fit.diagnostics)
     return 0
 

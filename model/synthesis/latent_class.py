@@ -477,6 +477,66 @@ class LatentClassFit:
         table[["lr", "lr_lower", "lr_upper"]] = np.quantile(ratio, [0.5, 0.025, 0.975], axis=0).T
         return table
 
+    def predictive_check(self, seed: int = 0) -> pd.DataFrame:
+        """Posterior predictive check of the pattern counts.
+
+        Subjects are grouped by population and by which tests were done; each group's N
+        subjects fall into the 2^k result patterns of its k tests with the model's
+        probabilities ``pi P(r | D=1) + (1 - pi) P(r | D=0)``. For every posterior draw a
+        replicate of the group's counts is drawn (multinomial), so each pattern, observed or
+        not, gets its expected count and a 95% predictive interval. The discrepancy
+        ``sum (count - expected)^2 / expected`` of the data against that of the replicates gives
+        the posterior predictive p-value (``attrs["ppp"]``): near 0 when the data fit worse than
+        the model's own replicates (Gelman, Meng & Stern 1996).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Population, one column per test (``+``, ``-``, blank = not done), ``count``
+            (observed, 0 for a pattern not seen), ``expected``, ``lower``, ``upper`` and
+            ``outside`` (the count lies outside its interval).
+        """
+        rng = np.random.default_rng(seed)
+        observed = {
+            (int(g), tuple(r)): int(c)
+            for g, r, c in zip(
+                self.data.population, self.data.patterns, self.data.counts, strict=True
+            )
+        }
+        groups: dict[tuple[int, tuple[bool, ...]], int] = {}
+        for (g, r), c in observed.items():
+            key = (g, tuple(v != MISSING for v in r))
+            groups[key] = groups.get(key, 0) + c
+        rows, t_data, t_rep = [], 0.0, 0.0
+        for (g, done), total in groups.items():
+            combos = _all_patterns(done)
+            every = BinaryResults(
+                self.data.tests, self.data.populations, combos,
+                np.zeros(len(combos), int), np.full(len(combos), g),
+            )  # fmt: skip
+            log1, log0 = _pattern_log_likelihoods(LatentClassFit(every, self.draws, self.dependent))
+            pi = self.draws[f"prevalence.{self.data.populations[g]}"][:, None]
+            p = pi * np.exp(log1) + (1 - pi) * np.exp(log0)  # (S, combos)
+            p = p / p.sum(axis=1, keepdims=True)
+            replicates = np.array([rng.multinomial(total, q) for q in p])  # (S, combos)
+            counts = np.array([observed.get((g, tuple(r)), 0) for r in combos])
+            expected = total * p
+            t_data = t_data + ((counts - expected) ** 2 / expected).sum(axis=1)
+            t_rep = t_rep + ((replicates - expected) ** 2 / expected).sum(axis=1)
+            low, high = np.quantile(replicates, [0.025, 0.975], axis=0)
+            for i, r in enumerate(combos):
+                rows.append((g, r, counts[i], expected[:, i].mean(), low[i], high[i]))
+        table = BinaryResults(
+            self.data.tests, self.data.populations, np.array([r for _, r, *_ in rows]),
+            np.array([c for _, _, c, *_ in rows]), np.array([g for g, *_ in rows]),
+        ).table()  # fmt: skip
+        table["expected"] = [e for *_, e, _, _ in rows]
+        table["lower"] = [lo for *_, lo, _ in rows]
+        table["upper"] = [hi for *_, hi in rows]
+        table["outside"] = (table["count"] < table["lower"]) | (table["count"] > table["upper"])
+        table.attrs["ppp"] = float(np.mean(t_rep >= t_data))
+        return table
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary with the data's patterns and the diagnostics."""
         return {
@@ -491,8 +551,21 @@ class LatentClassFit:
                 k: dict(v) for k, v in self.likelihood_ratios().to_dict(orient="index").items()
             },
             "patterns": self.pattern_table().to_dict(orient="records"),
+            "predictive_check": {
+                "ppp": (check := self.predictive_check()).attrs["ppp"],
+                "patterns": check.to_dict(orient="records"),
+            },
             "diagnostics": self.diagnostics,
         }
+
+
+def _all_patterns(done: tuple[bool, ...]) -> np.ndarray:
+    """Every result pattern of the tests marked done (:data:`MISSING` for the others)."""
+    k = sum(done)
+    results = (np.arange(2**k)[:, None] >> np.arange(k)[::-1]) & 1  # rows of k bits
+    out = np.full((2**k, len(done)), MISSING)
+    out[:, [i for i, d in enumerate(done) if d]] = 1 - results  # all-positive first
+    return out
 
 
 def _pattern_log_likelihoods(fit: LatentClassFit) -> tuple[np.ndarray, np.ndarray]:

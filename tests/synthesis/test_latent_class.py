@@ -166,6 +166,55 @@ def test_pattern_probabilities_follow_the_dendukuri_joseph_cells():
         assert row.lr == pytest.approx(diseased / healthy)
 
 
+def fixed_fit(patterns, counts, se=(0.9, 0.8), sp=(0.85, 0.95), pi=0.4, draws=2000):
+    """A fit whose every draw is the same parameters (the truth), for the predictive check."""
+    from model.synthesis.latent_class import BinaryResults, LatentClassFit
+
+    patterns = np.asarray(patterns)
+    data = BinaryResults(
+        ("a", "b"), ("all",), patterns, np.asarray(counts), np.zeros(len(counts), int)
+    )
+    constant = lambda x: np.full(draws, x)  # noqa: E731
+    values = {
+        "prevalence.all": constant(pi),
+        "sensitivity.a": constant(se[0]), "sensitivity.b": constant(se[1]),
+        "specificity.a": constant(sp[0]), "specificity.b": constant(sp[1]),
+    }  # fmt: skip
+    return LatentClassFit(data, values)
+
+
+def test_the_predictive_check_expects_each_patterns_share_and_flags_a_misfit():
+    from model.synthesis.latent_class import MISSING
+
+    se, sp, pi = (0.9, 0.8), (0.85, 0.95), 0.4
+    cells = [(1, 1), (1, 0), (0, 1), (0, 0)]
+
+    def share(a, b):
+        hit = lambda r, x, d: x if r == d else 1 - x  # noqa: E731
+        return pi * hit(a, se[0], 1) * hit(b, se[1], 1) + (1 - pi) * hit(a, sp[0], 0) * hit(
+            b, sp[1], 0
+        )
+
+    n = 1000
+    exact = [round(n * share(a, b)) for a, b in cells]
+    check = fixed_fit(cells, exact).predictive_check(seed=1).set_index(["a", "b"])
+    for (a, b), count in zip(cells, exact, strict=True):
+        row = check.loc[("+" if a else "-", "+" if b else "-")]
+        assert row.expected == pytest.approx(sum(exact) * share(a, b))
+        assert row["count"] == count and not row.outside
+    assert check.attrs["ppp"] > 0.5  # counts at their expectation fit better than replicates
+    # 30 subjects with only test a done, all positive: their own group, its unseen pattern
+    # listed with a count of 0 where about 16 were expected
+    alone = fixed_fit(cells + [[1, MISSING]], exact + [30]).predictive_check(seed=1)
+    alone = alone[alone.b == ""].set_index("a")
+    assert alone.loc["-", "count"] == 0 and alone.loc["+", "count"] == 30
+    assert alone.loc["-", "expected"] == pytest.approx(30 * (1 - share(1, 1) - share(1, 0)))
+    assert alone.loc["-", "outside"]
+    # the same accuracies cannot make discordant results the rule
+    misfit = fixed_fit(cells, [10, 400, 400, 10]).predictive_check(seed=1)
+    assert misfit.attrs["ppp"] < 0.01 and misfit.outside.all()
+
+
 def test_second_test_sharpens_the_prevalence(stool_only, both_tests):
     one, two = stool_only.summary(), both_tests.summary()
     width_one = one.loc["prevalence.all", "upper"] - one.loc["prevalence.all", "lower"]

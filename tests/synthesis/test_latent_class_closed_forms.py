@@ -162,6 +162,10 @@ def test_summary_and_json_of_given_draws():
         "estimates": {k: dict(v) for k, v in table.iterrows()},
         "likelihood_ratios": {k: dict(v) for k, v in fit.likelihood_ratios().iterrows()},
         "patterns": fit.pattern_table().to_dict(orient="records"),
+        "predictive_check": {
+            "ppp": fit.predictive_check().attrs["ppp"],
+            "patterns": fit.predictive_check().to_dict(orient="records"),
+        },
         "diagnostics": {"divergences": 0},
     }
     assert len(document["patterns"]) == len(DATA.counts)
