@@ -133,7 +133,12 @@ def add_lca(sub: argparse._SubParsersAction) -> None:
 def run_lca(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from model.synthesis.latent_class import fit_latent_class, load_priors, load_test_results
+    from model.synthesis.latent_class import (
+        fit_latent_class,
+        identification_warnings,
+        load_priors,
+        load_test_results,
+    )
 
     problems = _sampling_problems(args)
     dependent = tuple(args.dependent) if args.dependent else None
@@ -178,6 +183,8 @@ def run_lca(args: argparse.Namespace) -> int:
             {"expected": ".1f", "lower": ".0f", "upper": ".0f"},
         )
     )
+    for warning in identification_warnings(data, dependent):
+        out.print(f"[bold yellow]Warning:[/] {markup_value(warning)}", markup=True)
     _print_gate(out, fit.diagnostics)
     return 0
 

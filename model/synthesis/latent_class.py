@@ -555,8 +555,47 @@ class LatentClassFit:
                 "ppp": (check := self.predictive_check()).attrs["ppp"],
                 "patterns": check.to_dict(orient="records"),
             },
+            "warnings": identification_warnings(self.data, self.dependent),
             "diagnostics": self.diagnostics,
         }
+
+
+def identification_warnings(
+    data: BinaryResults, dependent: tuple[str, str] | None = None
+) -> list[str]:
+    """Why the data alone cannot identify the model, if they cannot; empty when they can.
+
+    The data's degrees of freedom are, per population and set of tests done, one fewer than the
+    2^k patterns of its k tests; the model has a prevalence per population, a sensitivity and a
+    specificity per test and, with dependence, two covariances. With more parameters than
+    degrees of freedom the posterior follows the priors where the data are silent (Joseph,
+    Gyorkos & Coupal 1995), so the priors must carry real information. A test never done, or
+    never positive or never negative, says nothing about its own accuracy.
+    """
+    groups = {
+        (int(g), tuple(r != MISSING)) for g, r in zip(data.population, data.patterns, strict=True)
+    }
+    freedom = sum(2 ** sum(done) - 1 for _, done in groups)
+    parameters = len(data.populations) + 2 * len(data.tests) + (2 if dependent else 0)
+    warnings = []
+    if parameters > freedom:
+        warnings.append(
+            f"not identified by the data alone: {parameters} parameters ({len(data.populations)} "
+            f"prevalence{'s' if len(data.populations) != 1 else ''}, {len(data.tests)} "
+            "sensitivities and specificities"
+            + (", 2 covariances" if dependent else "")
+            + f") from {freedom} degrees of freedom in the pattern counts; the answer rests on "
+            "the priors where the data are silent"
+        )
+    for j, test in enumerate(data.tests):
+        done = data.patterns[:, j] != MISSING
+        results = set(data.patterns[done, j].tolist())
+        if not done.any():
+            warnings.append(f"test '{test}' was never done: its accuracy is its prior")
+        elif len(results) < 2:
+            word = "positive" if results == {1} else "negative"
+            warnings.append(f"test '{test}' is always {word}: the data say little of its accuracy")
+    return warnings
 
 
 def _all_patterns(done: tuple[bool, ...]) -> np.ndarray:

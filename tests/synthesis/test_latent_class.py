@@ -215,6 +215,31 @@ def test_the_predictive_check_expects_each_patterns_share_and_flags_a_misfit():
     assert misfit.attrs["ppp"] < 0.01 and misfit.outside.all()
 
 
+def test_a_model_the_data_cannot_identify_is_warned_about(capsys):
+    from model.synthesis.latent_class import MISSING, BinaryResults, identification_warnings
+
+    def results(patterns, populations=1):
+        patterns = np.array(patterns)
+        population = np.arange(len(patterns)) % populations
+        names = tuple("PQR"[:populations])
+        return BinaryResults(("a", "b"), names, patterns, np.ones(len(patterns), int), population)
+
+    two_tests = results([[1, 1], [1, 0], [0, 1], [0, 0]])
+    (warning,) = identification_warnings(two_tests)
+    assert "5 parameters (1 prevalence, 2 sensitivities and specificities) from 3" in warning
+    # Hui-Walter: two populations and two tests give 6 degrees of freedom for 6 parameters
+    hui_walter = results([[1, 1], [1, 1], [1, 0], [1, 0], [0, 1], [0, 1], [0, 0], [0, 0]], 2)
+    assert identification_warnings(hui_walter) == []
+    assert "2 covariances) from 6" in identification_warnings(hui_walter, ("a", "b"))[0]
+    silent = identification_warnings(results([[1, MISSING], [0, MISSING]] * 2, 2))
+    assert "test 'b' was never done" in silent[-1]
+    constant = identification_warnings(results([[1, 1], [1, 0]] * 2, 2))
+    assert constant[-1] == "test 'a' is always positive: the data say little of its accuracy"
+    assert main(["lca", str(DATA_FILE), "--test", "serology", "--test", "stool", "--count",
+                 "count", "--priors", str(PRIORS), "--draws", "200"]) == 0  # fmt: skip
+    assert "Warning: not identified by the data alone" in capsys.readouterr().out
+
+
 def test_second_test_sharpens_the_prevalence(stool_only, both_tests):
     one, two = stool_only.summary(), both_tests.summary()
     width_one = one.loc["prevalence.all", "upper"] - one.loc["prevalence.all", "lower"]

@@ -166,6 +166,7 @@ def test_summary_and_json_of_given_draws():
             "ppp": fit.predictive_check().attrs["ppp"],
             "patterns": fit.predictive_check().to_dict(orient="records"),
         },
+        "warnings": [],
         "diagnostics": {"divergences": 0},
     }
     assert len(document["patterns"]) == len(DATA.counts)
