@@ -27,15 +27,26 @@ print(json.dumps({"summary": summary, "checksum": checksum,
 """
 
 
-def run():
-    done = subprocess.run(
-        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, cwd=ROOT, check=True
+def start() -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-c", SCRIPT],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
     )
-    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def result(process: subprocess.Popen) -> dict:
+    out, err = process.communicate()
+    assert process.returncode == 0, err
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def test_same_seed_same_fit_and_scores_across_processes():
-    first, second = run(), run()
+    # two processes at once: each compiles and samples on its own, as two users' would
+    processes = [start(), start()]
+    first, second = (result(p) for p in processes)
     assert first["checksum"] == second["checksum"]
     assert first["summary"] == second["summary"]
     assert first["p"] == second["p"] and first["low"] == second["low"]
