@@ -181,7 +181,44 @@ def _read_document(path: Path) -> dict[str, Any]:
                 for key in missing
             ]
         )
+    problems = [
+        Problem(path.name, None, f"{key}[{i}]", str(row)[:80], SCORE_ROW)
+        for key in ("scores", "follow_up_scores")
+        for i, row in enumerate(document.get(key) or [])
+        if not _score_row(row)
+    ]
+    if not isinstance(document["scores"], list) or not document["scores"]:
+        problems.append(Problem(path.name, None, "scores", None, "a list of " + SCORE_ROW))
+    if problems:
+        raise InputError(problems)
     return document
+
+
+SCORE_ROW = (
+    "a score as rnbayes writes it: group (text), n and n_recurrence (whole numbers), metric "
+    "(text), value and its four interval bounds (numbers or null), flagged (true or false)"
+)
+
+NUMBER_KEYS = ("value", "posterior_low", "posterior_high", "bootstrap_low", "bootstrap_high")
+
+
+def _score_row(row: Any) -> bool:
+    """Whether one score of an evaluation document has the fields and types rnbayes writes."""
+
+    def number(x: Any) -> bool:
+        return x is None or (isinstance(x, int | float) and not isinstance(x, bool))
+
+    return (
+        isinstance(row, dict)
+        and isinstance(row.get("group"), str)
+        and isinstance(row.get("metric"), str)
+        and all(
+            isinstance(row.get(k), int) and not isinstance(row.get(k), bool)
+            for k in ("n", "n_recurrence")
+        )
+        and all(number(row.get(k, "absent")) for k in NUMBER_KEYS)
+        and isinstance(row.get("flagged"), bool)
+    )
 
 
 def _require_equal(name: str, key: str, document: dict, wanted: str, what: str) -> None:

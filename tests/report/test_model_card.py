@@ -163,6 +163,18 @@ def test_an_evaluation_of_another_fit_or_cohort_is_refused(evaluation_folder, tm
         model_card(FIT, evaluation=tmp_path / "card")
 
 
+def test_a_hand_edited_score_is_refused_naming_its_entry(evaluation_folder, tmp_path, capsys):
+    edited = tmp_path / "edited"
+    shutil.copytree(evaluation_folder, edited)
+    document = json.loads((edited / "evaluation.json").read_text())
+    document["scores"][2]["value"] = "0.9"
+    (edited / "evaluation.json").write_text(json.dumps(document))
+    code = main(["model-card", FIT, "--evaluation", str(edited), "--out", str(tmp_path / "card")])
+    err = capsys.readouterr().err
+    assert code == 2 and "column 'scores[2]'" in err and "numbers or null" in err
+    assert "Traceback" not in err
+
+
 def test_a_cohort_other_than_the_training_cohort_is_refused(tmp_path):
     cohort = pd.read_csv(DATA / "cohort.csv", dtype=str, keep_default_na=False)
     cohort.loc[0, "perfusion_ratio"] = "9.5"
