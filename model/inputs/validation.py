@@ -24,7 +24,15 @@ import pandas as pd
 
 from model.core.errors import InputError, Problem
 from model.core.numbers import MAX_NUMBER_LENGTH, NUMBER
-from model.inputs.schema import PATIENT_COLUMNS, Field, Schema, schema_for, text_column
+from model.inputs.schema import (
+    PATIENT_COLUMNS,
+    Field,
+    Schema,
+    default_registry,
+    modality_fields,
+    schema_for,
+    text_column,
+)
 from model.inputs.vocabulary import COLUMN_SYNONYMS, MAX_FOLLOW_UPS, MAX_LESIONS_PER_PATIENT
 from model.modalities.registry import Registry
 from model.modalities.spec import Marker
@@ -497,6 +505,13 @@ def _reading_order(problem: Problem, columns: tuple[str, ...]) -> tuple[int, int
 
 
 def _unknown_column_hint(name: str, schema: Schema) -> str:
+    absent = _modality_not_in_use(name, schema)
+    if absent is not None:
+        return (
+            f"a column of the modalities in use (it belongs to {absent.label}, which the "
+            "parameter file in use, a fit's when scoring, does not declare: leave the column "
+            "out or use a fit that has it)"
+        )
     synonym = COLUMN_SYNONYMS.get(name.strip().lower())
     close = (
         [synonym]
@@ -506,3 +521,13 @@ def _unknown_column_hint(name: str, schema: Schema) -> str:
     if close:
         return f"a known column (unknown column; did you mean '{close[0]}'?)"
     return "a known column (unknown column; see data/README.md for the format)"
+
+
+def _modality_not_in_use(name: str, schema: Schema):
+    """The bundled registry's modality a column belongs to, when the schema's registry lacks it."""
+    for modality in default_registry():
+        if modality.name not in schema.registry.names and any(
+            f.name == name for f in modality_fields(modality)
+        ):
+            return modality
+    return None

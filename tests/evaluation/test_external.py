@@ -217,3 +217,15 @@ def test_follow_up_labels_are_scored_through_the_reference_and_scan_labels_not_a
     np.testing.assert_array_equal(
         made[HISTOPATHOLOGY].p, labelled_predictions(bundled_fit, bundled_cohort_path).p
     )
+
+
+def test_a_cohort_with_modalities_the_fit_lacks_is_refused_saying_which(
+    fit_without_pet, bundled_cohort_path
+):
+    from model.core.errors import InputError
+
+    with pytest.raises(InputError) as caught:
+        evaluate(fit_without_pet, bundled_cohort_path, bootstrap=10)
+    text = str(caught.value)
+    assert "column 'pet_tbr': expected a column of the modalities in use (it belongs to PET" in text
+    assert text.count("belongs to PET") == 4  # tracer, TBR, read and its cutoff
