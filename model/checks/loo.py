@@ -21,10 +21,10 @@ from scipy.special import logsumexp
 from model.evaluation.external import LabelledPredictions
 from model.fitting.sampling import Fit
 from model.inputs.encode import FOLLOW_UP, HISTOPATHOLOGY, Lesions, no_evidence
-from model.likelihood.kernel import class_log_joint, class_log_terms
+from model.likelihood.kernel import class_log_joint, class_log_terms, score
 from model.likelihood.patients import PatientGroups, patient_log_likelihood
 from model.modalities.registry import Registry
-from model.scoring.predict import PatientsLike, encode_patients, recurrence_draws, score_tables
+from model.scoring.predict import PatientsLike, encode_patients, score_tables
 
 
 def evidence_subsets(registry: Registry) -> dict[str, tuple[str, ...]]:
@@ -86,10 +86,14 @@ def label_log_likelihood(lesions: Lesions, se: np.ndarray, sp: np.ndarray) -> np
 
 def loo(fit: Fit, cohort: PatientsLike):
     """PSIS-LOO of the fit on its training patients (an ArviZ ``ELPDData``, pointwise)."""
+    return _psis(fit, pointwise_log_likelihood(fit, cohort)[0])
+
+
+def _psis(fit: Fit, log_lik: np.ndarray):
+    """PSIS-LOO of pointwise log-likelihoods (P, S) with the fit's chains and draws."""
     import arviz as az
     import xarray as xr
 
-    log_lik, _ = pointwise_log_likelihood(fit, cohort)
     chains, draws = fit.posterior.sizes["chain"], fit.posterior.sizes["draw"]
     array = log_lik.T.reshape(chains, draws, -1)
     tree = xr.DataTree.from_dict(
@@ -118,7 +122,7 @@ def _hide(lesions: Lesions, keep: tuple[str, ...]) -> Lesions:
     return replace(lesions, **changes)
 
 
-def lesion_log_weights(fit: Fit, cohort: PatientsLike) -> tuple[np.ndarray, Any]:
+def lesion_log_weights(fit: Fit, cohort: PatientsLike) -> tuple[np.ndarray, Any, Lesions]:
     """Each lesion's PSIS-LOO log weights over the posterior draws: (n, S), normalised.
 
     A lesion's weights are its patient's: leaving one lesion out leaves its patient out.
@@ -129,13 +133,15 @@ def lesion_log_weights(fit: Fit, cohort: PatientsLike) -> tuple[np.ndarray, Any]
         Draws in the scorer's order (chain-major); ``logsumexp`` over draws is 0.
     result : arviz ELPDData
         The PSIS-LOO result (Pareto k per patient).
+    lesions : Lesions
+        The cohort's lesions, encoded.
     """
-    result = loo(fit, cohort)
+    log_lik, lesions = pointwise_log_likelihood(fit, cohort)
+    result = _psis(fit, log_lik)
     weights = result.log_weights.transpose("patient", "chain", "draw").to_numpy()
     log_w = weights.reshape(len(weights), -1)  # (P, S), draws chain-major like the scorer's
     log_w = log_w - logsumexp(log_w, axis=1, keepdims=True)
-    _, lesions = encode_patients(fit, cohort)
-    return log_w[np.unique(lesions.patient, return_inverse=True)[1]], result
+    return log_w[np.unique(lesions.patient, return_inverse=True)[1]], result, lesions
 
 
 def with_leave_one_out(
@@ -156,8 +162,10 @@ def with_leave_one_out(
     """
     if not made.in_sample or made.scored is None:
         raise ValueError("leave-one-out corrects in-sample predictions only")
-    log_w, _ = lesion_log_weights(fit, cohort)
-    draws = recurrence_draws(fit, cohort)
+    log_w, _, lesions = lesion_log_weights(fit, cohort)
+    draws = score(
+        lesions, score_tables(fit), len(fit.centers), fit.registry, keep_draws=True
+    ).p_draws  # every draw: the weights are over all of them, not the kept ones
     p_loo = np.sum(np.exp(log_w) * draws, axis=1)
     return made._replace(p_loo=p_loo[made.scored])
 
@@ -172,8 +180,7 @@ def label_scores(fit: Fit, cohort: PatientsLike) -> pd.DataFrame:
         LOO log predictive probabilities of their labels), ``elpd_difference`` and its ``se``
         against all evidence, and ``brier``.
     """
-    log_w, result = lesion_log_weights(fit, cohort)
-    _, lesions = encode_patients(fit, cohort)
+    log_w, result, lesions = lesion_log_weights(fit, cohort)
     labelled = lesions.label_source == HISTOPATHOLOGY
     tables, n_centers = score_tables(fit), len(fit.centers)
     y = lesions.label[labelled]

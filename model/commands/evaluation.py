@@ -339,10 +339,11 @@ def _follow_up_scores(made, args):
 def _print_scores(table, ci_prob: float, title: str) -> None:
     """The score table and its flagged groups."""
     from model.core.console import frame_table
+    from model.evaluation.display import score_text
 
     out = console()
     level = round(100 * ci_prob)
-    shown = table.assign(score=[_score_text(r) for r in table.itertuples()]).pivot_table(
+    shown = table.assign(score=[score_text(r) for r in table.itertuples()]).pivot_table(
         index=["group", "n", "n_recurrence"],
         columns="metric",
         values="score",
@@ -398,42 +399,26 @@ def _print_closing(trained_on: str, synthetic: bool) -> None:
     out.print(DECISION_SUPPORT)
 
 
-MARKDOWN_METRICS = {
-    "c_statistic": "c-statistic",
-    "calibration_intercept": "calibration intercept",
-    "calibration_slope": "calibration slope",
-    "brier": "Brier score",
-}
+MARKDOWN_METRICS = ("c_statistic", "calibration_intercept", "calibration_slope", "brier")
+"""The scores of the README's leave-one-center-out table."""
 
 
 def markdown_scores(table) -> str:
     """The scores per group as a Markdown table (values with their bootstrap intervals)."""
     from model.core.console import markdown_cell
+    from model.evaluation.display import METRIC_LABELS, score_text, scores_by_group
 
-    header = "| held-out center | lesions (recurrences) | " + " | ".join(MARKDOWN_METRICS.values())
+    labels = [METRIC_LABELS[name] for name in MARKDOWN_METRICS]
+    header = "| held-out center | lesions (recurrences) | " + " | ".join(labels)
     lines = [header + " |", "|---" * (len(MARKDOWN_METRICS) + 2) + "|"]
-    for group, rows in table.groupby("group", sort=False):
-        by_metric = {r.metric: r for r in rows.itertuples()}
-        first = next(iter(by_metric.values()))
+    for group, first, by_metric in scores_by_group(table):
         cells = [
             markdown_cell(group),
             f"{first.n} ({first.n_recurrence})",
-            *(_score_text(by_metric[name]) for name in MARKDOWN_METRICS),
+            *(score_text(by_metric[name]) for name in MARKDOWN_METRICS),
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
-
-
-def _score_text(row) -> str:
-    """'value [low, high]', '-' for an undefined score or interval, '!' when flagged."""
-    if row.value != row.value:  # NaN: one class, or perfect separation
-        return "-"
-    interval = (
-        "[-]"
-        if row.bootstrap_low != row.bootstrap_low
-        else f"[{row.bootstrap_low:.3f}, {row.bootstrap_high:.3f}]"
-    )
-    return f"{row.value:.3f} {interval}" + (" !" if row.flagged else "")
 
 
 COMMANDS = (add_evaluate, add_crossval)

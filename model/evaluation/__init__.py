@@ -7,7 +7,8 @@
   center, with posterior and bootstrap intervals, and the reliability curve with its band;
 - :mod:`~model.evaluation.crossval`: leave-one-center-out validation, each center predicted by
   a fit to the others (folds on Dask, resumable);
-- :mod:`~model.evaluation.plots`: the reliability diagram.
+- :mod:`~model.evaluation.plots`: the reliability diagram;
+- :mod:`~model.evaluation.display`: scores as text (labels, values, intervals) for every table.
 
 Fits only in cross-validation. May import: core, modalities, inputs, likelihood, fitting, scoring.
 """

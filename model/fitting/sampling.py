@@ -172,6 +172,22 @@ class Fit:
         """The fit's modalities: the columns it scores."""
         return self.parameters.registry
 
+    def stored_training_rows(self):
+        """The training cohort stored in the file (``fit --store-data``) as text cells, or None.
+
+        A :class:`pandas.DataFrame` of strings, blank cells as None, for
+        :func:`model.scoring.predict.as_cohort` to validate like any input.
+        """
+        if self.training_data is None:
+            return None
+        import io
+
+        import pandas as pd
+
+        return pd.read_csv(
+            io.StringIO(self.training_data), dtype=str, keep_default_na=False
+        ).replace("", None)
+
     @cached_property
     def draws(self) -> PosteriorDraws:
         """The posterior as NumPy arrays (chains and draws stacked)."""

@@ -13,6 +13,7 @@ value found and what was expected.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import zipfile
 from collections.abc import Iterable
@@ -54,16 +55,17 @@ def load_workbook(path: str | os.PathLike, registry: Registry) -> Cohort:
     name = Path(str(path)).name
     sheet, rows = _sheet_rows(path, name)
     label = f"{name}, sheet '{sheet}'"
+    from model.inputs.reading import validated_columns
+
     validator = Validator(label, registry)
+    positions: dict[str, int] = {}  # each column's place, for the cell of a problem
     try:
         header, numbers, grid = _table(validator, rows)
+        positions = {column: i for i, column in enumerate(header)}
         validator.check_columns(header, 1)
         columns = {column: grid[:, i] for i, column in enumerate(header)}
-        from model.inputs.reading import validated_columns
-
         return validated_columns(validator, columns, np.array(numbers, dtype=object), str(path))
     except InputError as error:
-        positions = {column: i for i, column in enumerate(header)} if "header" in locals() else {}
         raise InputError([_with_cell(p, positions) for p in error.problems]) from None
 
 
@@ -109,8 +111,8 @@ def _table(validator: Validator, rows: Iterable[tuple]) -> tuple[list[str], list
     header = []
     for i, value in enumerate(first):
         if not isinstance(value, str) or not value.strip():
-            validator.add(1, None, None if value is None else str(value), "a column name (text)")
-            validator.problems[-1] = _at(validator.problems[-1], i, 1)
+            shown = None if value is None else str(value)
+            _add_at(validator, 1, i, shown, "a column name (text)")
         header.append(str(value).strip() if value is not None else "")
     if not header:
         validator.fail_now(1, None, None, "a header row with column names")
@@ -121,8 +123,7 @@ def _table(validator: Validator, rows: Iterable[tuple]) -> tuple[list[str], list
             continue  # an empty row carries no lesion
         for i in range(len(header), len(values)):
             if values[i] is not None:
-                validator.add(number, None, str(values[i]), "a value under a column name")
-                validator.problems[-1] = _at(validator.problems[-1], i, number)
+                _add_at(validator, number, i, str(values[i]), "a value under a column name")
         values = (values + [None] * len(header))[: len(header)]
         numbers.append(number)
         records.append(values)
@@ -136,21 +137,22 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _at(problem: Problem, index: int, row: int) -> Problem:
+def _add_at(validator: Validator, row: int, index: int, value: str | None, expected: str) -> None:
+    """Record a problem of one cell that belongs to no column (a header cell, a stray value)."""
+    validator.problems.append(
+        Problem(validator.file, row, None, value, expected, _cell(index, row))
+    )
+
+
+def _cell(index: int, row: int) -> str:
+    """The cell address (``B12``) of a 0-based column index and a sheet row."""
     from openpyxl.utils import get_column_letter
 
-    return Problem(
-        problem.file,
-        problem.row,
-        problem.column,
-        problem.value,
-        problem.expected,
-        f"{get_column_letter(index + 1)}{row}",
-    )
+    return f"{get_column_letter(index + 1)}{row}"
 
 
 def _with_cell(problem: Problem, positions: dict[str, int]) -> Problem:
     """The problem with its cell address, where it concerns one cell of a known column."""
     if problem.cell is not None or problem.row is None or problem.column not in positions:
         return problem
-    return _at(problem, positions[problem.column], problem.row)
+    return dataclasses.replace(problem, cell=_cell(positions[problem.column], problem.row))

@@ -13,16 +13,9 @@ import pandas as pd
 
 from model import __version__
 from model.core.console import DECISION_SUPPORT, SYNTHETIC_NOTE
+from model.evaluation.display import METRIC_LABELS, interval_text, number_text, scores_by_group
 from model.evaluation.plots import plot_reliability
 from model.report.figures import inline_svg
-
-PAGE_METRICS = {
-    "c_statistic": "c-statistic",
-    "calibration_intercept": "calibration intercept",
-    "calibration_slope": "calibration slope",
-    "brier": "Brier score",
-    "ece": "expected calibration error",
-}
 
 CURVE_THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 """Thresholds at which the page tabulates the model's net benefit."""
@@ -88,7 +81,7 @@ def evaluation_page(
             rows=_score_rows(table),
             follow_up_rows=None if follow_up is None else _score_rows(follow_up),
             reference=reference,
-            metrics=list(PAGE_METRICS.values()),
+            metrics=list(METRIC_LABELS.values()),
             flagged=sorted({r.group for r in table.itertuples() if r.flagged}),
             reliability=inline_svg(plot_reliability(band, p, caption), "reliability diagram"),
             curves=None
@@ -104,34 +97,24 @@ def evaluation_page(
 
 def _score_rows(table: pd.DataFrame) -> list[dict]:
     """Per group: its counts and, per score, the value with both intervals."""
-    rows = []
-    for group, part in table.groupby("group", sort=False):
-        by_metric = {r.metric: r for r in part.itertuples()}
-        first = next(iter(by_metric.values()))
-        rows.append(
-            {
-                "group": group,
-                "n": first.n,
-                "n_recurrence": first.n_recurrence,
-                "cells": [_cell(by_metric.get(name)) for name in PAGE_METRICS],
-            }
-        )
-    return rows
+    return [
+        {
+            "group": group,
+            "n": first.n,
+            "n_recurrence": first.n_recurrence,
+            "cells": [_cell(by_metric.get(name)) for name in METRIC_LABELS],
+        }
+        for group, first, by_metric in scores_by_group(table)
+    ]
 
 
 def _cell(r) -> dict:
-    def number(x) -> str:
-        return "-" if x is None or x != x else f"{x:.3f}"
-
-    def interval(low, high) -> str:
-        return "[-]" if number(low) == "-" else f"[{number(low)}, {number(high)}]"
-
-    if r is None or number(r.value) == "-":
+    if r is None or number_text(r.value) == "-":
         return {"value": "-", "bootstrap": "", "posterior": "[-]", "flagged": False}
     return {
-        "value": number(r.value),
-        "bootstrap": interval(r.bootstrap_low, r.bootstrap_high),
-        "posterior": interval(r.posterior_low, r.posterior_high),
+        "value": number_text(r.value),
+        "bootstrap": interval_text(r.bootstrap_low, r.bootstrap_high),
+        "posterior": interval_text(r.posterior_low, r.posterior_high),
         "flagged": bool(r.flagged),
     }
 

@@ -80,12 +80,8 @@ def fit_report(
             ),
         },
     }
-    if cohort is None and fit.training_data is not None:
-        import io
-
-        cohort = pd.read_csv(
-            io.StringIO(fit.training_data), dtype=str, keep_default_na=False
-        ).replace("", None)
+    if cohort is None:
+        cohort = fit.stored_training_rows()
     if cohort is not None:
         checks = _data_checks(fit, as_cohort(cohort, fit.registry), ci_prob)
         context["figures"].update(checks.pop("figures"))

@@ -24,6 +24,7 @@ import pandas as pd
 
 from model import __version__
 from model.core.errors import InputError, Problem
+from model.evaluation.display import METRIC_LABELS, interval_text, number_text
 from model.fitting.sampling import Fit
 from model.report.tripod_ai import TRIPOD_AI, ChecklistItem
 
@@ -55,14 +56,6 @@ EVALUATION_FILES = {
     "crossval.json": "rnbayes crossval --out",
 }
 """The documents an evaluation folder may hold, and the command that writes each."""
-
-CARD_METRICS = {
-    "c_statistic": "c-statistic",
-    "calibration_intercept": "calibration intercept",
-    "calibration_slope": "calibration slope",
-    "brier": "Brier score",
-    "ece": "expected calibration error",
-}
 
 
 @dataclass(frozen=True)
@@ -345,11 +338,7 @@ def _training_cohort(fit: Fit, cohort):
     if cohort is not None:
         return cohort
     if fit.training_data is not None:
-        import io
-
-        return pd.read_csv(
-            io.StringIO(fit.training_data), dtype=str, keep_default_na=False
-        ).replace("", None)
+        return fit.stored_training_rows()
     if fit.provenance["cohort"].get("synthetic"):
         from model.core.files import bundled
 
@@ -692,11 +681,11 @@ def _performance(f: _Facts) -> tuple[str, str]:
     overall = e.scores[e.scores["group"] == e.scores["group"].iloc[0]]
     level = round(100 * e.ci_prob)
     text = f"{e.design}, {overall['group'].iloc[0]}: " + "; ".join(
-        f"{CARD_METRICS[r.metric]} {_value(r.value)} ({level}% bootstrap "
-        f"{_interval(r.bootstrap_low, r.bootstrap_high)}, posterior "
-        f"{_interval(r.posterior_low, r.posterior_high)})"
+        f"{METRIC_LABELS[r.metric]} {number_text(r.value)} ({level}% bootstrap "
+        f"{interval_text(r.bootstrap_low, r.bootstrap_high)}, posterior "
+        f"{interval_text(r.posterior_low, r.posterior_high)})"
         for r in overall.itertuples()
-        if r.metric in CARD_METRICS
+        if r.metric in METRIC_LABELS
     )
     text += "."
     if e.follow_up is not None:
@@ -705,8 +694,8 @@ def _performance(f: _Facts) -> tuple[str, str]:
         text += (
             f" Against {int(pooled['n'].iloc[0])} follow-up labels, each prediction carried "
             "through the reference's sensitivity and specificity: c-statistic "
-            f"{_value(by_metric['c_statistic'])}, calibration intercept "
-            f"{_value(by_metric['calibration_intercept'])}."
+            f"{number_text(by_metric['c_statistic'])}, calibration intercept "
+            f"{number_text(by_metric['calibration_intercept'])}."
         )
     if e.design.startswith("in-sample"):
         text += " In-sample: apparent performance, optimistic."
@@ -845,13 +834,3 @@ FILLERS = {
 
 def _posterior_mean(fit: Fit, variable: str) -> float:
     return float(fit.posterior[variable].mean())
-
-
-def _value(x) -> str:
-    return "-" if x is None or x != x else f"{x:.3f}"
-
-
-def _interval(low, high) -> str:
-    if low is None or high is None or low != low:
-        return "[-]"
-    return f"[{low:.3f}, {high:.3f}]"

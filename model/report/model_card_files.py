@@ -14,9 +14,9 @@ import pandas as pd
 
 from model.core.console import markdown_cell
 from model.core.files import atomic_write_text
+from model.evaluation.display import METRIC_LABELS, score_text, scores_by_group
 from model.report.model_card import (
     AUTHORS,
-    CARD_METRICS,
     FILLED,
     INTENDED_USE,
     NOT_A_DIAGNOSIS,
@@ -119,29 +119,13 @@ def card_markdown(card: ModelCard) -> str:
 def score_table(card: ModelCard) -> pd.DataFrame:
     """The evaluation's scores, one row per group, a 'value [low, high]' cell per score."""
     assert card.evaluation is not None
-    scores = card.evaluation.scores
     rows = []
-    for group, part in scores.groupby("group", sort=False):
-        by_metric = {r.metric: r for r in part.itertuples()}
-        first = next(iter(by_metric.values()))
+    for group, first, by_metric in scores_by_group(card.evaluation.scores):
         row = {"group": group, "lesions (recurrences)": f"{first.n} ({first.n_recurrence})"}
-        for name, label in CARD_METRICS.items():
-            r = by_metric.get(name)
-            row[label] = "-" if r is None else _score_cell(r)
+        for name, label in METRIC_LABELS.items():
+            row[label] = "-" if name not in by_metric else score_text(by_metric[name])
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def _score_cell(r) -> str:
-    def missing(x) -> bool:
-        return x is None or x != x
-
-    if missing(r.value):
-        return "-"
-    interval = (
-        "[-]" if missing(r.bootstrap_low) else f"[{r.bootstrap_low:.3f}, {r.bootstrap_high:.3f}]"
-    )
-    return f"{r.value:.3f} {interval}" + (" !" if r.flagged else "")
 
 
 def _markdown_table(frame: pd.DataFrame) -> list[str]:
