@@ -36,6 +36,9 @@ def add_meta(sub: argparse._SubParsersAction) -> None:
         "correlation, the Rutter-Gatsonis SROC and the binormal separation d' implied by the "
         "pooled point. The within-study likelihood is exact binomial by default; --likelihood "
         "normal uses the normal approximation with continuity correction of R mada::reitsma. "
+        "With --covariate or --numeric-covariate it is a meta-regression: coefficients, the "
+        "summary point per level (or at --at values), leave-one-study-out comparison with the "
+        "model without covariates, and mada's REML fit and likelihood-ratio test. "
         "DATA is a CSV with one row per study (data/README.md).",
     )
     p.add_argument("data", help="CSV of 2x2 tables, one row per study")
@@ -57,11 +60,35 @@ def add_meta(sub: argparse._SubParsersAction) -> None:
         "or zero cells) or 'normal' (Reitsma 2005, as R mada::reitsma: normal observed logits, "
         "0.5 added to every cell of every study when any cell is 0; data/meta/README.md)",
     )
+    p.add_argument(
+        "--covariate",
+        action="append",
+        default=[],
+        metavar="COL",
+        help="meta-regression on a categorical study-level column (repeat); levels are sorted, "
+        "the first is the reference",
+    )
+    p.add_argument(
+        "--numeric-covariate",
+        action="append",
+        default=[],
+        metavar="COL",
+        help="meta-regression on a numeric study-level column, e.g. each study's cutoff (repeat)",
+    )
+    p.add_argument(
+        "--at",
+        action="append",
+        default=[],
+        metavar="COL=VALUE",
+        help="the value of a numeric covariate at which to give the summary point and SROC "
+        "(e.g. cutoff=1.75; default: its mean across studies)",
+    )
     _add_sampling(p)
     p.set_defaults(run=run_meta)
 
 
 def run_meta(args: argparse.Namespace) -> int:
+    from model.synthesis.covariates import load_covariates
     from model.synthesis.meta_analysis import (
         fit_meta_analysis,
         load_study_tables,
@@ -71,11 +98,17 @@ def run_meta(args: argparse.Namespace) -> int:
     problems = _sampling_problems(args)
     if args.plot and not args.plot.lower().endswith(PLOT_FORMATS):
         problems.append(argument_problem("--plot", args.plot, "a .png, .pdf or .svg file name"))
+    at = _covariate_values(args, problems)
     if problems:
         raise InputError(problems)
     columns = {cell: getattr(args, cell) for cell in ("tp", "fp", "fn", "tn")}
     tables = load_study_tables(args.data, columns, args.study)
-    result = fit_meta_analysis(tables, draws=args.draws, seed=args.seed, likelihood=args.likelihood)
+    sampling = {"draws": args.draws, "seed": args.seed, "likelihood": args.likelihood}
+    if args.covariate or args.numeric_covariate:
+        reserved = [*columns.values(), args.study or "study"]
+        design = load_covariates(args.data, args.covariate, args.numeric_covariate, reserved)
+        return _run_meta_regression(args, tables, design, at, sampling)
+    result = fit_meta_analysis(tables, **sampling)
     if args.plot:
         from model.core.files import save_figure
 
@@ -100,6 +133,99 @@ def run_meta(args: argparse.Namespace) -> int:
         "point; multiply d' by the within-class SD of the log value for a separation prior."
     )
     _print_gate(out, result.diagnostics)
+    if args.plot:
+        out.print(f"Plot written to {args.plot}")
+    return 0
+
+
+def _covariate_values(args: argparse.Namespace, problems: list[Problem]) -> dict[str, float]:
+    """``--at COL=VALUE`` pairs: each names a numeric covariate and gives a plain number."""
+    from model.core.numbers import parse_number
+
+    values = {}
+    for text in args.at:
+        column, _, number = text.partition("=")
+        value = parse_number(number.strip())
+        if column.strip() not in args.numeric_covariate:
+            problems.append(
+                argument_problem("--at", text, "COL=VALUE naming a --numeric-covariate")
+            )
+        elif value is None:
+            problems.append(argument_problem("--at", text, "COL=VALUE with a decimal number"))
+        else:
+            values[column.strip()] = value
+    return values
+
+
+def _run_meta_regression(args, tables, design, at: dict[str, float], sampling: dict) -> int:
+    import numpy as np
+
+    from model.synthesis.meta_analysis import fit_meta_analysis, normal_approximation
+    from model.synthesis.meta_regression import (
+        MetaRegression,
+        compare_by_loo,
+        plot_meta_regression,
+    )
+    from model.synthesis.reml import fit_normal, likelihood_ratio_test
+
+    regression = MetaRegression(fit_meta_analysis(tables, design=design, **sampling))
+    loo = compare_by_loo(regression.fit, fit_meta_analysis(tables, **sampling))
+    logits, variances = normal_approximation(tables)
+    matrix = np.column_stack([np.ones(len(tables)), design.matrix])
+    columns = ("intercept", *design.columns)
+    reml = fit_normal(logits, variances, matrix, columns)
+    test = likelihood_ratio_test(logits, variances, matrix, columns, matrix[:, :1], columns[:1])
+    if args.plot:
+        from model.core.files import save_figure
+
+        save_figure(plot_meta_regression(regression, at), args.plot)
+    if args.json:
+        from model.core.outputs import json_text
+
+        payload = {
+            "data": args.data,
+            "likelihood": args.likelihood,
+            **regression.to_dict(at),
+            "loo_comparison": loo.to_dict(),
+            "normal_reml": reml.table().reset_index().to_dict(orient="records"),
+            "likelihood_ratio_test": test.__dict__,
+        }
+        print(json_text(payload, indent=1))
+        return 0
+    from model.core.console import frame_table
+
+    out = console()
+    formats = {c: ".3f" for c in ("median", "lower", "upper", "p_positive")}
+    out.print(
+        frame_table(
+            f"Bivariate meta-regression of {len(tables)} studies ({args.data}), "
+            f"{args.likelihood} likelihood: coefficients (intercept = first level"
+            + (", numeric covariates at 0" if args.numeric_covariate else "")
+            + "), 95% intervals, P(> 0)",
+            regression.coefficients(),
+            formats,
+        )
+    )
+    points = regression.summary_points(at).set_index([*design.names, "quantity"])
+    out.print(frame_table("Summary points per setting, 95% intervals", points, formats))
+    out.print(
+        f"Leave-one-study-out (PSIS-LOO, study effects integrated out): elpd difference "
+        f"{loo.difference:+.1f} (SE {loo.se:.1f}) for the covariates against none; "
+        f"largest Pareto k {loo.max_pareto_k:.2f}"
+        + (" (above 0.7: unreliable)" if loo.max_pareto_k > 0.7 else "")
+    )
+    out.print(
+        frame_table(
+            "Normal approximation fitted by REML, as R mada::reitsma: estimate, SE, z, p, 95% CI",
+            reml.table(),
+            {c: ".3f" for c in ("estimate", "se", "z", "p", "lower", "upper")},
+        )
+    )
+    out.print(
+        f"Likelihood-ratio test (ML, as mada's anova) of the covariates: chi-square "
+        f"{test.statistic:.2f} on {test.df} df, p = {test.p:.3g}"
+    )
+    _print_gate(out, regression.fit.diagnostics)
     if args.plot:
         out.print(f"Plot written to {args.plot}")
     return 0

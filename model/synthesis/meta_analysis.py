@@ -50,6 +50,7 @@ from scipy import special, stats
 
 from model.core.errors import InputError, Problem
 from model.core.numbers import parse_whole
+from model.synthesis.covariates import StudyDesign
 from model.synthesis.io import (
     LEVEL,
     interval,
@@ -280,7 +281,10 @@ def centred_effects(tables: StudyTables) -> np.ndarray:
 
 
 def build_model(
-    tables: StudyTables, priors: MetaPriors = MetaPriors(), likelihood: str = "binomial"
+    tables: StudyTables,
+    priors: MetaPriors = MetaPriors(),
+    likelihood: str = "binomial",
+    design: StudyDesign | None = None,
 ):
     """The bivariate random-effects model as a :class:`pymc.Model` (see the module docstring).
 
@@ -291,6 +295,12 @@ def build_model(
     likelihood : {"binomial", "normal"}, default "binomial"
         Exact binomial within-study likelihood, or the normal approximation of Reitsma et al.
         (2005) with ``mada``'s continuity correction.
+    design : StudyDesign, optional
+        Study-level covariates (meta-regression). Each study's mean logits are then
+        ``mu + (x_i - mean x) @ slope``: ``mu`` is the pooled point at the studies' mean
+        covariates and ``slope`` (dims ``covariate``, ``scale``) has a ``Normal(0, mu_sd / s)``
+        prior, ``s`` being 1 for a level's dummy and the covariate's SD across studies for a
+        numeric covariate.
 
     Returns
     -------
@@ -299,7 +309,7 @@ def build_model(
         and ``rho``. The binomial model adds the study effects: each study's logit sensitivity,
         then its logit FPR given that, centred (``sens_centred``, ``fpr_centred``) or
         standardised (``sens_z``, ``fpr_z``) as :func:`centred_effects` chooses. The normal
-        model has none (they are integrated out).
+        model has none (they are integrated out). With a design, also ``slope``.
 
     Raises
     ------
@@ -316,16 +326,22 @@ def build_model(
         mu = pm.Normal("mu", 0.0, priors.mu_sd, dims="scale")
         tau = pm.HalfNormal("tau", priors.tau_sd, dims="scale")
         rho = pm.Uniform("rho", -1.0, 1.0)
+        mean = mu * pt.ones((len(tables), 2))
+        if design is not None:
+            model.add_coord("covariate", list(design.columns))
+            scale = priors.mu_sd / design.scales[:, None]
+            slope = pm.Normal("slope", 0.0, scale, dims=("covariate", "scale"))
+            mean = mean + pt.dot(design.matrix - design.means, slope)
         if likelihood == "normal":
             logits, variances = normal_approximation(tables)
-            # Marginal of the observed logits: N(mu, Sigma + diag(variances)), factorised.
+            # Marginal of the observed logits: N(mean, Sigma + diag(variances)), factorised.
             var_sens = tau[0] ** 2 + variances[:, 0]
             var_fpr = tau[1] ** 2 + variances[:, 1]
             cov = rho * tau[0] * tau[1]
-            pm.Normal("tsens", mu[0], pt.sqrt(var_sens), observed=logits[:, 0], dims="study")
+            pm.Normal("tsens", mean[:, 0], pt.sqrt(var_sens), observed=logits[:, 0], dims="study")
             pm.Normal(
                 "tfpr",
-                mu[1] + cov / var_sens * (logits[:, 0] - mu[0]),
+                mean[:, 1] + cov / var_sens * (logits[:, 0] - mean[:, 0]),
                 pt.sqrt(var_fpr - cov**2 / var_sens),
                 observed=logits[:, 1],
                 dims="study",
@@ -333,8 +349,8 @@ def build_model(
             return model
         # The bivariate normal of the study effects as logit Se, then logit FPR given logit Se.
         centre = centred_effects(tables)
-        logit_sens = _study_effect("sens", mu[0] * pt.ones(len(tables)), tau[0], centre[:, 0])
-        mean_fpr = mu[1] + rho * tau[1] / tau[0] * (logit_sens - mu[0])
+        logit_sens = _study_effect("sens", mean[:, 0], tau[0], centre[:, 0])
+        mean_fpr = mean[:, 1] + rho * tau[1] / tau[0] * (logit_sens - mean[:, 0])
         residual_sd = tau[1] * pt.sqrt(1.0 - rho**2)
         logit_fpr = _study_effect("fpr", mean_fpr, residual_sd, centre[:, 1])
         pm.Binomial("tp", n=tables.tp + tables.fn, logit_p=logit_sens, observed=tables.tp)
@@ -376,6 +392,12 @@ class MetaAnalysis:
         The convergence gate (:meth:`model.fitting.diagnostics.Gate.to_dict`).
     likelihood : {"binomial", "normal"}, default "binomial"
         The within-study likelihood of the fit.
+    design : StudyDesign, optional
+        The study-level covariates of a meta-regression; ``mu_sens`` and ``mu_fpr`` are then the
+        pooled logits at the studies' mean covariates (see
+        :class:`~model.synthesis.meta_regression.MetaRegression` for the summaries).
+    slope : numpy.ndarray, optional
+        With a design, draws of the slopes, shape (draws, covariate columns, 2).
     """
 
     tables: StudyTables
@@ -386,6 +408,8 @@ class MetaAnalysis:
     rho: np.ndarray
     diagnostics: dict[str, Any] = field(default_factory=dict)
     likelihood: str = "binomial"
+    design: StudyDesign | None = None
+    slope: np.ndarray | None = None
 
     @property
     def sensitivity(self) -> np.ndarray:
@@ -403,14 +427,15 @@ class MetaAnalysis:
         Returns
         -------
         pandas.DataFrame
-            Index: ``sensitivity``, ``specificity``, ``tau_logit_sensitivity``,
-            ``tau_logit_fpr``, ``rho``, ``sroc_auc``, ``binormal_d_prime``, ``binormal_auc``;
-            columns ``median``, ``lower``, ``upper``.
+            Index: ``sensitivity``, ``specificity``, ``lr_positive``, ``lr_negative``,
+            ``diagnostic_odds_ratio``, ``tau_logit_sensitivity``, ``tau_logit_fpr``, ``rho``,
+            ``sroc_auc``, ``binormal_d_prime``, ``binormal_auc``; columns ``median``,
+            ``lower``, ``upper``. The likelihood ratios are those of the pooled point, computed
+            per draw (so their intervals carry the joint uncertainty of Se and Sp).
         """
         separation = binormal_separation(self.sensitivity, self.specificity)
         rows = {
-            "sensitivity": self.sensitivity,
-            "specificity": self.specificity,
+            **accuracy_draws(self.sensitivity, self.specificity),
             "tau_logit_sensitivity": self.tau_sens,
             "tau_logit_fpr": self.tau_fpr,
             "rho": self.rho,
@@ -518,6 +543,31 @@ class MetaAnalysis:
         }
 
 
+def accuracy_draws(sensitivity: np.ndarray, specificity: np.ndarray) -> dict[str, np.ndarray]:
+    """Sensitivity, specificity, LR+, LR- and diagnostic odds ratio, draw by draw.
+
+    Parameters
+    ----------
+    sensitivity, specificity : numpy.ndarray
+        Posterior draws.
+
+    Returns
+    -------
+    dict
+        ``sensitivity``, ``specificity``, ``lr_positive`` = Se / (1 - Sp),
+        ``lr_negative`` = (1 - Se) / Sp and ``diagnostic_odds_ratio`` = LR+ / LR-.
+    """
+    positive = sensitivity / (1.0 - specificity)
+    negative = (1.0 - sensitivity) / specificity
+    return {
+        "sensitivity": sensitivity,
+        "specificity": specificity,
+        "lr_positive": positive,
+        "lr_negative": negative,
+        "diagnostic_odds_ratio": positive / negative,
+    }
+
+
 def _ellipse(center: np.ndarray, cov: np.ndarray, points: int) -> pd.DataFrame:
     """An ellipse of probability LEVEL in (logit sens, logit FPR), mapped to ROC space."""
     angle = np.linspace(0.0, 2.0 * np.pi, points)
@@ -535,6 +585,7 @@ def fit_meta_analysis(
     seed: int = 0,
     priors: MetaPriors = MetaPriors(),
     likelihood: str = "binomial",
+    design: StudyDesign | None = None,
 ) -> MetaAnalysis:
     """Fit the bivariate model with NUTS (nutpie).
 
@@ -550,6 +601,8 @@ def fit_meta_analysis(
         (Chu & Cole 2006; Hamza et al. 2008). ``"normal"``: the normal approximation of Reitsma
         et al. (2005) with ``mada``'s continuity correction (:func:`normal_approximation`), to
         reproduce ``mada::reitsma``.
+    design : StudyDesign, optional
+        Study-level covariates: a meta-regression (:func:`build_model`).
 
     Returns
     -------
@@ -560,13 +613,17 @@ def fit_meta_analysis(
     ValueError
         For an unknown likelihood.
     """
-    model = build_model(tables, priors, likelihood)
+    model = build_model(tables, priors, likelihood, design)
     posterior, gate = sample_posterior(model, draws, tune, chains, seed)
 
     def flat(name: str, index: int | None = None) -> np.ndarray:
         values = posterior[name].values
         values = values[..., index] if index is not None else values
         return values.reshape(-1)
+
+    slope = None
+    if design is not None:
+        slope = posterior["slope"].values.reshape(-1, len(design.columns), 2)
 
     return MetaAnalysis(
         tables=tables,
@@ -577,6 +634,8 @@ def fit_meta_analysis(
         rho=flat("rho"),
         diagnostics=gate.to_dict(),
         likelihood=likelihood,
+        design=design,
+        slope=slope,
     )
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import DATA
 from matplotlib.figure import Figure
-from scipy import optimize, stats
+from scipy import stats
 
 from model.cli import main
 from model.core.errors import InputError
@@ -22,6 +22,7 @@ from model.synthesis.meta_analysis import (
     normal_approximation,
     plot_meta_analysis,
 )
+from model.synthesis.reml import fit_normal
 
 AUDITC = DATA / "meta" / "auditc.csv"
 
@@ -63,6 +64,18 @@ def test_normal_likelihood_reproduces_mada(auditc_normal):
     assert auditc_normal.diagnostics["min_ess_bulk"] >= 400
 
 
+def test_pooled_likelihood_ratios_are_those_of_each_draw(auditc):
+    summary = auditc.summary()
+    se, sp = auditc.sensitivity, auditc.specificity
+    for name, draws in (("lr_positive", se / (1 - sp)), ("lr_negative", (1 - se) / sp)):
+        assert summary.loc[name, "median"] == pytest.approx(np.median(draws))
+        assert summary.loc[name, "lower"] < summary.loc[name, "median"] < summary.loc[name, "upper"]
+    # The median of a ratio is not the ratio of the medians: the intervals come from the draws.
+    dor = summary.loc["diagnostic_odds_ratio"]
+    assert dor["median"] == pytest.approx(np.median(se * sp / ((1 - se) * (1 - sp))))
+    assert summary.loc["lr_positive", "lower"] > 1 > summary.loc["lr_negative", "upper"]
+
+
 def test_normal_approximation_is_the_data_mada_fits(tables):
     # Two studies have FN = 0, so mada adds 0.5 to every cell of every study.
     logits, variances = normal_approximation(tables)
@@ -70,7 +83,9 @@ def test_normal_approximation_is_the_data_mada_fits(tables):
     assert variances[0] == pytest.approx([1 / 47.5 + 1 / 9.5, 1 / 101.5 + 1 / 738.5])
     assert np.all(np.isfinite(logits))
     # REML on these logits (what mada hands to mvmeta) gives mada's published coefficients.
-    assert _reml_means(logits, variances) == pytest.approx(MADA_LOGITS, abs=5e-4)
+    design = np.ones((len(tables), 1))
+    reml = fit_normal(logits, variances, design, ("intercept",))
+    assert reml.coefficients[0] == pytest.approx(MADA_LOGITS, abs=5e-4)
 
 
 def test_continuity_correction_only_when_some_cell_is_zero(tmp_path):
@@ -102,30 +117,6 @@ def test_normal_model_is_the_marginal_bivariate_normal(tables):
     assert logp == pytest.approx(expected)
     with pytest.raises(ValueError, match="likelihood"):
         build_model(tables, likelihood="poisson")
-
-
-def _reml_means(logits: np.ndarray, variances: np.ndarray) -> np.ndarray:
-    """Pooled logits of the bivariate random-effects model fitted by REML (as mvmeta)."""
-
-    def fit(theta):
-        sd, rho = np.exp(theta[:2]), np.tanh(theta[2])
-        between = np.outer(sd, sd) * np.array([[1.0, rho], [rho, 1.0]])
-        weights = [np.linalg.inv(between + np.diag(v)) for v in variances]
-        information = sum(weights)
-        pooled = sum(w @ y for w, y in zip(weights, logits, strict=True))
-        mean = np.linalg.solve(information, pooled)
-        return mean, weights, information
-
-    def objective(theta):
-        mean, weights, information = fit(theta)
-        value = np.linalg.slogdet(information)[1]
-        for w, y in zip(weights, logits, strict=True):
-            value += (y - mean) @ w @ (y - mean) - np.linalg.slogdet(w)[1]
-        return value / 2.0
-
-    options = {"xatol": 1e-8, "fatol": 1e-10, "maxiter": 5000}
-    best = optimize.minimize(objective, [0.0, -0.5, 0.5], method="Nelder-Mead", options=options)
-    return fit(best.x)[0]
 
 
 # --------------------------------------------------------------------------------------------

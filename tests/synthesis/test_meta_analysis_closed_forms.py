@@ -186,6 +186,9 @@ def test_summary_rows_are_medians_and_equal_tailed_intervals(analysis):
     expected = {
         "sensitivity": se,
         "specificity": sp,
+        "lr_positive": se / (1 - sp),
+        "lr_negative": (1 - se) / sp,
+        "diagnostic_odds_ratio": se * sp / ((1 - se) * (1 - sp)),
         "tau_logit_sensitivity": analysis.tau_sens,
         "tau_logit_fpr": analysis.tau_fpr,
         "rho": analysis.rho,
