@@ -253,18 +253,22 @@ def _observed_logits(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return logits, variances
 
 
-def centred_effects(tables: StudyTables) -> np.ndarray:
+def centred_effects(tables: StudyTables, covariates: np.ndarray | None = None) -> np.ndarray:
     """Which study effects the binomial model samples in centred form.
 
     A study's logit is pinned by its data when the within-study variance of its observed logit
-    (as in :func:`normal_approximation`, with 0.5 added to every cell) is below the between-study
-    variance, estimated for this choice only by the DerSimonian-Laird moment estimator; then the
-    centred form samples better, otherwise the non-centred form (the funnel of small studies,
-    Papaspiliopoulos, Roberts & Skold 2007). Only the sampler's efficiency depends on this.
+    (as in :func:`normal_approximation`, with 0.5 added to every cell) is below half the
+    between-study variance, estimated for this choice only by the DerSimonian-Laird moment
+    estimator (with covariates, its meta-regression form: the residual variance around the
+    weighted least-squares fit); then the centred form samples better, otherwise the non-centred
+    form (the funnel of small studies, Papaspiliopoulos, Roberts & Skold 2007). Only the
+    sampler's efficiency depends on this.
 
     Parameters
     ----------
     tables : StudyTables
+    covariates : numpy.ndarray, optional
+        Shape (studies, columns): the design without its intercept.
 
     Returns
     -------
@@ -272,12 +276,18 @@ def centred_effects(tables: StudyTables) -> np.ndarray:
         Shape (studies, 2): centre the logit sensitivity / logit FPR of each study.
     """
     logits, variances = _observed_logits(_cells(tables) + 0.5)
-    weights = 1.0 / variances
-    mean = (weights * logits).sum(axis=0) / weights.sum(axis=0)
-    q = (weights * (logits - mean) ** 2).sum(axis=0)
-    scale = weights.sum(axis=0) - (weights**2).sum(axis=0) / weights.sum(axis=0)
-    between = np.maximum(0.0, (q - (len(tables) - 1)) / scale)
-    return variances < between
+    design = np.ones((len(tables), 1))
+    if covariates is not None:
+        design = np.column_stack([design, covariates])
+    between = []
+    for y, w in zip(logits.T, 1.0 / variances.T, strict=True):
+        information = design.T @ (w[:, None] * design)
+        fitted = design @ np.linalg.solve(information, design.T @ (w * y))
+        q = np.sum(w * (y - fitted) ** 2)
+        leverage = np.trace(np.linalg.solve(information, design.T @ (w[:, None] ** 2 * design)))
+        df = len(tables) - design.shape[1]
+        between.append(max(0.0, (q - df) / (w.sum() - leverage)))
+    return variances < np.asarray(between) / 2.0
 
 
 def build_model(
@@ -348,7 +358,7 @@ def build_model(
             )
             return model
         # The bivariate normal of the study effects as logit Se, then logit FPR given logit Se.
-        centre = centred_effects(tables)
+        centre = centred_effects(tables, None if design is None else design.matrix)
         logit_sens = _study_effect("sens", mean[:, 0], tau[0], centre[:, 0])
         mean_fpr = mean[:, 1] + rho * tau[1] / tau[0] * (logit_sens - mean[:, 0])
         residual_sd = tau[1] * pt.sqrt(1.0 - rho**2)

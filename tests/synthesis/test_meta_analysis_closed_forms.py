@@ -57,7 +57,7 @@ def _expected_centring(tables: StudyTables) -> np.ndarray:
         (np.log(tp / fn), 1 / tp + 1 / fn),
         (np.log(fp / tn), 1 / fp + 1 / tn),
     ):
-        out.append(variances < _dersimonian_laird(logits, variances))
+        out.append(variances < _dersimonian_laird(logits, variances) / 2)
     return np.column_stack(out)
 
 
@@ -76,6 +76,17 @@ def test_centring_follows_the_dersimonian_laird_estimate_on_random_tables():
         np.testing.assert_array_equal(centred_effects(tables), expected)
         mixed += expected.any() and not expected.all()
     assert mixed > 50  # the comparison saw both forms within one analysis
+
+
+def test_centring_with_covariates_uses_the_residual_heterogeneity():
+    """Two groups of large studies far apart: heterogeneity without the covariate, none with it."""
+    n = np.full(12, 2000)
+    group = np.repeat([0.0, 1.0], 6)
+    tp = np.round(n * special.expit(np.where(group == 1, 3.0, 0.0))).astype(int)
+    fp = np.round(n * special.expit(np.where(group == 1, -3.0, 0.0))).astype(int)
+    tables = StudyTables(tuple("s" * 12), tp, fp, n - tp, n - fp)
+    assert centred_effects(tables).all()
+    assert not centred_effects(tables, group[:, None]).any()
 
 
 def _free_point(model, values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
