@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from model.commands.common import argument_problem, console
 from model.core.console import markup_value
 from model.core.errors import InputError, Problem
-from model.core.numbers import count_option, whole_option
+from model.core.numbers import count_option, positive_option, whole_option
 
 PLOT_FORMATS = (".png", ".pdf", ".svg")
 MIN_DRAWS = 50
@@ -83,6 +84,26 @@ def add_meta(sub: argparse._SubParsersAction) -> None:
         help="the value of a numeric covariate at which to give the summary point and SROC "
         "(e.g. cutoff=1.75; default: its mean across studies)",
     )
+    p.add_argument(
+        "--to-prior",
+        metavar="MARKER.KIND",
+        help="also write the parameter-file entries (mu_necrosis, separation, published) of "
+        "this modality kind, e.g. perfusion.DSC, from the pooled point; needs --cutoff",
+    )
+    p.add_argument(
+        "--cutoff",
+        type=positive_option,
+        metavar="C",
+        help="with --to-prior: the positivity cutoff of the pooled point (ratio scale)",
+    )
+    p.add_argument(
+        "--sigma",
+        type=positive_option,
+        metavar="SD",
+        help="with --to-prior: within-class SD of the log value (default: the kind's current "
+        "sigma in the parameter file)",
+    )
+    p.add_argument("--params", help="with --to-prior: parameter file (default: bundled)")
     _add_sampling(p)
     p.set_defaults(run=run_meta)
 
@@ -104,11 +125,13 @@ def run_meta(args: argparse.Namespace) -> int:
     columns = {cell: getattr(args, cell) for cell in ("tp", "fp", "fn", "tn")}
     tables = load_study_tables(args.data, columns, args.study)
     sampling = {"draws": args.draws, "seed": args.seed, "likelihood": args.likelihood}
+    prior = _prior_target(args, problems)
     if args.covariate or args.numeric_covariate:
         reserved = [*columns.values(), args.study or "study"]
         design = load_covariates(args.data, args.covariate, args.numeric_covariate, reserved)
-        return _run_meta_regression(args, tables, design, at, sampling)
+        return _run_meta_regression(args, tables, design, at, sampling, prior)
     result = fit_meta_analysis(tables, **sampling)
+    entries = _prior_entries(args, prior, len(tables), result.sensitivity, result.specificity)
     if args.plot:
         from model.core.files import save_figure
 
@@ -116,7 +139,12 @@ def run_meta(args: argparse.Namespace) -> int:
     if args.json:
         from model.core.outputs import json_text
 
-        print(json_text({"data": args.data, **result.to_dict()}, indent=1))
+        document = {"data": args.data, **result.to_dict()}
+        print(
+            json_text(
+                document | ({"prior_entries": entries.entries()} if entries else {}), indent=1
+            )
+        )
         return 0
     from model.core.console import frame_table
 
@@ -133,9 +161,73 @@ def run_meta(args: argparse.Namespace) -> int:
         "point; multiply d' by the within-class SD of the log value for a separation prior."
     )
     _print_gate(out, result.diagnostics)
+    _print_prior(out, entries)
     if args.plot:
         out.print(f"Plot written to {args.plot}")
     return 0
+
+
+def _prior_target(args: argparse.Namespace, problems: list[Problem]):
+    """The modality kind's direction and sigma for ``--to-prior``, or None without it."""
+    if args.to_prior is None:
+        for option in ("cutoff", "sigma", "params"):
+            if getattr(args, option) is not None:
+                value = str(getattr(args, option))
+                problems.append(argument_problem(f"--{option}", value, "only with --to-prior"))
+        if problems:
+            raise InputError(problems)
+        return None
+    from model.inputs.parameters import load_parameters
+
+    parameters = load_parameters(args.params)
+    kinds = {
+        f"{marker.name}.{kind.name}": marker.direction
+        for marker in parameters.registry.markers
+        for kind in marker.kinds
+    }
+    if args.to_prior not in kinds:
+        expected = f"a continuous modality kind of the parameter file ({', '.join(kinds)})"
+        problems.append(argument_problem("--to-prior", args.to_prior, expected))
+    if args.cutoff is None:
+        problems.append(argument_problem("--cutoff", "", "a positive cutoff with --to-prior"))
+    if problems:
+        raise InputError(problems)
+    sigma = args.sigma or parameters.entries[f"modality.{args.to_prior}.sigma"].fields["value"]
+    return kinds[args.to_prior], float(sigma)
+
+
+def _prior_entries(args, target, studies: int, sensitivity, specificity):
+    """The :class:`~model.synthesis.to_prior.ModalityPrior` of ``--to-prior``, or None."""
+    if target is None:
+        return None
+    from model.synthesis.to_prior import ModalityPrior
+
+    direction, sigma = target
+    provenance = (
+        f"rnbayes meta {Path(args.data).name} ({studies} studies, {args.likelihood} likelihood, "
+        f"{args.draws} draws x 2 chains, seed {args.seed})"
+    )
+    prior = ModalityPrior(
+        args.to_prior, args.cutoff, sigma, direction, sensitivity, specificity, provenance
+    )
+    try:
+        prior.entries()
+    except ValueError as error:
+        raise InputError([Problem(Path(args.data).name, None, None, None, str(error))]) from None
+    return prior
+
+
+def _print_prior(out, prior) -> None:
+    if prior is None:
+        return
+    from rich.text import Text
+
+    out.print(
+        f"Parameter-file entries for {markup_value(prior.modality)} (replace the kind's tables "
+        "in the parameter file; the scales carry the pooled analysis's uncertainty only):",
+        markup=True,
+    )
+    out.print(Text(prior.toml()))
 
 
 def _covariate_values(args: argparse.Namespace, problems: list[Problem]) -> dict[str, float]:
@@ -157,8 +249,11 @@ def _covariate_values(args: argparse.Namespace, problems: list[Problem]) -> dict
     return values
 
 
-def _run_meta_regression(args, tables, design, at: dict[str, float], sampling: dict) -> int:
+def _run_meta_regression(
+    args, tables, design, at: dict[str, float], sampling: dict, prior_target
+) -> int:
     import numpy as np
+    from scipy import special
 
     from model.synthesis.meta_analysis import fit_meta_analysis, normal_approximation
     from model.synthesis.meta_regression import (
@@ -168,7 +263,15 @@ def _run_meta_regression(args, tables, design, at: dict[str, float], sampling: d
     )
     from model.synthesis.reml import fit_normal, likelihood_ratio_test
 
+    if prior_target is not None and len(design.settings(at)) > 1:
+        expected = "one summary point: numeric covariates only (categorical ones give several)"
+        raise InputError([argument_problem("--to-prior", args.to_prior, expected)])
     regression = MetaRegression(fit_meta_analysis(tables, design=design, **sampling))
+    entries = None
+    if prior_target is not None:
+        logits = regression.logits_at(design.row(design.settings(at)[0]))
+        se, sp = special.expit(logits[:, 0]), special.expit(-logits[:, 1])
+        entries = _prior_entries(args, prior_target, len(tables), se, sp)
     loo = compare_by_loo(regression.fit, fit_meta_analysis(tables, **sampling))
     logits, variances = normal_approximation(tables)
     matrix = np.column_stack([np.ones(len(tables)), design.matrix])
@@ -190,6 +293,8 @@ def _run_meta_regression(args, tables, design, at: dict[str, float], sampling: d
             "normal_reml": reml.table().reset_index().to_dict(orient="records"),
             "likelihood_ratio_test": test.__dict__,
         }
+        if entries:
+            payload["prior_entries"] = entries.entries()
         print(json_text(payload, indent=1))
         return 0
     from model.core.console import frame_table
@@ -226,6 +331,7 @@ def _run_meta_regression(args, tables, design, at: dict[str, float], sampling: d
         f"{test.statistic:.2f} on {test.df} df, p = {test.p:.3g}"
     )
     _print_gate(out, regression.fit.diagnostics)
+    _print_prior(out, entries)
     if args.plot:
         out.print(f"Plot written to {args.plot}")
     return 0

@@ -76,6 +76,14 @@ def probability_option(text: str) -> float:
     return value
 
 
+def positive_option(text: str) -> float:
+    """An argparse ``type``: a number above 0 (a cutoff on the ratio scale, an SD)."""
+    value = parse_number(text.strip())
+    if value is None or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}")
+    return value
+
+
 def count_option(text: str) -> int:
     """An argparse ``type``: a whole number of at least 1, in ASCII digits."""
     if not re.fullmatch(r"[0-9]{1,9}", text.strip()) or int(text) < 1:

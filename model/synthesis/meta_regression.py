@@ -22,6 +22,7 @@ comparison is the ML likelihood-ratio test of :mod:`model.synthesis.reml`.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -321,8 +322,11 @@ def _pointwise_loo(log_lik: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     tree = xr.DataTree.from_dict(
         {"log_likelihood": xr.Dataset({"study": (("chain", "draw", "s"), log_lik[None])})}
     )
-    # The draws are pooled across chains, so their relative efficiency is taken as 1.
-    result = az.loo(tree, pointwise=True, reff=1.0)
+    # The draws are pooled across chains, so their relative efficiency is taken as 1. A large
+    # Pareto k is reported by the caller, so ArviZ's own warning is not repeated.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        result = az.loo(tree, pointwise=True, reff=1.0)
     return np.asarray(result.elpd_i).reshape(-1), np.asarray(result.pareto_k).reshape(-1)
 
 
