@@ -343,7 +343,9 @@ def add_lca(sub: argparse._SubParsersAction) -> None:
         help="Bayesian latent-class analysis of binary tests without a gold standard",
         description="Estimate each test's sensitivity and specificity and each population's "
         "prevalence from 0/1 results (blank = not done), with Beta priors from a TOML file "
-        "(data/README.md). Tests are conditionally independent unless --dependent names a pair.",
+        "(data/README.md). Tests are conditionally independent unless --dependent names a pair "
+        "(repeat for more pairs that share no test); --zero-inflated lets a population be free "
+        "of the disease altogether (Branscum, Gardner & Johnson 2005).",
     )
     p.add_argument("data", help="CSV: one row per subject, or per result pattern with --count")
     p.add_argument(
@@ -355,8 +357,19 @@ def add_lca(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--dependent",
         nargs=2,
+        action="append",
+        default=[],
         metavar=("TEST", "TEST"),
-        help="two tests conditionally dependent given the disease (Dendukuri & Joseph 2001)",
+        help="two tests conditionally dependent given the disease (Dendukuri & Joseph 2001); "
+        "repeat for another pair that shares no test with the first",
+    )
+    p.add_argument(
+        "--zero-inflated",
+        action="append",
+        default=[],
+        metavar="POPULATION",
+        help="a population that may have no disease at all (repeat); prior of presence from "
+        "[presence] in the priors file, Beta(1, 1) without it",
     )
     _add_sampling(p)
     p.set_defaults(run=run_lca)
@@ -373,15 +386,27 @@ def run_lca(args: argparse.Namespace) -> int:
     )
 
     problems = _sampling_problems(args)
-    dependent = tuple(args.dependent) if args.dependent else None
-    if dependent and (dependent[0] == dependent[1] or not set(dependent) <= set(args.test)):
-        shown = " ".join(dependent)
-        problems.append(argument_problem("--dependent", shown, "two different --test columns"))
+    dependent = tuple(tuple(pair) for pair in args.dependent)
+    seen: set[str] = set()
+    for pair in dependent:
+        shown = " ".join(pair)
+        if pair[0] == pair[1] or not set(pair) <= set(args.test):
+            problems.append(argument_problem("--dependent", shown, "two different --test columns"))
+        elif set(pair) & seen:
+            expected = "pairs that share no test (a test dependent on two others is not modelled)"
+            problems.append(argument_problem("--dependent", shown, expected))
+        seen |= set(pair)
     if problems:
         raise InputError(problems)
     data = load_test_results(args.data, args.test, args.count, args.population)
+    unknown = [g for g in args.zero_inflated if g not in data.populations]
+    if unknown:
+        expected = f"a population of the data ({', '.join(data.populations)})"
+        raise InputError([argument_problem("--zero-inflated", unknown[0], expected)])
     priors = load_priors(args.priors, data)
-    fit = fit_latent_class(data, priors, dependent, draws=args.draws, seed=args.seed)
+    fit = fit_latent_class(
+        data, priors, dependent, draws=args.draws, seed=args.seed, zero_inflated=args.zero_inflated
+    )
     if args.json:
         from model.core.outputs import json_text
 
@@ -415,7 +440,13 @@ def run_lca(args: argparse.Namespace) -> int:
             {"expected": ".1f", "lower": ".0f", "upper": ".0f"},
         )
     )
-    for warning in identification_warnings(data, dependent):
+    for population, probability in fit.disease_free.items():
+        out.print(
+            f"P(population {markup_value(population)} is free of the disease | data) = "
+            f"{probability:.3f} (its prevalence draws are 0 in that share)",
+            markup=True,
+        )
+    for warning in identification_warnings(data, dependent, args.zero_inflated):
         out.print(f"[bold yellow]Warning:[/] {markup_value(warning)}", markup=True)
     _print_gate(out, fit.diagnostics)
     return 0

@@ -14,7 +14,7 @@ not sampled: each distinct pattern (with its count) adds
 ``count * logsumexp(log pi + log P(r | D=1), log(1 - pi) + log P(r | D=0))`` to the log density
 (a ``pm.Potential``), and NUTS samples the continuous parameters.
 
-Conditional dependence (optional) between one pair of tests (a, b) follows the fixed-effects
+Conditional dependence (optional) between pairs of tests (a, b) follows the fixed-effects
 covariance model of Dendukuri & Joseph (2001, Biometrics 57:158-167): given D=1 the joint
 probabilities of the pair are ``Se_a Se_b + c1``, ``Se_a (1 - Se_b) - c1``,
 ``(1 - Se_a) Se_b - c1`` and ``(1 - Se_a)(1 - Se_b) + c1`` for (+,+), (+,-), (-,+), (-,-), and
@@ -22,7 +22,17 @@ likewise with the specificities and a covariance ``c0`` given D=0 (both tests ne
 ``Sp_a Sp_b + c0``). Here the covariances are restricted to positive dependence and get uniform
 priors over their feasible range: ``c1 = u1 (min(Se_a, Se_b) - Se_a Se_b)`` and
 ``c0 = u0 (min(Sp_a, Sp_b) - Sp_a Sp_b)`` with ``u1, u0 ~ Uniform(0, 1)``. When only one test of
-the pair was done, its own marginal applies (the covariance cancels).
+the pair was done, its own marginal applies (the covariance cancels). Several pairs may be
+dependent if they share no test (a test dependent on two others needs higher-order terms).
+
+Zero-inflated prevalence (optional, Branscum, Gardner & Johnson 2005, Prev Vet Med 68:145-163):
+a named population may be free of the disease altogether. Its prevalence is ``Z_g pi_g`` with
+``Z_g ~ Bernoulli(tau)``, ``tau`` (``presence``, the probability that such a population has the
+disease at all) having a Beta prior (``[presence]`` in the priors file, Beta(1, 1) without one).
+``Z_g`` is marginalised: the population adds
+``logsumexp(log tau + sum count * mixture(pi_g), log(1 - tau) + sum count * log P(r | D=0))``.
+The fit reports ``P(Z_g = 0 | data)`` and, for every draw, the prevalence with ``Z_g`` drawn
+from its conditional posterior, so every summary below averages over it.
 
 Input is one row per subject (0/1 result per test column, blank = not done) or one row per
 result pattern with a count column; an optional column names each row's population.
@@ -39,6 +49,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import special
 
 from model.core.errors import InputError, Problem
 from model.core.numbers import parse_whole
@@ -215,11 +226,14 @@ class LcaPriors:
         By population name.
     sensitivity, specificity : dict of str to BetaPrior
         By test name.
+    presence : BetaPrior, default Beta(1, 1)
+        Probability that a zero-inflated population has the disease at all.
     """
 
     prevalence: dict[str, BetaPrior]
     sensitivity: dict[str, BetaPrior]
     specificity: dict[str, BetaPrior]
+    presence: BetaPrior = BetaPrior(1.0, 1.0)
 
 
 def load_priors(path: str | os.PathLike, data: BinaryResults) -> LcaPriors:
@@ -228,6 +242,8 @@ def load_priors(path: str | os.PathLike, data: BinaryResults) -> LcaPriors:
     The file has one ``[tests.<name>]`` table per test with ``sensitivity`` and ``specificity``
     as ``{ alpha = a, beta = b }`` and a ``[prevalence]`` table that either holds ``alpha`` and
     ``beta`` itself (all populations) or one ``[prevalence.<population>]`` table per population.
+    An optional ``[presence]`` table (``alpha``, ``beta``) is the prior of a zero-inflated
+    population having the disease at all.
     Tables for tests not analysed are ignored, so one file can serve several runs.
 
     Parameters
@@ -272,9 +288,12 @@ def load_priors(path: str | os.PathLike, data: BinaryResults) -> LcaPriors:
     else:
         tables = prevalence_table if isinstance(prevalence_table, dict) else {}
         prevalence = {g: beta(f"prevalence.{g}", tables.get(g)) for g in data.populations}
+    presence = BetaPrior(1.0, 1.0)
+    if "presence" in document:
+        presence = beta("presence", document["presence"])
     if problems:
         raise InputError(problems)
-    return LcaPriors(prevalence, sensitivity, specificity)
+    return LcaPriors(prevalence, sensitivity, specificity, presence)
 
 
 def _beta_prior(value: Any) -> BetaPrior | None:
@@ -307,32 +326,46 @@ def _entry_hint(entry: str, document: dict) -> str:
 # --------------------------------------------------------------------------------------------
 # Model and fit
 # --------------------------------------------------------------------------------------------
-def build_model(data: BinaryResults, priors: LcaPriors, dependent: tuple[str, str] | None = None):
+def build_model(
+    data: BinaryResults,
+    priors: LcaPriors,
+    dependent: Sequence[tuple[str, str]] = (),
+    zero_inflated: Sequence[str] = (),
+):
     """The latent-class model as a :class:`pymc.Model` (see the module docstring).
 
     Parameters
     ----------
     data : BinaryResults
     priors : LcaPriors
-    dependent : pair of str, optional
-        Two test names whose results are conditionally dependent given the disease state.
+    dependent : sequence of pairs of str, optional
+        Pairs of tests whose results are conditionally dependent given the disease state; no
+        test may be in two pairs.
+    zero_inflated : sequence of str, optional
+        Populations that may be free of the disease altogether.
 
     Returns
     -------
     pymc.Model
         Free variables ``prevalence`` (dim ``population``), ``sensitivity`` and ``specificity``
-        (dim ``test``), and with ``dependent`` the fractions ``u_diseased`` and ``u_healthy`` of
-        their feasible ranges that the covariances ``cov_diseased`` and ``cov_healthy`` take.
+        (dim ``test``); with ``dependent`` the fractions ``u_diseased`` and ``u_healthy`` (dim
+        ``pair``) of their feasible ranges that the covariances ``cov_diseased`` and
+        ``cov_healthy`` take; with ``zero_inflated`` the probability ``presence``.
 
     Raises
     ------
     ValueError
-        When ``dependent`` does not name two different tests of ``data``.
+        When a pair does not name two different tests of ``data``, a test is in two pairs, or a
+        zero-inflated population is not one of ``data``.
     """
     import pymc as pm
     import pytensor.tensor as pt
 
+    pairs = _pairs(data, dependent)
+    inflated = _inflated(data, zero_inflated)
     coords = {"population": list(data.populations), "test": list(data.tests)}
+    if pairs:
+        coords["pair"] = [pair_label(data.tests[a], data.tests[b]) for a, b in pairs]
     with pm.Model(coords=coords) as model:
         prevalence = _beta("prevalence", priors.prevalence, data.populations, "population")
         se = _beta("sensitivity", priors.sensitivity, data.tests, "test")
@@ -341,21 +374,48 @@ def build_model(data: BinaryResults, priors: LcaPriors, dependent: tuple[str, st
         positive = (data.patterns == 1).astype(float)
         independent = observed.copy()
         log1 = log0 = pt.zeros(len(data.counts))
-        if dependent is not None:
-            a, b = _pair(data, dependent)
-            both = observed[:, a] & observed[:, b]
-            independent[both, a] = independent[both, b] = False
-            joint1, joint0 = _joint_pair(se[a], se[b], sp[a], sp[b])
-            cell = np.where(both, 2 * (1 - data.patterns[:, a]) + (1 - data.patterns[:, b]), 0)
-            log1 = pt.switch(both, pt.log(joint1[cell]), 0.0)
-            log0 = pt.switch(both, pt.log(joint0[cell]), 0.0)
+        if pairs:
+            joint1, joint0 = _joint_pairs(se, sp, pairs)
+            for k, (a, b) in enumerate(pairs):
+                both = observed[:, a] & observed[:, b]
+                independent[both, a] = independent[both, b] = False
+                cell = np.where(both, 2 * (1 - data.patterns[:, a]) + (1 - data.patterns[:, b]), 0)
+                log1 = log1 + pt.switch(both, pt.log(joint1[k][cell]), 0.0)
+                log0 = log0 + pt.switch(both, pt.log(joint0[k][cell]), 0.0)
         mask = independent.astype(float)
         log1 = log1 + pt.sum(mask * (positive * pt.log(se) + (1 - positive) * pt.log1p(-se)), 1)
         log0 = log0 + pt.sum(mask * (positive * pt.log1p(-sp) + (1 - positive) * pt.log(sp)), 1)
         pi = prevalence[data.population]
-        mixture = pt.logaddexp(pt.log(pi) + log1, pt.log1p(-pi) + log0)
-        pm.Potential("likelihood", pt.sum(data.counts * mixture))
+        mixture = data.counts * pt.logaddexp(pt.log(pi) + log1, pt.log1p(-pi) + log0)
+        if inflated is None:
+            pm.Potential("likelihood", pt.sum(mixture))
+            return model
+        presence = pm.Beta("presence", priors.presence.alpha, priors.presence.beta)
+        member = _membership(data)  # (populations, patterns)
+        diseased, free = pt.dot(member, mixture), pt.dot(member, data.counts * log0)
+        either = pt.logaddexp(pt.log(presence) + diseased, pt.log1p(-presence) + free)
+        pm.Potential("likelihood", pt.sum(pt.switch(inflated, either, diseased)))
     return model
+
+
+def pair_label(a: str, b: str) -> str:
+    """The name of a dependent pair in outputs: ``a~b``."""
+    return f"{a}~{b}"
+
+
+def _membership(data: BinaryResults) -> np.ndarray:
+    """Shape (populations, patterns): 1 where the pattern belongs to the population."""
+    return (data.population[None, :] == np.arange(len(data.populations))[:, None]).astype(float)
+
+
+def _inflated(data: BinaryResults, zero_inflated: Sequence[str]) -> np.ndarray | None:
+    """Per population, whether it is zero-inflated; None when none is."""
+    unknown = [g for g in zero_inflated if g not in data.populations]
+    if unknown:
+        raise ValueError(f"zero-inflated populations must be among {data.populations}: {unknown}")
+    if not zero_inflated:
+        return None
+    return np.array([g in zero_inflated for g in data.populations])
 
 
 def _beta(name: str, table: dict[str, BetaPrior], keys: Sequence[str], dim: str):
@@ -366,31 +426,48 @@ def _beta(name: str, table: dict[str, BetaPrior], keys: Sequence[str], dim: str)
     return pm.Beta(name, alpha=alpha, beta=beta, dims=dim)
 
 
-def _pair(data: BinaryResults, dependent: tuple[str, str]) -> tuple[int, int]:
-    a, b = dependent
-    if a == b or a not in data.tests or b not in data.tests:
-        raise ValueError(f"dependent tests must be two different tests of {data.tests}")
-    return data.tests.index(a), data.tests.index(b)
+def _pairs(data: BinaryResults, dependent: Sequence[tuple[str, str]]) -> list[tuple[int, int]]:
+    """Column indices of each dependent pair, checked."""
+    pairs: list[tuple[int, int]] = []
+    seen: set[str] = set()
+    for a, b in dependent:
+        if a == b or a not in data.tests or b not in data.tests:
+            raise ValueError(f"dependent tests must be two different tests of {data.tests}")
+        shared = {a, b} & seen
+        if shared:
+            raise ValueError(
+                f"test '{sorted(shared)[0]}' is in two dependent pairs: only pairs that share no "
+                "test are modelled (a test dependent on two others needs higher-order terms)"
+            )
+        seen |= {a, b}
+        pairs.append((data.tests.index(a), data.tests.index(b)))
+    return pairs
 
 
-def _joint_pair(se_a, se_b, sp_a, sp_b):
-    """Probabilities of (+,+), (+,-), (-,+), (-,-) for the dependent pair, given D=1 and D=0."""
+def _joint_pairs(se, sp, pairs: list[tuple[int, int]]):
+    """Per pair, the probabilities of (+,+), (+,-), (-,+), (-,-) given D=1 and given D=0."""
     import pymc as pm
     import pytensor.tensor as pt
 
-    u1 = pm.Uniform("u_diseased", 0.0, 1.0)
-    u0 = pm.Uniform("u_healthy", 0.0, 1.0)
-    c1 = pm.Deterministic("cov_diseased", u1 * (pt.minimum(se_a, se_b) - se_a * se_b))
-    c0 = pm.Deterministic("cov_healthy", u0 * (pt.minimum(sp_a, sp_b) - sp_a * sp_b))
-    joint1 = pt.stack(
-        [se_a * se_b + c1, se_a * (1 - se_b) - c1, (1 - se_a) * se_b - c1]
-        + [(1 - se_a) * (1 - se_b) + c1]
-    )
-    joint0 = pt.stack(
-        [(1 - sp_a) * (1 - sp_b) + c0, (1 - sp_a) * sp_b - c0, sp_a * (1 - sp_b) - c0]
-        + [sp_a * sp_b + c0]
-    )
-    return joint1, joint0
+    a, b = (list(side) for side in zip(*pairs, strict=True))
+    u1 = pm.Uniform("u_diseased", 0.0, 1.0, dims="pair")
+    u0 = pm.Uniform("u_healthy", 0.0, 1.0, dims="pair")
+    se_a, se_b, sp_a, sp_b = se[a], se[b], sp[a], sp[b]
+    c1 = pm.Deterministic("cov_diseased", u1 * (pt.minimum(se_a, se_b) - se_a * se_b), dims="pair")
+    c0 = pm.Deterministic("cov_healthy", u0 * (pt.minimum(sp_a, sp_b) - sp_a * sp_b), dims="pair")
+    joint1 = pair_cells(se_a, se_b, c1, pt.stack)
+    joint0 = pair_cells(1 - sp_a, 1 - sp_b, c0, pt.stack)
+    return [joint1[:, k] for k in range(len(pairs))], [joint0[:, k] for k in range(len(pairs))]
+
+
+def pair_cells(p_a, p_b, cov, stack):
+    """P(+,+), P(+,-), P(-,+), P(-,-) of two tests positive with probabilities p_a and p_b.
+
+    ``cov`` is the covariance of the two results within the class (Dendukuri & Joseph 2001);
+    ``stack`` joins the four cells on a new first axis (``numpy.stack`` or ``pytensor``'s).
+    """
+    return stack([p_a * p_b + cov, p_a * (1 - p_b) - cov, (1 - p_a) * p_b - cov,
+                  (1 - p_a) * (1 - p_b) + cov])  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -402,16 +479,22 @@ class LatentClassFit:
     data : BinaryResults
     draws : dict of str to numpy.ndarray
         Flattened draws keyed ``prevalence.<population>``, ``sensitivity.<test>``,
-        ``specificity.<test>`` and, with dependence, ``cov_diseased`` and ``cov_healthy``.
-    dependent : pair of str or None
+        ``specificity.<test>``; with dependence ``cov_diseased.<a~b>`` and
+        ``cov_healthy.<a~b>`` per pair; with zero inflation ``presence``. A zero-inflated
+        population's prevalence draws include its drawn disease-free state (0).
+    dependent : tuple of pairs of str
+        The conditionally dependent pairs (empty when tests are independent).
     diagnostics : dict
         The convergence gate (:meth:`model.fitting.diagnostics.Gate.to_dict`).
+    disease_free : dict of str to float
+        Per zero-inflated population, the posterior probability that it is free of the disease.
     """
 
     data: BinaryResults
     draws: dict[str, np.ndarray]
-    dependent: tuple[str, str] | None = None
+    dependent: tuple[tuple[str, str], ...] = ()
     diagnostics: dict[str, Any] = field(default_factory=dict)
+    disease_free: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> pd.DataFrame:
         """Posterior median and 95% equal-tailed interval of every parameter.
@@ -469,7 +552,8 @@ class LatentClassFit:
         log1, log0 = _pattern_log_likelihoods(self)  # (S, n)
         prevalence = np.stack([self.draws[f"prevalence.{p}"] for p in self.data.populations], 1)
         pi = prevalence[:, self.data.population]
-        p = 1.0 / (1.0 + np.exp(np.log1p(-pi) - np.log(pi) + log0 - log1))
+        with np.errstate(divide="ignore"):  # a disease-free draw (pi = 0) gives log 0 = -inf
+            p = special.expit(np.log(pi) - np.log1p(-pi) + log1 - log0)
         ratio = np.exp(log1 - log0)
         table = self.data.table()
         table["p_diseased"] = p.mean(axis=0)
@@ -544,7 +628,8 @@ class LatentClassFit:
             "level": LEVEL,
             "tests": list(self.data.tests),
             "populations": list(self.data.populations),
-            "conditional_dependence": list(self.dependent) if self.dependent else None,
+            "conditional_dependence": [list(pair) for pair in self.dependent] or None,
+            "disease_free": self.disease_free or None,
             "subjects": int(self.data.counts.sum()),
             "estimates": {k: dict(v) for k, v in self.summary().to_dict(orient="index").items()},
             "likelihood_ratios": {
@@ -555,19 +640,24 @@ class LatentClassFit:
                 "ppp": (check := self.predictive_check()).attrs["ppp"],
                 "patterns": check.to_dict(orient="records"),
             },
-            "warnings": identification_warnings(self.data, self.dependent),
+            "warnings": identification_warnings(
+                self.data, self.dependent, tuple(self.disease_free)
+            ),
             "diagnostics": self.diagnostics,
         }
 
 
 def identification_warnings(
-    data: BinaryResults, dependent: tuple[str, str] | None = None
+    data: BinaryResults,
+    dependent: Sequence[tuple[str, str]] = (),
+    zero_inflated: Sequence[str] = (),
 ) -> list[str]:
     """Why the data alone cannot identify the model, if they cannot; empty when they can.
 
     The data's degrees of freedom are, per population and set of tests done, one fewer than the
     2^k patterns of its k tests; the model has a prevalence per population, a sensitivity and a
-    specificity per test and, with dependence, two covariances. With more parameters than
+    specificity per test, two covariances per dependent pair and, with zero inflation, the
+    probability of presence. With more parameters than
     degrees of freedom the posterior follows the priors where the data are silent (Joseph,
     Gyorkos & Coupal 1995), so the priors must carry real information. A test never done, or
     never positive or never negative, says nothing about its own accuracy.
@@ -576,14 +666,16 @@ def identification_warnings(
         (int(g), tuple(r != MISSING)) for g, r in zip(data.population, data.patterns, strict=True)
     }
     freedom = sum(2 ** sum(done) - 1 for _, done in groups)
-    parameters = len(data.populations) + 2 * len(data.tests) + (2 if dependent else 0)
+    covariances = 2 * len(dependent)
+    parameters = len(data.populations) + 2 * len(data.tests) + covariances + bool(zero_inflated)
     warnings = []
     if parameters > freedom:
         warnings.append(
             f"not identified by the data alone: {parameters} parameters ({len(data.populations)} "
             f"prevalence{'s' if len(data.populations) != 1 else ''}, {len(data.tests)} "
             "sensitivities and specificities"
-            + (", 2 covariances" if dependent else "")
+            + (f", {covariances} covariances" if covariances else "")
+            + (", the probability of presence" if zero_inflated else "")
             + f") from {freedom} degrees of freedom in the pattern counts; the answer rests on "
             "the priors where the data are silent"
         )
@@ -619,21 +711,16 @@ def _pattern_log_likelihoods(fit: LatentClassFit) -> tuple[np.ndarray, np.ndarra
     positive = (data.patterns == 1).astype(float)
     independent = observed.copy()
     log1 = log0 = np.zeros((se.shape[0], len(data.counts)))
-    if fit.dependent is not None:
-        a, b = _pair(data, fit.dependent)
+    for a, b in _pairs(data, fit.dependent):
         both = observed[:, a] & observed[:, b]
         independent[both, a] = independent[both, b] = False
-        c1, c0 = fit.draws["cov_diseased"], fit.draws["cov_healthy"]
-        sa, sb, fa, fb = se[:, 0, a], se[:, 0, b], sp[:, 0, a], sp[:, 0, b]
-        joint1 = np.stack(
-            [sa * sb + c1, sa * (1 - sb) - c1, (1 - sa) * sb - c1, (1 - sa) * (1 - sb) + c1], 1
-        )
-        joint0 = np.stack(
-            [(1 - fa) * (1 - fb) + c0, (1 - fa) * fb - c0, fa * (1 - fb) - c0, fa * fb + c0], 1
-        )
+        label = pair_label(data.tests[a], data.tests[b])
+        c1, c0 = fit.draws[f"cov_diseased.{label}"], fit.draws[f"cov_healthy.{label}"]
+        joint1 = pair_cells(se[:, 0, a], se[:, 0, b], c1, lambda x: np.stack(x, 1))
+        joint0 = pair_cells(1 - sp[:, 0, a], 1 - sp[:, 0, b], c0, lambda x: np.stack(x, 1))
         cell = np.where(both, 2 * (1 - data.patterns[:, a]) + (1 - data.patterns[:, b]), 0)
-        log1 = np.where(both, np.log(joint1[:, cell]), 0.0)
-        log0 = np.where(both, np.log(joint0[:, cell]), 0.0)
+        log1 = log1 + np.where(both, np.log(joint1[:, cell]), 0.0)
+        log0 = log0 + np.where(both, np.log(joint0[:, cell]), 0.0)
     mask = independent.astype(float)
     log1 = log1 + np.sum(mask * (positive * np.log(se) + (1 - positive) * np.log1p(-se)), -1)
     log0 = log0 + np.sum(mask * (positive * np.log1p(-sp) + (1 - positive) * np.log(sp)), -1)
@@ -643,11 +730,12 @@ def _pattern_log_likelihoods(fit: LatentClassFit) -> tuple[np.ndarray, np.ndarra
 def fit_latent_class(
     data: BinaryResults,
     priors: LcaPriors,
-    dependent: tuple[str, str] | None = None,
+    dependent: Sequence[tuple[str, str]] = (),
     draws: int = 1000,
     tune: int = 1000,
     chains: int = 2,
     seed: int = 0,
+    zero_inflated: Sequence[str] = (),
 ) -> LatentClassFit:
     """Fit the latent-class model with NUTS (nutpie).
 
@@ -655,17 +743,21 @@ def fit_latent_class(
     ----------
     data : BinaryResults
     priors : LcaPriors
-    dependent : pair of str, optional
-        Tests modelled as conditionally dependent (see the module docstring).
+    dependent : sequence of pairs of str, optional
+        Pairs of tests modelled as conditionally dependent (see the module docstring).
     draws, tune, chains : int, optional
         Kept and warm-up draws per chain, and chains (defaults 1000, 1000, 2).
     seed : int, default 0
+        Seeds the sampler and the draws of each zero-inflated population's state.
+    zero_inflated : sequence of str, optional
+        Populations that may be free of the disease (see the module docstring).
 
     Returns
     -------
     LatentClassFit
     """
-    model = build_model(data, priors, dependent)
+    dependent = tuple((a, b) for a, b in dependent)
+    model = build_model(data, priors, dependent, zero_inflated)
     posterior, gate = sample_posterior(model, draws, tune, chains, seed)
     out: dict[str, np.ndarray] = {}
     for name, dim, labels in (
@@ -675,7 +767,41 @@ def fit_latent_class(
     ):
         for i, label in enumerate(labels):
             out[f"{name}.{label}"] = posterior[name].isel({dim: i}).values.reshape(-1)
-    if dependent is not None:
+    for k, (a, b) in enumerate(dependent):
         for name in ("cov_diseased", "cov_healthy"):
-            out[name] = posterior[name].values.reshape(-1)
-    return LatentClassFit(data, out, dependent, gate.to_dict())
+            values = posterior[name].isel(pair=k).values.reshape(-1)
+            out[f"{name}.{pair_label(a, b)}"] = values
+    if not zero_inflated:
+        return LatentClassFit(data, out, dependent, gate.to_dict())
+    out["presence"] = posterior["presence"].values.reshape(-1)
+    fit = LatentClassFit(data, out, dependent, gate.to_dict())
+    return _with_disease_free(fit, zero_inflated, np.random.default_rng(seed))
+
+
+def _with_disease_free(
+    fit: LatentClassFit, zero_inflated: Sequence[str], rng: np.random.Generator
+) -> LatentClassFit:
+    """Each zero-inflated population's P(disease-free | data), and its state drawn per draw.
+
+    Per draw, the population is diseased with probability ``tau L1 / (tau L1 + (1 - tau) L0)``,
+    ``L1`` being its likelihood at its prevalence and ``L0`` its likelihood with none diseased.
+    """
+    log1, log0 = _pattern_log_likelihoods(fit)
+    tau = fit.draws["presence"]
+    draws, disease_free = dict(fit.draws), {}
+    for g, population in enumerate(fit.data.populations):
+        if population not in zero_inflated:
+            continue
+        rows = fit.data.population == g
+        pi = fit.draws[f"prevalence.{population}"][:, None]
+        counts = fit.data.counts[rows]
+        diseased = (
+            counts @ np.logaddexp(np.log(pi) + log1[:, rows], np.log1p(-pi) + log0[:, rows]).T
+        )
+        free = log0[:, rows] @ counts
+        p_diseased = special.expit(np.log(tau) + diseased - np.log1p(-tau) - free)
+        disease_free[population] = float(np.mean(1.0 - p_diseased))
+        draws[f"prevalence.{population}"] = np.where(
+            rng.random(len(tau)) < p_diseased, pi[:, 0], 0.0
+        )
+    return LatentClassFit(fit.data, draws, fit.dependent, fit.diagnostics, disease_free)

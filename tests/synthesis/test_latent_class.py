@@ -152,9 +152,9 @@ def test_pattern_probabilities_follow_the_dendukuri_joseph_cells():
         "prevalence.all": one(pi),
         "sensitivity.a": one(se[0]), "sensitivity.b": one(se[1]),
         "specificity.a": one(sp[0]), "specificity.b": one(sp[1]),
-        "cov_diseased": one(c1), "cov_healthy": one(c0),
+        "cov_diseased.a~b": one(c1), "cov_healthy.a~b": one(c0),
     }  # fmt: skip
-    table = LatentClassFit(data, draws, ("a", "b")).pattern_table()
+    table = LatentClassFit(data, draws, (("a", "b"),)).pattern_table()
     cells = [
         (se[0] * se[1] + c1, (1 - sp[0]) * (1 - sp[1]) + c0),
         (se[0] * (1 - se[1]) - c1, (1 - sp[0]) * sp[1] - c0),
@@ -230,7 +230,9 @@ def test_a_model_the_data_cannot_identify_is_warned_about(capsys):
     # Hui-Walter: two populations and two tests give 6 degrees of freedom for 6 parameters
     hui_walter = results([[1, 1], [1, 1], [1, 0], [1, 0], [0, 1], [0, 1], [0, 0], [0, 0]], 2)
     assert identification_warnings(hui_walter) == []
-    assert "2 covariances) from 6" in identification_warnings(hui_walter, ("a", "b"))[0]
+    assert "2 covariances) from 6" in identification_warnings(hui_walter, [("a", "b")])[0]
+    inflated = identification_warnings(hui_walter, (), ["P"])[0]
+    assert "7 parameters" in inflated and "the probability of presence) from 6" in inflated
     silent = identification_warnings(results([[1, MISSING], [0, MISSING]] * 2, 2))
     assert "test 'b' was never done" in silent[-1]
     constant = identification_warnings(results([[1, 1], [1, 0]] * 2, 2))
@@ -253,7 +255,7 @@ def test_second_test_sharpens_the_prevalence(stool_only, both_tests):
 # --------------------------------------------------------------------------------------------
 # The marginalised likelihood against closed forms (no sampling)
 # --------------------------------------------------------------------------------------------
-def _likelihood_at_prior_means(data, priors, dependent=None) -> float:
+def _likelihood_at_prior_means(data, priors, dependent=()) -> float:
     """The marginal log likelihood at the initial point: every Beta at its mean, every u at 0.5."""
     model = build_model(data, priors, dependent)
     point = model.initial_point()
@@ -283,7 +285,7 @@ def test_independent_likelihood_matches_closed_form():
 def test_dependent_likelihood_matches_dendukuri_joseph_cells():
     data = load_test_results(DATA_FILE, ["serology", "stool"], count="count")
     priors = load_priors(PRIORS, data)
-    value = _likelihood_at_prior_means(data, priors, ("serology", "stool"))
+    value = _likelihood_at_prior_means(data, priors, [("serology", "stool")])
     pi = _beta_mean(priors.prevalence["all"])
     s1, s2 = (_beta_mean(priors.sensitivity[t]) for t in data.tests)
     c1, c2 = (_beta_mean(priors.specificity[t]) for t in data.tests)
@@ -416,10 +418,11 @@ def test_cli_json_with_dependence_parses(capsys):
     assert main([*args, "--json", "--draws", "300", "--seed", "2"]) == 0
     document = json.loads(capsys.readouterr().out)
     assert document["subjects"] == 162
-    assert document["conditional_dependence"] == ["serology", "stool"]
+    assert document["conditional_dependence"] == [["serology", "stool"]]
     estimates = document["estimates"]
-    assert {"cov_diseased", "cov_healthy", "sensitivity.serology"} <= set(estimates)
-    assert 0 <= estimates["cov_diseased"]["lower"] <= estimates["cov_diseased"]["upper"] < 0.25
+    covariance = "cov_diseased.serology~stool"
+    assert {covariance, "cov_healthy.serology~stool", "sensitivity.serology"} <= set(estimates)
+    assert 0 <= estimates[covariance]["lower"] <= estimates[covariance]["upper"] < 0.25
 
 
 def test_an_informative_prevalence_prior_moves_the_answer_as_importance_sampling_says():
@@ -440,3 +443,97 @@ def test_an_informative_prevalence_prior_moves_the_answer_as_importance_sampling
     exact = pi[order][np.searchsorted(cumulative, 0.5)]
     assert summary.loc["prevalence.all", "median"] == pytest.approx(exact, abs=0.015)
     assert exact < PUBLISHED_STOOL["prevalence.all"][0] - 0.3  # the prior moved it
+
+
+# --------------------------------------------------------------------------------------------
+# Known-parameter recovery: dependent tests, and a population free of the disease
+# --------------------------------------------------------------------------------------------
+def _simulated(rng, prevalences, se, sp, n, pair_covariances=None):
+    """Pattern counts of tests with the given accuracy; with covariances (c1, c0), the first two
+    tests are dependent within each class (Dendukuri-Joseph cells)."""
+    from model.synthesis.latent_class import BinaryResults
+
+    tests = tuple("abc"[: len(se)])
+    rows, groups = [], []
+    for g, pi in enumerate(prevalences):
+        diseased = rng.random(n) < pi
+        results = np.where(diseased[:, None], rng.random((n, len(se))) < se,
+                           rng.random((n, len(sp))) < 1 - sp).astype(int)  # fmt: skip
+        if pair_covariances is not None:
+            classes = ((True, se[0], se[1], pair_covariances[0]),
+                       (False, 1 - sp[0], 1 - sp[1], pair_covariances[1]))  # fmt: skip
+            for state, p_a, p_b, c in classes:
+                rows_in = diseased == state
+                cells = [p_a * p_b + c, p_a * (1 - p_b) - c, (1 - p_a) * p_b - c]
+                cells.append(1 - sum(cells))
+                k = rng.choice(4, size=rows_in.sum(), p=cells)
+                results[rows_in, 0], results[rows_in, 1] = k < 2, k % 2 == 0
+        rows.append(results)
+        groups += [g] * n
+    keys, inverse = np.unique(
+        np.column_stack([groups, np.vstack(rows)]), axis=0, return_inverse=True
+    )
+    names = tuple(f"pop{g}" for g in range(len(prevalences)))
+    return BinaryResults(tests, names, keys[:, 1:], np.bincount(inverse.ravel()), keys[:, 0])
+
+
+def _vague_priors(data):
+    accuracy = dict.fromkeys(data.tests, BetaPrior(2.0, 1.0))  # Se, Sp above 1/2: one labelling
+    return LcaPriors(dict.fromkeys(data.populations, BetaPrior(1.0, 1.0)), accuracy, accuracy)
+
+
+def test_dependence_model_recovers_dependent_tests_that_independence_gets_wrong():
+    se, sp = np.array([0.85, 0.80, 0.75]), np.array([0.90, 0.85, 0.95])
+    c1, c0 = 0.6 * (0.80 - 0.85 * 0.80), 0.6 * (0.85 - 0.90 * 0.85)
+    data = _simulated(np.random.default_rng(11), (0.3, 0.7), se, sp, 1500, (c1, c0))
+    priors = _vague_priors(data)
+    dependent = fit_latent_class(data, priors, [("a", "b")], seed=1)
+    independent = fit_latent_class(data, priors, seed=1)
+    truth = {**{f"sensitivity.{t}": v for t, v in zip("abc", se, strict=True)},
+             **{f"specificity.{t}": v for t, v in zip("abc", sp, strict=True)}}  # fmt: skip
+    fitted = dependent.summary()["median"]
+    for name, value in truth.items():
+        assert fitted[name] == pytest.approx(value, abs=0.04), name
+    assert fitted["cov_diseased.a~b"] == pytest.approx(c1, abs=0.03)
+    assert fitted["cov_healthy.a~b"] == pytest.approx(c0, abs=0.03)
+    # Ignoring the dependence, the agreement of a and b is read as accuracy: both look better.
+    biased = independent.summary()
+    for name in ("sensitivity.a", "sensitivity.b", "specificity.a"):
+        assert biased.loc[name, "lower"] > truth[name] + 0.02, name
+    assert dependent.diagnostics["divergences"] == 0
+
+
+def test_zero_inflated_population_without_disease_is_found_free():
+    se, sp = np.array([0.9, 0.8]), np.array([0.95, 0.9])
+    data = _simulated(np.random.default_rng(5), (0.4, 0.25, 0.0), se, sp, 400)
+    fit = fit_latent_class(data, _vague_priors(data), seed=1, zero_inflated=["pop1", "pop2"])
+    assert fit.disease_free["pop2"] > 0.9
+    assert fit.disease_free["pop1"] < 0.01
+    summary = fit.summary()
+    assert summary.loc["prevalence.pop2", "upper"] == 0.0
+    assert summary.loc["prevalence.pop1", "lower"] < 0.25 < summary.loc["prevalence.pop1", "upper"]
+    assert fit.to_dict()["disease_free"] == fit.disease_free
+
+
+def test_cli_refuses_overlapping_pairs_and_unknown_populations(capsys):
+    args = ["lca", str(DATA_FILE), "--test", "serology", "--test", "stool", "--count", "count"]
+    args += ["--priors", str(PRIORS)]
+    overlapping = ["--dependent", "serology", "stool", "--dependent", "stool", "serology"]
+    assert main([*args, *overlapping]) == 2
+    assert "share no test" in capsys.readouterr().err
+    assert main([*args, "--zero-inflated", "Montreal"]) == 2
+    err = capsys.readouterr().err
+    assert "--zero-inflated" in err and "(all)" in err
+
+
+def test_a_presence_prior_is_read_and_checked(tmp_path):
+    data = load_test_results(DATA_FILE, ["serology", "stool"], count="count")
+    text = PRIORS.read_text()
+    path = tmp_path / "priors.toml"
+    path.write_text(text + "\n[presence]\nalpha = 3\nbeta = 1.5\n")
+    assert load_priors(path, data).presence == BetaPrior(3.0, 1.5)
+    assert load_priors(PRIORS, data).presence == BetaPrior(1.0, 1.0)
+    path.write_text(text + "\n[presence]\nalpha = 0\nbeta = 1\n")
+    with pytest.raises(InputError) as caught:
+        load_priors(path, data)
+    assert [p.column for p in caught.value.problems] == ["presence"]

@@ -99,9 +99,9 @@ def test_the_whole_density_at_a_point_that_is_not_the_prior_mean():
 @pytest.mark.parametrize("pair", [("x", "z"), ("z", "y")])
 def test_the_dependent_pair_density_and_its_covariances(pair):
     """Dendukuri-Joseph cells for the pair where both were done, its own marginal otherwise."""
-    model = build_model(DATA, PRIORS, dependent=pair)
+    model = build_model(DATA, PRIORS, dependent=[pair])
     u1, u0 = 0.37, 0.81
-    values = {**POINT, "u_diseased": np.array(u1), "u_healthy": np.array(u0)}
+    values = {**POINT, "u_diseased": np.array([u1]), "u_healthy": np.array([u0])}
     point = _free(model, values)
     logp = model.compile_logp(jacobian=False)(point)
     se, sp = POINT["sensitivity"], POINT["specificity"]
@@ -123,13 +123,15 @@ def test_the_dependent_pair_density_and_its_covariances(pair):
     covariances = model.compile_fn(covariances, inputs=model.value_vars, on_unused_input="ignore")(
         point
     )
-    assert [float(c) for c in covariances] == pytest.approx([c1, c0], rel=1e-12)
+    assert [float(c[0]) for c in covariances] == pytest.approx([c1, c0], rel=1e-12)
 
 
 def test_a_dependent_pair_must_be_two_different_tests():
     for pair in (("x", "x"), ("x", "w"), ("w", "x")):
         with pytest.raises(ValueError, match=r"two different tests of \('x', 'y', 'z'\)"):
-            build_model(DATA, PRIORS, dependent=pair)
+            build_model(DATA, PRIORS, dependent=[pair])
+    with pytest.raises(ValueError, match="test 'y' is in two dependent pairs"):
+        build_model(DATA, PRIORS, dependent=[("x", "y"), ("y", "z")])
 
 
 # --------------------------------------------------------------------------------------------
@@ -143,8 +145,9 @@ def test_summary_and_json_of_given_draws():
     }
     for name, accuracy in (("cov_diseased", "sensitivity"), ("cov_healthy", "specificity")):
         a, b = draws[f"{accuracy}.x"], draws[f"{accuracy}.y"]
-        draws[name] = rng.uniform(0, 1, 300) * (np.minimum(a, b) - a * b)  # feasible, as fitted
-    fit = LatentClassFit(DATA, draws, ("x", "y"), {"divergences": 0})
+        feasible = rng.uniform(0, 1, 300) * (np.minimum(a, b) - a * b)  # as fitted
+        draws[f"{name}.x~y"] = feasible
+    fit = LatentClassFit(DATA, draws, (("x", "y"),), {"divergences": 0})
     table = fit.summary()
     assert table.index.tolist() == list(draws) and table.index.name == "parameter"
     assert table.columns.tolist() == ["median", "lower", "upper"]
@@ -157,7 +160,8 @@ def test_summary_and_json_of_given_draws():
         "level": 0.95,
         "tests": ["x", "y", "z"],
         "populations": ["P", "Q"],
-        "conditional_dependence": ["x", "y"],
+        "conditional_dependence": [["x", "y"]],
+        "disease_free": None,
         "subjects": 52,
         "estimates": {k: dict(v) for k, v in table.iterrows()},
         "likelihood_ratios": {k: dict(v) for k, v in fit.likelihood_ratios().iterrows()},
@@ -186,12 +190,12 @@ def test_fit_hands_the_sampler_its_settings_and_names_every_draw(replaced_sample
             "prevalence": (("chain", "draw", "population"), values(2)),
             "sensitivity": (("chain", "draw", "test"), values(3)),
             "specificity": (("chain", "draw", "test"), values(3)[..., ::-1]),
-            "cov_diseased": (("chain", "draw"), values()),
-            "cov_healthy": (("chain", "draw"), values()[::-1]),
+            "cov_diseased": (("chain", "draw", "pair"), values(1)),
+            "cov_healthy": (("chain", "draw", "pair"), values(1)[::-1]),
         }
     )
     calls = replaced_sampler(lca, posterior, {"passed": False})
-    fit = fit_latent_class(DATA, PRIORS, ("x", "y"), draws=3, tune=9, chains=2, seed=4)
+    fit = fit_latent_class(DATA, PRIORS, [("x", "y")], draws=3, tune=9, chains=2, seed=4)
     free = ["prevalence", "sensitivity", "specificity", "u_diseased", "u_healthy"]
     assert calls == [(free, (3, 9, 2, 4))]
     expected = {}
@@ -202,16 +206,16 @@ def test_fit_hands_the_sampler_its_settings_and_names_every_draw(replaced_sample
     ):
         for i, label in enumerate(labels):
             expected[f"{name}.{label}"] = posterior[name].values[..., i].reshape(-1)
-    expected["cov_diseased"] = posterior["cov_diseased"].values.reshape(-1)
-    expected["cov_healthy"] = posterior["cov_healthy"].values.reshape(-1)
+    expected["cov_diseased.x~y"] = posterior["cov_diseased"].values.reshape(-1)
+    expected["cov_healthy.x~y"] = posterior["cov_healthy"].values.reshape(-1)
     assert list(fit.draws) == list(expected)
     for name, value in expected.items():
         np.testing.assert_array_equal(fit.draws[name], value)
-    assert fit.dependent == ("x", "y") and fit.diagnostics == {"passed": False}
+    assert fit.dependent == (("x", "y"),) and fit.diagnostics == {"passed": False}
     assert fit.data is DATA
     independent = fit_latent_class(DATA, PRIORS)
     assert calls[-1] == (free[:3], (1000, 1000, 2, 0))
-    assert "cov_diseased" not in independent.draws and independent.dependent is None
+    assert "cov_diseased.x~y" not in independent.draws and independent.dependent == ()
 
 
 # --------------------------------------------------------------------------------------------
@@ -386,3 +390,110 @@ def test_every_pattern_of_two_tests_reaches_the_likelihood():
 def test_a_grouped_number_in_a_priors_file_is_refused(tmp_path):
     (problem,) = _prevalence_problems(tmp_path, "{ alpha = 1_5, beta = 1 }")
     assert (problem.column, problem.value) == ("prevalence", "1_5")
+
+
+# --------------------------------------------------------------------------------------------
+# Several dependent pairs, and a population that may be free of the disease
+# --------------------------------------------------------------------------------------------
+FOUR = BinaryResults(
+    tests=("w", "x", "y", "z"),
+    populations=("P", "Q"),
+    patterns=np.array(
+        [[1, 1, 0, 1], [1, 0, 1, 1], [0, 0, 0, 0], [0, 1, MISSING, 1], [1, 1, 1, 1], [0, 0, 1, 0]]
+    ),
+    counts=np.array([9, 4, 30, 3, 2, 11]),
+    population=np.array([0, 0, 1, 1, 0, 1]),
+)
+FOUR_PRIORS = LcaPriors(
+    prevalence={"P": BetaPrior(2.0, 3.0), "Q": BetaPrior(1.5, 4.0)},
+    sensitivity={t: BetaPrior(4.0 + i, 2.0) for i, t in enumerate("wxyz")},
+    specificity={t: BetaPrior(6.0, 1.0 + i) for i, t in enumerate("wxyz")},
+    presence=BetaPrior(3.0, 2.0),
+)
+FOUR_POINT = {
+    "prevalence": np.array([0.42, 0.17]),
+    "sensitivity": np.array([0.81, 0.74, 0.66, 0.88]),
+    "specificity": np.array([0.93, 0.79, 0.85, 0.71]),
+    "u_diseased": np.array([0.3, 0.6]),
+    "u_healthy": np.array([0.8, 0.25]),
+    "presence": np.array(0.37),
+}
+
+
+def _pattern_probability(pattern, accuracy, pairs, covariances, positive) -> float:
+    """P(pattern | class), the pairs' cells where both were done, each test's own otherwise."""
+    probability, paired = 1.0, set()
+    for (a, b), c in zip(pairs, covariances, strict=True):
+        if pattern[a] != MISSING and pattern[b] != MISSING:
+            pa, pb = positive(accuracy[a]), positive(accuracy[b])
+            cells = {(1, 1): pa * pb + c, (1, 0): pa * (1 - pb) - c}
+            cells |= {(0, 1): (1 - pa) * pb - c, (0, 0): (1 - pa) * (1 - pb) + c}
+            probability *= cells[(pattern[a], pattern[b])]
+            paired |= {a, b}
+    for j, r in enumerate(pattern):
+        if j not in paired:
+            probability *= _cell(r, positive(accuracy[j]))
+    return probability
+
+
+def test_two_disjoint_pairs_and_a_zero_inflated_population_at_a_point():
+    pairs = [(0, 1), (2, 3)]
+    model = build_model(FOUR, FOUR_PRIORS, dependent=[("w", "x"), ("y", "z")], zero_inflated=["Q"])
+    assert model.coords["pair"] == ("w~x", "y~z")
+    logp = model.compile_logp(jacobian=False)(_free(model, FOUR_POINT))
+    se, sp = FOUR_POINT["sensitivity"], FOUR_POINT["specificity"]
+    c1 = [
+        u * (min(se[a], se[b]) - se[a] * se[b])
+        for u, (a, b) in zip(FOUR_POINT["u_diseased"], pairs, strict=True)
+    ]
+    c0 = [
+        u * (min(sp[a], sp[b]) - sp[a] * sp[b])
+        for u, (a, b) in zip(FOUR_POINT["u_healthy"], pairs, strict=True)
+    ]
+    expected = stats.beta.logpdf(FOUR_POINT["presence"], 3.0, 2.0)
+    for name in ("prevalence", "sensitivity", "specificity"):
+        table = getattr(FOUR_PRIORS, name)
+        for value, prior in zip(FOUR_POINT[name], table.values(), strict=True):
+            expected += stats.beta.logpdf(value, prior.alpha, prior.beta)
+    diseased_pop, free_pop = np.zeros(2), np.zeros(2)
+    for pattern, n, g in zip(FOUR.patterns, FOUR.counts, FOUR.population, strict=True):
+        pi = FOUR_POINT["prevalence"][g]
+        d1 = _pattern_probability(pattern, se, pairs, c1, lambda s: s)
+        d0 = _pattern_probability(pattern, sp, pairs, c0, lambda s: 1 - s)
+        diseased_pop[g] += n * np.log(pi * d1 + (1 - pi) * d0)
+        free_pop[g] += n * np.log(d0)
+    tau = FOUR_POINT["presence"]
+    expected += diseased_pop[0]  # P is not zero-inflated
+    expected += np.logaddexp(np.log(tau) + diseased_pop[1], np.log1p(-tau) + free_pop[1])
+    assert logp == pytest.approx(expected, rel=1e-9)
+
+
+def test_a_disease_free_population_is_bayes_rule_over_presence():
+    """With every draw at one point, P(free) is (1 - tau) L0 / ((1 - tau) L0 + tau L1)."""
+    point = {
+        "prevalence.P": 0.42, "prevalence.Q": 0.17, "presence": 0.37,
+        **{f"sensitivity.{t}": v for t, v in zip("wxyz", FOUR_POINT["sensitivity"], strict=True)},
+        **{f"specificity.{t}": v for t, v in zip("wxyz", FOUR_POINT["specificity"], strict=True)},
+    }  # fmt: skip
+    fit = LatentClassFit(FOUR, {k: np.full(4000, v) for k, v in point.items()})
+    rows = FOUR.population == 1
+    se, sp = FOUR_POINT["sensitivity"], FOUR_POINT["specificity"]
+    log1 = log0 = 0.0
+    for pattern, n in zip(FOUR.patterns[rows], FOUR.counts[rows], strict=True):
+        d1 = np.prod([_cell(r, s) for r, s in zip(pattern, se, strict=True)])
+        d0 = np.prod([_cell(r, 1 - c) for r, c in zip(pattern, sp, strict=True)])
+        log1 += n * np.log(0.17 * d1 + 0.83 * d0)
+        log0 += n * np.log(d0)
+    free = 0.63 * np.exp(log0) / (0.63 * np.exp(log0) + 0.37 * np.exp(log1))
+    inflated = lca._with_disease_free(fit, ["Q"], np.random.default_rng(0))
+    assert inflated.disease_free == {"Q": pytest.approx(free, rel=1e-10)}
+    # Each draw's prevalence is 0 in the disease-free share, the population's otherwise.
+    drawn = inflated.draws["prevalence.Q"]
+    assert set(np.unique(drawn)) == {0.0, 0.17}
+    assert np.mean(drawn == 0) == pytest.approx(free, abs=0.025)
+    assert np.array_equal(inflated.draws["prevalence.P"], fit.draws["prevalence.P"])
+
+
+def test_zero_inflation_needs_a_population_of_the_data():
+    with pytest.raises(ValueError, match="zero-inflated populations must be among"):
+        build_model(FOUR, FOUR_PRIORS, zero_inflated=["R"])
