@@ -54,6 +54,35 @@ def add_bevacizumab_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_fhir_option(parser: argparse.ArgumentParser) -> None:
+    """``--fhir DIR``: also write one HL7 FHIR R4 Bundle per lesion."""
+    parser.add_argument(
+        "--fhir",
+        metavar="DIR",
+        help="also write one HL7 FHIR R4 Bundle per lesion there (RiskAssessment, "
+        "DiagnosticReport with the HTML report, input Observations; data/README.md)",
+    )
+
+
+def write_fhir(args: argparse.Namespace, fit, pages=None) -> None:
+    """Write the Bundles of ``--fhir`` for the command's patients, and say where."""
+    from model.core.console import markup_value
+    from model.decision.parameters import load_decision_parameters
+    from model.report.fhir import write_bundles
+
+    params = load_decision_parameters(getattr(args, "params", None))
+    paths = write_bundles(
+        fit,
+        args.patients,
+        args.fhir,
+        params,
+        pages=pages,
+        force=getattr(args, "force", False),
+        allow_bevacizumab=args.allow_bevacizumab,
+    )
+    console(stderr=True).print(f"Wrote {len(paths)} FHIR Bundles to {markup_value(args.fhir)}")
+
+
 def add_sampler_options(parser: argparse.ArgumentParser) -> None:
     """Draws, warm-up, chains, seed and priors of a fit (``fit``, every fold of ``crossval``)."""
     from model.core.numbers import count_option, whole_option

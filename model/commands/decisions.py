@@ -6,11 +6,13 @@ import argparse
 
 from model.commands.common import (
     add_bevacizumab_option,
+    add_fhir_option,
     add_gate_force_option,
     argument_problem,
     console,
     gate_exit_code,
     warn_bevacizumab,
+    write_fhir,
 )
 from model.core.errors import InputError
 from model.core.numbers import count_option
@@ -134,6 +136,7 @@ def add_decide(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pet-tracer", choices=("MET", "FET", "DOPA"), default="FET")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--plot", metavar="DIR", help="write one threshold figure per lesion")
+    add_fhir_option(p)
     add_bevacizumab_option(p)
     add_gate_force_option(p)
     p.set_defaults(run=run_decide)
@@ -158,6 +161,8 @@ def run_decide(args: argparse.Namespace) -> int:
     predictions = predict(fit, args.patients, allow_bevacizumab=args.allow_bevacizumab)
     for column in (*CATEGORY_COLUMNS, "category_flag"):  # beside each decision, as predict's
         table[column] = predictions[column].to_numpy()
+    if args.fhir:
+        write_fhir(args, fit)
     if args.json:
         from model.core.outputs import json_text
 

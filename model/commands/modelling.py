@@ -9,12 +9,14 @@ from contextlib import contextmanager
 from model.commands.common import (
     EXIT_GATE_FAILED,
     add_bevacizumab_option,
+    add_fhir_option,
     add_gate_force_option,
     add_sampler_options,
     argument_problem,
     console,
     gate_exit_code,
     warn_bevacizumab,
+    write_fhir,
 )
 from model.core.errors import InputError
 from model.core.numbers import number_option, probability_option
@@ -89,7 +91,20 @@ def add_predict(sub: argparse._SubParsersAction) -> None:
         "the file a block of rows at a time.",
     )
     p.add_argument("fit", help="fit file")
-    p.add_argument("patients", help="patients CSV (cohort format) or single-patient JSON")
+    p.add_argument(
+        "patients",
+        nargs="?",
+        help="patients CSV (cohort format) or single-patient JSON (or give --fhir-in)",
+    )
+    p.add_argument(
+        "--fhir-in",
+        action="append",
+        default=[],
+        metavar="BUNDLE",
+        help="read the lesion from a FHIR Bundle of input Observations instead (repeat for the "
+        "lesions of one patient)",
+    )
+    add_fhir_option(p)
     p.add_argument(
         "--ci-prob",
         type=probability_option,
@@ -111,7 +126,18 @@ def run_predict(args: argparse.Namespace) -> int:
 
     if not 0 < args.ci_prob < 1:
         raise InputError([argument_problem("--ci-prob", str(args.ci_prob), "a number in (0, 1)")])
+    if (args.patients is None) == (not args.fhir_in):
+        found = "both" if args.patients else "neither"
+        expected = "either a patients file or --fhir-in BUNDLE"
+        raise InputError([argument_problem("patients", found, expected)])
     fit = load_fit(args.fit)
+    if args.fhir_in:
+        from model.inputs.fhir import load_fhir_bundles
+
+        args.patients = load_fhir_bundles(args.fhir_in, fit.registry)
+        args.quiet = True
+    if args.fhir:
+        write_fhir(args, fit)
     if args.json:
         from model.core.outputs import json_text, write_csv
 

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from model.commands.common import add_bevacizumab_option, console, warn_bevacizumab
+from model.commands.common import (
+    add_bevacizumab_option,
+    add_fhir_option,
+    console,
+    warn_bevacizumab,
+    write_fhir,
+)
 
 
 def add_report(sub: argparse._SubParsersAction) -> None:
@@ -25,6 +31,7 @@ def add_report(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--force", action="store_true", help="report a fit that failed its convergence gate"
     )
+    add_fhir_option(p)
     add_bevacizumab_option(p)
     p.set_defaults(run=run_report)
 
@@ -46,6 +53,8 @@ def run_report(args: argparse.Namespace) -> int:
     warn_bevacizumab(files.under_bevacizumab)
     extra = f" and {len(files.pdfs)} PDFs" if files.pdfs else ""
     console().print(f"Wrote {len(files.pages)} lesion pages{extra} and {files.index}")
+    if args.fhir:
+        write_fhir(args, args.fit, pages=files.pages)
     return 0
 
 
