@@ -20,7 +20,13 @@ from dataclasses import asdict
 
 from benchmarks.fit_speed import FitRow, fit_row, simulated_cohort
 from benchmarks.score_speed import file_row, posterior_predictive_row, scorer_row
-from benchmarks.task_speed import decision_tasks, report_tasks, startup_tasks, test_suite_seconds
+from benchmarks.task_speed import (
+    decision_tasks,
+    report_tasks,
+    serve_tasks,
+    startup_tasks,
+    test_suite_seconds,
+)
 from model.core.files import atomic_write_text, bundled
 from model.fitting.sampling import load_fit
 
@@ -152,6 +158,7 @@ def score_section(args: argparse.Namespace, fit) -> list[dict]:
 def task_section(args: argparse.Namespace, fit) -> list[dict]:
     print("\nDecisions, cutoffs and front door (best of repeats after a warm-up)")
     rows = decision_tasks(fit, args.repeats) + report_tasks(fit, args.repeats)
+    rows += serve_tasks(fit, args.repeats)
     rows += startup_tasks(max(5, args.repeats))
     if not args.skip_tests:
         rows.append(("test suite (README test command)", test_suite_seconds(), "s"))

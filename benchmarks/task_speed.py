@@ -71,6 +71,34 @@ def decision_tasks(fit: Fit, repeats: int) -> list[tuple[str, float, str]]:
     return rows
 
 
+SERVED_LESION = {"patient_id": "bench", "center": "C03", "perfusion_technique": "DSC",
+                 "perfusion_ratio": "1.4", "headache": "no", "months_since_rt": "8",
+                 "volume_prior_ml": "3.0", "volume_baseline_ml": "4.0"}  # fmt: skip
+
+
+def serve_tasks(fit: Fit, repeats: int) -> list[tuple[str, float, str]]:
+    """The live page's answers, through the application (Flask's test client), against
+    ``predict`` of the same lesion in the same run."""
+    from model.scoring.predict import predict
+    from model.serve.answers import LiveScorer
+    from model.serve.app import create_app
+
+    client = create_app(LiveScorer(fit, load_decision_parameters())).test_client()
+    what_if = {"pet_tbr": "2.1", "pet_tracer": "FET", "growth": "0.2"}
+    answer = best_of(
+        lambda: client.post("/api/answer", json={"record": SERVED_LESION, "what_if": what_if}),
+        repeats,
+    )
+    value = best_of(lambda: client.post("/api/value", json={"record": SERVED_LESION}), repeats)
+    baseline = best_of(lambda: predict(fit, {**SERVED_LESION, "perfusion_ratio": 1.4}), repeats)
+    return [
+        ("rnbayes serve: one answer (P, scale, waterfall, categories, 2 what-ifs)", answer, "s"),
+        ("rnbayes serve: the value panel (decide on 250 draws)", value, "s"),
+        ("  the same lesion through predict() alone (baseline)", baseline, "s"),
+        ("  ratio: one answer / predict()", answer / baseline, "x"),
+    ]
+
+
 def report_tasks(fit: Fit, repeats: int) -> list[tuple[str, float, str]]:
     """Seconds per lesion report, HTML and HTML + PDF."""
     patients = bundled("patients_example.csv")

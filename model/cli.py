@@ -23,6 +23,7 @@ from model.commands import (
     onboarding,
     priors,
     reports,
+    serving,
     studies,
 )
 from model.commands.common import EXIT_BAD_INPUT, console
@@ -49,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
         evidence,
         priors,
         data,
+        serving,
     ):
         for add in module.COMMANDS:
             add(sub)

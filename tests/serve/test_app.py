@@ -1,0 +1,111 @@
+"""The live page's answers (Flask test client): the scorer's own numbers, inline messages for
+bad values, what-ifs that move the probability the right way, uploads, reports, and headers
+that keep the page on this machine."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from conftest import DATA
+
+from model.decision.parameters import load_decision_parameters
+from model.scoring.predict import predict
+from model.serve.answers import LiveScorer
+from model.serve.app import create_app
+
+LESION = {"patient_id": "EX3", "center": "C03", "perfusion_technique": "DSC",
+          "perfusion_ratio": "1.4", "headache": "no", "months_since_rt": "8",
+          "volume_prior_ml": "3.0", "volume_baseline_ml": "4.0"}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def scorer(bundled_fit):
+    return LiveScorer(bundled_fit, load_decision_parameters())
+
+
+@pytest.fixture(scope="module")
+def client(scorer):
+    return create_app(scorer).test_client()
+
+
+def _answer(client, record, what_if=None):
+    return client.post("/api/answer", json={"record": record, "what_if": what_if or {}}).get_json()
+
+
+def test_the_page_shows_what_predict_says(client, bundled_fit):
+    answer = _answer(client, LESION)
+    expected = predict(bundled_fit, {**LESION, "perfusion_ratio": 1.4}).iloc[0]
+    assert answer["errors"] == []
+    assert answer["p"] == expected["p_recurrence"]
+    assert (answer["low"], answer["high"]) == (expected["ci_low"], expected["ci_high"])
+    total = sum(term["value"] for term in answer["terms"])
+    assert total == pytest.approx(expected["log_odds"], abs=1e-9)
+    bands = answer["bands"]
+    assert bands[0]["from"] == 0.0 and bands[-1]["to"] == 1.0
+    inside = [b["action"] for b in bands if b["from"] <= answer["p"] <= b["to"]]
+    assert answer["action"] in inside
+
+
+def test_what_ifs_are_monotone_in_the_pending_result(client):
+    def pet(tbr):
+        (scenario,) = _answer(client, LESION, {"pet_tbr": tbr, "pet_tracer": "FET"})["what_if"]
+        return scenario["p"]
+
+    def growth(g):
+        (scenario,) = _answer(client, LESION, {"growth": g})["what_if"]
+        return scenario["p"]
+
+    assert pet(1.2) < pet(2.0) < pet(3.5)  # a colder PET lesion is never more likely recurrence
+    assert growth(-0.4) < growth(0.0) < growth(0.5)
+    no_volume = {k: v for k, v in LESION.items() if not k.startswith("volume")}
+    assert _answer(client, no_volume, {"growth": 0.2})["what_if"] == []
+
+
+def test_a_wrong_value_comes_back_for_its_field(client):
+    answer = _answer(client, {**LESION, "perfusion_ratio": "1_5", "headache": "maybe"})
+    fields = {error["field"]: error["message"] for error in answer["errors"]}
+    assert set(fields) == {"perfusion_ratio", "headache"}
+    assert "'1_5'" in fields["perfusion_ratio"] and "write 1.5" in fields["perfusion_ratio"]
+    assert "p" not in answer
+
+
+def test_value_panel_is_decides_answer(client, scorer):
+    value = client.post("/api/value", json={"record": LESION}).get_json()
+    assert value["errors"] == [] and value["recommendation"] in {"manage", "biopsy", "treat"}
+    assert 0 <= value["p_best"] <= 1
+    assert all(v is None or math.isfinite(v) for v in value.values() if isinstance(v, float))
+
+
+def test_upload_reads_a_patients_file_and_refuses_a_bad_one(client):
+    text = (DATA / "patients_example.csv").read_text()
+    answer = client.post("/api/upload", json={"name": "examples.csv", "text": text}).get_json()
+    assert answer["errors"] == [] and len(answer["lesions"]) == 10
+    first = answer["lesions"][0]
+    assert first["patient_id"] == "EX1-clear-recurrence" and first["perfusion_ratio"] == "3.4"
+    assert first["headache"] == "yes"
+    bad = text.replace(",3.4,", ',"3,4",', 1)  # a decimal comma, quoted
+    answer = client.post("/api/upload", json={"name": "examples.csv", "text": bad}).get_json()
+    assert answer["lesions"] == [] and "perfusion_ratio" in answer["errors"][0]
+
+
+def test_report_is_the_escaped_report_page(client):
+    answer = client.post("/api/report", json={"record": {**LESION, "patient_id": "<b>x</b>"}})
+    html = answer.get_json()["html"]
+    assert "&lt;b&gt;x&lt;/b&gt;" in html and "<b>x</b>" not in html
+    assert "not a diagnosis" in html
+
+
+def test_every_response_keeps_the_page_on_this_machine(client):
+    page = client.get("/")
+    assert page.status_code == 200
+    policy = page.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in policy and "script-src 'self'" in policy
+    html = page.get_data(as_text=True)
+    assert "http://" not in html and "https://" not in html
+    assert 'name="perfusion_ratio"' in html and 'name="reference_diagnosis"' not in html
+    script = client.get("/static/serve.js").get_data(as_text=True)
+    assert "innerHTML" not in script and "http" not in script.replace(
+        "http://www.w3.org/2000/svg", ""
+    )
+    assert client.get("/static/other.js").status_code == 404
