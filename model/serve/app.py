@@ -7,8 +7,8 @@ Routes:
 - ``POST /api/answer``, ``POST /api/value``: :class:`~model.serve.answers.LiveScorer`'s answers
   to a JSON ``{"record": {...}, "what_if": {...}}``;
 - ``POST /api/report``: the lesion's report page, to save;
-- ``POST /api/upload``: a patients file's text (CSV or JSON), read like ``rnbayes predict``
-  reads it, back as form values.
+- ``POST /api/upload``: a patients file (CSV or JSON as text, an ``.xlsx`` workbook as
+  base64), read like ``rnbayes predict`` reads it, back as form values.
 
 Flask was chosen for being small, long maintained and enough for one local user: routing, JSON
 requests and a test client. Every response forbids content from anywhere but this server
@@ -19,6 +19,7 @@ back as a message for its field with status 200, never as an error page.
 
 from __future__ import annotations
 
+import base64
 import math
 import tempfile
 from pathlib import Path
@@ -116,9 +117,15 @@ def create_app(scorer: LiveScorer):
     @app.post("/api/upload")
     def upload():
         document = body()
-        return jsonify(
-            read_upload(scorer, str(document.get("name", "")), str(document.get("text", "")))
-        )
+        name = str(document.get("name", ""))
+        if name.lower().endswith(".xlsx"):
+            try:
+                content = base64.b64decode(str(document.get("data", "")), validate=True)
+            except ValueError:
+                return jsonify({"errors": [f"{name}: not a readable upload"], "lesions": []})
+        else:
+            content = str(document.get("text", "")).encode("utf-8")
+        return jsonify(read_upload(scorer, name, content))
 
     return app
 
@@ -152,15 +159,16 @@ def _control(field: Field) -> dict[str, Any]:
             "choices": choices}  # fmt: skip
 
 
-def read_upload(scorer: LiveScorer, name: str, text: str) -> dict[str, Any]:
+def read_upload(scorer: LiveScorer, name: str, content: bytes) -> dict[str, Any]:
     """A patients file's lesions as form values, or its problems.
 
     Parameters
     ----------
     scorer : LiveScorer
     name : str
-        The file's name; ``.json`` is read as a single-patient file, anything else as CSV.
-    text : str
+        The file's name: ``.json`` is read as a single-patient file, ``.xlsx`` as a workbook,
+        anything else as CSV.
+    content : bytes
         Its content.
 
     Returns
@@ -170,11 +178,12 @@ def read_upload(scorer: LiveScorer, name: str, text: str) -> dict[str, Any]:
     """
     from model.scoring.predict import as_cohort
 
-    suffix = ".json" if name.lower().endswith(".json") else ".csv"
+    suffix = Path(name.lower()).suffix
+    suffix = suffix if suffix in (".json", ".xlsx") else ".csv"
     stem = "".join(c for c in Path(name).stem if c.isalnum() or c in "-_")[:40] or "upload"
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"{stem}{suffix}"
-        path.write_text(text, encoding="utf-8")
+        path.write_bytes(content)
         try:
             cohort = as_cohort(str(path), scorer.fit.registry)
         except InputError as error:

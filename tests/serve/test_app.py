@@ -109,3 +109,21 @@ def test_every_response_keeps_the_page_on_this_machine(client):
         "http://www.w3.org/2000/svg", ""
     )
     assert client.get("/static/other.js").status_code == 404
+
+
+def test_upload_reads_a_workbook_too(client, tmp_path):
+    import base64
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["patient_id", "center", "perfusion_technique", "perfusion_ratio"])
+    sheet.append(["W1", "C03", "DSC", 1.7])
+    path = tmp_path / "site.xlsx"
+    book.save(path)
+    data = base64.b64encode(path.read_bytes()).decode()
+    answer = client.post("/api/upload", json={"name": "site.xlsx", "data": data}).get_json()
+    assert answer["errors"] == [] and answer["lesions"][0]["perfusion_ratio"] == "1.7"
+    broken = client.post("/api/upload", json={"name": "site.xlsx", "data": "%%"}).get_json()
+    assert broken["lesions"] == [] and "not a readable upload" in broken["errors"][0]

@@ -134,6 +134,16 @@ def test_save_report_downloads_the_lesion_report(page, tmp_path):
     assert "typed-grayzone" in html and "not a diagnosis" in html
 
 
+def test_a_loaded_patients_file_fills_the_form(page, bundled_fit):
+    count = _count(page)
+    page.set_input_files("#upload", str(DATA / "patients_example.csv"))
+    _until(page, f"Number(document.body.dataset.answered || 0) > {count}")
+    _until(page, "document.querySelector('#f-patient_id').value === 'EX1-clear-recurrence'")
+    _until(page, "!document.querySelector('#lesion-choice').hidden")
+    expected = predict(bundled_fit, DATA / "patients_example.csv").iloc[0]["p_recurrence"]
+    _until(page, f"document.querySelector('#p').textContent === '{expected:.3f}'")
+
+
 def test_the_page_made_no_request_off_this_machine(page, server):
     assert page.requests, "the page made no request at all"
     off = [

@@ -160,7 +160,16 @@ function fill(lesion) {
 async function upload(event) {
   const file = event.target.files[0];
   if (!file) return;
-  const answer = await post("/api/upload", { name: file.name, text: await file.text() });
+  const body = { name: file.name };
+  if (file.name.toLowerCase().endsWith(".xlsx")) {
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    let binary = "";
+    for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    body.data = btoa(binary);
+  } else {
+    body.text = await file.text();
+  }
+  const answer = await post("/api/upload", body);
   $("upload-error").textContent = answer.errors.join("\n");
   const choice = $("lesion-choice");
   choice.replaceChildren();
