@@ -197,20 +197,27 @@ class LiveScorer:
             "units": "quality-adjusted life-weeks",
         }
 
-    def report(self, record: Mapping[str, Any]) -> str:
-        """The lesion's report page, as ``rnbayes report`` writes it.
+    def report(self, record: Mapping[str, Any], pdf: bool = False) -> tuple[str, bytes | None]:
+        """The lesion's report page, as ``rnbayes report`` writes it, and its PDF if asked.
+
+        Returns
+        -------
+        html : str
+        pdf : bytes or None
+            The page printed by headless Chromium, with ``pdf``.
 
         Raises
         ------
         model.core.errors.InputError
-            When the record is not valid.
+            When the record is not valid, or a PDF is asked for and Chromium is not installed.
         """
         from model.report.patient import lesion_reports
 
         cohort = self.cohort(record)
         with tempfile.TemporaryDirectory() as folder:
-            files = lesion_reports(self.fit, cohort, Path(folder) / "report", self.params)
-            return files.pages[0].read_text(encoding="utf-8")
+            files = lesion_reports(self.fit, cohort, Path(folder) / "report", self.params, pdf=pdf)
+            html = files.pages[0].read_text(encoding="utf-8")
+            return html, files.pdfs[0].read_bytes() if pdf else None
 
 
 def _field_errors(error: InputError) -> list[dict[str, str]]:

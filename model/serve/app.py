@@ -6,7 +6,7 @@ Routes:
 - ``GET /static/serve.js``, ``GET /static/serve.css``: its script and style, from the package;
 - ``POST /api/answer``, ``POST /api/value``: :class:`~model.serve.answers.LiveScorer`'s answers
   to a JSON ``{"record": {...}, "what_if": {...}}``;
-- ``POST /api/report``: the lesion's report page, to save;
+- ``POST /api/report``: the lesion's report page (and, asked, its PDF as base64), to save;
 - ``POST /api/upload``: a patients file (CSV or JSON as text, an ``.xlsx`` workbook as
   base64), read like ``rnbayes predict`` reads it, back as form values.
 
@@ -108,11 +108,15 @@ def create_app(scorer: LiveScorer):
 
     @app.post("/api/report")
     def report():
+        pdf = body().get("pdf") is True
         try:
-            html = scorer.report(record())
+            html, printed = scorer.report(record(), pdf=pdf)
         except InputError as error:
             return jsonify({"errors": [str(p) for p in error.problems]})
-        return jsonify({"errors": [], "html": html})
+        document = {"errors": [], "html": html}
+        if printed is not None:
+            document["pdf"] = base64.b64encode(printed).decode("ascii")
+        return jsonify(document)
 
     @app.post("/api/upload")
     def upload():

@@ -91,6 +91,7 @@ def test_upload_reads_a_patients_file_and_refuses_a_bad_one(client):
 
 def test_report_is_the_escaped_report_page(client):
     answer = client.post("/api/report", json={"record": {**LESION, "patient_id": "<b>x</b>"}})
+    assert "pdf" not in answer.get_json()
     html = answer.get_json()["html"]
     assert "&lt;b&gt;x&lt;/b&gt;" in html and "<b>x</b>" not in html
     assert "not a diagnosis" in html

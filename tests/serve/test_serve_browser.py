@@ -132,6 +132,11 @@ def test_save_report_downloads_the_lesion_report(page, tmp_path):
     download.value.save_as(path)
     html = path.read_text()
     assert "typed-grayzone" in html and "not a diagnosis" in html
+    with page.expect_download(timeout=60_000) as download:
+        page.click("#save-pdf")
+    path = tmp_path / "report.pdf"
+    download.value.save_as(path)
+    assert path.read_bytes()[:5] == b"%PDF-"
 
 
 def test_a_loaded_patients_file_fills_the_form(page, bundled_fit):

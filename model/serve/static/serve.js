@@ -184,15 +184,22 @@ async function upload(event) {
   if (answer.lesions.length) fill(answer.lesions[0]);
 }
 
-async function saveReport() {
-  const answer = await post("/api/report", { record: record() });
-  $("report-error").textContent = answer.errors.join("\n");
-  if (answer.errors.length) return;
+function download(content, type, suffix) {
   const link = document.createElement("a");
-  link.href = URL.createObjectURL(new Blob([answer.html], { type: "text/html" }));
-  link.download = `rnbayes-report-${(record().patient_id || "lesion").replace(/[^A-Za-z0-9_-]/g, "_")}.html`;
+  link.href = URL.createObjectURL(new Blob([content], { type }));
+  link.download = `rnbayes-report-${(record().patient_id || "lesion").replace(/[^A-Za-z0-9_-]/g, "_")}.${suffix}`;
   link.click();
   URL.revokeObjectURL(link.href);
+}
+
+async function saveReport(pdf) {
+  $("report-error").textContent = pdf ? "printing…" : "";
+  const answer = await post("/api/report", { record: record(), pdf });
+  $("report-error").textContent = answer.errors.join("\n");
+  if (answer.errors.length) return;
+  if (!pdf) { download(answer.html, "text/html", "html"); return; }
+  const bytes = Uint8Array.from(atob(answer.pdf), (c) => c.charCodeAt(0));
+  download(bytes, "application/pdf", "pdf");
 }
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -202,5 +209,6 @@ document.addEventListener("DOMContentLoaded", () => {
   $("whatif-growth").addEventListener("input", () => { const g = Number($("whatif-growth").value); $("whatif-growth-value").textContent = `${g >= 0 ? "+" : ""}${(100 * g).toFixed(0)}%`; update(); });
   $("whatif-tracer").addEventListener("change", update);
   $("upload").addEventListener("change", upload);
-  $("save-report").addEventListener("click", saveReport);
+  $("save-report").addEventListener("click", () => saveReport(false));
+  $("save-pdf").addEventListener("click", () => saveReport(true));
 });
