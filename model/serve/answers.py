@@ -96,9 +96,10 @@ class LiveScorer:
 
         try:
             cohort = self.cohort(record)
-            row = predict(self.fit, cohort).iloc[0]
+            table = predict(self.fit, cohort)
         except InputError as error:
             return {"errors": _field_errors(error)}
+        row = table.iloc[0]
         _, lesions = encode_patients(self.fit, cohort)
         (context,) = lesion_contexts(lesions)
         p = float(row["p_recurrence"])
@@ -113,7 +114,7 @@ class LiveScorer:
             "p": p,
             "low": float(row["ci_low"]),
             "high": float(row["ci_high"]),
-            "ci_prob": 0.90,
+            "ci_prob": table.attrs["ci_prob"],
             "bands": [
                 {"action": a, "from": lo, "to": hi}
                 for a, lo, hi in immediate_bands(self.params, context)
@@ -132,23 +133,28 @@ class LiveScorer:
 
         table = cohort.table.copy()
         scenarios = []
-        if what_if.get("pet_tbr") not in (None, ""):
+        tbr = _what_if_number(what_if, "pet_tbr", 0.1, 20.0)
+        growth = _what_if_number(what_if, "growth", -0.95, 10.0)
+        if tbr is not None:
             pet = table.copy()
-            pet["pet_tbr"] = float(what_if["pet_tbr"])
-            tracer = what_if.get("pet_tracer") or _text(table["pet_tracer"].iloc[0]) or "FET"
+            pet["pet_tbr"] = tbr
+            tracers = tuple(table["pet_tracer"].cat.categories)
+            tracer = what_if.get("pet_tracer")
+            if tracer not in tracers:
+                tracer = _text(table["pet_tracer"].iloc[0]) or "FET"
             pet["pet_tracer"] = pd.Categorical(
                 [tracer], categories=table["pet_tracer"].cat.categories
             )
             pet["pet_read"] = pd.Categorical([None], categories=table["pet_read"].cat.categories)
-            scenarios.append(("pet", f"PET ({tracer}) TBR {float(what_if['pet_tbr']):.2f}", pet))
-        if what_if.get("growth") not in (None, "") and _grows(table):
+            scenarios.append(("pet", f"PET ({tracer}) TBR {tbr:.2f}", pet))
+        latest = _latest_volume(table)
+        if growth is not None and latest is not None:
             scan = _next_scan(table)
             if scan is not None:
                 grown = table.copy()
-                latest = _latest_volume(table)
-                grown[f"volume_fu{scan}_ml"] = latest * (1.0 + float(what_if["growth"]))
+                grown[f"volume_fu{scan}_ml"] = latest * (1.0 + growth)
                 grown[f"interval_fu{scan}_weeks"] = WHAT_IF_INTERVAL_WEEKS
-                label = f"rescan in 6 weeks, volume {100 * float(what_if['growth']):+.0f}%"
+                label = f"rescan in 6 weeks, volume {100 * growth:+.0f}%"
                 scenarios.append(("growth", label, grown))
         out = []
         for key, label, frame in scenarios:
@@ -239,8 +245,18 @@ def _number(value: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _grows(table: pd.DataFrame) -> bool:
-    return _latest_volume(table) is not None
+def _what_if_number(what_if: Mapping[str, Any], key: str, low: float, high: float) -> float | None:
+    """A what-if value as a plain number inside its range, else None (the what-if is skipped)."""
+    from model.core.numbers import parse_number
+
+    value = what_if.get(key)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = float(value)
+    elif isinstance(value, str):
+        value = parse_number(value.strip())
+    else:
+        return None
+    return value if value is not None and low <= value <= high else None
 
 
 def _latest_volume(table: pd.DataFrame) -> float | None:

@@ -128,3 +128,25 @@ def test_upload_reads_a_workbook_too(client, tmp_path):
     assert answer["errors"] == [] and answer["lesions"][0]["perfusion_ratio"] == "1.7"
     broken = client.post("/api/upload", json={"name": "site.xlsx", "data": "%%"}).get_json()
     assert broken["lesions"] == [] and "not a readable upload" in broken["errors"][0]
+
+
+@pytest.mark.parametrize(
+    "what_if",
+    [
+        {"pet_tbr": "abc", "growth": "1_5"},
+        {"pet_tbr": [2], "growth": {"x": 1}},
+        {"pet_tbr": "inf", "pet_tracer": "<script>", "growth": "-2"},
+    ],  # fmt: skip
+)
+def test_a_hand_made_request_never_breaks_the_server(client, what_if):
+    answer = _answer(client, LESION, what_if)
+    assert answer["errors"] == [] and answer["what_if"] == []
+    odd = client.post("/api/answer", json={"record": {"perfusion_ratio": [1, 2], "center": {}}})
+    assert odd.status_code == 200 and odd.get_json()["errors"]
+    empty = client.post("/api/answer", data="not json").get_json()["errors"]
+    assert {e["field"] for e in empty} == {"patient_id", "center"}  # read as an empty lesion
+
+
+def test_an_unknown_tracer_falls_back_to_the_lesions_or_fet(client):
+    (scenario,) = _answer(client, LESION, {"pet_tbr": "2.0", "pet_tracer": "<script>"})["what_if"]
+    assert scenario["label"] == "PET (FET) TBR 2.00"
