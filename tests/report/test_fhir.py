@@ -103,8 +103,9 @@ def test_round_trip_reproduces_every_probability_exactly(bundled_fit, bundles):
 
 
 def test_the_same_fit_and_lesion_give_the_same_identifiers(bundled_fit, bundles, pages, tmp_path):
-    again = write_bundles(bundled_fit, EXAMPLES, tmp_path / "again", pages=pages)
-    for first, second in zip(bundles, again, strict=True):
+    first_two = load_cohort(EXAMPLES).subset(slice(0, 2))
+    again = write_bundles(bundled_fit, first_two, tmp_path / "again", pages=pages[:2])
+    for first, second in zip(bundles[:2], again, strict=True):
         urls = [e["fullUrl"] for e in json.loads(first.read_text())["entry"]]
         assert urls == [e["fullUrl"] for e in json.loads(second.read_text())["entry"]]
 
