@@ -70,16 +70,31 @@ def load_workbook(path: str | os.PathLike, registry: Registry) -> Cohort:
 
 
 def _sheet_rows(path, name: str) -> tuple[str, Iterable[tuple]]:
-    """The sheet to read and its rows of cell values."""
+    """The sheet to read and its rows of cell values.
+
+    The rows are read whole, so that a damaged sheet is found here, as an unreadable workbook.
+    """
+    from xml.etree.ElementTree import ParseError
+
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
+    damaged = (OSError, zipfile.BadZipFile, InvalidFileException, KeyError, ValueError,
+               IndexError, TypeError, ParseError)  # fmt: skip
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (OSError, zipfile.BadZipFile, InvalidFileException, KeyError, ValueError) as error:
+        title, rows = _chosen_sheet(book, name)
+        return title, list(rows)
+    except InputError:
+        raise
+    except damaged as error:
         raise InputError(
             [Problem(name, None, None, None, f"a readable .xlsx workbook ({error})")]
         ) from None
+
+
+def _chosen_sheet(book, name: str) -> tuple[str, Iterable[tuple]]:
+    """The workbook's only sheet, or its one sheet named as :data:`SHEET_NAMES` says."""
     sheets = book.worksheets
     if len(sheets) > 1:
         named = [s for s in sheets if s.title.strip().lower() in SHEET_NAMES]

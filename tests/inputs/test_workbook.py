@@ -125,3 +125,31 @@ def test_empty_rows_are_skipped_and_rows_keep_their_sheet_numbers(tmp_path):
 
     text = problems(workbook(tmp_path / "gap.xlsx", 10, gap))
     assert "cell E6, column 'perfusion_ratio': got 'x'" in text
+
+
+def _damaged(tmp_path, member: str, edit) -> str:
+    """A workbook of two lesions whose ``member`` part is rewritten by ``edit``."""
+    import zipfile
+
+    good = workbook(tmp_path / "good.xlsx", rows=2)
+    bad = tmp_path / "damaged.xlsx"
+    with zipfile.ZipFile(good) as source, zipfile.ZipFile(bad, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            target.writestr(item.filename, edit(data) if item.filename == member else data)
+    return str(bad)
+
+
+@pytest.mark.parametrize(
+    ("member", "edit"),
+    [
+        ("xl/worksheets/sheet1.xml", lambda d: d[: len(d) // 2]),  # truncated sheet
+        ("xl/styles.xml", lambda d: b"<<<"),
+        ("xl/worksheets/sheet1.xml", lambda d: d.replace(b"<v>", b"<v>abc", 1)),  # a bad number
+    ],
+)
+def test_a_damaged_workbook_is_refused_not_a_traceback(tmp_path, capsys, member, edit):
+    path = _damaged(tmp_path, member, edit)
+    assert "a readable .xlsx workbook" in problems(path)
+    assert main(["validate", path]) == 2
+    assert "Traceback" not in capsys.readouterr().err
