@@ -1,8 +1,9 @@
 """JSON read strictly, for patient files: what Python's json module would let through, refused.
 
 Python's ``json.loads`` reads ``NaN`` and ``Infinity`` (not JSON), keeps the last of repeated keys
-silently, turns ``12`` into an int that later prints as ``12.0``, and recurses without limit. Here
-a repeated key, a ``NaN``/``Infinity`` literal or deep nesting is a :class:`JsonRuleError`, and
+silently, turns ``12`` into an int that later prints as ``12.0``, recurses without limit and
+decodes ``"\ud800"`` into a lone surrogate that no file can hold. Here a repeated key, a
+``NaN``/``Infinity`` literal, deep nesting or a lone surrogate is a :class:`JsonRuleError`, and
 every number stays the text it was written as (:class:`JsonNumber`), to be read by the same rules
 as a CSV cell.
 """
@@ -56,7 +57,8 @@ def strict_json(text: str) -> Any:
         Not JSON.
     JsonRuleError
         A key repeated in one object (which value is meant is unclear), a ``NaN``/``Infinity``
-        literal (not JSON), or objects and arrays nested deeper than 32.
+        literal (not JSON), objects and arrays nested deeper than 32, or a string holding a lone
+        surrogate escape (not Unicode text).
     """
 
     def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -73,13 +75,33 @@ def strict_json(text: str) -> Any:
     depth = max_nesting(text)
     if depth > MAX_JSON_DEPTH:
         raise JsonRuleError(None, None, f"objects and arrays nested at most {MAX_JSON_DEPTH} deep")
-    return json.loads(
+    document = json.loads(
         text,
         object_pairs_hook=unique_keys,
         parse_constant=no_constant,
         parse_int=JsonNumber,
         parse_float=JsonNumber,
     )
+    _check_text(document, None)
+    return document
+
+
+def _check_text(value: Any, key: str | None) -> None:
+    """Refuse a lone surrogate in any key or string (the nesting is already bounded)."""
+    if isinstance(value, dict):
+        for name, item in value.items():
+            _check_text(name, name)
+            _check_text(item, name)
+    elif isinstance(value, list):
+        for item in value:
+            _check_text(item, key)
+    elif isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise JsonRuleError(
+                key, None, "Unicode text (a lone surrogate such as \\ud800 is not)"
+            ) from None
 
 
 def max_nesting(text: str) -> int:

@@ -108,6 +108,13 @@ def test_json_duplicate_keys_are_refused(tmp_path):
     assert problem.column == "perfusion_ratio" and "repeated" in problem.expected
 
 
+def test_a_lone_surrogate_escape_is_refused_not_a_crash(tmp_path):
+    # json.loads decodes "\ud800" into a string that no file or page can hold.
+    text = '{"patient_id": "p\\ud800", "center": "C01"}'
+    (problem,) = json_problems(tmp_path, text)
+    assert problem.column == "patient_id" and "surrogate" in problem.expected
+
+
 @pytest.mark.parametrize(("key", "value"), [("patient_id", 12), ("center", 3), ("center", 3.0)])
 def test_json_ids_and_centers_must_be_strings(tmp_path, key, value):
     document = {**BASE, key: value}
