@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from model.core.errors import InputError
+from model.core.errors import InputError, Problem
 from model.decision.parameters import DecisionParameters
 from model.fitting.sampling import Fit
 from model.inputs.schema import Cohort, Field
@@ -63,11 +63,22 @@ class LiveScorer:
         self.fields = tuple(f for f in schema.fields if f.name not in NOT_ON_THE_PAGE)
 
     def cohort(self, record: Mapping[str, Any]) -> Cohort:
-        """The form's values validated as a single-patient file (``source`` "the form")."""
+        """The form's values validated as a single-patient file (``source`` "the form").
+
+        Raises
+        ------
+        model.core.errors.InputError
+            A field the page does not have, or any value a patient file would be refused for.
+        """
         from model.inputs.reading import cohort_from_records
 
         allowed = {f.name for f in self.fields}
-        values = {k: v for k, v in record.items() if k in allowed and v not in ("", None)}
+        unknown = [str(k) for k in record if k not in allowed]
+        if unknown:
+            raise InputError(
+                [Problem("the form", None, k, None, "a field of the page") for k in unknown]
+            )
+        values = {k: v for k, v in record.items() if v not in ("", None)}
         return cohort_from_records(values, source="the form", registry=self.fit.registry)
 
     def answer(
@@ -123,25 +134,35 @@ class LiveScorer:
             "context": {"symptomatic": context.symptomatic, "early": context.early},
             "terms": terms,
             "categories": {"btrads": _text(row["btrads"]), "rano": _text(row["rano"])},
-            "what_if": self._what_ifs(cohort, what_if or {}, context),
+            "what_if": self._what_ifs(cohort, what_if or {}, context, problems := []),
+            "what_if_errors": problems,
             "notes": self._notes(row),
         }
 
-    def _what_ifs(self, cohort: Cohort, what_if: Mapping[str, Any], context) -> list[dict]:
+    def _what_ifs(
+        self, cohort: Cohort, what_if: Mapping[str, Any], context, problems: list[dict]
+    ) -> list[dict]:
+        """The scenarios asked for.
+
+        A value that cannot be used skips its scenario and is put in ``problems``.
+        """
         from model.decision.utilities import best_action
         from model.scoring.predict import predict
 
         table = cohort.table.copy()
         scenarios = []
-        tbr = _what_if_number(what_if, "pet_tbr", 0.1, 20.0)
-        growth = _what_if_number(what_if, "growth", -0.95, 10.0)
+        tbr = _what_if_number(what_if, "pet_tbr", 0.1, 20.0, problems)
+        growth = _what_if_number(what_if, "growth", -0.95, 10.0, problems)
         if tbr is not None:
             pet = table.copy()
             pet["pet_tbr"] = tbr
             tracers = tuple(table["pet_tracer"].cat.categories)
-            tracer = what_if.get("pet_tracer")
+            tracer = what_if.get("pet_tracer") or _text(table["pet_tracer"].iloc[0]) or "FET"
             if tracer not in tracers:
-                tracer = _text(table["pet_tracer"].iloc[0]) or "FET"
+                expected = f"got {tracer!r}; expected one of {', '.join(tracers)}"
+                problems.append({"field": "what_if.pet_tracer", "message": expected})
+                tbr = None
+        if tbr is not None:
             pet["pet_tracer"] = pd.Categorical(
                 [tracer], categories=table["pet_tracer"].cat.categories
             )
@@ -245,18 +266,25 @@ def _number(value: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _what_if_number(what_if: Mapping[str, Any], key: str, low: float, high: float) -> float | None:
-    """A what-if value as a plain number inside its range, else None (the what-if is skipped)."""
+def _what_if_number(
+    what_if: Mapping[str, Any], key: str, low: float, high: float, problems: list[dict]
+) -> float | None:
+    """A what-if value as a plain number inside its range.
+
+    Otherwise None, with a problem unless the value is absent.
+    """
     from model.core.numbers import parse_number
 
     value = what_if.get(key)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        value = float(value)
-    elif isinstance(value, str):
-        value = parse_number(value.strip())
-    else:
+    if value is None or value == "":
         return None
-    return value if value is not None and low <= value <= high else None
+    number = parse_number(value.strip()) if isinstance(value, str) else None
+    if number is None or not low <= number <= high:
+        shown = value if isinstance(value, str) else type(value).__name__
+        message = f"got {shown!r}; expected a number from {low:g} to {high:g}"
+        problems.append({"field": f"what_if.{key}", "message": message})
+        return None
+    return number
 
 
 def _latest_volume(table: pd.DataFrame) -> float | None:

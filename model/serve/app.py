@@ -20,6 +20,7 @@ back as a message for its field with status 200, never as an error page.
 from __future__ import annotations
 
 import base64
+import json
 import math
 import tempfile
 from pathlib import Path
@@ -87,20 +88,37 @@ def create_app(scorer: LiveScorer):
             return Response("not found", status=404, mimetype="text/plain")
         return Response((STATIC / name).read_text(encoding="utf-8"), mimetype=kinds[name])
 
+    @app.errorhandler(Unreadable)
+    def unreadable(error: Unreadable):
+        message = {"field": "", "message": f"the request: expected {error}"}
+        return jsonify({"errors": [message], "lesions": []})
+
+    @app.errorhandler(413)
+    def too_large(_):
+        message = f"the request: expected at most {MAX_REQUEST_BYTES:,} bytes"
+        return jsonify({"errors": [{"field": "", "message": message}], "lesions": []}), 413
+
+    @app.errorhandler(Exception)
+    def failed(error: Exception):
+        app.logger.exception("unexpected error")
+        message = f"the server could not answer ({type(error).__name__}); nothing was changed"
+        return jsonify({"errors": [{"field": "", "message": message}], "lesions": []}), 500
+
     def body() -> dict[str, Any]:
-        document = request.get_json(silent=True)
-        return document if isinstance(document, dict) else {}
+        return request_document(request.get_data())
 
     def record() -> dict[str, Any]:
-        values = body().get("record")
-        return values if isinstance(values, dict) else {}
+        values = body().get("record", {})
+        if not isinstance(values, dict):
+            raise Unreadable("'record' as an object of field values")
+        return values
 
     @app.post("/api/answer")
     def answer():
-        what_if = body().get("what_if")
-        return jsonify(
-            _finite(scorer.answer(record(), what_if if isinstance(what_if, dict) else {}))
-        )
+        what_if = body().get("what_if", {})
+        if not isinstance(what_if, dict):
+            raise Unreadable("'what_if' as an object")
+        return jsonify(_finite(scorer.answer(record(), what_if)))
 
     @app.post("/api/value")
     def value():
@@ -112,7 +130,7 @@ def create_app(scorer: LiveScorer):
         try:
             html, printed = scorer.report(record(), pdf=pdf)
         except InputError as error:
-            return jsonify({"errors": [str(p) for p in error.problems]})
+            return jsonify({"errors": problem_messages(error)})
         document = {"errors": [], "html": html}
         if printed is not None:
             document["pdf"] = base64.b64encode(printed).decode("ascii")
@@ -121,17 +139,67 @@ def create_app(scorer: LiveScorer):
     @app.post("/api/upload")
     def upload():
         document = body()
-        name = str(document.get("name", ""))
+        name, text, data = (document.get(k, "") for k in ("name", "text", "data"))
+        if not all(isinstance(v, str) for v in (name, text, data)):
+            raise Unreadable("'name', 'text' and 'data' as text")
+        if Path(name.lower()).suffix not in UPLOAD_SUFFIXES:
+            shown = escape_text(name)
+            message = {"field": "name", "message": f"{shown}: expected a .csv, .json or .xlsx file"}
+            return jsonify({"errors": [message], "lesions": []})
         if name.lower().endswith(".xlsx"):
             try:
-                content = base64.b64decode(str(document.get("data", "")), validate=True)
+                content = base64.b64decode(data, validate=True)
             except ValueError:
-                return jsonify({"errors": [f"{name}: not a readable upload"], "lesions": []})
+                message = {"field": "data", "message": f"{escape_text(name)}: not readable base64"}
+                return jsonify({"errors": [message], "lesions": []})
         else:
-            content = str(document.get("text", "")).encode("utf-8")
+            content = text.encode("utf-8")
         return jsonify(read_upload(scorer, name, content))
 
     return app
+
+
+class Unreadable(Exception):
+    """A request the page would never send: not a JSON object, or a part of the wrong type."""
+
+
+UPLOAD_SUFFIXES = (".csv", ".json", ".xlsx")
+
+
+def request_document(raw: bytes) -> dict[str, Any]:
+    """A request's JSON object, read as strictly as a patient file.
+
+    Raises
+    ------
+    Unreadable
+        Not UTF-8, not JSON, not an object, or JSON the patient format refuses (a repeated key,
+        NaN, deep nesting, a lone surrogate).
+    """
+    from model.inputs.strict_json import JsonRuleError, strict_json
+
+    try:
+        document = strict_json(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise Unreadable("UTF-8 text") from None
+    except json.JSONDecodeError:
+        raise Unreadable("a JSON object") from None
+    except JsonRuleError as error:
+        raise Unreadable(error.expected) from None
+    if not isinstance(document, dict):
+        raise Unreadable("a JSON object")
+    return document
+
+
+def problem_messages(error: InputError) -> list[dict[str, str]]:
+    """Each problem of an error as the page shows it: its column, and the whole message."""
+    return [{"field": p.column or "", "message": str(p)} for p in error.problems]
+
+
+def escape_text(text: str) -> str:
+    """A user's text as the page shows it in a message: control characters escaped."""
+    from model.core.console import terminal_text
+
+    return terminal_text(text)
 
 
 def field_groups(scorer: LiveScorer) -> list[dict[str, Any]]:
@@ -183,7 +251,6 @@ def read_upload(scorer: LiveScorer, name: str, content: bytes) -> dict[str, Any]
     from model.scoring.predict import as_cohort
 
     suffix = Path(name.lower()).suffix
-    suffix = suffix if suffix in (".json", ".xlsx") else ".csv"
     stem = "".join(c for c in Path(name).stem if c.isalnum() or c in "-_")[:40] or "upload"
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"{stem}{suffix}"
@@ -191,7 +258,7 @@ def read_upload(scorer: LiveScorer, name: str, content: bytes) -> dict[str, Any]
         try:
             cohort = as_cohort(str(path), scorer.fit.registry)
         except InputError as error:
-            return {"errors": [str(p) for p in error.problems], "lesions": []}
+            return {"errors": problem_messages(error), "lesions": []}
     names = [f.name for f in scorer.fields]
     lesions = [
         {n: _form_text(cohort.table[n].iloc[i]) for n in names if n in cohort.table}

@@ -86,7 +86,7 @@ def test_upload_reads_a_patients_file_and_refuses_a_bad_one(client):
     assert first["headache"] == "yes"
     bad = text.replace(",3.4,", ',"3,4",', 1)  # a decimal comma, quoted
     answer = client.post("/api/upload", json={"name": "examples.csv", "text": bad}).get_json()
-    assert answer["lesions"] == [] and "perfusion_ratio" in answer["errors"][0]
+    assert answer["lesions"] == [] and answer["errors"][0]["field"] == "perfusion_ratio"
 
 
 def test_report_is_the_escaped_report_page(client):
@@ -127,26 +127,52 @@ def test_upload_reads_a_workbook_too(client, tmp_path):
     answer = client.post("/api/upload", json={"name": "site.xlsx", "data": data}).get_json()
     assert answer["errors"] == [] and answer["lesions"][0]["perfusion_ratio"] == "1.7"
     broken = client.post("/api/upload", json={"name": "site.xlsx", "data": "%%"}).get_json()
-    assert broken["lesions"] == [] and "not a readable upload" in broken["errors"][0]
+    assert broken["lesions"] == [] and "not readable base64" in broken["errors"][0]["message"]
 
 
 @pytest.mark.parametrize(
-    "what_if",
+    ("what_if", "fields"),
     [
-        {"pet_tbr": "abc", "growth": "1_5"},
-        {"pet_tbr": [2], "growth": {"x": 1}},
-        {"pet_tbr": "inf", "pet_tracer": "<script>", "growth": "-2"},
-    ],  # fmt: skip
-)
-def test_a_hand_made_request_never_breaks_the_server(client, what_if):
+        ({"pet_tbr": "abc", "growth": "1_5"}, {"what_if.pet_tbr", "what_if.growth"}),
+        ({"pet_tbr": [2], "growth": {"x": 1}}, {"what_if.pet_tbr", "what_if.growth"}),
+        ({"pet_tbr": "2.0", "pet_tracer": "<script>", "growth": "-2"},
+         {"what_if.pet_tracer", "what_if.growth"}),
+    ],
+)  # fmt: skip
+def test_an_unusable_what_if_is_named_and_skipped(client, what_if, fields):
     answer = _answer(client, LESION, what_if)
     assert answer["errors"] == [] and answer["what_if"] == []
-    odd = client.post("/api/answer", json={"record": {"perfusion_ratio": [1, 2], "center": {}}})
-    assert odd.status_code == 200 and odd.get_json()["errors"]
-    empty = client.post("/api/answer", data="not json").get_json()["errors"]
-    assert {e["field"] for e in empty} == {"patient_id", "center"}  # read as an empty lesion
+    assert {e["field"] for e in answer["what_if_errors"]} == fields
 
 
-def test_an_unknown_tracer_falls_back_to_the_lesions_or_fet(client):
-    (scenario,) = _answer(client, LESION, {"pet_tbr": "2.0", "pet_tracer": "<script>"})["what_if"]
-    assert scenario["label"] == "PET (FET) TBR 2.00"
+def _raw(client, path: str, body: bytes):
+    return client.post(path, data=body, content_type="application/json")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 1500 + b"]" * 1500, b"not json", b"[1, 2]", b'{"record": [1]}',
+     b'{"record": {"perfusion_ratio": NaN}}', b'{"record": {"patient_id": "\\ud800"}}',
+     b'{"record": {}, "record": {}}', b"\xff\xfe"],
+)  # fmt: skip
+def test_a_hand_made_request_gets_a_message_never_an_error_page(client, body):
+    for path in ("/api/answer", "/api/value", "/api/report", "/api/upload"):
+        response = _raw(client, path, body)
+        assert response.status_code == 200, (path, body[:30])
+        (error,) = response.get_json()["errors"]
+        if path != "/api/upload" or not body.startswith(b'{"record"'):
+            assert error["message"].startswith("the request: expected"), (path, error)
+
+
+def test_a_field_the_page_does_not_have_is_named(client):
+    answer = _answer(client, {**LESION, "perfusion_ratoi": "1.4", "reference_diagnosis": "x"})
+    assert {e["field"] for e in answer["errors"]} == {"perfusion_ratoi", "reference_diagnosis"}
+    odd = _answer(client, {**LESION, "perfusion_ratio": [1, 2], "center": {}})
+    assert {e["field"] for e in odd["errors"]} >= {"perfusion_ratio", "center"}
+
+
+def test_only_csv_json_and_workbooks_are_uploaded(client):
+    answer = client.post("/api/upload", json={"name": "a.xls", "text": "x"}).get_json()
+    assert (
+        answer["lesions"] == [] and "a .csv, .json or .xlsx file" in answer["errors"][0]["message"]
+    )

@@ -14,6 +14,7 @@ let valueTimer = null;
 
 function $(id) { return document.getElementById(id); }
 function label(action) { return ACTION_LABELS[action] || action; }
+function text(error) { return typeof error === "string" ? error : error.message; }
 
 function record() {
   const values = {};
@@ -31,7 +32,11 @@ function whatIf() {
 async function post(path, body) {
   const response = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json" },
                                         body: JSON.stringify(body) });
-  return response.json();
+  try {
+    return await response.json();
+  } catch {
+    return { errors: [{ field: "", message: `the server answered ${response.status}` }], lesions: [] };
+  }
 }
 
 function svg(name, attributes, text) {
@@ -121,6 +126,7 @@ function showAnswer(answer) {
   $("whatif-growth-answer").textContent = byKey.growth
     ? `${byKey.growth.label}: P = ${byKey.growth.p.toFixed(3)} → ${label(byKey.growth.action)}`
     : "Give a baseline volume to ask about growth.";
+  $("form-error").textContent = answer.what_if_errors.map((e) => `${e.field}: ${e.message}`).join("\n");
   $("notes").replaceChildren(...answer.notes.map((note) => { const li = document.createElement("li"); li.textContent = note; return li; }));
 }
 
@@ -170,7 +176,7 @@ async function upload(event) {
     body.text = await file.text();
   }
   const answer = await post("/api/upload", body);
-  $("upload-error").textContent = answer.errors.join("\n");
+  $("upload-error").textContent = answer.errors.map(text).join("\n");
   const choice = $("lesion-choice");
   choice.replaceChildren();
   choice.hidden = answer.lesions.length < 2;
@@ -195,7 +201,7 @@ function download(content, type, suffix) {
 async function saveReport(pdf) {
   $("report-error").textContent = pdf ? "printing…" : "";
   const answer = await post("/api/report", { record: record(), pdf });
-  $("report-error").textContent = answer.errors.join("\n");
+  $("report-error").textContent = answer.errors.map(text).join("\n");
   if (answer.errors.length) return;
   if (!pdf) { download(answer.html, "text/html", "html"); return; }
   const bytes = Uint8Array.from(atob(answer.pdf), (c) => c.charCodeAt(0));
