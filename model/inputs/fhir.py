@@ -30,7 +30,7 @@ from typing import Any
 
 from model.core.errors import InputError, Problem
 from model.inputs.schema import Cohort, Field, default_registry, schema_for
-from model.inputs.strict_json import JsonRuleError, strict_json
+from model.inputs.strict_json import JsonNumber, JsonRuleError, strict_json
 from model.modalities.registry import Registry
 
 LOCAL_SYSTEM = "urn:rnbayes:input"
@@ -124,7 +124,14 @@ def load_fhir_bundles(
         records.append(record)
     if problems:
         raise InputError(problems)
-    source = ", ".join(Path(p).name for p in paths)
+    for path, record in zip(paths, records, strict=True):  # each Bundle's values, named by it
+        try:
+            cohort_from_records(record, source=Path(path).name, registry=registry)
+        except InputError as error:
+            problems.extend(error.problems)
+    if problems:
+        raise InputError(problems)
+    source = ", ".join(Path(p).name for p in paths)  # then the lesions of a patient together
     return cohort_from_records(records, source=source, registry=registry)
 
 
@@ -137,23 +144,27 @@ def _bundle_record(path: Path, fields: dict[str, Field], problems: list[Problem]
     if bundle_problems:
         problems.extend(bundle_problems)
         return {}
+    if document.get("type") != "collection":
+        problems.append(Problem(name, None, "type", str(document.get("type")), "'collection'"))
     record: dict[str, Any] = {}
-    patients = 0
-    for i, entry in enumerate(document.get("entry", [])):
-        resource = entry.get("resource", {})
-        kind = resource.get("resourceType")
+    counts = dict.fromkeys(IDENTIFIED, 0)
+    for i, entry in enumerate(document.get("entry") or []):
+        resource = (entry or {}).get("resource")
         where = f"entry[{i}].resource"
-        if kind == "Patient":
-            patients += 1
-            record["patient_id"] = _identifier(resource, "patient_id")
-        elif kind == "BodyStructure":
-            record["lesion_id"] = _identifier(resource, "lesion_id")
-        elif kind == "Organization":
-            record["center"] = _identifier(resource, "center")
+        if not isinstance(resource, dict):
+            problems.append(Problem(name, None, where, None, "a resource"))
+            continue
+        kind = resource.get("resourceType")
+        if kind in IDENTIFIED:
+            counts[kind] += 1
+            field = IDENTIFIED[kind]
+            record[field] = _identifier(name, where, resource, field, problems)
         elif kind == "Observation":
             _read_observation(name, where, resource, fields, record, problems)
-    if patients != 1:
-        problems.append(Problem(name, None, "entry", str(patients), "exactly one Patient"))
+    for kind, most in (("Patient", 1), ("Organization", 1), ("BodyStructure", 1)):
+        if counts[kind] > most or (kind == "Patient" and counts[kind] != 1):
+            expected = "exactly one Patient" if kind == "Patient" else f"at most one {kind}"
+            problems.append(Problem(name, None, "entry", f"{counts[kind]} {kind}", expected))
     return record
 
 
@@ -214,11 +225,26 @@ def _location(parts: Sequence[Any]) -> str:
     return text
 
 
-def _identifier(resource: dict, field: str) -> str | None:
-    for identifier in resource.get("identifier", []):
-        if identifier.get("system") == IDENTIFIER_SYSTEMS[field]:
-            return identifier.get("value")
-    return None
+IDENTIFIED = {"Patient": "patient_id", "Organization": "center", "BodyStructure": "lesion_id"}
+"""The resources that carry an identity field, and which."""
+
+KEPT_STATUSES = ("final", "amended", "corrected")
+"""Observation statuses whose value is read; any other (``entered-in-error``, ``cancelled``,
+``preliminary``, ...) is refused rather than used as a result."""
+
+
+def _identifier(
+    file: str, where: str, resource: dict, field: str, problems: list[Problem]
+) -> str | None:
+    values = [
+        identifier.get("value")
+        for identifier in resource.get("identifier") or []
+        if isinstance(identifier, dict) and identifier.get("system") == IDENTIFIER_SYSTEMS[field]
+    ]
+    if len(values) > 1:
+        expected = f"one {IDENTIFIER_SYSTEMS[field]} identifier"
+        problems.append(Problem(file, None, f"{where}.identifier", str(len(values)), expected))
+    return values[0] if values else None
 
 
 def _read_observation(
@@ -229,11 +255,8 @@ def _read_observation(
     record: dict[str, Any],
     problems: list[Problem],
 ) -> None:
-    codes = [
-        c.get("code")
-        for c in resource.get("code", {}).get("coding", [])
-        if c.get("system") == LOCAL_SYSTEM
-    ]
+    coding = [c for c in (resource.get("code") or {}).get("coding") or [] if isinstance(c, dict)]
+    codes = [c.get("code") for c in coding if c.get("system") == LOCAL_SYSTEM]
     if len(codes) != 1 or codes[0] not in fields:
         shown = ", ".join(str(c) for c in codes) or "no local code"
         expected = f"one {LOCAL_SYSTEM} code naming an input column (data/README.md)"
@@ -243,6 +266,25 @@ def _read_observation(
     if field.name in record:
         problems.append(Problem(file, None, f"{where}.code", field.name, "each input once"))
         return
+    standard = STANDARD_CODES.get(field.name)
+    for c in coding:
+        if c.get("system") == SNOMED and (standard is None or c.get("code") != standard[1]):
+            expected = (
+                f"SNOMED CT {standard[1]} ({standard[2]}) for {field.name}, or none"
+                if standard
+                else f"no SNOMED CT code for {field.name} (none is defined)"
+            )
+            problems.append(Problem(file, None, f"{where}.code", str(c.get("code")), expected))
+            return
+    status = resource.get("status")
+    if status not in KEPT_STATUSES:
+        expected = "a result in force: " + ", ".join(KEPT_STATUSES)
+        problems.append(Problem(file, None, f"{where}.status", str(status), expected))
+        return
+    if "dataAbsentReason" in resource:
+        expected = "a value, or no Observation (not a dataAbsentReason)"
+        problems.append(Problem(file, None, f"{where}.dataAbsentReason", None, expected))
+        return
     value_key = {"number": "valueQuantity", "yesno": "valueBoolean"}.get(field.kind, "valueString")
     if value_key not in resource:
         found = next((k for k in resource if k.startswith("value")), "no value")
@@ -250,10 +292,31 @@ def _read_observation(
         return
     value = resource[value_key]
     if value_key == "valueQuantity":
-        unit = value.get("code")
-        if unit != ucum_unit(field):
-            expected = f"UCUM unit {ucum_unit(field)!r} for {field.name}"
-            problems.append(Problem(file, None, f"{where}.valueQuantity.code", unit, expected))
-            return
-        value = value.get("value")
-    record[field.name] = value
+        value = _quantity(file, f"{where}.valueQuantity", value, field, problems)
+    elif value_key == "valueBoolean" and not isinstance(value, bool):
+        problems.append(Problem(file, None, f"{where}.valueBoolean", str(value), "true or false"))
+        return
+    elif value_key == "valueString" and (
+        not isinstance(value, str) or isinstance(value, JsonNumber)
+    ):
+        problems.append(Problem(file, None, f"{where}.valueString", str(value), "a JSON string"))
+        return
+    if value is not None:
+        record[field.name] = value
+
+
+def _quantity(file: str, where: str, quantity: Any, field: Field, problems: list[Problem]) -> Any:
+    """The number of a Quantity in the column's UCUM unit, exact; None after a problem."""
+    unit = ucum_unit(field)
+    checks = (
+        ("value", isinstance(quantity.get("value"), JsonNumber), "a JSON number"),
+        ("comparator", "comparator" not in quantity, "an exact value (no comparator)"),
+        ("system", quantity.get("system") == UCUM, f"the UCUM system {UCUM}"),
+        ("code", quantity.get("code") == unit, f"UCUM unit {unit!r} for {field.name}"),
+    )
+    for key, passed, expected in checks:
+        if not passed:
+            found = quantity.get(key)
+            problems.append(Problem(file, None, f"{where}.{key}", _found(found), expected))
+            return None
+    return quantity["value"]

@@ -116,3 +116,53 @@ def test_cli_exits_two_without_a_traceback(tmp_path, capsys):
     assert main(["predict", str(DATA / "fit.nc"), "--fhir-in", str(path)]) == 2
     err = capsys.readouterr().err
     assert "bad.json" in err and "entry[3].resource.code" in err and "Traceback" not in err
+
+
+def _edited(edit) -> dict:
+    document = copy.deepcopy(GOOD)
+    edit(document)
+    return document
+
+
+def _quantity(document) -> dict:
+    return document["entry"][3]["resource"]["valueQuantity"]
+
+
+@pytest.mark.parametrize(
+    ("edit", "column"),
+    [
+        (lambda d: d.update(entry=None), "entry"),  # then no Patient
+        (lambda d: d["entry"][0].update(resource=None), "entry[0].resource"),
+        (lambda d: d.update(type="searchset"), "type"),
+        (lambda d: d["entry"][3]["resource"].update(status="entered-in-error"),
+         "entry[3].resource.status"),
+        (lambda d: d["entry"][3]["resource"].update(code=None), "entry[3].resource.code"),
+        (lambda d: d["entry"][3]["resource"].update(dataAbsentReason={"text": "x"}),
+         "entry[3].resource.dataAbsentReason"),
+        (lambda d: _quantity(d).update(comparator="<"),
+         "entry[3].resource.valueQuantity.comparator"),
+        (lambda d: _quantity(d).update(system="http://example.org"),
+         "entry[3].resource.valueQuantity.system"),
+        (lambda d: _quantity(d).update(value="2.2"), "entry[3].resource.valueQuantity.value"),
+        (lambda d: d["entry"][4]["resource"].update(valueBoolean="yes"),
+         "entry[4].resource.valueBoolean"),
+        (lambda d: d["entry"][4]["resource"]["code"]["coding"].append(
+            {"system": "http://snomed.info/sct", "code": "91175000"}), "entry[4].resource.code"),
+        (lambda d: d["entry"].append(copy.deepcopy(d["entry"][1])), "entry"),  # two centers
+        (lambda d: d["entry"][0]["resource"]["identifier"].append(
+            {"system": "urn:rnbayes:patient", "value": "P2"}), "entry[0].resource.identifier"),
+    ],
+)  # fmt: skip
+def test_what_fhir_allows_but_would_change_a_value_is_refused(tmp_path, edit, column):
+    problems = _problems(tmp_path, _edited(edit))
+    assert column in [p.column for p in problems]
+
+
+def test_a_value_problem_names_its_bundle(tmp_path):
+    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
+    good.write_text(json.dumps(GOOD))
+    bad.write_text(json.dumps(_edited(lambda d: _quantity(d).update(value=99))))
+    with pytest.raises(InputError) as caught:
+        load_fhir_bundles([good, bad])
+    (problem,) = caught.value.problems
+    assert (problem.file, problem.row, problem.column) == ("bad.json", None, "perfusion_ratio")
