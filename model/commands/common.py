@@ -64,7 +64,7 @@ def add_fhir_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def write_fhir(args: argparse.Namespace, fit, pages=None) -> None:
+def write_fhir(args: argparse.Namespace, fit, report=None) -> None:
     """Write the Bundles of ``--fhir`` for the command's patients, and say where."""
     from model.core.console import markup_value
     from model.decision.parameters import load_decision_parameters
@@ -76,7 +76,7 @@ def write_fhir(args: argparse.Namespace, fit, pages=None) -> None:
         args.patients,
         args.fhir,
         params,
-        pages=pages,
+        report=report,
         force=getattr(args, "force", False),
         allow_bevacizumab=args.allow_bevacizumab,
     )

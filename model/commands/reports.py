@@ -54,7 +54,7 @@ def run_report(args: argparse.Namespace) -> int:
     extra = f" and {len(files.pdfs)} PDFs" if files.pdfs else ""
     console().print(f"Wrote {len(files.pages)} lesion pages{extra} and {files.index}")
     if args.fhir:
-        write_fhir(args, args.fit, pages=files.pages)
+        write_fhir(args, args.fit, report=files)
     return 0
 
 

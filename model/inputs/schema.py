@@ -455,8 +455,13 @@ def text_column(values: np.ndarray) -> pd.Series:
     return pd.Series(np.asarray(values, dtype=object), dtype=object)
 
 
+def is_missing(value: Any) -> bool:
+    """Whether a cell of a cohort table is missing: None, ``pd.NA`` or a float NaN."""
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
 def _format_cell(value: Any) -> str:
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+    if is_missing(value):
         return ""
     if isinstance(value, bool | np.bool_):
         return "yes" if value else "no"

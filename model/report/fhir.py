@@ -20,7 +20,6 @@ diagnosis, and whether the fit's cohort is synthetic.
 from __future__ import annotations
 
 import base64
-import math
 import os
 import tempfile
 import uuid
@@ -31,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from model.core.console import DECISION_SUPPORT
 from model.core.files import atomic_write_text, safe_file_stem, write_folder
 from model.core.outputs import json_text
 from model.inputs.fhir import (
@@ -40,14 +40,11 @@ from model.inputs.fhir import (
     sent_fields,
     ucum_unit,
 )
-from model.inputs.schema import Cohort, Field
+from model.inputs.schema import Cohort, Field, is_missing
+from model.report.patient import ReportFiles
 
 OUTCOME_SYSTEM = "urn:rnbayes:outcome"
 REPORT_SYSTEM = "urn:rnbayes:report"
-DECISION_SUPPORT = (
-    "Decision support from rnbayes, not a diagnosis: a posterior probability from a statistical "
-    "model, to be weighed by the treating team."
-)
 
 
 def lesion_bundle(
@@ -217,14 +214,14 @@ def _entry(full_url: str, resource: dict[str, Any]) -> dict[str, Any]:
 
 
 def _identified(field: str, value: Any) -> dict[str, Any]:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if is_missing(value):
         return {}
     return {"identifier": [{"system": IDENTIFIER_SYSTEMS[field], "value": str(value)}]}
 
 
 def _value(field: Field, value: Any) -> dict[str, Any] | None:
     """The Observation's value of one cell, or None when the cell is missing."""
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+    if is_missing(value):
         return None
     if field.kind == "number":
         unit = ucum_unit(field)
@@ -265,7 +262,7 @@ def write_bundles(
     out_dir: str | os.PathLike,
     params=None,
     *,
-    pages: list[Path] | None = None,
+    report: ReportFiles | None = None,
     ci_prob: float = 0.90,
     force: bool = False,
     allow_bevacizumab: bool = False,
@@ -279,9 +276,9 @@ def write_bundles(
     out_dir : path-like
         Folder for ``NNN_<id>.json``, one per lesion.
     params : DecisionParameters, optional
-    pages : list of Path, optional
-        The lesions' report pages, when ``rnbayes report`` has just written them; otherwise
-        they are rendered for the Bundles.
+    report : ReportFiles, optional
+        What ``rnbayes report`` has just written for these lesions (pages, predictions and
+        decisions); otherwise the pages are rendered for the Bundles.
     ci_prob : float, default 0.90
     force, allow_bevacizumab : bool
         As for :func:`model.report.patient.lesion_reports`.
@@ -292,24 +289,22 @@ def write_bundles(
         The Bundles written.
     """
     from model.decision.parameters import load_decision_parameters
-    from model.decision.value import decide
     from model.report.patient import lesion_reports
-    from model.scoring.predict import as_cohort, as_fit, predict
+    from model.scoring.predict import as_cohort, as_fit
 
     fit = as_fit(fit)
     params = params if params is not None else load_decision_parameters()
     cohort = as_cohort(patients, fit.registry)
-    if pages is None:
+    if report is None:
         with tempfile.TemporaryDirectory() as folder:
-            files = lesion_reports(
+            report = lesion_reports(
                 fit, cohort, Path(folder) / "pages", params, force=force, ci_prob=ci_prob,
                 allow_bevacizumab=allow_bevacizumab,
             )  # fmt: skip
-            htmls = [page.read_text(encoding="utf-8") for page in files.pages]
+            htmls = [page.read_text(encoding="utf-8") for page in report.pages]
     else:
-        htmls = [page.read_text(encoding="utf-8") for page in pages]
-    predictions = predict(fit, cohort, ci_prob=ci_prob, allow_bevacizumab=allow_bevacizumab)
-    decisions = decide(fit, cohort, params, allow_bevacizumab=allow_bevacizumab)
+        htmls = [page.read_text(encoding="utf-8") for page in report.pages]
+    predictions, decisions = report.predictions, report.decisions
     cohort_name = fit.provenance["cohort"]
     provenance = {
         "checksum": fit.provenance["checksum"],

@@ -7,7 +7,6 @@ A fit that failed its convergence gate gets pages only when forced, and they say
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,7 +28,7 @@ from model.decision.utilities import LesionContext, immediate_bands
 from model.decision.value import decide
 from model.fitting.sampling import Fit
 from model.inputs.encode import NONE, UNSEEN_CENTER, VALUE
-from model.inputs.schema import Cohort, lesion_name
+from model.inputs.schema import Cohort, is_missing, lesion_name
 from model.inputs.vocabulary import MAX_FOLLOW_UPS
 from model.likelihood.tables import imaging_columns
 from model.modalities.registry import Registry
@@ -96,6 +95,10 @@ class ReportFiles:
     pdfs: list[Path]
     under_bevacizumab: list[str]
     """Ids of the lesions reported under the bevacizumab override."""
+    predictions: pd.DataFrame
+    """:func:`model.predict`'s table of the lesions, as the pages show it."""
+    decisions: pd.DataFrame
+    """:func:`model.decide`'s table of the lesions, as the pages show it."""
 
 
 def require_gate(fit: Fit, force: bool) -> None:
@@ -214,6 +217,8 @@ def lesion_reports(
         [out / f"{n}.html" for n in names],
         [out / f"{n}.pdf" for n in names] if pdf else [],
         [str(i) for i in predictions["patient_id"][predictions["under_bevacizumab"]]],
+        predictions,
+        decisions,
     )
 
 
@@ -266,10 +271,7 @@ def _lesion_context(
     row = cohort.table.iloc[i]
     inputs = []
     for name, value in row.items():
-        missing = (
-            value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
-        )
-        if name not in ("patient_id", "lesion_id", "center") and not missing:
+        if name not in ("patient_id", "lesion_id", "center") and not is_missing(value):
             inputs.append((cohort.schema.by_name[name].description, _format(value)))
     prediction = predictions.iloc[i]
     absent = {m.name for m in fit.registry if lesions.evidence[m.name].state[i] == NONE}

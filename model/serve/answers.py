@@ -30,7 +30,7 @@ import pandas as pd
 from model.core.errors import InputError, Problem
 from model.decision.parameters import DecisionParameters
 from model.fitting.sampling import Fit
-from model.inputs.schema import Cohort, Field
+from model.inputs.schema import Cohort, Field, is_missing
 
 NOT_ON_THE_PAGE = ("lesion_id", "reference_diagnosis", "reference_source", "tumor_share_percent")
 """Fields the page does not ask for: the lesion is one lesion, and the label is an outcome."""
@@ -256,9 +256,7 @@ def _field_errors(error: InputError) -> list[dict[str, str]]:
 
 
 def _text(value: Any) -> str | None:
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return None
-    return str(value)
+    return None if is_missing(value) else str(value)
 
 
 def _number(value: Any) -> float | None:

@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import base64
 import json
-import math
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from model.core.console import terminal_text
 from model.core.errors import InputError
-from model.inputs.schema import Field
+from model.core.outputs import strict_json_value
+from model.inputs.schema import Field, is_missing
 from model.serve.answers import LiveScorer
 
 MAX_REQUEST_BYTES = 2_000_000
@@ -118,11 +119,11 @@ def create_app(scorer: LiveScorer):
         what_if = body().get("what_if", {})
         if not isinstance(what_if, dict):
             raise Unreadable("'what_if' as an object")
-        return jsonify(_finite(scorer.answer(record(), what_if)))
+        return jsonify(strict_json_value(scorer.answer(record(), what_if)))
 
     @app.post("/api/value")
     def value():
-        return jsonify(_finite(scorer.value(record())))
+        return jsonify(strict_json_value(scorer.value(record())))
 
     @app.post("/api/report")
     def report():
@@ -143,14 +144,15 @@ def create_app(scorer: LiveScorer):
         if not all(isinstance(v, str) for v in (name, text, data)):
             raise Unreadable("'name', 'text' and 'data' as text")
         if Path(name.lower()).suffix not in UPLOAD_SUFFIXES:
-            shown = escape_text(name)
+            shown = terminal_text(name)
             message = {"field": "name", "message": f"{shown}: expected a .csv, .json or .xlsx file"}
             return jsonify({"errors": [message], "lesions": []})
         if name.lower().endswith(".xlsx"):
             try:
                 content = base64.b64decode(data, validate=True)
             except ValueError:
-                message = {"field": "data", "message": f"{escape_text(name)}: not readable base64"}
+                shown = terminal_text(name)
+                message = {"field": "data", "message": f"{shown}: not readable base64"}
                 return jsonify({"errors": [message], "lesions": []})
         else:
             content = text.encode("utf-8")
@@ -193,13 +195,6 @@ def request_document(raw: bytes) -> dict[str, Any]:
 def problem_messages(error: InputError) -> list[dict[str, str]]:
     """Each problem of an error as the page shows it: its column, and the whole message."""
     return [{"field": p.column or "", "message": str(p)} for p in error.problems]
-
-
-def escape_text(text: str) -> str:
-    """A user's text as the page shows it in a message: control characters escaped."""
-    from model.core.console import terminal_text
-
-    return terminal_text(text)
 
 
 def field_groups(scorer: LiveScorer) -> list[dict[str, Any]]:
@@ -270,23 +265,11 @@ def read_upload(scorer: LiveScorer, name: str, content: bytes) -> dict[str, Any]
 def _form_text(value: Any) -> str:
     """A table cell as the form shows it: blank when missing, yes/no, numbers as read."""
     import numpy as np
-    import pandas as pd
 
-    if value is None or value is pd.NA:
+    if is_missing(value):
         return ""
     if isinstance(value, bool | np.bool_):
         return "yes" if value else "no"
     if isinstance(value, float | np.floating):
-        return "" if math.isnan(value) else repr(float(value))
+        return repr(float(value))  # as typed: the canonical CSV's 10 digits would round it
     return str(value)
-
-
-def _finite(document: Any) -> Any:
-    """JSON cannot hold NaN or infinity: they become null."""
-    if isinstance(document, dict):
-        return {k: _finite(v) for k, v in document.items()}
-    if isinstance(document, list):
-        return [_finite(v) for v in document]
-    if isinstance(document, float) and not math.isfinite(document):
-        return None
-    return document

@@ -16,6 +16,7 @@ import itertools
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -71,7 +72,7 @@ class StudyDesign:
                 names.extend(f"{covariate.name}={level}" for level in covariate.levels[1:])
         return tuple(names)
 
-    @property
+    @cached_property
     def matrix(self) -> np.ndarray:
         """Shape (studies, columns): dummies of the categorical levels and the numeric values."""
         rows = [self.row(dict(zip(self.names, values, strict=True))) for values in self._values()]

@@ -11,9 +11,12 @@ from conftest import DATA
 from fhir.resources.R4B.bundle import Bundle
 
 from model.cli import main
+from model.decision.parameters import load_decision_parameters
+from model.decision.value import decide
 from model.inputs.fhir import LOCAL_SYSTEM, SNOMED, load_fhir_bundles
 from model.inputs.reading import load_cohort
 from model.report.fhir import write_bundles
+from model.report.patient import ReportFiles
 from model.scoring.predict import predict
 
 EXAMPLES = DATA / "patients_example.csv"
@@ -31,10 +34,17 @@ def pages(tmp_path_factory):
     return paths
 
 
+def _report(fit, patients, pages) -> ReportFiles:
+    """What ``rnbayes report`` hands the Bundles, with stand-in pages."""
+    decisions = decide(fit, patients, load_decision_parameters())
+    return ReportFiles(pages[0], pages, [], [], predict(fit, patients), decisions)
+
+
 @pytest.fixture(scope="module")
 def bundles(bundled_fit, pages, tmp_path_factory):
     out = tmp_path_factory.mktemp("fhir") / "bundles"
-    return write_bundles(bundled_fit, EXAMPLES, out, pages=pages)
+    report = _report(bundled_fit, EXAMPLES, pages)
+    return write_bundles(bundled_fit, EXAMPLES, out, report=report)
 
 
 def _resources(path, kind: str) -> list[dict]:
@@ -104,7 +114,8 @@ def test_round_trip_reproduces_every_probability_exactly(bundled_fit, bundles):
 
 def test_the_same_fit_and_lesion_give_the_same_identifiers(bundled_fit, bundles, pages, tmp_path):
     first_two = load_cohort(EXAMPLES).subset(slice(0, 2))
-    again = write_bundles(bundled_fit, first_two, tmp_path / "again", pages=pages[:2])
+    report = _report(bundled_fit, first_two, pages[:2])
+    again = write_bundles(bundled_fit, first_two, tmp_path / "again", report=report)
     for first, second in zip(bundles[:2], again, strict=True):
         urls = [e["fullUrl"] for e in json.loads(first.read_text())["entry"]]
         assert urls == [e["fullUrl"] for e in json.loads(second.read_text())["entry"]]
