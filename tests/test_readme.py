@@ -191,7 +191,7 @@ def test_decision_numbers_are_the_bundled_fits_output(bundled_fit):
     ex4_other = "treat" if ex4["recommendation"] == "manage" else "manage"
     assert ex4["margin"] == abs(ex4["eu_manage"] - ex4["eu_treat"])
     assert (ex1["p_best"], ex1["recommendation"]) == (1.0, "treat")
-    assert ex3["sensitive_to"] == "delay_loss (biopsy if high); biopsy_harm (biopsy if low)"
+    assert ex3["sensitive_to"] == "delay_loss (biopsy if high); harm (treat if low)"
     assert set(ex4["sensitive_to"].split("; ")) == {
         f"delay_loss ({ex4_other} if {'high' if ex4_other == 'treat' else 'low'})",
         f"harm ({ex4_other} if {'low' if ex4_other == 'treat' else 'high'})",

@@ -14,6 +14,9 @@ its declaration.
 
 Each part of the cohort draws from its own random stream, named after it (a modality's stream after
 the modality): declaring a new modality adds its columns and leaves every other column as it was.
+MGMT and re-irradiation statuses are drawn for every patient, with the shares the class prior
+assumes behind an unknown status, and the class follows them; a share of them is then left
+unrecorded, as in clinics.
 
 The bundled ``data/cohort.csv`` is ``simulate(600, 8, seed=1)``; the CLI reproduces it with
 ``rnbayes simulate --n 600 --centers 8 --seed 1 --out cohort.csv``.
@@ -184,19 +187,20 @@ def simulate(
     rng = stream(seed, "class")
     months = _months_since_rt(rng, n, p)[first]
     x_early = np.where(months <= design("cohort_design.early_window_months"), 0.5, -0.5)
-    mgmt = _yes_no_unknown(
-        rng, n, design("cohort_design.mgmt_known"), design("cohort_design.mgmt_methylated")
-    )[first]
-    idh = _yes_no_unknown(
-        rng, n, design("cohort_design.idh_known"), design("cohort_design.idh_mutant")
-    )[first]
-    reirradiated = _yes_no_unknown(
+    mgmt, mgmt_recorded = _status(
+        rng, n, design("cohort_design.mgmt_known"), p.value("context.mgmt_methylated_share")
+    )
+    _, idh = _status(rng, n, design("cohort_design.idh_known"), design("cohort_design.idh_mutant"))
+    reirradiated, reirradiated_recorded = _status(
         stream(seed, "re-irradiation"),
         n,
         design("cohort_design.reirradiation_known"),
-        design("cohort_design.reirradiated"),
-    )[first]
+        p.value("context.reirradiated_share"),
+    )
+    mgmt, mgmt_recorded, idh = mgmt[first], mgmt_recorded[first], idh[first]
+    reirradiated, reirradiated_recorded = reirradiated[first], reirradiated_recorded[first]
     coefficients = {name: values[f"prevalence.{name}"] for name in PRIOR_TERMS}
+    # the class follows the true statuses; an unrecorded one is hidden from the cohort
     logit = effects["prevalence"][center] + class_prior_logit(
         coefficients, x_early, _effect_codes(mgmt), _effect_codes(reirradiated)
     )
@@ -213,9 +217,9 @@ def simulate(
         "lesion_id": lesion_ids,
         "center": [centers[c].name for c in center],
         "months_since_rt": months,
-        "mgmt_methylated": _as_boolean(mgmt),
+        "mgmt_methylated": _as_boolean(mgmt_recorded),
         "idh_mutant": _as_boolean(idh),
-        "reirradiated": _as_boolean(reirradiated),
+        "reirradiated": _as_boolean(reirradiated_recorded),
         "bevacizumab_last_dose_weeks": np.full(n, np.nan),  # simulated lesions are scorable
     }
     for modality in p.registry:
@@ -278,11 +282,11 @@ def _months_since_rt(rng: np.random.Generator, n: int, p: Parameters) -> np.ndar
     return np.round(np.where(early, early_months, late_months), _ROUND["months"])
 
 
-def _yes_no_unknown(rng: np.random.Generator, n: int, known: float, yes: float) -> np.ndarray:
-    """1 yes, 0 no, -1 unknown."""
+def _status(rng: np.random.Generator, n: int, known: float, yes: float) -> tuple[np.ndarray, ...]:
+    """The true status (1 yes, 0 no) and the recorded one (-1: unknown, probability 1 - known)."""
     is_known = rng.random(n) < known
-    is_yes = rng.random(n) < yes
-    return np.where(is_known, is_yes.astype(int), -1)
+    truth = (rng.random(n) < yes).astype(int)
+    return truth, np.where(is_known, truth, -1)
 
 
 def _as_boolean(codes: np.ndarray) -> pd.arrays.BooleanArray:
@@ -365,15 +369,16 @@ def _symptoms(
     )
     edema_known = rng.random(n) < p.value("cohort_design.edema_known")
     edema = np.where(edema_known, np.clip(np.round(ratio, 1), 0.1, 100.0), np.nan)
-    eloquent = _yes_no_unknown(
+    _, eloquent = _status(
         rng, n, p.value("cohort_design.eloquent_known"), p.value("cohort_design.eloquent_share")
     )
-    steroid = _yes_no_unknown(
+    _, steroid = _status(
         rng,
         n,
         p.value("cohort_design.steroid_known"),
         p.value("cohort_design.steroid_increase_share"),
-    )[first]
+    )
+    steroid = steroid[first]
 
     def patient_max(values: np.ndarray) -> np.ndarray:
         return pd.Series(values).groupby(first).transform("max").to_numpy(float)

@@ -76,7 +76,8 @@ class Lesions:
     x_early, x_mgmt, x_reirradiation : float arrays (n,)
         Effect-coded covariates of the class prior: +0.5 / -0.5 / 0 (unknown). ``x_early`` is
         +0.5 within ``early_window_months`` of the end of radiotherapy, ``x_reirradiation`` after
-        a second course of radiotherapy.
+        a second course of radiotherapy. The class prior reads an unknown MGMT or re-irradiation
+        status as the mixture over what it hides (:mod:`model.likelihood.class_prior`).
     x_edema : float array (n,)
         log(edema ratio / the reference ratio) of the patient's largest known edema ratio (the
         symptoms are the patient's); 0 when none is known.

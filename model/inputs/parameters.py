@@ -65,7 +65,6 @@ DESIGN_ENTRIES: tuple[str, ...] = (
     "cohort_design.late_months_median",
     "cohort_design.late_months_log_sd",
     "cohort_design.mgmt_known",
-    "cohort_design.mgmt_methylated",
     "cohort_design.idh_known",
     "cohort_design.idh_mutant",
     "cohort_design.symptom_unknown",
@@ -86,19 +85,27 @@ DESIGN_ENTRIES: tuple[str, ...] = (
     "cohort_design.steroid_increase_share",
     "cohort_design.second_lesion_share",
     "cohort_design.reirradiation_known",
-    "cohort_design.reirradiated",
     "cohort_design.mixed_share",
     "cohort_design.mixed_tumor_share_known",
 )
 """Synthetic-cohort design shared by all modalities: a value and a source each (each modality's
 own design sits in its declaration)."""
 
+HIDDEN_SHARE_ENTRIES: tuple[str, str] = (
+    "context.mgmt_methylated_share",
+    "context.reirradiated_share",
+)
+"""P(methylated) and P(re-irradiated) where the status is not recorded: the class prior mixes
+over what an unknown status hides (:mod:`model.likelihood.class_prior`), and the simulator draws
+the true statuses with these shares."""
+
 CONTEXT_ENTRIES: tuple[str, ...] = (
     "context.bevacizumab_window_weeks",
     "context.edema_reference_ratio",
     "context.mixed_recurrence_tumor_percent",
+    *HIDDEN_SHARE_ENTRIES,
 )
-"""When the imaging cannot be read as usual: a value and a source each."""
+"""How inputs are read where the data cannot say: a value and a source each."""
 
 REQUIRED_PRIOR_KINDS: dict[str, tuple[str, ...]] = {
     "mu_necrosis": ("normal",),
@@ -181,6 +188,14 @@ class Parameters:
     def value(self, name: str) -> Any:
         """The ``value`` of a model, design or context entry."""
         return self.entries[name].fields["value"]
+
+    def hidden_shares(self) -> tuple[float, float]:
+        """P(methylated) and P(re-irradiated) behind an unknown status.
+
+        From :data:`HIDDEN_SHARE_ENTRIES`.
+        """
+        mgmt, reirradiated = (float(self.value(name)) for name in HIDDEN_SHARE_ENTRIES)
+        return mgmt, reirradiated
 
     def prior(self, name: str) -> Prior:
         """The prior of a model entry."""
@@ -361,6 +376,9 @@ def _check_entry(file: str, entry: str, group: str, fields: Mapping[str, Any]) -
         if entry == "context.mixed_recurrence_tumor_percent":
             if not (_is_number(value) and 0 <= value < 100):
                 bad("value", value, "a percentage >= 0 and < 100 (0: any tumour is recurrence)")
+        elif entry in HIDDEN_SHARE_ENTRIES:
+            if not (_is_number(value) and 0 < value < 1):
+                bad("value", value, "a probability strictly between 0 and 1")
         elif not _is_number(value) or value <= 0:
             bad("value", value, "a positive number")
     return problems
@@ -411,7 +429,6 @@ def _check_design_value(file: str, entry: str, value: Any) -> list[Problem]:
     probabilities = {
         "early_fraction",
         "mgmt_known",
-        "mgmt_methylated",
         "idh_known",
         "idh_mutant",
         "symptom_unknown",
@@ -423,7 +440,6 @@ def _check_design_value(file: str, entry: str, value: Any) -> list[Problem]:
         "steroid_known",
         "steroid_increase_share",
         "reirradiation_known",
-        "reirradiated",
         "mixed_share",
         "mixed_tumor_share_known",
     }

@@ -150,6 +150,7 @@ class PosteriorDraws:
     growth_misread: float
     sensitivity: np.ndarray  # (S,) of the follow-up reference label
     specificity: np.ndarray  # (S,)
+    hidden_shares: tuple[float, float]  # P(methylated), P(re-irradiated) behind an unknown status
 
     @property
     def n_draws(self) -> int:
@@ -249,6 +250,7 @@ def draws_from_posterior(posterior: Any, parameters: Parameters) -> PosteriorDra
         growth_misread=float(parameters.value("growth.misread")),
         sensitivity=get("reference_sensitivity"),
         specificity=get("reference_specificity"),
+        hidden_shares=parameters.hidden_shares(),
     )
 
 
@@ -325,6 +327,7 @@ def draws_from_values(
         growth_misread=float(values["growth.misread"]),
         sensitivity=one("reference.follow_up_sensitivity"),
         specificity=one("reference.follow_up_specificity"),
+        hidden_shares=parameters.hidden_shares(),
     )
 
 

@@ -4,7 +4,8 @@ For lesion i at center c, with class k (0 necrosis, 1 recurrence) marginalised:
 
 - class prior: logit P(k = 1) = intercept + u_c + early * x_early + mgmt * x_mgmt
   + mgmt_early * x_mgmt * x_early + reirradiation * x_reirradiation
-  (:mod:`model.likelihood.class_prior`; MGMT matters most in the pseudoprogression window);
+  (:mod:`model.likelihood.class_prior`; MGMT matters most in the pseudoprogression window), mixed
+  over the statuses an unknown MGMT or re-irradiation status may hide;
 - each registered continuous marker (:mod:`model.modalities`): its log value is the misread
   mixture of normals (:mod:`model.modalities.forms`) with its kind's class locations, one spread
   for both classes, and the center's calibration shift a_c shared by both classes; a read is the
@@ -46,7 +47,7 @@ import pytensor.tensor as pt
 from model.inputs.encode import FOLLOW_UP, HISTOPATHOLOGY, NONE, READ, VALUE, Lesions
 from model.inputs.parameters import Parameters
 from model.inputs.vocabulary import CLASSES, GROWTH_WEEKS, SYMPTOMS
-from model.likelihood.class_prior import class_prior_logit
+from model.likelihood.class_prior import class_prior_logit, prior_components
 from model.likelihood.draws import DECLINE_TERMS, kind_dim
 from model.likelihood.growth import growth_sums, trajectory_log_density
 from model.likelihood.patients import PatientGroups, patient_log_likelihood
@@ -260,8 +261,15 @@ def model_data(lesions: Lesions, parameters: Parameters) -> dict[str, np.ndarray
         **_patient_arrays(groups),
         "center": lesions.center,
         "x_early": lesions.x_early,
-        "x_mgmt": lesions.x_mgmt,
-        "x_reirradiation": lesions.x_reirradiation,
+        **dict(
+            zip(
+                ("prior_mgmt", "prior_reirradiation", "prior_log_weight"),
+                prior_components(
+                    lesions.x_mgmt, lesions.x_reirradiation, parameters.hidden_shares()
+                ),
+                strict=True,
+            )
+        ),
         "x_edema": lesions.x_edema,
         "x_eloquent": lesions.x_eloquent,
         "x_steroid": lesions.x_steroid,
@@ -430,10 +438,14 @@ def _class_terms(theta: dict, d: dict, parameters: Parameters):
     log P(class), the symptoms' log-likelihood as if the lesion were its patient's only one, and
     the log-likelihood of its own imaging and growth.
     """
-    eta = theta["u"][d["center"]] + class_prior_logit(
-        theta, d["x_early"], d["x_mgmt"], d["x_reirradiation"]
+    eta = theta["u"][d["center"]][None, :] + class_prior_logit(
+        theta, d["x_early"][None, :], d["prior_mgmt"], d["prior_reirradiation"]
+    )  # (hidden statuses, n)
+    w = d["prior_log_weight"]
+    prior = pt.stack(
+        [pt.logsumexp(w - pt.softplus(eta), axis=0), pt.logsumexp(w - pt.softplus(-eta), axis=0)],
+        axis=1,
     )
-    prior = pt.stack([-pt.softplus(eta), -pt.softplus(-eta)], axis=1)
     evidence = _growth_log_lik(theta, d)
     indices, terms = [], []
     for index, term in _result_terms(theta, d, MarkerLayout.of(parameters)):

@@ -27,10 +27,15 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
+from scipy.special import logsumexp
 
 from model.inputs.encode import READ, UNSEEN_CENTER, Lesions
 from model.inputs.vocabulary import GROWTH_WEEKS
-from model.likelihood.class_prior import PRIOR_TERMS, class_prior_logit
+from model.likelihood.class_prior import (
+    PRIOR_TERMS,
+    class_prior_log_probabilities,
+    prior_components,
+)
 from model.likelihood.draws import PosteriorDraws
 from model.modalities.forms import binary_log_prob, misread_read_log_prob, numpy_backend
 from model.modalities.registry import Registry
@@ -226,20 +231,23 @@ def _log_prior_table(draws: PosteriorDraws) -> np.ndarray:
     """log P(class) for every center (and unseen) and covariate combination, per draw.
 
     The covariate axis holds every combination L of the prior's covariate levels (3 levels per
-    covariate of :data:`PRIOR_COVARIATES`), indexed as :func:`prior_levels` indexes a lesion.
+    covariate of :data:`PRIOR_COVARIATES`), indexed as :func:`prior_levels` indexes a lesion; an
+    unknown MGMT or re-irradiation status is the mixture over what it hides.
     """
     k = len(PRIOR_COVARIATES)
     levels = np.stack(np.meshgrid(*[COVARIATE_LEVELS] * k, indexing="ij"), -1).reshape(-1, k)
-    coefficients = {name: getattr(draws, name)[None, :] for name in PRIOR_TERMS}
-    linear = class_prior_logit(coefficients, *(levels[:, j, None] for j in range(k)))  # (L, S)
-    eta = linear[None] + draws.u.T[:, None, :]  # (C, L, S)
-    known = np.stack([-np.logaddexp(0.0, eta), -np.logaddexp(0.0, -eta)])  # (2, C, L, S)
-    # Unseen center: E_u[sigmoid(eta + u)], u ~ N(0, tau_u), by Gauss-Hermite quadrature.
-    u = np.sqrt(2.0) * draws.tau_u[None, :] * HERMITE_NODES[:, None]  # (nodes, S)
-    sigmoid = 0.5 * (1.0 + np.tanh(0.5 * (linear[None] + u[:, None, :])))
-    p = np.einsum("q,qis->is", HERMITE_WEIGHTS / np.sqrt(np.pi), sigmoid)
-    p = np.clip(p, 1e-300, 1 - 1e-16)
-    unseen = np.stack([np.log1p(-p), np.log(p)])[:, None]  # (2, 1, L, S)
+    x_early, x_mgmt, x_reirradiation = (levels[None, :, j, None] for j in range(k))  # (1, L, 1)
+    components = prior_components(x_mgmt, x_reirradiation, draws.hidden_shares)  # (4, 1, L, 1)
+    coefficients = {name: getattr(draws, name)[None, :] for name in PRIOR_TERMS}  # (1, S)
+    u = draws.u.T[:, None, :]  # (C, 1, S)
+    known = np.stack(class_prior_log_probabilities(coefficients, u, x_early, components))
+    # Unseen center: E_u[P(class | u)], u ~ N(0, tau_u), by Gauss-Hermite quadrature.
+    nodes = np.sqrt(2.0) * draws.tau_u[None, :] * HERMITE_NODES[:, None]  # (nodes, S)
+    at_nodes = np.stack(
+        class_prior_log_probabilities(coefficients, nodes[:, None, :], x_early, components)
+    )  # (2, nodes, L, S)
+    log_weights = np.log(HERMITE_WEIGHTS / np.sqrt(np.pi))[None, :, None, None]
+    unseen = logsumexp(at_nodes + log_weights, axis=1, keepdims=True)  # (2, 1, L, S)
     return np.concatenate([known, unseen], axis=1)
 
 

@@ -497,8 +497,10 @@ def _missing(f: _Facts) -> tuple[str, str]:
     return (
         "Nothing is imputed. A lesion's likelihood uses the results it has, so a missing "
         "modality leaves the probability where the others put it (missing at random given the "
-        "class and covariates, an assumption); an unknown covariate is coded midway between its "
-        f"levels; lesions without a reference label enter unlabelled. Lesions with each result: "
+        "class and covariates, an assumption); an unknown MGMT or re-irradiation status is the "
+        "mixture of its levels, weighted by their assumed shares, and other unknown covariates "
+        "are coded midway between their levels; lesions without a reference label enter "
+        f"unlabelled. Lesions with each result: "
         f"{shares}.",
         "why any lesions were left out of the cohort",
     )

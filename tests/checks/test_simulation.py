@@ -114,8 +114,9 @@ def test_reirradiation_shifts_the_log_odds_of_recurrence_by_its_coefficient(larg
     d = load_parameters().value
     again = t["reirradiated"]
     assert abs(again.notna().mean() - d("cohort_design.reirradiation_known")) < 0.01
-    assert abs(again.mean() - d("cohort_design.reirradiated")) < 0.01
-    late = (t["months_since_rt"] > 2.76).to_numpy() & t["mgmt_methylated"].isna().to_numpy()
+    assert abs(again.mean() - d("context.reirradiated_share")) < 0.01
+    unmethylated = (~t["mgmt_methylated"].fillna(True)).to_numpy(bool)
+    late = (t["months_since_rt"] > 2.76).to_numpy() & unmethylated
     yes, no = late & again.fillna(False).to_numpy(bool), late & (~again.fillna(True)).to_numpy(bool)
 
     def logit(p):

@@ -653,7 +653,8 @@ def test_an_unknown_time_since_radiotherapy_counts_as_late(few_draws_fit):
                 "window_loss": 0.2,
                 "delay_loss": 0.1,
                 "scan_cost": 0.0,
-                "pet_cost": 0.5,
+                "pet_cost": 1.0,
+                "biopsy_harm": 3.0,
             },
             "rescan",
         ),
@@ -661,8 +662,8 @@ def test_an_unknown_time_since_radiotherapy_counts_as_late(few_draws_fit):
 )
 def test_a_waiting_action_recommended_has_its_robustness(few_draws_fit, values, action):
     """A free, one-week PET; or surveillance that rarely finds a recurrence while the window
-    closes fast: the gray-zone lesion is best referred, or rescanned, and the robustness draws
-    weigh that action under its own name."""
+    closes fast, with PET and biopsy dear: the gray-zone lesion is best referred, or rescanned,
+    and the robustness draws weigh that action under its own name."""
     row = decide(few_draws_fit, _gray_zone_lesion(), BASE.with_values(**values), n_draws=100)
     row = row.iloc[0]
     assert row["recommendation"] == action

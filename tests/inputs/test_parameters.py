@@ -72,6 +72,21 @@ def test_the_mixed_specimen_threshold_is_a_percentage_below_100(tmp_path, value,
     ]
 
 
+@pytest.mark.parametrize(("value", "accepted"), [("0.5", True), ("0", False), ("1", False)])
+def test_the_share_behind_an_unknown_status_is_a_probability_strictly_inside(
+    tmp_path, value, accepted
+):
+    """A share of 0 or 1 would say an unknown status is certainly "no" or "yes": refused."""
+    entry = "[context.reirradiated_share]\nvalue = "
+    path = rewrite(tmp_path, lambda text: text.replace(entry + "0.08", entry + value))
+    if accepted:
+        assert load_parameters(path).hidden_shares() == (0.46, float(value))
+        return
+    with pytest.raises(InputError) as info:
+        load_parameters(path)
+    assert [p.column for p in info.value.problems] == ["context.reirradiated_share.value"]
+
+
 def test_a_prior_kind_that_is_not_a_name_is_named(tmp_path):
     # found by the fuzzer: a TOML array as the prior kind used to raise a TypeError
     def edit(text):

@@ -83,15 +83,26 @@ def read_likelihood_ratio(kind, read, cutoff, center, early=False):
     return np.log(lik[1] / lik[0])
 
 
-def prior_logit(center, early=0.0, mgmt=0.0, reirradiation=0.0):
-    return (
-        V["prevalence.intercept"]
-        + EFFECTS["prevalence"][center]
-        + V["prevalence.early"] * early
-        + V["prevalence.mgmt"] * mgmt
-        + V["prevalence.mgmt_early"] * mgmt * early
-        + V["prevalence.reirradiation"] * reirradiation
-    )
+def prior_logit(center, early=0.0, mgmt=None, reirradiation=None):
+    """The class prior's log-odds by hand; an unknown (None) MGMT or re-irradiation status is the
+    mixture of the known statuses' probabilities, weighted by the context shares."""
+    shares = (P.value("context.mgmt_methylated_share"), P.value("context.reirradiated_share"))
+    options = []
+    for code, share in zip((mgmt, reirradiation), shares, strict=True):
+        options.append([(code, 1.0)] if code is not None else [(0.5, share), (-0.5, 1 - share)])
+    p = 0.0
+    for m, w_m in options[0]:
+        for r, w_r in options[1]:
+            logit = (
+                V["prevalence.intercept"]
+                + EFFECTS["prevalence"][center]
+                + V["prevalence.early"] * early
+                + V["prevalence.mgmt"] * m
+                + V["prevalence.mgmt_early"] * m * early
+                + V["prevalence.reirradiation"] * r
+            )
+            p += w_m * w_r * sigmoid(logit)
+    return np.log(p / (1 - p))
 
 
 def test_no_evidence_gives_the_prior():
@@ -106,15 +117,41 @@ def test_no_evidence_gives_the_prior():
     assert result.p_mean[0] == pytest.approx(sigmoid(prior_logit(0)), abs=1e-12)
     assert result.p_mean[1] == pytest.approx(sigmoid(prior_logit(1, 0.5, 0.5)), abs=1e-12)
     assert result.p_mean[2] == pytest.approx(sigmoid(prior_logit(1, 0, -0.5, 0.5)), abs=1e-12)
-    assert result.p_mean[3] == pytest.approx(sigmoid(prior_logit(0, -0.5, 0, -0.5)), abs=1e-12)
+    assert result.p_mean[3] == pytest.approx(sigmoid(prior_logit(0, -0.5, None, -0.5)), abs=1e-12)
     assert np.allclose(result.terms[:, 1:], 0.0)
+
+
+def test_an_unknown_status_is_the_mixture_of_what_it_hides():
+    """A blank re-irradiation status hides a rare "yes" (8%): its prior is the 92/8 mixture of
+    the "no" and "yes" priors, close to "no", and not the midway point between them (which the
+    old coding gave, 0.21 log-odds towards necrosis); an unknown MGMT status likewise mixes the
+    methylated and unmethylated priors with the methylated share."""
+    shares = P.value("context.mgmt_methylated_share"), P.value("context.reirradiated_share")
+    base = {"center": "A", "months_since_rt": 9.0}
+    rows = [
+        {**base, "patient_id": "a", "mgmt_methylated": "no"},
+        {**base, "patient_id": "b", "mgmt_methylated": "no", "reirradiated": "no"},
+        {**base, "patient_id": "c", "mgmt_methylated": "no", "reirradiated": "yes"},
+        {**base, "patient_id": "d", "reirradiated": "no"},
+        {**base, "patient_id": "e", "mgmt_methylated": "yes", "reirradiated": "no"},
+    ]
+    p = run(rows)[0].p_mean
+    assert p[0] == pytest.approx(shares[1] * p[2] + (1 - shares[1]) * p[1], abs=1e-12)
+    assert p[3] == pytest.approx(shares[0] * p[4] + (1 - shares[0]) * p[1], abs=1e-12)
+    log_odds = np.log(p / (1 - p))
+    assert abs(log_odds[0] - log_odds[1]) < 0.1 * abs(V["prevalence.reirradiation"])
 
 
 def test_reirradiation_lowers_the_prior_odds_by_its_coefficient_whatever_the_evidence():
     """The same lesion with and without a second course of radiotherapy: its log-odds differ by
     exactly the re-irradiation coefficient, towards necrosis (the parameter file's centre is
     below 0)."""
-    lesion = {"center": "A", "perfusion_technique": "DSC", "perfusion_ratio": 2}
+    lesion = {
+        "center": "A",
+        "perfusion_technique": "DSC",
+        "perfusion_ratio": 2,
+        "mgmt_methylated": "no",
+    }
     result, _ = run(
         [
             {**lesion, "patient_id": "a", "reirradiated": "yes"},
@@ -252,6 +289,7 @@ def test_unseen_center_integrates_the_offsets():
         "pet_tracer": "FET",
         "pet_tbr": 1.7,
         "mgmt_methylated": "no",
+        "reirradiated": "no",
     }
     result, lesions = run([record])
     assert lesions.center[0] == -1
@@ -270,7 +308,11 @@ def test_unseen_center_integrates_the_offsets():
                 (1 - e) * stats.norm.pdf(np.log(x), own, sd)
                 + e * stats.norm.pdf(np.log(x), other, sd)
             )
-        eta = V["prevalence.intercept"] + u - 0.5 * V["prevalence.mgmt"]
+        eta = (
+            V["prevalence.intercept"]
+            + u
+            - 0.5 * (V["prevalence.mgmt"] + V["prevalence.reirradiation"])
+        )
         prior = sigmoid(eta) if k else sigmoid(-eta)
         joint.append(np.mean(prior * density))
     assert result.p_mean[0] == pytest.approx(joint[1] / (joint[0] + joint[1]), abs=2e-3)
