@@ -42,6 +42,12 @@ from model.fitting.sampling import NOT_FOR_TRAINING, Fit, load_fit
 from model.inputs.encode import FOLLOW_UP, HISTOPATHOLOGY, NONE, Lesions, encode
 from model.inputs.schema import Cohort
 from model.inputs.treatment import WINDOW_ENTRY, check_bevacizumab
+from model.likelihood.class_prior import (
+    PRIOR_TERMS,
+    PriorComponents,
+    class_prior_log_probabilities,
+    prior_components,
+)
 from model.likelihood.draws import PosteriorDraws
 from model.likelihood.kernel import class_log_joint
 from model.likelihood.tables import build_tables, prior_levels
@@ -281,6 +287,13 @@ class _Weigher:
         self.draws, self.lesions, self.registry, self.spreads = draws, lesions, registry, spreads
         self.label_log = _label_log_likelihood(draws, lesions)  # (n, S, 2)
         self.levels = prior_levels(lesions)
+        # a lesion with an unknown status has a mixture prior, whose log-odds do not move by the
+        # prevalence offset: its prior is recomputed per candidate from its components
+        self.mixed = (lesions.x_mgmt == 0.0) | (lesions.x_reirradiation == 0.0)
+        components = prior_components(
+            lesions.x_mgmt[self.mixed], lesions.x_reirradiation[self.mixed], draws.hidden_shares
+        )
+        self.components = PriorComponents(*(c[:, :, None, None] for c in components))  # (4,k,1,1)
 
     def __call__(self, block: np.ndarray, effects: np.ndarray, centres: np.ndarray) -> np.ndarray:
         """(draws, candidates): the effects of draw s and candidate m are centres[s] + effects[m].
@@ -289,7 +302,8 @@ class _Weigher:
         shifted by d reads as the same lesion, its log value (or its read's log cutoff) less d,
         at a center without that shift: each candidate is a set of lesion copies, scored at one
         reference center shifted by each draw's centre, and the candidate's prevalence offset is
-        added to each copy's prior logit.
+        added to each copy's prior logit (for a lesion with an unknown status, to the logit of
+        each status it may hide, and the mixture recomputed).
         """
         n, m = len(self.lesions), len(effects)
         copies = _shifted_copies(self.lesions, effects, list(self.draws.markers))
@@ -299,6 +313,14 @@ class _Weigher:
         base = tables.tables.log_prior[:, 0, self.levels, :]  # (2, n, B), the centre's u included
         logit = (base[1] - base[0])[:, None, :] + effects[None, :, 0, None]  # (n, M, B)
         prior = np.stack([-np.logaddexp(0.0, logit), -np.logaddexp(0.0, -logit)], axis=-1)
+        if self.mixed.any():
+            coefficients = {name: getattr(reference, name)[None, None, :] for name in PRIOR_TERMS}
+            offset = reference.u[None, None, :, 0] + effects[None, :, 0, None]  # (1, M, B)
+            x_early = self.lesions.x_early[self.mixed, None, None]
+            prior[self.mixed] = np.stack(
+                class_prior_log_probabilities(coefficients, offset, x_early, self.components),
+                axis=-1,
+            )
         joint = joint - np.moveaxis(base, 0, -1)[:, None] + prior
         joint = joint + self.label_log[:, None, block, :]
         log_likelihood = np.logaddexp(joint[..., 0], joint[..., 1]).sum(axis=0).T  # (B, M)

@@ -135,7 +135,8 @@ def test_an_in_sample_evaluation_is_named_optimistic(evaluation_folder, bundled_
     follow_up = pd.read_csv(evaluation_folder / "evaluation_follow_up.csv").iloc[0]
     assert f"Against {follow_up.n} follow-up labels" in items(card)["23a"].text
     assert f"c-statistic {follow_up.value:.3f}" in items(card)["23a"].text
-    assert "62 labels made from the lesions' own recorded scans" in items(card)["26"].text
+    own = pd.read_csv(DATA / "cohort.csv")["reference_source"].eq("follow_up_scans").sum()
+    assert f"{own} labels made from the lesions' own recorded scans" in items(card)["26"].text
 
 
 def test_an_evaluation_of_another_fit_or_cohort_is_refused(evaluation_folder, tmp_path, capsys):
