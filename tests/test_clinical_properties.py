@@ -6,6 +6,8 @@ range, with the other evidence held fixed; likewise for growth at a rescan, for 
 binary tests; and no single measurement moves the log-odds by more than its stated bound.
 """
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -21,6 +23,8 @@ from model.scoring.curves import growth_llr_curve, llr_curve, natural_grid
 from model.scoring.predict import predict, score_tables
 
 GRID = 400
+WEIGHTS = (0.0, 0.4, 1.0)
+"""Pseudoprogression-window weights: long after radiotherapy, part-way, at its end."""
 GROWTH_RANGE = (0.05, 20.0)
 """Volume ratio between two scans seen in patients: shrinking to 5% to growing twentyfold."""
 
@@ -36,14 +40,14 @@ def test_every_marker_curve_is_monotone_and_bounded_for_every_center_and_draw(bu
         values = natural_grid(marker, GRID)
         bound = marker.llr_bound(float(tables.moments.misread[slot]))
         for kind in marker.kind_names:
-            # every center and a new one, after and within the pseudoprogression window
-            for column in range(tables.moments.location.shape[2]):
-                llr = llr_curve(tables, bundled_fit.registry, kind, column, values)  # (S, G)
-                steps = marker.direction * np.diff(llr, axis=1)
-                assert steps.min() >= -1e-12, (kind, column)
-                assert np.abs(llr).max() <= bound + 1e-9, (kind, column)
+            # every center and a new one, after, part-way into and within the window
+            for center, early in itertools.product(range(len(bundled_fit.centers) + 1), WEIGHTS):
+                llr = llr_curve(tables, bundled_fit.registry, kind, center, values, early)
+                steps = marker.direction * np.diff(llr, axis=1)  # (S, G - 1)
+                assert steps.min() >= -1e-12, (kind, center, early)
+                assert np.abs(llr).max() <= bound + 1e-9, (kind, center, early)
                 checked += llr.shape[0]
-    assert checked >= 4000 * 5 * 9 * 2
+    assert checked >= 4000 * 5 * 9 * len(WEIGHTS)
 
 
 def test_pseudoprogression_window_weakens_perfusion_and_leaves_pet_alone(bundled_fit):
@@ -61,9 +65,7 @@ def test_pseudoprogression_window_weakens_perfusion_and_leaves_pet_alone(bundled
         for kind in marker.kind_names:
             for center in range(n_centers + 1):
                 late = llr_curve(tables, bundled_fit.registry, kind, center, values)
-                early = llr_curve(
-                    tables, bundled_fit.registry, kind, center + n_centers + 1, values
-                )
+                early = llr_curve(tables, bundled_fit.registry, kind, center, values, 1.0)
                 if not marker.early_shift:
                     np.testing.assert_array_equal(early, late)
                     continue
@@ -88,6 +90,35 @@ def test_pseudoprogression_window_weakens_perfusion_and_leaves_pet_alone(bundled
     early, late = result.iloc[0], result.iloc[1]
     assert 0 < early["llr_perfusion"] < late["llr_perfusion"] - 0.3
     assert early["llr_pet"] == pytest.approx(late["llr_pet"], abs=1e-12)
+
+
+def test_time_since_radiotherapy_moves_the_answer_smoothly_and_one_way(bundled_fit):
+    """No step at 12 weeks: a day either side of the window's midpoint gives nearly the same
+    answer, and over the first year each term moves one way only.
+
+    Long after radiotherapy pseudoprogression is gone, so the prior favours recurrence more
+    (``prevalence.early`` < 0) and raised perfusion counts more (the early shift); both change
+    monotonically with the window weight, which falls with time.
+    """
+    midpoint = bundled_fit.early_window_months
+    months = np.concatenate([np.linspace(0.25, 12.0, 48), midpoint + np.array([-1, 1]) / 30.4])
+    records = [
+        {
+            "patient_id": f"t{i}",
+            "center": bundled_fit.centers[1],
+            "perfusion_technique": "DSC",
+            "perfusion_ratio": 2.4,
+            "months_since_rt": float(m),
+        }
+        for i, m in enumerate(months)
+    ]
+    result = predict(bundled_fit, records)
+    grid = result.iloc[:48]
+    for column in ("prior_log_odds", "llr_perfusion", "p_recurrence"):
+        assert (np.diff(grid[column].to_numpy()) > 0).all(), column
+    day_before, day_after = result.iloc[48], result.iloc[49]
+    assert abs(day_after["p_recurrence"] - day_before["p_recurrence"]) < 0.01
+    assert abs(day_after["llr_perfusion"] - day_before["llr_perfusion"]) < 0.02
 
 
 @pytest.mark.parametrize("weeks", [4.0, 6.0, 8.0, 12.0])
@@ -117,7 +148,7 @@ def context_strategy(fit):
             "position": st.floats(0.0, 1.0),
             "sign": st.sampled_from([-1.0, 1.0]),
             "symptoms": st.lists(st.sampled_from([0, 1, 2]), min_size=4, max_size=4),
-            "early": st.sampled_from([-0.5, 0.0, 0.5]),
+            "early": st.one_of(st.none(), st.floats(0.0, 1.0)),  # None: time unknown
             "growth": st.one_of(st.none(), st.floats(-1.5, 1.5)),
         }
     )
@@ -132,7 +163,8 @@ def lesions_varying(fit, base, context, vary, kind, log_values):
         **{
             **lesions.__dict__,
             "center": np.full(n, -1 if center == len(fit.centers) else center),
-            "x_early": np.full(n, context["early"]),
+            "x_early": np.full(n, 0.0 if context["early"] is None else context["early"] - 0.5),
+            "early_weight": np.full(n, context["early"] or 0.0),
         }
     )
     for marker in fit.registry:

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from model.core.files import atomic_write_text
+from model.inputs.early_window import early_weight, window_of
 from model.inputs.parameters import Parameters, Prior, load_parameters
 from model.inputs.reading import cohort_from_records
 from model.inputs.schema import Cohort, schema_for, trusted_cohort
@@ -186,7 +187,8 @@ def simulate(
 
     rng = stream(seed, "class")
     months = _months_since_rt(rng, n, p)[first]
-    x_early = np.where(months <= design("cohort_design.early_window_months"), 0.5, -0.5)
+    weight = early_weight(months, *window_of(p))
+    x_early = weight - 0.5
     mgmt, mgmt_recorded = _status(
         rng, n, design("cohort_design.mgmt_known"), p.value("context.mgmt_methylated_share")
     )
@@ -225,7 +227,7 @@ def simulate(
     for modality in p.registry:
         rng = stream(seed, f"modality {modality.name}")
         if isinstance(modality, Marker):
-            table.update(_marker(rng, modality, values, centers, center, effects, z, x_early > 0))
+            table.update(_marker(rng, modality, values, centers, center, effects, z, weight))
         else:
             table.update(_binary(rng, modality, values, z))
     table.update(_symptoms(stream(seed, "symptoms"), p, values, z, first))
@@ -301,8 +303,8 @@ def misread_classes(rng: np.random.Generator, z: np.ndarray, misread: float) -> 
 def _marker(rng, marker: Marker, values, centers, center, effects, z, early) -> dict[str, Any]:
     """A marker's numbers and reads at each lesion's center, for its class (or a misread one).
 
-    Within the pseudoprogression window (``early``) a treatment effect sits the marker's early
-    shift closer to recurrence.
+    Within the pseudoprogression window a treatment effect sits the marker's early shift, times
+    the window weight ``early`` (:mod:`model.inputs.early_window`), closer to recurrence.
     """
     n = len(z)
     prefix = f"modality.{marker.name}"

@@ -330,7 +330,8 @@ def decide(
 def lesion_contexts(lesions: Lesions) -> list[LesionContext]:
     """Each lesion's decision context: a symptom recorded as present; within the early window.
 
-    An unknown time since radiotherapy counts as late (``x_early`` 0).
+    Within the window means before its midpoint (window weight above 1/2,
+    :mod:`model.inputs.early_window`); an unknown time since radiotherapy counts as late.
     """
     symptomatic = lesions.symptom_yes.sum(axis=1) > 0
     early = lesions.x_early > 0

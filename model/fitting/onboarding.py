@@ -50,7 +50,7 @@ from model.likelihood.class_prior import (
 )
 from model.likelihood.draws import PosteriorDraws
 from model.likelihood.kernel import class_log_joint
-from model.likelihood.tables import build_tables, prior_levels
+from model.likelihood.tables import build_tables, lesion_log_priors
 from model.modalities.spec import Marker
 
 DEFAULT_CANDIDATES = 64
@@ -286,7 +286,7 @@ class _Weigher:
     def __init__(self, draws: PosteriorDraws, lesions: Lesions, registry, spreads: np.ndarray):
         self.draws, self.lesions, self.registry, self.spreads = draws, lesions, registry, spreads
         self.label_log = _label_log_likelihood(draws, lesions)  # (n, S, 2)
-        self.levels = prior_levels(lesions)
+        self.at_reference = replace(lesions, center=np.zeros(len(lesions), dtype=np.int64))
         # a lesion with an unknown status has a mixture prior, whose log-odds do not move by the
         # prevalence offset: its prior is recomputed per candidate from its components
         self.mixed = (lesions.x_mgmt == 0.0) | (lesions.x_reirradiation == 0.0)
@@ -310,7 +310,8 @@ class _Weigher:
         reference = _at_reference(self.draws.select(block), centres[block])
         tables = build_tables(reference, self.registry)
         joint = class_log_joint(copies, tables, 1, self.registry).reshape(n, m, len(block), 2)
-        base = tables.tables.log_prior[:, 0, self.levels, :]  # (2, n, B), the centre's u included
+        index, log_prior = lesion_log_priors(self.at_reference, 1, tables.prior)
+        base = log_prior[index].transpose(1, 0, 2)  # (2, n, B), the centre's u included
         logit = (base[1] - base[0])[:, None, :] + effects[None, :, 0, None]  # (n, M, B)
         prior = np.stack([-np.logaddexp(0.0, logit), -np.logaddexp(0.0, -logit)], axis=-1)
         if self.mixed.any():

@@ -7,6 +7,7 @@
 - :mod:`~model.inputs.reading`: CSV (streamed in blocks), JSON and in-memory records, validated;
 - :mod:`~model.inputs.strict_json`: JSON without NaN, repeated keys or reinterpreted numbers;
 - :mod:`~model.inputs.treatment`: lesions scanned under bevacizumab, refused unless overridden;
+- :mod:`~model.inputs.early_window`: the pseudoprogression window as a weight of the time since RT;
 - :mod:`~model.inputs.encode`: a validated cohort as the arrays the model and the scorer read.
 
 May import: :mod:`model.core`, :mod:`model.modalities`.

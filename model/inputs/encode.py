@@ -14,6 +14,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from model.inputs.early_window import early_weight, window_of
 from model.inputs.parameters import Parameters
 from model.inputs.schema import Cohort
 from model.inputs.vocabulary import MAX_FOLLOW_UPS, SYMPTOMS
@@ -75,9 +76,13 @@ class Lesions:
         Index into the fit's center list, or :data:`UNSEEN_CENTER`.
     x_early, x_mgmt, x_reirradiation : float arrays (n,)
         Effect-coded covariates of the class prior: +0.5 / -0.5 / 0 (unknown). ``x_early`` is
-        +0.5 within ``early_window_months`` of the end of radiotherapy, ``x_reirradiation`` after
-        a second course of radiotherapy. The class prior reads an unknown MGMT or re-irradiation
-        status as the mixture over what it hides (:mod:`model.likelihood.class_prior`).
+        ``early_weight - 0.5``, between -0.5 and +0.5 (:mod:`model.inputs.early_window`), 0 when
+        the time since radiotherapy is unknown; ``x_reirradiation`` is +0.5 after a second course
+        of radiotherapy. The class prior reads an unknown MGMT or re-irradiation status as the
+        mixture over what it hides (:mod:`model.likelihood.class_prior`).
+    early_weight : float array (n,)
+        The pseudoprogression-window weight in (0, 1) by which a marker with an early shift moves
+        its treatment-effect location; 0 (imaging read as late) when the time is unknown.
     x_edema : float array (n,)
         log(edema ratio / the reference ratio) of the patient's largest known edema ratio (the
         symptoms are the patient's); 0 when none is known.
@@ -101,6 +106,7 @@ class Lesions:
     patient: np.ndarray
     center: np.ndarray
     x_early: np.ndarray
+    early_weight: np.ndarray
     x_mgmt: np.ndarray
     x_reirradiation: np.ndarray
     x_edema: np.ndarray
@@ -164,7 +170,7 @@ def encode(cohort: Cohort, centers: Sequence[str], parameters: Parameters) -> Le
         The fit's centers, in index order; other centers become :data:`UNSEEN_CENTER`.
     parameters : Parameters
         The fit's parameter file: its modalities (the cohort must have been validated against the
-        same declarations), the early window (``cohort_design.early_window_months``) and the
+        same declarations), the early window (:func:`model.inputs.early_window.window_of`) and the
         reference edema ratio (``context.edema_reference_ratio``) and the tumour share that makes
         a mixed specimen recurrence (``context.mixed_recurrence_tumor_percent``).
 
@@ -173,14 +179,13 @@ def encode(cohort: Cohort, centers: Sequence[str], parameters: Parameters) -> Le
     Lesions
     """
     registry = parameters.registry
-    early_window_months = float(parameters.value("cohort_design.early_window_months"))
+    weight = early_weight(cohort.table["months_since_rt"].to_numpy(float), *window_of(parameters))
     edema_reference = float(parameters.value("context.edema_reference_ratio"))
     if cohort.registry.structure() != registry.structure():
         raise ValueError("the cohort was validated against other modalities than the fit's")
     t = cohort.table
     n = len(t)
     position = {name: i for i, name in enumerate(centers)}
-    months = t["months_since_rt"].to_numpy(float)
     yes = np.zeros((n, len(SYMPTOMS)))
     no = np.zeros((n, len(SYMPTOMS)))
     for j, item in enumerate(SYMPTOMS):
@@ -194,7 +199,8 @@ def encode(cohort: Cohort, centers: Sequence[str], parameters: Parameters) -> Le
     return Lesions(
         patient=patient,
         center=np.array([position.get(c, UNSEEN_CENTER) for c in t["center"]], dtype=np.int64),
-        x_early=np.where(np.isnan(months), 0.0, np.where(months <= early_window_months, 0.5, -0.5)),
+        x_early=np.nan_to_num(weight - 0.5),
+        early_weight=np.nan_to_num(weight),
         x_mgmt=_effect_code(t["mgmt_methylated"]),
         x_reirradiation=_effect_code(t["reirradiated"]),
         x_edema=np.nan_to_num(

@@ -62,6 +62,7 @@ FIXED_MODEL_ENTRIES: tuple[str, ...] = (
 DESIGN_ENTRIES: tuple[str, ...] = (
     "cohort_design.early_fraction",
     "cohort_design.early_window_months",
+    "cohort_design.early_window_width_months",
     "cohort_design.late_months_median",
     "cohort_design.late_months_log_sd",
     "cohort_design.mgmt_known",

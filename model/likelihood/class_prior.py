@@ -3,10 +3,11 @@
     logit P(recurrence) = intercept + u_center + early * x_early + mgmt * x_mgmt
                           + mgmt_early * x_mgmt * x_early + reirradiation * x_reirradiation
 
-Each covariate is effect-coded (+0.5 yes, -0.5 no): ``x_early`` is the pseudoprogression window
-(12 weeks after radiotherapy; 0 when the time is unknown), ``x_mgmt`` MGMT promoter methylation
-and ``x_reirradiation`` a second course of radiotherapy before the scan. The MGMT log odds ratio
-is ``mgmt + mgmt_early / 2`` within the window and ``mgmt - mgmt_early / 2`` after it.
+Each covariate is effect-coded (+0.5 yes, -0.5 no): ``x_early`` is the pseudoprogression-window
+weight less 1/2, continuous in time (:mod:`model.inputs.early_window`; 0 when the time is
+unknown), ``x_mgmt`` MGMT promoter methylation and ``x_reirradiation`` a second course of
+radiotherapy before the scan. The MGMT log odds ratio is ``mgmt + mgmt_early / 2`` just after
+radiotherapy and ``mgmt - mgmt_early / 2`` long after it.
 
 An unknown MGMT or re-irradiation status (coded 0) hides a yes or a no. The prior is the mixture
 over what it may hide, weighted by the population shares (``context.mgmt_methylated_share``,
@@ -121,7 +122,7 @@ def class_prior_log_probabilities(
     offset : array-like
         The center offset u (or 0), broadcast with the covariates.
     x_early : array-like
-        The early-window code.
+        The early-window code, in [-0.5, 0.5].
     components : PriorComponents
         From :func:`prior_components`, whose trailing axes broadcast with ``x_early``.
 
@@ -130,13 +131,11 @@ def class_prior_log_probabilities(
     (numpy.ndarray, numpy.ndarray)
         log P(necrosis), log P(recurrence).
     """
-    from scipy.special import logsumexp
-
     eta = offset + class_prior_logit(
         coefficients, x_early, components.mgmt, components.reirradiation
     )
     w = components.log_weight
     return (
-        logsumexp(w - np.logaddexp(0.0, eta), axis=0),
-        logsumexp(w - np.logaddexp(0.0, -eta), axis=0),
+        np.logaddexp.reduce(w - np.logaddexp(0.0, eta), axis=0),
+        np.logaddexp.reduce(w - np.logaddexp(0.0, -eta), axis=0),
     )

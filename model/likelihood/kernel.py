@@ -31,7 +31,7 @@ from model.likelihood.growth import trajectory_core_llr, trajectory_log_density_
 from model.likelihood.order_statistics import order_statistics
 from model.likelihood.patients import PatientGroups, configuration_log_weights, configurations
 from model.likelihood.symptoms import decline_logit_numba, symptom_log_lik
-from model.likelihood.tables import ScoreTables, lesion_features
+from model.likelihood.tables import ScoreTables, lesion_features, lesion_log_priors
 from model.modalities.forms import misread_llr, misread_shifts
 from model.modalities.registry import Registry
 
@@ -54,22 +54,23 @@ def _sigmoid(x: float) -> float:
 # (no "ninf"/"nnan"), which the sigmoid of an overflowing log-odds relies on
 @njit(cache=True, parallel=True, fastmath={"reassoc", "contract", "nsz"})
 def _score_kernel(
-    f, T, rows, q_low, q_high, keep_draws, out_p, out_low, out_high, out_terms, out_draws
+    f, T, rows, priors, q_low, q_high, keep_draws, out_p, out_low, out_high, out_terms, out_draws
 ):
     """Per lesion: accumulate the log-odds of every draw term by term, then reduce over draws."""
     n = len(f.center)
-    S = T.log_prior.shape[-1]
+    S = priors.shape[-1]
     slots = f.state.shape[1]
+    width = T.core_intercept.shape[2] // 2
     h_low, h_high = q_low * (S - 1), q_high * (S - 1)
     k_low, k_high = int(math.floor(h_low)), int(math.floor(h_high))
     for i in prange(n):
         ell = np.empty(S)
         scratch1 = np.empty(S)
         scratch2 = np.empty(S)
-        c, col = f.center[i], f.column[i]
+        c, w = f.center[i], f.early[i]
+        bend = w * w - w
         total = 0.0
-        prior1 = T.log_prior[1, c, f.prior_level[i]]
-        prior0 = T.log_prior[0, c, f.prior_level[i]]
+        prior0, prior1 = priors[f.prior_row[i], 0], priors[f.prior_row[i], 1]
         for s in range(S):
             ell[s] = prior1[s] - prior0[s]
             total += ell[s]
@@ -79,9 +80,13 @@ def _score_kernel(
             term = 0.0
             if f.state[i, e] == VALUE:
                 j, u, eps = f.kind[i, e], f.value[i, e], T.misread[e]
-                a, b = T.core_intercept[e, j, col], T.core_slope[e, j, col]
+                a0, a1 = T.core_intercept[e, j, c], T.core_intercept[e, j, c + width]
+                b0, b1 = T.core_slope[e, j, c], T.core_slope[e, j, c + width]
+                bow = T.core_curvature[e, j, c]
                 for s in range(S):
-                    t = misread_llr(a[s] + b[s] * u, eps)
+                    a = a0[s] + w * (a1[s] - a0[s]) + bend * bow[s]
+                    b = b0[s] + w * (b1[s] - b0[s])
+                    t = misread_llr(a + b * u, eps)
                     ell[s] += t
                     term += t
             elif f.state[i, e] == READ:
@@ -167,25 +172,32 @@ def _symptom_answers(f, T, i, with_decline, without):
 
 
 @njit(cache=True, parallel=True)
-def _class_log_joint_kernel(f, T, rows, out):
+def _class_log_joint_kernel(f, T, rows, priors, out):
     """log P(class) + log p(evidence | class), both classes, from the same tables."""
     S = out.shape[1]
+    width = T.core_intercept.shape[2] // 2
     for i in prange(len(f.center)):
-        c, col = f.center[i], f.column[i]
+        c, w = f.center[i], f.early[i]
+        bend = w * w - w
         l1, l0 = np.empty(S), np.empty(S)
         recorded = _symptom_answers(f, T, i, l1, l0)
         D = T.decline
         eta = decline_logit_numba(D, f.x_edema[i], f.x_eloquent[i], f.x_steroid[i])
         P, W, Q, m = _growth_sums(f, i)
         for s in range(S):
-            v0 = T.log_prior[0, c, f.prior_level[i], s]
-            v1 = T.log_prior[1, c, f.prior_level[i], s]
+            v0 = priors[f.prior_row[i], 0, s]
+            v1 = priors[f.prior_row[i], 1, s]
             for e in range(f.state.shape[1]):
                 if f.state[i, e] == VALUE:
                     j, u = f.kind[i, e], f.value[i, e]
-                    q = T.base_quad[e, j, col]
-                    base = (q[0, s] * u + q[1, s]) * u + q[2, s]
-                    core = T.core_intercept[e, j, col, s] + T.core_slope[e, j, col, s] * u
+                    q, q1 = T.base_quad[e, j, c], T.base_quad[e, j, c + width]
+                    lin = q[1, s] + w * (q1[1, s] - q[1, s])
+                    const = q[2, s] + w * (q1[2, s] - q[2, s]) + bend * T.base_curvature[e, j, c, s]
+                    base = (q[0, s] * u + lin) * u + const
+                    a0, a1 = T.core_intercept[e, j, c, s], T.core_intercept[e, j, c + width, s]
+                    b0, b1 = T.core_slope[e, j, c, s], T.core_slope[e, j, c + width, s]
+                    a = a0 + w * (a1 - a0) + bend * T.core_curvature[e, j, c, s]
+                    core = a + (b0 + w * (b1 - b0)) * u
                     keep, slip = math.log1p(-T.misread[e]), math.log(T.misread[e])
                     shift0, shift1 = misread_shifts(core, keep, slip)
                     v0 += base + shift0
@@ -262,7 +274,7 @@ def score(
     """
     if not 0 < ci_prob < 1:
         raise ValueError("ci_prob must be strictly between 0 and 1")
-    f, rows = lesion_features(lesions, n_centers, tables, registry)
+    f, rows, priors = lesion_features(lesions, n_centers, tables, registry)
     n, S = len(lesions), tables.n_draws
     out_p, out_low, out_high = np.empty(n), np.empty(n), np.empty(n)
     out_terms = np.zeros((n, len(registry) + 4))
@@ -274,6 +286,7 @@ def score(
         f,
         tables.tables,
         rows,
+        priors,
         tail,
         1.0 - tail,
         keep_draws,
@@ -380,9 +393,8 @@ def class_log_terms(
         symptom_no=np.zeros_like(lesions.symptom_no),
     )
     without_symptoms = class_log_joint(silent, tables, n_centers, registry)
-    f, _ = lesion_features(lesions, n_centers, tables, registry)
-    log_prior = tables.tables.log_prior[:, f.center, f.prior_level, :]  # (2, n, S)
-    prior = np.moveaxis(log_prior, 0, -1)
+    index, log_prior = lesion_log_priors(lesions, n_centers, tables.prior)
+    prior = np.moveaxis(log_prior[index], 1, -1)  # (n, S, 2)
     return prior, full - without_symptoms, without_symptoms - prior
 
 
@@ -393,7 +405,7 @@ def class_log_joint(
 
     The same quantity as the PyMC model's class log-joint (labels excluded).
     """
-    f, rows = lesion_features(lesions, n_centers, tables, registry)
+    f, rows, priors = lesion_features(lesions, n_centers, tables, registry)
     out = np.empty((len(lesions), tables.n_draws, 2))
-    _class_log_joint_kernel(f, tables.tables, rows, out)
+    _class_log_joint_kernel(f, tables.tables, rows, priors, out)
     return out

@@ -9,9 +9,10 @@ For lesion i at center c, with class k (0 necrosis, 1 recurrence) marginalised:
 - each registered continuous marker (:mod:`model.modalities`): its log value is the misread
   mixture of normals (:mod:`model.modalities.forms`) with its kind's class locations, one spread
   for both classes, and the center's calibration shift a_c shared by both classes; a read is the
-  probability of the value lying on its side of the cutoff, under the same mixture; within the
-  pseudoprogression window (x_early > 0) a marker that declares an early shift moves its
-  treatment-effect location that share of the separation towards recurrence;
+  probability of the value lying on its side of the cutoff, under the same mixture; in the
+  pseudoprogression window a marker that declares an early shift moves its treatment-effect
+  location that share of the separation, times the window weight
+  (:mod:`model.inputs.early_window`), towards recurrence;
 - each binary test: positive with probability sensitivity (recurrence) or 1 - specificity;
 - symptoms: the items share one latent clinical decline, whose probability depends on the class
   and on the context (edema, eloquent location, steroid increase), :mod:`model.likelihood.symptoms`;
@@ -303,7 +304,7 @@ def model_data(lesions: Lesions, parameters: Parameters) -> dict[str, np.ndarray
                     "shift": m * n_centers + lesions.center[index],
                     "x": e.value[index],
                     "sign": e.sign[index],
-                    "early": (lesions.x_early[index] > 0).astype(float),
+                    "early": lesions.early_weight[index],
                 }
             )
     integer = {"center", "alone_index", "joint_first", "joint_index", "patient_order"}

@@ -13,11 +13,16 @@ shared by both classes and by both misread components, so its normal integrates 
 (sd^2 + tau^2), and the class prior is averaged over the center distribution by Gauss-Hermite
 quadrature.
 
+The class prior depends on the lesion's continuous pseudoprogression-window weight, so it is not
+tabulated: :func:`lesion_log_priors` computes it exactly for each distinct (center, covariates)
+among the lesions scored.
+
 Layout: draws last and contiguous; the center axis has the C training centers plus one for an
 unseen center; modality slots follow the registry (padded for binary tests). The imaging tables'
-column axis holds that center axis twice: after the pseudoprogression window, then within it
-(:func:`imaging_columns`), where a marker with an early shift has its treatment-effect location
-moved towards recurrence.
+column axis holds that center axis twice: long after radiotherapy (window weight 0), then at its
+end (weight 1), where a marker with an early shift has its treatment-effect location moved
+towards recurrence. The location is linear in the weight w, so a coefficient at weight w is
+``(1 - w) late + w early + (w^2 - w) curvature`` (:class:`Tables`), exactly.
 """
 
 from __future__ import annotations
@@ -27,12 +32,12 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
-from scipy.special import logsumexp
 
 from model.inputs.encode import READ, UNSEEN_CENTER, Lesions
 from model.inputs.vocabulary import GROWTH_WEEKS
 from model.likelihood.class_prior import (
     PRIOR_TERMS,
+    PriorComponents,
     class_prior_log_probabilities,
     prior_components,
 )
@@ -43,55 +48,66 @@ from model.modalities.spec import Marker
 
 LOG_2PI = math.log(2.0 * math.pi)
 HERMITE_NODES, HERMITE_WEIGHTS = np.polynomial.hermite.hermgauss(40)
-COVARIATE_LEVELS = np.array([-0.5, 0.0, 0.5])
-"""Effect-coded covariate values; tables index them 0, 1, 2."""
-PRIOR_COVARIATES: tuple[str, ...] = ("x_early", "x_mgmt", "x_reirradiation")
-"""The class prior's covariates (:mod:`model.likelihood.class_prior`), in the order
-:func:`prior_levels` combines their levels."""
+_UNSEEN_BLOCK_VALUES = 4_000_000
+"""Bound on the values one block of the unseen center's quadrature holds."""
 
 
-def prior_levels(lesions: Lesions) -> np.ndarray:
-    """Each lesion's index on the prior table's covariate axis: (n,) in 0..26.
+def center_columns(lesions: Lesions, n_centers: int) -> np.ndarray:
+    """Each lesion's index on the tables' center axis: (n,), an unseen center at ``n_centers``.
 
-    The three effect-coded covariates' levels (0, 1, 2 for -0.5, 0, +0.5) as the digits of a
-    base-3 number, in :data:`PRIOR_COVARIATES` order.
+    It is also the lesion's column on the imaging tables' late half; its early column is
+    ``n_centers + 1`` further on.
     """
-    index = np.zeros(len(lesions), dtype=np.int64)
-    for name in PRIOR_COVARIATES:
-        index = 3 * index + np.rint(getattr(lesions, name) * 2 + 1).astype(np.int64)
-    return index
-
-
-def imaging_columns(lesions: Lesions, n_centers: int) -> np.ndarray:
-    """Each lesion's index on the imaging tables' column axis: (n,).
-
-    Columns 0..C are the training centers and an unseen one (C) after the pseudoprogression
-    window or with the time since radiotherapy unknown, C+1..2C+1 the same within the window.
-    """
-    center = np.where(lesions.center == UNSEEN_CENTER, n_centers, lesions.center)
-    return center + (n_centers + 1) * (lesions.x_early > 0).astype(np.int64)
+    return np.where(lesions.center == UNSEEN_CENTER, n_centers, lesions.center)
 
 
 class Moments(NamedTuple):
     """Class locations and the shared spread of every marker kind, per imaging column and draw.
 
     ``location`` is (slot, kind, 2(C+1), 2, S) on the log scale (the center's shift included; zero
-    for an unseen center; :func:`imaging_columns`), ``spread`` (slot, kind, 2(C+1), S) (widened by
-    tau for an unseen center), ``misread`` (slot,). Binary slots hold zeros.
+    for an unseen center), ``spread`` (slot, kind, 2(C+1), S) (widened by tau for an unseen
+    center), ``misread`` (slot,). Binary slots hold zeros.
     """
 
     location: np.ndarray
     spread: np.ndarray
     misread: np.ndarray
 
+    def at(self, slot, kind, center, weight) -> tuple[np.ndarray, np.ndarray]:
+        """Class locations (..., 2, S) and spread (..., S) at centers and window weights.
+
+        ``center`` indexes the center axis (:func:`center_columns`), ``weight`` is the
+        pseudoprogression-window weight (:mod:`model.inputs.early_window`); all broadcast.
+        """
+        width = self.location.shape[2] // 2
+        late = self.location[slot, kind, center]
+        early = self.location[slot, kind, np.asarray(center) + width]
+        w = np.asarray(weight, dtype=float)[..., None, None]
+        return late + w * (early - late), self.spread[slot, kind, center]
+
+
+class PriorTerms(NamedTuple):
+    """The class prior's per-draw coefficients (:mod:`model.likelihood.class_prior`)."""
+
+    coefficients: np.ndarray  # (terms, S), in PRIOR_TERMS order
+    u: np.ndarray  # (C, S): the training centers' offsets
+    tau_u: np.ndarray  # (S,): their spread, for an unseen center
+    shares: tuple[float, float]  # P(methylated), P(re-irradiated) behind an unknown status
+
 
 class Tables(NamedTuple):
-    """Everything the kernels read, draws last."""
+    """Everything the kernels read, draws last.
 
-    log_prior: np.ndarray  # (2, C+1, 27, S): log P(class) by center and prior_levels
+    The imaging coefficients are the late half and early half of the column axis
+    (:class:`Moments`), plus the curvature in the window weight w of the two that are quadratic
+    in it: the core intercept and the necrosis log-density's constant term.
+    """
+
     core_intercept: np.ndarray  # (slot, kind, 2(C+1), S): L(u) = intercept + slope u
     core_slope: np.ndarray  # (slot, kind, 2(C+1), S)
+    core_curvature: np.ndarray  # (slot, kind, C+1, S): the intercept's w^2 coefficient
     base_quad: np.ndarray  # (slot, kind, 2(C+1), 3, S): log N(u; mu_0, sd) = q0 u^2 + q1 u + q2
+    base_curvature: np.ndarray  # (slot, kind, C+1, S): q2's w^2 coefficient
     misread: np.ndarray  # (slot,)
     symptom_log: np.ndarray  # (4, symptom, S): log P(yes | D), log P(no | D), then without D
     decline: np.ndarray  # (5, S): the decline logit's coefficients (draws.DECLINE_TERMS)
@@ -105,13 +121,14 @@ class ScoreTables:
 
     tables: Tables
     moments: Moments
+    prior: PriorTerms
     binary: np.ndarray  # (slot, 2 result, 2 class, S): log P(result | class) of binary tests
     concordance: np.ndarray  # (S,): P(a patient's lesions share one class), beyond chance
 
     @property
     def n_draws(self) -> int:
         """Number of draws S."""
-        return self.tables.log_prior.shape[-1]
+        return self.concordance.shape[-1]
 
     def select(self, draws: slice | np.ndarray) -> ScoreTables:
         """The tables of some draws only."""
@@ -129,12 +146,13 @@ class ScoreTables:
         return ScoreTables(
             pick(self.tables),
             pick(self.moments),
+            pick(self.prior),
             np.ascontiguousarray(self.binary[..., draws]),
             np.ascontiguousarray(self.concordance[draws]),
         )
 
 
-_NO_DRAWS = {"misread", "growth_misread"}
+_NO_DRAWS = {"misread", "growth_misread", "shares"}
 
 
 def build_tables(draws: PosteriorDraws, registry: Registry) -> ScoreTables:
@@ -161,6 +179,9 @@ def build_tables(draws: PosteriorDraws, registry: Registry) -> ScoreTables:
     base_quad = np.stack(
         [-0.5 * inv_var, mu0 * inv_var, -0.5 * mu0**2 * inv_var - log_sd - 0.5 * LOG_2PI], axis=-2
     )
+    width = draws.n_centers + 1
+    shift = loc[:, :, width:] - loc[:, :, :width]  # (slot, kind, C+1, 2, S): late to early
+    late_inv_var = inv_var[:, :, :width]
     if_decline, if_stable = draws.symptom_if_decline.T, draws.symptom_if_stable.T  # (symptom, S)
     symptom_log = np.stack(
         [np.log(if_decline), np.log1p(-if_decline), np.log(if_stable), np.log1p(-if_stable)]
@@ -168,10 +189,11 @@ def build_tables(draws: PosteriorDraws, registry: Registry) -> ScoreTables:
     r0, r1 = draws.growth_rate[:, 0], draws.growth_rate[:, 1]
     growth = np.stack([r1 - r0, 0.5 * (r1**2 - r0**2), r0, draws.growth_sd**2, draws.growth_tau**2])
     tables = Tables(
-        log_prior=_log_prior_table(draws),
         core_intercept=intercept,
         core_slope=slope,
+        core_curvature=-0.5 * (shift[..., 1, :] ** 2 - shift[..., 0, :] ** 2) * late_inv_var,
         base_quad=base_quad,
+        base_curvature=-0.5 * shift[..., 0, :] ** 2 * late_inv_var,
         misread=moments.misread,
         symptom_log=symptom_log,
         decline=draws.decline.T,
@@ -179,9 +201,16 @@ def build_tables(draws: PosteriorDraws, registry: Registry) -> ScoreTables:
         growth_misread=float(draws.growth_misread),
     )
     contiguous = Tables(*(np.ascontiguousarray(t) if np.ndim(t) else t for t in tables))
+    prior = PriorTerms(
+        np.stack([getattr(draws, name) for name in PRIOR_TERMS]),
+        np.ascontiguousarray(draws.u.T),
+        draws.tau_u,
+        draws.hidden_shares,
+    )
     return ScoreTables(
         contiguous,
         moments,
+        prior,
         _binary_table(draws, registry),
         np.ascontiguousarray(draws.concordance, dtype=float),
     )
@@ -227,36 +256,71 @@ def _binary_table(draws: PosteriorDraws, registry: Registry) -> np.ndarray:
     return out
 
 
-def _log_prior_table(draws: PosteriorDraws) -> np.ndarray:
-    """log P(class) for every center (and unseen) and covariate combination, per draw.
+def lesion_log_priors(
+    lesions: Lesions, n_centers: int, prior: PriorTerms
+) -> tuple[np.ndarray, np.ndarray]:
+    """log P(class) of each lesion, per draw, computed once per distinct prior context.
 
-    The covariate axis holds every combination L of the prior's covariate levels (3 levels per
-    covariate of :data:`PRIOR_COVARIATES`), indexed as :func:`prior_levels` indexes a lesion; an
-    unknown MGMT or re-irradiation status is the mixture over what it hides.
+    A training center's prior uses its offset; an unseen center's is averaged over the center
+    distribution, u ~ N(0, tau_u), by Gauss-Hermite quadrature; an unknown MGMT or
+    re-irradiation status is the mixture over what it hides.
+
+    Parameters
+    ----------
+    lesions : Lesions
+    n_centers : int
+        Number of training centers C.
+    prior : PriorTerms
+
+    Returns
+    -------
+    index : int array (n,)
+        Each lesion's row in ``log_prior``.
+    log_prior : array (R, 2, S)
+        log P(necrosis), log P(recurrence) of each distinct (center, covariates).
     """
-    k = len(PRIOR_COVARIATES)
-    levels = np.stack(np.meshgrid(*[COVARIATE_LEVELS] * k, indexing="ij"), -1).reshape(-1, k)
-    x_early, x_mgmt, x_reirradiation = (levels[None, :, j, None] for j in range(k))  # (1, L, 1)
-    components = prior_components(x_mgmt, x_reirradiation, draws.hidden_shares)  # (4, 1, L, 1)
-    coefficients = {name: getattr(draws, name)[None, :] for name in PRIOR_TERMS}  # (1, S)
-    u = draws.u.T[:, None, :]  # (C, 1, S)
-    known = np.stack(class_prior_log_probabilities(coefficients, u, x_early, components))
-    # Unseen center: E_u[P(class | u)], u ~ N(0, tau_u), by Gauss-Hermite quadrature.
-    nodes = np.sqrt(2.0) * draws.tau_u[None, :] * HERMITE_NODES[:, None]  # (nodes, S)
-    at_nodes = np.stack(
-        class_prior_log_probabilities(coefficients, nodes[:, None, :], x_early, components)
-    )  # (2, nodes, L, S)
-    log_weights = np.log(HERMITE_WEIGHTS / np.sqrt(np.pi))[None, :, None, None]
-    unseen = logsumexp(at_nodes + log_weights, axis=1, keepdims=True)  # (2, 1, L, S)
-    return np.concatenate([known, unseen], axis=1)
+    keys = np.column_stack(
+        [
+            center_columns(lesions, n_centers),
+            lesions.x_early,
+            lesions.x_mgmt,
+            lesions.x_reirradiation,
+        ]
+    )
+    unique, index = np.unique(keys, axis=0, return_inverse=True)
+    center, x_early = unique[:, 0].astype(np.int64), unique[:, 1]
+    components = prior_components(unique[:, 2], unique[:, 3], prior.shares)  # (4, R)
+    coefficients = dict(zip(PRIOR_TERMS, prior.coefficients[:, None, :], strict=True))  # (1, S)
+    out = np.empty((len(unique), 2, prior.tau_u.shape[-1]))
+    known = np.flatnonzero(center < n_centers)
+    if len(known):
+        parts = PriorComponents(*(c[:, known, None] for c in components))  # (4, R, 1)
+        log_p = class_prior_log_probabilities(
+            coefficients, prior.u[center[known]], x_early[known, None], parts
+        )
+        out[known] = np.stack(log_p, axis=1)
+    unseen = np.flatnonzero(center >= n_centers)
+    nodes = np.sqrt(2.0) * prior.tau_u[None, None, :] * HERMITE_NODES[:, None, None]  # (Q, 1, S)
+    log_weights = np.log(HERMITE_WEIGHTS / np.sqrt(np.pi))[:, None, None]
+    step = max(1, _UNSEEN_BLOCK_VALUES // (4 * nodes.size))
+    for start in range(0, len(unseen), step):
+        block = unseen[start : start + step]
+        parts = PriorComponents(*(c[:, None, block, None] for c in components))  # (4, 1, B, 1)
+        at_nodes = class_prior_log_probabilities(
+            coefficients, nodes, x_early[None, block, None], parts
+        )  # each (Q, B, S)
+        out[block] = np.stack(
+            [np.logaddexp.reduce(v + log_weights, axis=0) for v in at_nodes], axis=1
+        )
+    return index.ravel(), out
 
 
 class LesionFeatures(NamedTuple):
     """Lesion arrays as the kernels read them (contiguous, integer-coded)."""
 
     center: np.ndarray  # (n,) index on the tables' center axis (unseen = C)
-    column: np.ndarray  # (n,) index on the imaging tables' column axis (imaging_columns)
-    prior_level: np.ndarray  # (n,) index on the prior table's covariate axis (prior_levels)
+    early: np.ndarray  # (n,) the pseudoprogression-window weight (imaging)
+    prior_row: np.ndarray  # (n,) row in the lesion priors (lesion_log_priors)
     x_edema: np.ndarray  # (n,) the decline covariates
     x_eloquent: np.ndarray
     x_steroid: np.ndarray
@@ -273,15 +337,17 @@ class LesionFeatures(NamedTuple):
 
 def lesion_features(
     lesions: Lesions, n_centers: int, tables: ScoreTables, registry: Registry
-) -> tuple[LesionFeatures, np.ndarray]:
-    """Convert encoded lesions for the kernels; returns the features and the discrete rows.
+) -> tuple[LesionFeatures, np.ndarray, np.ndarray]:
+    """Convert encoded lesions for the kernels.
 
-    Unseen centers map to index ``n_centers``. The discrete rows, (R, 2, S), hold
-    log P(result | class) of every distinct read or binary result among these lesions.
+    Returns the features, the discrete rows and the lesion priors. Unseen centers map to index
+    ``n_centers``. The discrete rows, (R, 2, S), hold log P(result | class) of every distinct read
+    or binary result among these lesions; the priors, (R', 2, S), log P(class) of every distinct
+    prior context (:func:`lesion_log_priors`).
     """
     if np.any(lesions.center >= n_centers):
         raise ValueError("lesion center index beyond the fit's centers")
-    center = np.where(lesions.center == UNSEEN_CENTER, n_centers, lesions.center)
+    center = center_columns(lesions, n_centers)
     evidence = [lesions.evidence[m.name] for m in registry]
     state = (
         np.stack([e.state for e in evidence], axis=1) if evidence else np.zeros((len(lesions), 0))
@@ -290,13 +356,14 @@ def lesion_features(
     value = np.stack([e.value for e in evidence], axis=1) if evidence else state
     sign = np.stack([e.sign for e in evidence], axis=1) if evidence else state
     direction = np.array([getattr(m, "direction", 0) for m in registry], dtype=float)
-    column = imaging_columns(lesions, n_centers)
-    row, rows = _discrete_rows(state, kind, value, sign, column, tables, direction)
+    early = lesions.early_weight
+    row, rows = _discrete_rows(state, kind, value, sign, (center, early), tables, direction)
+    prior_row, priors = lesion_log_priors(lesions, n_centers, tables.prior)
 
     values = {
         "center": center,
-        "column": column,
-        "prior_level": prior_levels(lesions),
+        "early": early,
+        "prior_row": prior_row,
         "x_edema": lesions.x_edema,
         "x_eloquent": lesions.x_eloquent,
         "x_steroid": lesions.x_steroid,
@@ -310,21 +377,21 @@ def lesion_features(
         "growth_weeks": lesions.growth_weeks / GROWTH_WEEKS,
         "growth_mask": lesions.growth_mask,
     }
-    integer = {"center", "column", "prior_level", "state", "kind", "row"}
+    integer = {"center", "prior_row", "state", "kind", "row"}
     features = LesionFeatures(
         **{
             name: np.ascontiguousarray(v, dtype=np.int64 if name in integer else np.float64)
             for name, v in values.items()
         }
     )
-    return features, rows
+    return features, rows, priors
 
 
-def _discrete_rows(state, kind, value, sign, column, tables: ScoreTables, direction):
+def _discrete_rows(state, kind, value, sign, place, tables: ScoreTables, direction):
     """Index of each lesion's read or binary result per slot (-1 if none) and their rows.
 
-    ``column`` is each lesion's imaging column, ``direction`` each slot's marker direction
-    (+1, -1), 0 for a binary test.
+    ``place`` is each lesion's (center column, window weight), ``direction`` each slot's marker
+    direction (+1, -1), 0 for a binary test.
     """
     n, slots = state.shape
     row = np.full((n, slots), -1, dtype=np.int64)
@@ -333,13 +400,21 @@ def _discrete_rows(state, kind, value, sign, column, tables: ScoreTables, direct
     if not reads.any():
         return row, np.zeros((0, 2, S))
     lesion, slot = np.nonzero(reads)
+    center, early = place
     keys = np.column_stack(
-        [slot, kind[lesion, slot], column[lesion], value[lesion, slot], sign[lesion, slot]]
+        [
+            slot,
+            kind[lesion, slot],
+            center[lesion],
+            early[lesion],
+            value[lesion, slot],
+            sign[lesion, slot],
+        ]
     )
     unique, inverse = np.unique(keys, axis=0, return_inverse=True)
     row[lesion, slot] = inverse.ravel()
     e, j, c = (unique[:, i].astype(np.int64) for i in range(3))
-    cut, s = unique[:, 3], unique[:, 4]
+    w, cut, s = unique[:, 3], unique[:, 4], unique[:, 5]
     out = np.empty((len(unique), 2, S))
     binary = direction[e] == 0
     if np.any(binary):
@@ -347,8 +422,7 @@ def _discrete_rows(state, kind, value, sign, column, tables: ScoreTables, direct
         out[binary] = tables.binary[e[binary], result]
     marker = ~binary
     if np.any(marker):
-        loc = tables.moments.location[e[marker], j[marker], c[marker]]  # (R, 2, S)
-        sd = tables.moments.spread[e[marker], j[marker], c[marker]]  # (R, S)
+        loc, sd = tables.moments.at(e[marker], j[marker], c[marker], w[marker])  # (R, 2, S)
         towards = (s[marker] * direction[e[marker]])[:, None, None]  # the read's side
         z = towards * (loc - cut[marker, None, None]) / sd[:, None]
         xp = numpy_backend()

@@ -21,7 +21,7 @@ from model.inputs.parameters import Parameters
 from model.inputs.vocabulary import GROWTH_WEEKS, SYMPTOMS
 from model.likelihood.draws import PosteriorDraws, parameter_variables
 from model.likelihood.symptoms import decline_probability
-from model.likelihood.tables import ScoreTables, imaging_columns, prior_levels
+from model.likelihood.tables import ScoreTables, lesion_log_priors
 from model.modalities.forms import misread_log_density, numpy_backend
 from model.modalities.registry import Registry
 from model.report.figures import plain_log_ticks, styled
@@ -144,9 +144,8 @@ def prior_posterior_figure(posterior, parameters: Parameters) -> Figure:
 
 def _class_probabilities(tables: ScoreTables, lesions: Lesions, n_centers: int) -> np.ndarray:
     """P(class | center, covariates) per lesion and draw, before any evidence: (n, S, 2)."""
-    center = np.where(lesions.center < 0, n_centers, lesions.center)
-    log_prior = tables.tables.log_prior[:, center, prior_levels(lesions)]  # (2, n, S)
-    return np.exp(log_prior).transpose(1, 2, 0)
+    index, log_prior = lesion_log_priors(lesions, n_centers, tables.prior)  # (R, 2, S)
+    return np.exp(log_prior[index]).transpose(0, 2, 1)
 
 
 @styled
@@ -178,7 +177,6 @@ def predictive_check_figure(
     """
     prior = _class_probabilities(tables, lesions, n_centers)  # (n, S, 2)
     m = tables.moments
-    columns = imaging_columns(lesions, n_centers)
     panels = []
     for slot, marker in enumerate(registry):
         if marker.name not in draws.markers:
@@ -188,8 +186,9 @@ def predictive_check_figure(
             use = (evidence.state == VALUE) & (evidence.kind == index) & (lesions.center >= 0)
             if use.sum() < 5:
                 continue
-            mean = m.location[slot, index][columns[use]].transpose(1, 0, 2)  # (2, n_use, S)
-            sd = np.broadcast_to(m.spread[slot, index][columns[use]][None], mean.shape)
+            mean, sd = m.at(slot, index, lesions.center[use], lesions.early_weight[use])
+            mean = mean.transpose(1, 0, 2)  # (2, n_use, S)
+            sd = np.broadcast_to(sd[None], mean.shape)
             panels.append(
                 (f"log {name}", evidence.value[use], mean, sd, float(m.misread[slot]), prior[use])
             )

@@ -474,7 +474,8 @@ def _predictors(f: _Facts) -> tuple[str, str]:
         + ". Growth at up to three rescans (log volume ratio per week). Symptoms (headache, "
         "seizure, focal deficit, cognitive change) through one clinical-decline factor, with "
         "edema-to-lesion ratio, eloquent location and steroid increase as its context. Class "
-        f"prior: time since radiotherapy (early window {f.fit.early_window_months:g} months), "
+        "prior: time since radiotherapy (a pseudoprogression-window weight, 1/2 at "
+        f"{f.fit.early_window_months:g} months), "
         "MGMT methylation and re-irradiation.",
         "how and when each was measured at the centers, and any blinding to the outcome",
     )

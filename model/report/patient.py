@@ -30,7 +30,7 @@ from model.fitting.sampling import Fit
 from model.inputs.encode import NONE, UNSEEN_CENTER, VALUE
 from model.inputs.schema import Cohort, is_missing, lesion_name
 from model.inputs.vocabulary import MAX_FOLLOW_UPS
-from model.likelihood.tables import imaging_columns
+from model.likelihood.tables import center_columns
 from model.modalities.registry import Registry
 from model.modalities.spec import Marker
 from model.report import figures
@@ -485,10 +485,11 @@ def _density_figure(fit: Fit, lesions, i: int, ci_prob: float):
     thin = np.linspace(0, tables.n_draws - 1, min(tables.n_draws, 1000)).round().astype(int)
     tables = tables.select(thin)
     center = lesions.center[i]
-    column = int(imaging_columns(lesions, len(fit.centers))[i])
+    column = int(center_columns(lesions, len(fit.centers))[i])
+    early = float(lesions.early_weight[i])
     label = "a new center" if center == UNSEEN_CENTER else fit.centers[center]
-    if column > len(fit.centers):  # within the pseudoprogression window
-        label += ", pseudoprogression window"
+    if early >= 0.05:  # the treatment-effect location visibly moved
+        label += f", pseudoprogression-window weight {early:.2f}"
     tail = (1 - ci_prob) / 2
     panels = []
     for slot, marker in enumerate(fit.registry):
@@ -496,13 +497,10 @@ def _density_figure(fit: Fit, lesions, i: int, ci_prob: float):
         if not isinstance(marker, Marker) or evidence.state[i] == NONE:
             continue
         kind = marker.kinds[evidence.kind[i]]
-        loc, sd = (
-            tables.moments.location[slot, evidence.kind[i], column],
-            tables.moments.spread[slot, evidence.kind[i], column],
-        )
+        loc, sd = tables.moments.at(slot, evidence.kind[i], column, early)
         log_grid = np.linspace((loc - 4 * sd).min(), (loc + 4 * sd).max(), 300)
         density = np.exp(
-            class_log_densities(tables, fit.registry, kind.name, column, np.exp(log_grid))
+            class_log_densities(tables, fit.registry, kind.name, column, np.exp(log_grid), early)
         ).transpose(2, 0, 1)  # (2, S, G)
         bands = np.stack(
             [density.mean(axis=1), *np.quantile(density, [tail, 1 - tail], axis=1)], axis=1

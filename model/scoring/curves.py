@@ -34,7 +34,7 @@ def kind_slot(registry: Registry, kind: str) -> tuple[int, Marker, int]:
 
 
 def class_log_densities(
-    tables: ScoreTables, registry: Registry, kind: str, column: int, values
+    tables: ScoreTables, registry: Registry, kind: str, center: int, values, early: float = 0.0
 ) -> np.ndarray:
     """log p(log value | class) per draw, value and class: (S, G, 2).
 
@@ -43,17 +43,19 @@ def class_log_densities(
     tables : ScoreTables
     registry : Registry
     kind : str
-    column : int
-        Index on the imaging tables' column axis
-        (:func:`model.likelihood.tables.imaging_columns`: C is a new center after the
-        pseudoprogression window).
+    center : int
+        Index on the tables' center axis (:func:`model.likelihood.tables.center_columns`: C is a
+        new center).
     values : array (G,)
         Natural-scale values.
+    early : float, default 0.0
+        The pseudoprogression-window weight (:mod:`model.inputs.early_window`): 0 long after
+        radiotherapy.
     """
     slot, _, j = kind_slot(registry, kind)
     m = tables.moments
-    loc = m.location[slot, j, column]  # (2, S)
-    sd = m.spread[slot, j, column][:, None]  # (S, 1)
+    loc, sd = m.at(slot, j, center, early)  # (2, S), (S,)
+    sd = sd[:, None]  # (S, 1)
     u = np.log(np.asarray(values, float))[None, :]  # (1, G)
     eps = float(m.misread[slot])
     xp = numpy_backend()
@@ -63,10 +65,14 @@ def class_log_densities(
 
 
 def llr_curve(
-    tables: ScoreTables, registry: Registry, kind: str, column: int, values
+    tables: ScoreTables, registry: Registry, kind: str, center: int, values, early: float = 0.0
 ) -> np.ndarray:
-    """The log likelihood ratio (recurrence vs necrosis) of one measurement: (S, G)."""
-    log_density = class_log_densities(tables, registry, kind, column, values)
+    """The log likelihood ratio (recurrence vs necrosis) of one measurement: (S, G).
+
+    At a center (index on the tables' center axis) and pseudoprogression-window weight, as
+    :func:`class_log_densities`.
+    """
+    log_density = class_log_densities(tables, registry, kind, center, values, early)
     return log_density[..., 1] - log_density[..., 0]
 
 

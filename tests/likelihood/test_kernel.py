@@ -40,14 +40,24 @@ def marker_of(kind):
     return next(m for m in REGISTRY.markers if kind in m.kind_names)
 
 
-def location(kind, k, center, early=False):
-    """The class-k location of a kind's log value at a center (None: unseen, no shift); within
-    the pseudoprogression window necrosis moves by the marker's early shift of the separation."""
+def window_weight(months):
+    """The pseudoprogression-window weight by hand: a logistic in months, 0 when unknown."""
+    if months is None:
+        return 0.0
+    midpoint = P.value("cohort_design.early_window_months")
+    width = P.value("cohort_design.early_window_width_months")
+    return 1.0 / (1.0 + np.exp((months - midpoint) / width))
+
+
+def location(kind, k, center, early=0.0):
+    """The class-k location of a kind's log value at a center (None: unseen, no shift); in the
+    pseudoprogression window necrosis moves by the marker's early shift of the separation, times
+    the window weight ``early``."""
     m = marker_of(kind)
     shift = 0.0 if center is None else EFFECTS[m.name][center]
     prefix = f"modality.{m.name}.{kind}"
     step = m.direction * V[f"{prefix}.separation"]
-    moved = V.get(f"modality.{m.name}.early_necrosis_shift", 0.0) if early and k == 0 else 0.0
+    moved = V.get(f"modality.{m.name}.early_necrosis_shift", 0.0) * early if k == 0 else 0.0
     return V[f"{prefix}.mu_necrosis"] + (k + moved) * step + shift
 
 
@@ -60,7 +70,7 @@ def misread(kind):
     return V[f"modality.{marker_of(kind).name}.misread"]
 
 
-def mixture_density(u, kind, k, center, sd=None, early=False):
+def mixture_density(u, kind, k, center, sd=None, early=0.0):
     """p(u | k): the class's normal mixed with the other class's (misreads), from SciPy."""
     sd = spread(kind) if sd is None else sd
     e = misread(kind)
@@ -68,7 +78,7 @@ def mixture_density(u, kind, k, center, sd=None, early=False):
     return (1 - e) * stats.norm.pdf(u, own, sd) + e * stats.norm.pdf(u, other, sd)
 
 
-def read_likelihood_ratio(kind, read, cutoff, center, early=False):
+def read_likelihood_ratio(kind, read, cutoff, center, early=0.0):
     """log P(read | recurrence) / P(read | necrosis) from the mixture's normal CDFs (SciPy)."""
     e, sd = misread(kind), spread(kind)
     lik = []
@@ -115,9 +125,11 @@ def test_no_evidence_gives_the_prior():
         ]
     )
     assert result.p_mean[0] == pytest.approx(sigmoid(prior_logit(0)), abs=1e-12)
-    assert result.p_mean[1] == pytest.approx(sigmoid(prior_logit(1, 0.5, 0.5)), abs=1e-12)
+    one, nine = window_weight(1.0) - 0.5, window_weight(9.0) - 0.5
+    assert 0.4 < one < 0.5 and -0.5 < nine < -0.49
+    assert result.p_mean[1] == pytest.approx(sigmoid(prior_logit(1, one, 0.5)), abs=1e-12)
     assert result.p_mean[2] == pytest.approx(sigmoid(prior_logit(1, 0, -0.5, 0.5)), abs=1e-12)
-    assert result.p_mean[3] == pytest.approx(sigmoid(prior_logit(0, -0.5, None, -0.5)), abs=1e-12)
+    assert result.p_mean[3] == pytest.approx(sigmoid(prior_logit(0, nine, None, -0.5)), abs=1e-12)
     assert np.allclose(result.terms[:, 1:], 0.0)
 
 
@@ -178,12 +190,13 @@ def test_a_number_equals_the_misread_mixture_of_normal_densities(kind):
 
 
 @pytest.mark.parametrize("perfusion", ["value", "read"])
-@pytest.mark.parametrize("months", [None, 1.0])
+@pytest.mark.parametrize("months", [None, 1.0, 2.76, 4.0])
 def test_each_modality_term_is_its_own_likelihood_ratio(perfusion, months):
     """With several modalities at once, each term is that modality's ratio alone (from SciPy):
     the split of the evidence breakdown is right, not only its sum; also with perfusion known
-    only as a read, and inside the pseudoprogression window (where perfusion's necrosis moves)."""
-    early = months is not None
+    only as a read, and part-way into the pseudoprogression window (where perfusion's necrosis
+    moves by the window weight, and the scorer's coefficients are quadratic in it)."""
+    early = window_weight(months)
     record = {"patient_id": "a", "center": "A", "months_since_rt": months}
     expected = {}
     for marker in REGISTRY.markers:
@@ -208,7 +221,7 @@ def test_each_modality_term_is_its_own_likelihood_ratio(perfusion, months):
     result, _ = run([record])
     for name, llr in expected.items():
         assert result.terms[0, TERM[name]] == pytest.approx(llr, abs=1e-9), name
-    prior = prior_logit(0, 0.5 if early else 0.0)  # time unknown: neither window
+    prior = prior_logit(0, early - 0.5 if months is not None else 0.0)  # unknown: midway
     assert result.p_mean[0] == pytest.approx(sigmoid(prior + sum(expected.values())), abs=1e-12)
 
 

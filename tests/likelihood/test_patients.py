@@ -251,8 +251,8 @@ def test_each_draw_of_a_patient_is_scored_on_its_own(few_draws_fit):
     from model.scoring.predict import encode_patients, score_tables
 
     records = [
-        lesion("P", "L1", perfusion_technique="DSC", perfusion_ratio=1.4, **SYMPTOMATIC),
-        lesion("P", "L2", perfusion_technique="DSC", perfusion_ratio=2.2, **SYMPTOMATIC),
+        lesion("P", "L1", perfusion_technique="DSC", perfusion_ratio=1.0, **SYMPTOMATIC),
+        lesion("P", "L2", perfusion_technique="DSC", perfusion_ratio=1.5, **SYMPTOMATIC),
     ]
     _, lesions = encode_patients(few_draws_fit, records)
     tables = score_tables(few_draws_fit).select(np.arange(0, 200, 20))

@@ -1,5 +1,6 @@
 """How encoded lesions are laid out for the kernels: table columns, feature types, bounds."""
 
+import itertools
 from dataclasses import replace
 
 import numpy as np
@@ -7,11 +8,11 @@ import pytest
 from conftest import DATA
 
 from model.inputs.encode import READ, UNSEEN_CENTER
-from model.likelihood.tables import PRIOR_COVARIATES, imaging_columns, lesion_features
+from model.likelihood.tables import center_columns, lesion_features
 from model.modalities.registry import Registry
 from model.scoring.predict import encode_patients, score_tables
 
-INTEGER = {"center", "column", "prior_level", "state", "kind", "row"}
+INTEGER = {"center", "prior_row", "state", "kind", "row"}
 
 
 @pytest.fixture(scope="module")
@@ -20,23 +21,32 @@ def example(bundled_fit):
     return lesions, score_tables(bundled_fit), len(bundled_fit.centers), bundled_fit.registry
 
 
-def test_imaging_columns_put_the_window_in_the_upper_half(example):
-    """Columns 0..C: the training centers and an unseen one (C) after the window; C+1..2C+1 the
-    same within it."""
+def test_center_columns_give_an_unseen_center_the_last_index(example):
     lesions, _, C, _ = example
-    n = 4
-    four = lesions.subset(np.zeros(n, dtype=int))
+    four = lesions.subset(np.zeros(4, dtype=int))
     center = np.array([0, C - 1, UNSEEN_CENTER, 1])
-    early = np.array([0.5, 0.5, 0.5, -0.5])
-    columns = imaging_columns(replace(four, center=center, x_early=early), C)
+    columns = center_columns(replace(four, center=center), C)
     assert columns.dtype == np.int64
-    np.testing.assert_array_equal(columns, [C + 1, 2 * C, 2 * C + 1, 1])
+    np.testing.assert_array_equal(columns, [0, C - 1, C, 1])
+
+
+def test_locations_move_linearly_with_the_window_weight(example):
+    """Weight 0 reads the late half of the column axis, 1 the early half; between, the line."""
+    _, tables, C, registry = example
+    m = tables.moments
+    slot = registry.names.index("perfusion")
+    late, early = m.location[slot, 0, 2], m.location[slot, 0, 2 + C + 1]
+    assert not np.allclose(late, early)  # perfusion has an early shift
+    for w in (0.0, 0.3, 1.0):
+        loc, sd = m.at(slot, 0, 2, w)
+        np.testing.assert_allclose(loc, (1 - w) * late + w * early, rtol=1e-12)
+        np.testing.assert_array_equal(sd, m.spread[slot, 0, 2])
 
 
 def test_features_are_typed_and_unseen_centers_take_the_last_index(example):
     lesions, tables, C, registry = example
     unseen = replace(lesions, center=np.where(np.arange(len(lesions)) == 0, UNSEEN_CENTER, 0))
-    features, _ = lesion_features(unseen, C, tables, registry)
+    features, _, priors = lesion_features(unseen, C, tables, registry)
     for name, array in zip(features._fields, features, strict=True):
         assert array.dtype == (np.int64 if name in INTEGER else np.float64), name
         assert array.flags.c_contiguous, name
@@ -44,8 +54,13 @@ def test_features_are_typed_and_unseen_centers_take_the_last_index(example):
     read = features.state == READ
     assert read.any() and (~read).any()
     assert (features.row[~read] == -1).all() and (features.row[read] >= 0).all()
-    levels = [np.rint(getattr(lesions, n) * 2 + 1).astype(np.int64) for n in PRIOR_COVARIATES]
-    np.testing.assert_array_equal(features.prior_level, 9 * levels[0] + 3 * levels[1] + levels[2])
+    np.testing.assert_array_equal(features.early, unseen.early_weight)
+    # one prior row per distinct (center, covariates), and lesions that share them share it
+    keys = np.column_stack([features.center, unseen.x_early, unseen.x_mgmt, unseen.x_reirradiation])
+    assert len(priors) == len(np.unique(keys, axis=0))
+    for i, j in itertools.combinations(range(len(unseen)), 2):
+        same = (keys[i] == keys[j]).all()
+        assert (features.prior_row[i] == features.prior_row[j]) == same
     for beyond in (C, C + 3):
         wrong = replace(lesions, center=np.full(len(lesions), beyond))
         with pytest.raises(ValueError, match=r"^lesion center index beyond the fit's centers$"):
@@ -55,7 +70,7 @@ def test_features_are_typed_and_unseen_centers_take_the_last_index(example):
 def test_without_modalities_the_evidence_columns_are_empty(example):
     """A registry with no modality (the prior check without parameters) still lays out lesions."""
     lesions, tables, C, _ = example
-    features, rows = lesion_features(lesions, C, tables, Registry(()))
+    features, rows, _ = lesion_features(lesions, C, tables, Registry(()))
     for name in ("state", "kind", "value", "row"):
         assert getattr(features, name).shape == (len(lesions), 0), name
     assert rows.shape == (0, 2, tables.n_draws)
@@ -88,10 +103,10 @@ def test_selected_draws_are_those_draws_of_every_table(example):
     picked = [5, 0, 3]
     few = tables.select(picked)
     assert isinstance(few, ScoreTables) and few.n_draws == 3
-    for group in ("tables", "moments"):
+    for group in ("tables", "moments", "prior"):
         for name, whole in zip(getattr(tables, group)._fields, getattr(tables, group), strict=True):
             part = getattr(getattr(few, group), name)
-            if name in {"misread", "growth_misread"}:  # no draw axis
+            if name in {"misread", "growth_misread", "shares"}:  # no draw axis
                 np.testing.assert_array_equal(part, whole)
             else:
                 np.testing.assert_array_equal(part, whole[..., picked], err_msg=name)
@@ -109,4 +124,4 @@ def test_a_registry_without_modalities_still_gets_tables(few_draws_fit):
     empty = build_tables(few_draws_fit.draws, Registry(()))
     assert empty.tables.core_slope.shape == (0, 1, 2 * (C + 1), S)
     assert empty.binary.shape == (0, 2, 2, S)
-    assert empty.tables.log_prior.shape == (2, C + 1, 3 ** len(PRIOR_COVARIATES), S)
+    assert empty.prior.u.shape == (C, S)

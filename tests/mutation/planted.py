@@ -124,8 +124,8 @@ PLANTS = (
     Plant(
         "model/scorer agreement: a bug in the scoring path only (the value term's slope sign)",
         "model/likelihood/kernel.py",
-        "t = misread_llr(a[s] + b[s] * u, eps)",
-        "t = misread_llr(a[s] - b[s] * u, eps)",
+        "t = misread_llr(a + b * u, eps)",
+        "t = misread_llr(a - b * u, eps)",
         (
             "tests/likelihood/test_model_agreement.py::"
             "test_pymc_and_scorer_agree_for_every_modality_state_and_combination",
