@@ -35,6 +35,11 @@ from model.likelihood.tables import ScoreTables, lesion_features, lesion_log_pri
 from model.modalities.forms import misread_llr, misread_shifts
 from model.modalities.registry import Registry
 
+SCORE_BLOCK_VALUES = 1_000_000
+"""Lesions x draws :func:`score` handles at a time: each distinct prior context among them holds
+log P(class) for every draw (:func:`model.likelihood.tables.lesion_log_priors`), so the blocks
+keep that bounded whatever the number of lesions."""
+
 
 def contributions(registry: Registry) -> tuple[str, ...]:
     """Terms of the posterior log-odds, in order.
@@ -274,7 +279,6 @@ def score(
     """
     if not 0 < ci_prob < 1:
         raise ValueError("ci_prob must be strictly between 0 and 1")
-    f, rows, priors = lesion_features(lesions, n_centers, tables, registry)
     n, S = len(lesions), tables.n_draws
     out_p, out_low, out_high = np.empty(n), np.empty(n), np.empty(n)
     out_terms = np.zeros((n, len(registry) + 4))
@@ -282,20 +286,24 @@ def score(
     groups = PatientGroups.of(lesions.patient)
     out_draws = np.empty((n, S) if keep_draws else (0, 0))
     tail = (1.0 - ci_prob) / 2.0
-    _score_kernel(
-        f,
-        tables.tables,
-        rows,
-        priors,
-        tail,
-        1.0 - tail,
-        keep_draws,
-        out_p,
-        out_low,
-        out_high,
-        own_terms,
-        out_draws,
-    )
+    step = max(1, SCORE_BLOCK_VALUES // S)
+    for start in range(0, n, step):
+        part = slice(start, start + step)
+        f, rows, priors = lesion_features(lesions.subset(part), n_centers, tables, registry)
+        _score_kernel(
+            f,
+            tables.tables,
+            rows,
+            priors,
+            tail,
+            1.0 - tail,
+            keep_draws,
+            out_p[part],
+            out_low[part],
+            out_high[part],
+            own_terms[part],
+            out_draws[part] if keep_draws else out_draws,
+        )
     out_terms[:, :-1] = own_terms
     patient = [out_p.copy(), out_low.copy(), out_high.copy()]
     quantiles = (tail, 1.0 - tail)

@@ -125,3 +125,18 @@ def test_a_registry_without_modalities_still_gets_tables(few_draws_fit):
     assert empty.tables.core_slope.shape == (0, 1, 2 * (C + 1), S)
     assert empty.binary.shape == (0, 2, 2, S)
     assert empty.prior.u.shape == (C, S)
+
+
+def test_scoring_in_blocks_gives_what_one_block_gives(example, monkeypatch):
+    """The scorer works through lesions in blocks, so that the per-context priors it holds stay
+    bounded; blocks of three lesions give every output a single block gives."""
+    from model.likelihood import kernel
+
+    lesions, tables, C, registry = example
+    tables = tables.select(np.arange(40))
+    whole = kernel.score(lesions, tables, C, registry, keep_draws=True)
+    monkeypatch.setattr(kernel, "SCORE_BLOCK_VALUES", 3 * tables.n_draws)
+    blocks = kernel.score(lesions, tables, C, registry, keep_draws=True)
+    assert len(lesions) > 6
+    for name in ("p_mean", "p_low", "p_high", "terms", "p_draws", "patient_p_mean"):
+        np.testing.assert_allclose(getattr(blocks, name), getattr(whole, name), rtol=1e-12)
