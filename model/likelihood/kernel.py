@@ -35,10 +35,11 @@ from model.likelihood.tables import ScoreTables, lesion_features, lesion_log_pri
 from model.modalities.forms import misread_llr, misread_shifts
 from model.modalities.registry import Registry
 
-SCORE_BLOCK_VALUES = 1_000_000
-"""Lesions x draws :func:`score` handles at a time: each distinct prior context among them holds
-log P(class) for every draw (:func:`model.likelihood.tables.lesion_log_priors`), so the blocks
-keep that bounded whatever the number of lesions."""
+SCORE_BLOCK_VALUES = 4_000_000
+"""Lesions x draws :func:`score` handles at a time: each distinct prior context at an unseen
+center among them holds log P(class) for every draw
+(:func:`model.likelihood.tables.lesion_log_priors`), so the blocks keep that bounded whatever
+the number of lesions."""
 
 
 def contributions(registry: Registry) -> tuple[str, ...]:
@@ -63,7 +64,7 @@ def _score_kernel(
 ):
     """Per lesion: accumulate the log-odds of every draw term by term, then reduce over draws."""
     n = len(f.center)
-    S = priors.shape[-1]
+    S = T.prior_terms.shape[-1]
     slots = f.state.shape[1]
     width = T.core_intercept.shape[2] // 2
     h_low, h_high = q_low * (S - 1), q_high * (S - 1)
@@ -75,9 +76,8 @@ def _score_kernel(
         c, w = f.center[i], f.early[i]
         bend = w * w - w
         total = 0.0
-        prior0, prior1 = priors[f.prior_row[i], 0], priors[f.prior_row[i], 1]
+        _prior_log_odds(f, T, priors, i, ell)
         for s in range(S):
-            ell[s] = prior1[s] - prior0[s]
             total += ell[s]
         out_terms[i, 0] = total / S
 
@@ -139,6 +139,56 @@ def _score_kernel(
 
 
 @njit(cache=True)
+def _prior_log_probabilities(f, T, priors, i, s):
+    """log P(necrosis), log P(recurrence) of lesion i at draw s, before any evidence.
+
+    At a training center from the prior's coefficients, mixed over the statuses an unknown one
+    may hide (:func:`model.likelihood.class_prior.class_prior_log_probabilities`: the components'
+    probabilities summed, each class's logistic written so that neither overflows); at an unseen
+    center from its precomputed row.
+    """
+    row = f.prior_row[i]
+    if row >= 0:
+        return priors[row, 0, s], priors[row, 1, s]
+    c, x, P = f.center[i], f.x_early[i], T.prior_terms
+    base = P[0, s] + T.prior_offsets[c, s] + P[1, s] * x
+    p0 = p1 = 0.0
+    for h in range(f.prior_log_weight.shape[1]):
+        w = f.prior_log_weight[i, h]
+        if w == -math.inf:
+            continue
+        m = f.prior_mgmt[i, h]
+        eta = base + P[2, s] * m + P[3, s] * m * x + P[4, s] * f.prior_reirradiation[i, h]
+        e = math.exp(-abs(eta))
+        weight = math.exp(w) / (1.0 + e)
+        p1 += weight if eta >= 0 else weight * e
+        p0 += weight * e if eta >= 0 else weight
+    return math.log(p0), math.log(p1)
+
+
+@njit(cache=True)
+def _prior_log_odds(f, T, priors, i, out):
+    """Lesion i's prior log-odds, log P(recurrence) - log P(necrosis), for every draw, into out.
+
+    The logit itself when the lesion's statuses are known (one mixture component: a loop the
+    compiler vectorises), else from :func:`_prior_log_probabilities` draw by draw.
+    """
+    only = -1
+    for h in range(f.prior_log_weight.shape[1]):
+        if f.prior_log_weight[i, h] != -math.inf:
+            only = h if only == -1 else -2
+    if f.prior_row[i] >= 0 or only < 0:
+        for s in range(out.shape[0]):
+            log0, log1 = _prior_log_probabilities(f, T, priors, i, s)
+            out[s] = log1 - log0
+        return
+    x, m, r = f.x_early[i], f.prior_mgmt[i, only], f.prior_reirradiation[i, only]
+    P, u = T.prior_terms, T.prior_offsets[f.center[i]]
+    for s in range(out.shape[0]):
+        out[s] = P[0, s] + u[s] + (P[1, s] + P[3, s] * m) * x + P[2, s] * m + P[4, s] * r
+
+
+@njit(cache=True)
 def _growth_sums(f, i):
     """(P, W, Q, m) of lesion i's rescans (:func:`model.likelihood.growth.growth_sums`)."""
     P = W = Q = m = 0.0
@@ -190,8 +240,7 @@ def _class_log_joint_kernel(f, T, rows, priors, out):
         eta = decline_logit_numba(D, f.x_edema[i], f.x_eloquent[i], f.x_steroid[i])
         P, W, Q, m = _growth_sums(f, i)
         for s in range(S):
-            v0 = priors[f.prior_row[i], 0, s]
-            v1 = priors[f.prior_row[i], 1, s]
+            v0, v1 = _prior_log_probabilities(f, T, priors, i, s)
             for e in range(f.state.shape[1]):
                 if f.state[i, e] == VALUE:
                     j, u = f.kind[i, e], f.value[i, e]

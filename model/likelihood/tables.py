@@ -14,8 +14,10 @@ shared by both classes and by both misread components, so its normal integrates 
 quadrature.
 
 The class prior depends on the lesion's continuous pseudoprogression-window weight, so it is not
-tabulated: :func:`lesion_log_priors` computes it exactly for each distinct (center, covariates)
-among the lesions scored.
+tabulated: at a training center the kernels compute it per draw from the prior's coefficients
+(:class:`Tables`) and the lesion's mixture components (:class:`LesionFeatures`); at an unseen
+center, where the center's offset is integrated out, :func:`lesion_log_priors` computes it once
+for each distinct context among the lesions scored.
 
 Layout: draws last and contiguous; the center axis has the C training centers plus one for an
 unseen center; modality slots follow the registry (padded for binary tests). The imaging tables'
@@ -113,6 +115,8 @@ class Tables(NamedTuple):
     decline: np.ndarray  # (5, S): the decline logit's coefficients (draws.DECLINE_TERMS)
     growth: np.ndarray  # (5, S): rho_1 - rho_0, (rho_1^2 - rho_0^2) / 2, rho_0, sd^2, tau^2
     growth_misread: float
+    prior_terms: np.ndarray  # (5, S): the class prior's coefficients, in PRIOR_TERMS order
+    prior_offsets: np.ndarray  # (C+1, S): the centers' offsets u (0 for an unseen center)
 
 
 @dataclass(frozen=True, eq=False)
@@ -199,10 +203,12 @@ def build_tables(draws: PosteriorDraws, registry: Registry) -> ScoreTables:
         decline=draws.decline.T,
         growth=growth,
         growth_misread=float(draws.growth_misread),
+        prior_terms=np.stack([getattr(draws, name) for name in PRIOR_TERMS]),
+        prior_offsets=np.concatenate([draws.u.T, np.zeros((1, draws.n_draws))]),
     )
     contiguous = Tables(*(np.ascontiguousarray(t) if np.ndim(t) else t for t in tables))
     prior = PriorTerms(
-        np.stack([getattr(draws, name) for name in PRIOR_TERMS]),
+        contiguous.prior_terms,
         np.ascontiguousarray(draws.u.T),
         draws.tau_u,
         draws.hidden_shares,
@@ -320,7 +326,11 @@ class LesionFeatures(NamedTuple):
 
     center: np.ndarray  # (n,) index on the tables' center axis (unseen = C)
     early: np.ndarray  # (n,) the pseudoprogression-window weight (imaging)
-    prior_row: np.ndarray  # (n,) row in the lesion priors (lesion_log_priors)
+    x_early: np.ndarray  # (n,) the class prior's early-window code
+    prior_mgmt: np.ndarray  # (n, 4) the prior's mixture components (class_prior.PriorComponents)
+    prior_reirradiation: np.ndarray  # (n, 4)
+    prior_log_weight: np.ndarray  # (n, 4), -inf for a component a known status rules out
+    prior_row: np.ndarray  # (n,) row in the unseen center's priors (lesion_log_priors), else -1
     x_edema: np.ndarray  # (n,) the decline covariates
     x_eloquent: np.ndarray
     x_steroid: np.ndarray
@@ -340,10 +350,10 @@ def lesion_features(
 ) -> tuple[LesionFeatures, np.ndarray, np.ndarray]:
     """Convert encoded lesions for the kernels.
 
-    Returns the features, the discrete rows and the lesion priors. Unseen centers map to index
-    ``n_centers``. The discrete rows, (R, 2, S), hold log P(result | class) of every distinct read
-    or binary result among these lesions; the priors, (R', 2, S), log P(class) of every distinct
-    prior context (:func:`lesion_log_priors`).
+    Returns the features, the discrete rows and the unseen center's priors. Unseen centers map to
+    index ``n_centers``. The discrete rows, (R, 2, S), hold log P(result | class) of every distinct
+    read or binary result among these lesions; the priors, (R', 2, S), log P(class) of every
+    distinct prior context among the lesions at an unseen center (:func:`lesion_log_priors`).
     """
     if np.any(lesions.center >= n_centers):
         raise ValueError("lesion center index beyond the fit's centers")
@@ -357,12 +367,23 @@ def lesion_features(
     sign = np.stack([e.sign for e in evidence], axis=1) if evidence else state
     direction = np.array([getattr(m, "direction", 0) for m in registry], dtype=float)
     early = lesions.early_weight
-    row, rows = _discrete_rows(state, kind, value, sign, (center, early), tables, direction)
-    prior_row, priors = lesion_log_priors(lesions, n_centers, tables.prior)
+    # a slot whose locations do not move in the window reads the same at every weight: its
+    # reads share rows across weights
+    moves = np.array([bool(getattr(m, "early_shift", False)) for m in registry], dtype=bool)
+    read_weight = np.where(moves[None, :], early[:, None], 0.0) if len(registry) else state
+    row, rows = _discrete_rows(state, kind, value, sign, (center, read_weight), tables, direction)
+    unseen = np.flatnonzero(center == n_centers)
+    prior_row = np.full(len(lesions), -1, dtype=np.int64)
+    prior_row[unseen], priors = lesion_log_priors(lesions.subset(unseen), n_centers, tables.prior)
+    components = prior_components(lesions.x_mgmt, lesions.x_reirradiation, tables.prior.shares)
 
     values = {
         "center": center,
         "early": early,
+        "x_early": lesions.x_early,
+        "prior_mgmt": components.mgmt.T,
+        "prior_reirradiation": components.reirradiation.T,
+        "prior_log_weight": components.log_weight.T,
         "prior_row": prior_row,
         "x_edema": lesions.x_edema,
         "x_eloquent": lesions.x_eloquent,
@@ -390,8 +411,8 @@ def lesion_features(
 def _discrete_rows(state, kind, value, sign, place, tables: ScoreTables, direction):
     """Index of each lesion's read or binary result per slot (-1 if none) and their rows.
 
-    ``place`` is each lesion's (center column, window weight), ``direction`` each slot's marker
-    direction (+1, -1), 0 for a binary test.
+    ``place`` is each lesion's center column (n,) and window weight per slot (n, slot),
+    ``direction`` each slot's marker direction (+1, -1), 0 for a binary test.
     """
     n, slots = state.shape
     row = np.full((n, slots), -1, dtype=np.int64)
@@ -406,7 +427,7 @@ def _discrete_rows(state, kind, value, sign, place, tables: ScoreTables, directi
             slot,
             kind[lesion, slot],
             center[lesion],
-            early[lesion],
+            early[lesion, slot],
             value[lesion, slot],
             sign[lesion, slot],
         ]

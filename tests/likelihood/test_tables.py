@@ -55,16 +55,29 @@ def test_features_are_typed_and_unseen_centers_take_the_last_index(example):
     assert read.any() and (~read).any()
     assert (features.row[~read] == -1).all() and (features.row[read] >= 0).all()
     np.testing.assert_array_equal(features.early, unseen.early_weight)
-    # one prior row per distinct (center, covariates), and lesions that share them share it
-    keys = np.column_stack([features.center, unseen.x_early, unseen.x_mgmt, unseen.x_reirradiation])
-    assert len(priors) == len(np.unique(keys, axis=0))
-    for i, j in itertools.combinations(range(len(unseen)), 2):
-        same = (keys[i] == keys[j]).all()
-        assert (features.prior_row[i] == features.prior_row[j]) == same
+    # the unseen center's lesion has its prior precomputed; the others are computed per draw
+    np.testing.assert_array_equal(features.prior_row, [0] + [-1] * (len(unseen) - 1))
+    assert priors.shape == (1, 2, tables.n_draws)
+    np.testing.assert_array_equal(features.x_early, unseen.x_early)
+    known = features.prior_log_weight > -np.inf
+    assert (known.sum(axis=1) >= 1).all() and (known.sum(axis=1) > 1).any()  # some mixtures
     for beyond in (C, C + 3):
         wrong = replace(lesions, center=np.full(len(lesions), beyond))
         with pytest.raises(ValueError, match=r"^lesion center index beyond the fit's centers$"):
             lesion_features(wrong, C, tables, registry)
+
+
+def test_unseen_center_priors_are_one_per_distinct_context(example):
+    from model.likelihood.tables import lesion_log_priors
+
+    lesions, tables, C, _ = example
+    unseen = replace(lesions, center=np.full(len(lesions), UNSEEN_CENTER))
+    index, priors = lesion_log_priors(unseen, C, tables.prior)
+    keys = np.column_stack([unseen.x_early, unseen.x_mgmt, unseen.x_reirradiation])
+    assert len(priors) == len(np.unique(keys, axis=0)) < len(lesions)
+    for i, j in itertools.combinations(range(len(unseen)), 2):
+        assert (index[i] == index[j]) == (keys[i] == keys[j]).all()
+    np.testing.assert_allclose(np.exp(priors).sum(axis=1), 1.0, rtol=1e-12)
 
 
 def test_without_modalities_the_evidence_columns_are_empty(example):
@@ -140,3 +153,18 @@ def test_scoring_in_blocks_gives_what_one_block_gives(example, monkeypatch):
     assert len(lesions) > 6
     for name in ("p_mean", "p_low", "p_high", "terms", "p_draws", "patient_p_mean"):
         np.testing.assert_allclose(getattr(blocks, name), getattr(whole, name), rtol=1e-12)
+
+
+def test_a_read_shares_its_row_across_weights_only_where_the_window_moves_nothing(example):
+    """The same read at two window weights is one row for a marker without an early shift (PET)
+    and two for one with it (perfusion), whose locations move with the weight."""
+    from model.inputs.encode import Evidence
+
+    lesions, tables, C, registry = example
+    two = lesions.subset(np.array([0, 0]))
+    two = replace(two, center=np.zeros(2, dtype=np.int64), early_weight=np.array([0.1, 0.8]))
+    read = Evidence(np.full(2, READ), np.zeros(2, int), np.full(2, np.log(1.75)), np.ones(2))
+    for name, rows_wanted in (("perfusion", 2), ("pet", 1)):
+        features, _, _ = lesion_features(two.with_evidence(name, read), C, tables, registry)
+        slot = registry.names.index(name)
+        assert len(set(features.row[:, slot])) == rows_wanted, name
