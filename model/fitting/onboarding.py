@@ -49,8 +49,8 @@ from model.likelihood.class_prior import (
     prior_components,
 )
 from model.likelihood.draws import PosteriorDraws
-from model.likelihood.kernel import class_log_joint
-from model.likelihood.tables import build_tables, lesion_log_priors
+from model.likelihood.kernel import class_log_joint, class_log_priors
+from model.likelihood.tables import build_tables
 from model.modalities.spec import Marker
 
 DEFAULT_CANDIDATES = 64
@@ -310,8 +310,7 @@ class _Weigher:
         reference = _at_reference(self.draws.select(block), centres[block])
         tables = build_tables(reference, self.registry)
         joint = class_log_joint(copies, tables, 1, self.registry).reshape(n, m, len(block), 2)
-        index, log_prior = lesion_log_priors(self.at_reference, 1, tables.prior)
-        base = log_prior[index].transpose(1, 0, 2)  # (2, n, B), the centre's u included
+        base = class_log_priors(self.at_reference, tables, 1).transpose(2, 0, 1)  # (2, n, B)
         logit = (base[1] - base[0])[:, None, :] + effects[None, :, 0, None]  # (n, M, B)
         prior = np.stack([-np.logaddexp(0.0, logit), -np.logaddexp(0.0, -logit)], axis=-1)
         if self.mixed.any():

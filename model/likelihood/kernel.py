@@ -31,7 +31,7 @@ from model.likelihood.growth import trajectory_core_llr, trajectory_log_density_
 from model.likelihood.order_statistics import order_statistics
 from model.likelihood.patients import PatientGroups, configuration_log_weights, configurations
 from model.likelihood.symptoms import decline_logit_numba, symptom_log_lik
-from model.likelihood.tables import ScoreTables, lesion_features, lesion_log_priors
+from model.likelihood.tables import ScoreTables, lesion_features
 from model.modalities.forms import misread_llr, misread_shifts
 from model.modalities.registry import Registry
 
@@ -274,6 +274,14 @@ def _class_log_joint_kernel(f, T, rows, priors, out):
             out[i, s, 1] = v1
 
 
+@njit(cache=True, parallel=True)
+def _prior_kernel(f, T, priors, out):
+    """log P(necrosis), log P(recurrence) of every lesion and draw."""
+    for i in prange(len(f.center)):
+        for s in range(out.shape[1]):
+            out[i, s, 0], out[i, s, 1] = _prior_log_probabilities(f, T, priors, i, s)
+
+
 # ---------------------------------------------------------------------------------------------
 # Python entry points
 # ---------------------------------------------------------------------------------------------
@@ -450,9 +458,20 @@ def class_log_terms(
         symptom_no=np.zeros_like(lesions.symptom_no),
     )
     without_symptoms = class_log_joint(silent, tables, n_centers, registry)
-    index, log_prior = lesion_log_priors(lesions, n_centers, tables.prior)
-    prior = np.moveaxis(log_prior[index], 1, -1)  # (n, S, 2)
+    prior = class_log_priors(lesions, tables, n_centers)
     return prior, full - without_symptoms, without_symptoms - prior
+
+
+def class_log_priors(lesions: Lesions, tables: ScoreTables, n_centers: int) -> np.ndarray:
+    """log P(class k) before any evidence, per lesion, draw and class: (n, S, 2).
+
+    The class prior the kernels use: at the lesion's center, in its covariates' context, mixed
+    over the statuses an unknown one may hide.
+    """
+    f, _, priors = lesion_features(lesions, n_centers, tables, Registry(()))
+    out = np.empty((len(lesions), tables.n_draws, 2))
+    _prior_kernel(f, tables.tables, priors, out)
+    return out
 
 
 def class_log_joint(

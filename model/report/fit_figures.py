@@ -20,8 +20,9 @@ from model.inputs.encode import VALUE, Lesions
 from model.inputs.parameters import Parameters
 from model.inputs.vocabulary import GROWTH_WEEKS, SYMPTOMS
 from model.likelihood.draws import PosteriorDraws, parameter_variables
+from model.likelihood.kernel import class_log_priors
 from model.likelihood.symptoms import decline_probability
-from model.likelihood.tables import ScoreTables, lesion_log_priors
+from model.likelihood.tables import ScoreTables
 from model.modalities.forms import misread_log_density, numpy_backend
 from model.modalities.registry import Registry
 from model.report.figures import plain_log_ticks, styled
@@ -144,8 +145,7 @@ def prior_posterior_figure(posterior, parameters: Parameters) -> Figure:
 
 def _class_probabilities(tables: ScoreTables, lesions: Lesions, n_centers: int) -> np.ndarray:
     """P(class | center, covariates) per lesion and draw, before any evidence: (n, S, 2)."""
-    index, log_prior = lesion_log_priors(lesions, n_centers, tables.prior)  # (R, 2, S)
-    return np.exp(log_prior[index]).transpose(0, 2, 1)
+    return np.exp(class_log_priors(lesions, tables, n_centers))
 
 
 @styled
