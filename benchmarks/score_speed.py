@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -59,10 +59,15 @@ def resampled_index(n: int, size: int, seed: int = 0) -> np.ndarray:
 
 
 def resampled_lesions(fit: Fit, n: int, seed: int = 0) -> Lesions:
-    """``n`` lesions drawn with replacement from the bundled cohort, encoded for the fit."""
+    """``n`` lesions drawn with replacement from the bundled cohort, encoded for the fit.
+
+    Each is a patient of its own, as in the file route's CSV: the posterior-predictive route
+    scores lesions one by one, so a patient scored with its other lesions would not compare.
+    """
     cohort = load_cohort(bundled("cohort.csv"), fit.registry)
     lesions = encode(cohort, fit.centers, fit.parameters)
-    return lesions.subset(resampled_index(n, len(lesions), seed))
+    drawn = lesions.subset(resampled_index(n, len(lesions), seed))
+    return replace(drawn, patient=np.arange(n))
 
 
 @dataclass(frozen=True)
