@@ -38,7 +38,7 @@ from model.modalities.registry import Registry
 SCORE_BLOCK_VALUES = 4_000_000
 """Lesions x draws :func:`score` handles at a time: each distinct prior context at an unseen
 center among them holds log P(class) for every draw
-(:func:`model.likelihood.tables.lesion_log_priors`), so the blocks keep that bounded whatever
+(:func:`model.likelihood.tables.unseen_center_log_priors`), so the blocks keep that bounded whatever
 the number of lesions."""
 
 

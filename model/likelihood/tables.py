@@ -16,8 +16,8 @@ quadrature.
 The class prior depends on the lesion's continuous pseudoprogression-window weight, so it is not
 tabulated: at a training center the kernels compute it per draw from the prior's coefficients
 (:class:`Tables`) and the lesion's mixture components (:class:`LesionFeatures`); at an unseen
-center, where the center's offset is integrated out, :func:`lesion_log_priors` computes it once
-for each distinct context among the lesions scored.
+center, where the center's offset is integrated out, :func:`unseen_center_log_priors` computes
+it once for each distinct context among the lesions scored.
 
 Layout: draws last and contiguous; the center axis has the C training centers plus one for an
 unseen center; modality slots follow the registry (padded for binary tests). The imaging tables'
@@ -92,8 +92,7 @@ class PriorTerms(NamedTuple):
     """The class prior's per-draw coefficients (:mod:`model.likelihood.class_prior`)."""
 
     coefficients: np.ndarray  # (terms, S), in PRIOR_TERMS order
-    u: np.ndarray  # (C, S): the training centers' offsets
-    tau_u: np.ndarray  # (S,): their spread, for an unseen center
+    tau_u: np.ndarray  # (S,): the spread of the centers' offsets, for an unseen center
     shares: tuple[float, float]  # P(methylated), P(re-irradiated) behind an unknown status
 
 
@@ -209,7 +208,6 @@ def build_tables(draws: PosteriorDraws, registry: Registry) -> ScoreTables:
     contiguous = Tables(*(np.ascontiguousarray(t) if np.ndim(t) else t for t in tables))
     prior = PriorTerms(
         contiguous.prior_terms,
-        np.ascontiguousarray(draws.u.T),
         draws.tau_u,
         draws.hidden_shares,
     )
@@ -262,20 +260,17 @@ def _binary_table(draws: PosteriorDraws, registry: Registry) -> np.ndarray:
     return out
 
 
-def lesion_log_priors(
-    lesions: Lesions, n_centers: int, prior: PriorTerms
-) -> tuple[np.ndarray, np.ndarray]:
-    """log P(class) of each lesion, per draw, computed once per distinct prior context.
+def unseen_center_log_priors(lesions: Lesions, prior: PriorTerms) -> tuple[np.ndarray, np.ndarray]:
+    """log P(class) at a center the fit has not seen, per draw, once per distinct context.
 
-    A training center's prior uses its offset; an unseen center's is averaged over the center
-    distribution, u ~ N(0, tau_u), by Gauss-Hermite quadrature; an unknown MGMT or
-    re-irradiation status is the mixture over what it hides.
+    The center's offset is averaged over the center distribution, u ~ N(0, tau_u), by
+    Gauss-Hermite quadrature; an unknown MGMT or re-irradiation status is the mixture over what
+    it hides. (At a training center the kernels compute the prior themselves.)
 
     Parameters
     ----------
     lesions : Lesions
-    n_centers : int
-        Number of training centers C.
+        Their centers are not read: every lesion is taken to be at an unseen center.
     prior : PriorTerms
 
     Returns
@@ -283,29 +278,15 @@ def lesion_log_priors(
     index : int array (n,)
         Each lesion's row in ``log_prior``.
     log_prior : array (R, 2, S)
-        log P(necrosis), log P(recurrence) of each distinct (center, covariates).
+        log P(necrosis), log P(recurrence) of each distinct (x_early, MGMT, re-irradiation).
     """
-    keys = np.column_stack(
-        [
-            center_columns(lesions, n_centers),
-            lesions.x_early,
-            lesions.x_mgmt,
-            lesions.x_reirradiation,
-        ]
-    )
+    keys = np.column_stack([lesions.x_early, lesions.x_mgmt, lesions.x_reirradiation])
     unique, index = np.unique(keys, axis=0, return_inverse=True)
-    center, x_early = unique[:, 0].astype(np.int64), unique[:, 1]
-    components = prior_components(unique[:, 2], unique[:, 3], prior.shares)  # (4, R)
+    x_early = unique[:, 0]
+    components = prior_components(unique[:, 1], unique[:, 2], prior.shares)  # (4, R)
     coefficients = dict(zip(PRIOR_TERMS, prior.coefficients[:, None, :], strict=True))  # (1, S)
     out = np.empty((len(unique), 2, prior.tau_u.shape[-1]))
-    known = np.flatnonzero(center < n_centers)
-    if len(known):
-        parts = PriorComponents(*(c[:, known, None] for c in components))  # (4, R, 1)
-        log_p = class_prior_log_probabilities(
-            coefficients, prior.u[center[known]], x_early[known, None], parts
-        )
-        out[known] = np.stack(log_p, axis=1)
-    unseen = np.flatnonzero(center >= n_centers)
+    unseen = np.arange(len(unique))
     nodes = np.sqrt(2.0) * prior.tau_u[None, None, :] * HERMITE_NODES[:, None, None]  # (Q, 1, S)
     log_weights = np.log(HERMITE_WEIGHTS / np.sqrt(np.pi))[:, None, None]
     step = max(1, _UNSEEN_BLOCK_VALUES // (4 * nodes.size))
@@ -330,7 +311,9 @@ class LesionFeatures(NamedTuple):
     prior_mgmt: np.ndarray  # (n, 4) the prior's mixture components (class_prior.PriorComponents)
     prior_reirradiation: np.ndarray  # (n, 4)
     prior_log_weight: np.ndarray  # (n, 4), -inf for a component a known status rules out
-    prior_row: np.ndarray  # (n,) row in the unseen center's priors (lesion_log_priors), else -1
+    prior_row: (
+        np.ndarray
+    )  # (n,) row in the unseen center's priors (unseen_center_log_priors), else -1
     x_edema: np.ndarray  # (n,) the decline covariates
     x_eloquent: np.ndarray
     x_steroid: np.ndarray
@@ -353,7 +336,7 @@ def lesion_features(
     Returns the features, the discrete rows and the unseen center's priors. Unseen centers map to
     index ``n_centers``. The discrete rows, (R, 2, S), hold log P(result | class) of every distinct
     read or binary result among these lesions; the priors, (R', 2, S), log P(class) of every
-    distinct prior context among the lesions at an unseen center (:func:`lesion_log_priors`).
+    distinct prior context among the lesions at an unseen center (:func:`unseen_center_log_priors`).
     """
     if np.any(lesions.center >= n_centers):
         raise ValueError("lesion center index beyond the fit's centers")
@@ -374,7 +357,7 @@ def lesion_features(
     row, rows = _discrete_rows(state, kind, value, sign, (center, read_weight), tables, direction)
     unseen = np.flatnonzero(center == n_centers)
     prior_row = np.full(len(lesions), -1, dtype=np.int64)
-    prior_row[unseen], priors = lesion_log_priors(lesions.subset(unseen), n_centers, tables.prior)
+    prior_row[unseen], priors = unseen_center_log_priors(lesions.subset(unseen), tables.prior)
     components = prior_components(lesions.x_mgmt, lesions.x_reirradiation, tables.prior.shares)
 
     values = {

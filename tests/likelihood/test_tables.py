@@ -68,11 +68,11 @@ def test_features_are_typed_and_unseen_centers_take_the_last_index(example):
 
 
 def test_unseen_center_priors_are_one_per_distinct_context(example):
-    from model.likelihood.tables import lesion_log_priors
+    from model.likelihood.tables import unseen_center_log_priors
 
     lesions, tables, C, _ = example
     unseen = replace(lesions, center=np.full(len(lesions), UNSEEN_CENTER))
-    index, priors = lesion_log_priors(unseen, C, tables.prior)
+    index, priors = unseen_center_log_priors(unseen, tables.prior)
     keys = np.column_stack([unseen.x_early, unseen.x_mgmt, unseen.x_reirradiation])
     assert len(priors) == len(np.unique(keys, axis=0)) < len(lesions)
     for i, j in itertools.combinations(range(len(unseen)), 2):
@@ -137,7 +137,7 @@ def test_a_registry_without_modalities_still_gets_tables(few_draws_fit):
     empty = build_tables(few_draws_fit.draws, Registry(()))
     assert empty.tables.core_slope.shape == (0, 1, 2 * (C + 1), S)
     assert empty.binary.shape == (0, 2, 2, S)
-    assert empty.prior.u.shape == (C, S)
+    assert empty.tables.prior_offsets.shape == (C + 1, S)
 
 
 def test_scoring_in_blocks_gives_what_one_block_gives(example, monkeypatch):
