@@ -243,7 +243,7 @@ def finding_codes(series: ScanSeries, bevacizumab: np.ndarray) -> np.ndarray:
             progressive,
             treated,
             np.where(treated == 0, 0, UNKNOWN),  # the first scan on bevacizumab: not recorded
-            np.where(j == 0, series.steroid_increase, UNKNOWN),
+            series.steroid_increase[rows, j],
             j,
         ]
     ).astype(int)
@@ -286,9 +286,7 @@ def settling_column(name: str, scan: int) -> str:
         "early": "months_since_rt",
         "marked": "volume_prior_ml",
         "progressive": flair_before,
-        "steroids": "steroid_increase"
-        if scan == 0
-        else f"the steroid change before follow-up {scan} (not in the format)",
+        "steroids": "steroid_increase" if scan == 0 else f"steroid_increase_fu{scan}",
         "bevacizumab": f"bevacizumab at follow-up {scan} (not in the format)",
         "first_bevacizumab_scan": "the first scan on bevacizumab or not (not in the format)",
     }[name]

@@ -64,8 +64,8 @@ class ScanSeries:
     latest : numpy.ndarray
         (n,) int: the index of each row's latest scan (0 for the question scan).
     steroid_increase : numpy.ndarray
-        (n,) int: 1 when the steroid dose was raised before the question scan, 0 when not,
-        :data:`UNKNOWN`.
+        (n, k) int: 1 when the steroid dose was raised before the scan (since the scan before
+        it), 0 when not, :data:`UNKNOWN` when not recorded or there is no such scan.
     out_of_field : numpy.ndarray
         (n,) int: 1 when the new enhancement lies outside the radiation field, 0 when inside,
         :data:`UNKNOWN` when not recorded.
@@ -111,6 +111,7 @@ def scan_series(cohort: Cohort) -> ScanSeries:
     enhancement[:, 0] = np.where(np.isnan(prior), WORSE, enhancement[:, 0])
     flair_columns = ["flair_change", *(f"flair_change_fu{j}" for j in follow_ups)]
     flair = np.column_stack([_codes(t[c]) for c in flair_columns])
+    steroid_columns = ["steroid_increase", *(f"steroid_increase_fu{j}" for j in follow_ups)]
     present = ~np.isnan(volume)
     present[:, 0] = True  # every row is about a question scan, measured or not
     latest = SCANS - 1 - np.argmax(present[:, ::-1], axis=1)
@@ -121,7 +122,11 @@ def scan_series(cohort: Cohort) -> ScanSeries:
         enhancement=enhancement,
         flair=flair,
         latest=latest,
-        steroid_increase=_yes_no(t["steroid_increase"]),
+        steroid_increase=np.where(
+            present,
+            np.column_stack([_yes_no(t[c]) for c in steroid_columns]),
+            UNKNOWN,
+        ),
         out_of_field=_out_of_field(cohort),
     )
 

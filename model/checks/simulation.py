@@ -7,7 +7,8 @@ other class); reads as the value compared with the center's cutoff; binary tests
 sensitivity and specificity; the clinical context (edema, location, steroid increase) drawn
 independently of the class, a latent clinical decline from the class and the context, and symptom
 items from the decline; a growth rate per lesion shared by its rescans, each rescan's growth
-proportional to the interval, with misread series. Every number comes from the parameter file
+proportional to the interval and shifted by a steroid increase before it (recorded at the
+steroid-record share), with misread series. Every number comes from the parameter file
 (``data/parameters.toml``): the shared design (who is labelled, how many follow-ups) from its
 ``cohort_design`` section, each modality's design (who has it, which centers use which kind) from
 its declaration.
@@ -37,7 +38,7 @@ import pandas as pd
 
 from model.core.files import atomic_write_text
 from model.inputs.early_window import early_weight, window_of
-from model.inputs.parameters import Parameters, Prior, load_parameters
+from model.inputs.parameters import STEROID_SHARE_ENTRY, Parameters, Prior, load_parameters
 from model.inputs.reading import cohort_from_records
 from model.inputs.schema import Cohort, schema_for, trusted_cohort
 from model.inputs.vocabulary import GROWTH_WEEKS, MAX_FOLLOW_UPS, SYMPTOMS
@@ -440,10 +441,17 @@ def _follow_up(rng, p: Parameters, values: dict[str, float], z: np.ndarray) -> d
     )
     for j in range(1, MAX_FOLLOW_UPS + 1):
         weeks = rng.integers(low, high + 1, n).astype(float)
-        volume = volume * np.exp(rng.normal(rate * weeks / GROWTH_WEEKS, values["growth.sd"]))
+        # a steroid increase before the rescan shrinks it, recorded or not
+        raised = rng.random(n) < p.value(STEROID_SHARE_ENTRY)
+        recorded = rng.random(n) < p.value("cohort_design.steroid_known")
+        volume = volume * np.exp(
+            rng.normal(rate * weeks / GROWTH_WEEKS, values["growth.sd"])
+            + values["growth.steroid_shift"] * raised
+        )
         present = scans >= j
         out[f"volume_fu{j}_ml"] = np.where(present, np.round(volume, _ROUND["volume"]), np.nan)
         out[f"interval_fu{j}_weeks"] = np.where(present, weeks, np.nan)
+        out[f"steroid_increase_fu{j}"] = _as_boolean(np.where(present & recorded, raised, -1))
     return out
 
 

@@ -208,17 +208,24 @@ def without(lesions: Lesions, name: str) -> Lesions:
 
 
 def with_rescan(lesions: Lesions, log_growth: np.ndarray, weeks: float) -> Lesions:
-    """The lesions with one more follow-up scan showing the given log growth."""
+    """The lesions with one more follow-up scan showing the given log growth.
+
+    The rescan is planned with the steroid dose unchanged before it.
+    """
     slot = int(lesions.growth_mask[0].sum())
     if slot >= MAX_FOLLOW_UPS:
         raise ValueError(f"a lesion holds at most {MAX_FOLLOW_UPS} follow-up scans")
-    growth, weeks_, mask = (
+    growth, weeks_, mask, steroid = (
         lesions.growth.copy(),
         lesions.growth_weeks.copy(),
         lesions.growth_mask.copy(),
+        lesions.growth_steroid.copy(),
     )
     growth[:, slot], weeks_[:, slot], mask[:, slot] = log_growth, weeks, 1.0
-    return replace(lesions, growth=growth, growth_weeks=weeks_, growth_mask=mask)
+    steroid[:, slot] = 0.0
+    return replace(
+        lesions, growth=growth, growth_weeks=weeks_, growth_mask=mask, growth_steroid=steroid
+    )
 
 
 def decide(

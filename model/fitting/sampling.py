@@ -42,7 +42,7 @@ from model.likelihood.draws import PosteriorDraws, draws_from_posterior
 from model.modalities.registry import Registry
 from model.modalities.spec import Marker
 
-MODEL_VERSION = 4
+MODEL_VERSION = 5
 """Bump when the model's parameters or likelihood change meaning: older fit files are refused."""
 
 FIT_FORMAT = "rnbayes-fit-2"  # 2: the checksum covers statistics, coordinates and provenance

@@ -97,6 +97,9 @@ class Lesions:
         log(volume_j / volume_(j-1)) and the interval in weeks; 0 where there is no scan.
     growth_mask : float array (n, 3)
         1 where follow-up scan j exists.
+    growth_steroid : float array (n, 3)
+        1 where the steroid dose was raised before follow-up scan j, 0 where it was not or there
+        is no scan, -1 where the scan exists and the change is not recorded.
     label : int array (n,)
         -1 none, 0 necrosis, 1 recurrence.
     label_source : int array (n,)
@@ -118,6 +121,7 @@ class Lesions:
     growth: np.ndarray
     growth_weeks: np.ndarray
     growth_mask: np.ndarray
+    growth_steroid: np.ndarray
     label: np.ndarray
     label_source: np.ndarray
 
@@ -306,6 +310,7 @@ def _growth(t) -> dict[str, np.ndarray]:
     growth = np.zeros((n, MAX_FOLLOW_UPS))
     weeks = np.zeros((n, MAX_FOLLOW_UPS))
     mask = np.zeros((n, MAX_FOLLOW_UPS))
+    steroid = np.zeros((n, MAX_FOLLOW_UPS))
     previous = t["volume_baseline_ml"].to_numpy(float)
     for j in range(MAX_FOLLOW_UPS):
         volume = t[f"volume_fu{j + 1}_ml"].to_numpy(float)
@@ -313,5 +318,12 @@ def _growth(t) -> dict[str, np.ndarray]:
         growth[present, j] = np.log(volume[present] / previous[present])
         weeks[present, j] = t[f"interval_fu{j + 1}_weeks"].to_numpy(float)[present]
         mask[present, j] = 1.0
+        raised = _effect_code(t[f"steroid_increase_fu{j + 1}"])
+        steroid[present, j] = np.select([raised > 0, raised < 0], [1.0, 0.0], -1.0)[present]
         previous = volume
-    return {"growth": growth, "growth_weeks": weeks, "growth_mask": mask}
+    return {
+        "growth": growth,
+        "growth_weeks": weeks,
+        "growth_mask": mask,
+        "growth_steroid": steroid,
+    }

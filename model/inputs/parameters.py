@@ -53,6 +53,7 @@ FIXED_MODEL_ENTRIES: tuple[str, ...] = (
     "growth.separation",
     "growth.sd",
     "growth.tau_lesion",
+    "growth.steroid_shift",
     "growth.misread",
     "reference.follow_up_sensitivity",
     "reference.follow_up_specificity",
@@ -100,11 +101,17 @@ HIDDEN_SHARE_ENTRIES: tuple[str, str] = (
 over what an unknown status hides (:mod:`model.likelihood.class_prior`), and the simulator draws
 the true statuses with these shares."""
 
+STEROID_SHARE_ENTRY = "context.follow_up_steroid_share"
+"""P(steroid dose raised) before a follow-up scan without a record: the growth likelihood mixes
+over what the blank may hide (:mod:`model.likelihood.growth`), and the simulator draws the true
+changes with this share."""
+
 CONTEXT_ENTRIES: tuple[str, ...] = (
     "context.bevacizumab_window_weeks",
     "context.edema_reference_ratio",
     "context.mixed_recurrence_tumor_percent",
     *HIDDEN_SHARE_ENTRIES,
+    STEROID_SHARE_ENTRY,
 )
 """How inputs are read where the data cannot say: a value and a source each."""
 
@@ -377,7 +384,7 @@ def _check_entry(file: str, entry: str, group: str, fields: Mapping[str, Any]) -
         if entry == "context.mixed_recurrence_tumor_percent":
             if not (_is_number(value) and 0 <= value < 100):
                 bad("value", value, "a percentage >= 0 and < 100 (0: any tumour is recurrence)")
-        elif entry in HIDDEN_SHARE_ENTRIES:
+        elif entry in (*HIDDEN_SHARE_ENTRIES, STEROID_SHARE_ENTRY):
             if not (_is_number(value) and 0 < value < 1):
                 bad("value", value, "a probability strictly between 0 and 1")
         elif not _is_number(value) or value <= 0:

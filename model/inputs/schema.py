@@ -131,6 +131,12 @@ def _follow_up_fields() -> list[Field]:
             )
         )
         fields.append(_flair_change(f"flair_change_fu{j}", f"follow-up scan {j}"))
+        fields.append(
+            _yesno(
+                f"steroid_increase_fu{j}",
+                f"steroid dose raised between the previous scan and follow-up scan {j}",
+            )
+        )
     return fields
 
 

@@ -330,13 +330,14 @@ class Validator:
             volume_col, interval_col = f"volume_fu{j}_ml", f"interval_fu{j}_weeks"
             volume = _present(columns[volume_col])
             interval = _present(columns[interval_col])
-            self._flag(
-                _present(columns[f"flair_change_fu{j}"]) & ~volume,
-                rows,
-                volume_col,
-                "",
-                f"a value: 'flair_change_fu{j}' describes follow-up scan {j}",
-            )
+            for column in (f"flair_change_fu{j}", f"steroid_increase_fu{j}"):
+                self._flag(
+                    _present(columns[column]) & ~volume,
+                    rows,
+                    volume_col,
+                    "",
+                    f"a value: '{column}' describes follow-up scan {j}",
+                )
             self._flag(
                 volume & ~interval,
                 rows,

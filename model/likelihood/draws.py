@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from model.inputs.parameters import Parameters
+from model.inputs.parameters import STEROID_SHARE_ENTRY, Parameters
 from model.inputs.vocabulary import GROWTH_WEEKS, SYMPTOMS
 from model.modalities.registry import Registry
 from model.modalities.spec import EARLY_SHIFT, BinaryTest, Marker
@@ -36,6 +36,7 @@ FIXED_HYPERPARAMETERS: tuple[str, ...] = (
     "growth_separation",
     "growth_sd",
     "growth_tau_lesion",
+    "growth_steroid_shift",
     "reference_sensitivity",
     "reference_specificity",
 )
@@ -147,7 +148,9 @@ class PosteriorDraws:
     growth_rate: np.ndarray  # (S, class)
     growth_sd: np.ndarray  # (S,) measurement noise of one rescan
     growth_tau: np.ndarray  # (S,) between-lesion spread of the growth rate within a class
+    growth_steroid_shift: np.ndarray  # (S,) log growth a steroid increase before a rescan adds
     growth_misread: float
+    steroid_share: float  # P(steroid dose raised) behind a rescan without a record
     sensitivity: np.ndarray  # (S,) of the follow-up reference label
     specificity: np.ndarray  # (S,)
     hidden_shares: tuple[float, float]  # P(methylated), P(re-irradiated) behind an unknown status
@@ -247,7 +250,9 @@ def draws_from_posterior(posterior: Any, parameters: Parameters) -> PosteriorDra
         growth_rate=np.stack([g0, g0 + get("growth_separation")], axis=-1),
         growth_sd=get("growth_sd"),
         growth_tau=get("growth_tau_lesion"),
+        growth_steroid_shift=get("growth_steroid_shift"),
         growth_misread=float(parameters.value("growth.misread")),
+        steroid_share=float(parameters.value(STEROID_SHARE_ENTRY)),
         sensitivity=get("reference_sensitivity"),
         specificity=get("reference_specificity"),
         hidden_shares=parameters.hidden_shares(),
@@ -324,7 +329,9 @@ def draws_from_values(
         growth_rate=np.array([[g0, g0 + values["growth.separation"]]]),
         growth_sd=one("growth.sd"),
         growth_tau=one("growth.tau_lesion"),
+        growth_steroid_shift=one("growth.steroid_shift"),
         growth_misread=float(values["growth.misread"]),
+        steroid_share=float(parameters.value(STEROID_SHARE_ENTRY)),
         sensitivity=one("reference.follow_up_sensitivity"),
         specificity=one("reference.follow_up_specificity"),
         hidden_shares=parameters.hidden_shares(),
@@ -373,6 +380,7 @@ def parameter_variables(registry: Registry) -> list[tuple[str, str, dict[str, st
         ("growth.separation", "growth_separation", {}),
         ("growth.sd", "growth_sd", {}),
         ("growth.tau_lesion", "growth_tau_lesion", {}),
+        ("growth.steroid_shift", "growth_steroid_shift", {}),
         ("reference.follow_up_sensitivity", "reference_sensitivity", {}),
         ("reference.follow_up_specificity", "reference_specificity", {}),
     ]

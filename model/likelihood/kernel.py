@@ -27,7 +27,7 @@ from scipy.special import expit, logsumexp
 
 from model.inputs.encode import READ, VALUE, Lesions
 from model.inputs.vocabulary import MAX_LESIONS_PER_PATIENT
-from model.likelihood.growth import trajectory_core_llr, trajectory_log_density_scalar
+from model.likelihood.growth import only_pattern, trajectory_terms
 from model.likelihood.order_statistics import order_statistics
 from model.likelihood.patients import PatientGroups, configuration_log_weights, configurations
 from model.likelihood.symptoms import decline_logit_numba, symptom_log_lik
@@ -115,11 +115,11 @@ def _score_kernel(
         out_terms[i, 1 + slots] = term / S
 
         term = 0.0
-        P, W, Q, m = _growth_sums(f, i)
-        if m > 0:
+        if f.growth_sums[i, 3] > 0:
             G = T.growth
+            single = only_pattern(f.steroid_log_weight[i])
             for s in range(S):
-                core = trajectory_core_llr(P, W, G[0, s], G[1, s], G[3, s], G[4, s])
+                _, core = _trajectory(f, i, G, s, single, False)
                 t = misread_llr(core, T.growth_misread)
                 ell[s] += t
                 term += t
@@ -189,17 +189,24 @@ def _prior_log_odds(f, T, priors, i, out):
 
 
 @njit(cache=True)
-def _growth_sums(f, i):
-    """(P, W, Q, m) of lesion i's rescans (:func:`model.likelihood.growth.growth_sums`)."""
-    P = W = Q = m = 0.0
-    for j in range(f.growth.shape[1]):
-        if f.growth_mask[i, j] > 0:
-            g, w = f.growth[i, j], f.growth_weeks[i, j]
-            P += w * g
-            W += w * w
-            Q += g * g
-            m += 1.0
-    return P, W, Q, m
+def _trajectory(f, i, G, s, single, need_density):
+    """log p(growth | necrosis) and the core log likelihood ratio of lesion i at draw s.
+
+    ``single`` is :func:`~model.likelihood.growth.only_pattern` of the lesion.
+    """
+    return trajectory_terms(
+        f.growth_sums[i],
+        f.steroid_sums[i],
+        f.steroid_log_weight[i],
+        G[2, s],
+        G[0, s],
+        G[1, s],
+        G[3, s],
+        G[4, s],
+        G[5, s],
+        single,
+        need_density,
+    )
 
 
 @njit(cache=True)
@@ -238,7 +245,8 @@ def _class_log_joint_kernel(f, T, rows, priors, out):
         recorded = _symptom_answers(f, T, i, l1, l0)
         D = T.decline
         eta = decline_logit_numba(D, f.x_edema[i], f.x_eloquent[i], f.x_steroid[i])
-        P, W, Q, m = _growth_sums(f, i)
+        rescanned = f.growth_sums[i, 3] > 0
+        single = only_pattern(f.steroid_log_weight[i])
         for s in range(S):
             v0, v1 = _prior_log_probabilities(f, T, priors, i, s)
             for e in range(f.state.shape[1]):
@@ -262,11 +270,9 @@ def _class_log_joint_kernel(f, T, rows, priors, out):
             if recorded:
                 v0 += symptom_log_lik(l1[s], l0[s], eta[s])
                 v1 += symptom_log_lik(l1[s], l0[s], eta[s] + D[1, s])
-            if m > 0:
-                G = T.growth
+            if rescanned:
                 keep, slip = math.log1p(-T.growth_misread), math.log(T.growth_misread)
-                base = trajectory_log_density_scalar(P, W, Q, m, G[2, s], G[3, s], G[4, s])
-                core = trajectory_core_llr(P, W, G[0, s], G[1, s], G[3, s], G[4, s])
+                base, core = _trajectory(f, i, T.growth, s, single, True)
                 shift0, shift1 = misread_shifts(core, keep, slip)
                 v0 += base + shift0
                 v1 += base + shift1

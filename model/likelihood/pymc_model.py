@@ -17,7 +17,8 @@ For lesion i at center c, with class k (0 necrosis, 1 recurrence) marginalised:
 - symptoms: the items share one latent clinical decline, whose probability depends on the class
   and on the context (edema, eloquent location, steroid increase), :mod:`model.likelihood.symptoms`;
 - growth: the rescans of a lesion share its own rate, Normal(g_k, tau) per 6 weeks, each scan
-  adding measurement noise sd; the series as a whole may be misread
+  adding measurement noise sd and, after a steroid increase, the shift beta (mixed over what an
+  unrecorded change may hide); the series as a whole may be misread
   (:mod:`model.likelihood.growth`);
 - reference label: histopathology is the class; a follow-up label has sensitivity and
   specificity with Beta priors; unlabelled lesions are a two-class mixture (log-sum-exp);
@@ -46,11 +47,11 @@ import pytensor
 import pytensor.tensor as pt
 
 from model.inputs.encode import FOLLOW_UP, HISTOPATHOLOGY, NONE, READ, VALUE, Lesions
-from model.inputs.parameters import Parameters
-from model.inputs.vocabulary import CLASSES, GROWTH_WEEKS, SYMPTOMS
+from model.inputs.parameters import STEROID_SHARE_ENTRY, Parameters
+from model.inputs.vocabulary import CLASSES, SYMPTOMS
 from model.likelihood.class_prior import class_prior_logit, prior_components
 from model.likelihood.draws import DECLINE_TERMS, kind_dim
-from model.likelihood.growth import growth_sums, trajectory_log_density
+from model.likelihood.growth import growth_features, shifted_sums, trajectory_log_density
 from model.likelihood.patients import PatientGroups, patient_log_likelihood
 from model.likelihood.symptoms import decline_logit, symptom_log_likelihood
 from model.modalities.forms import (
@@ -276,9 +277,7 @@ def model_data(lesions: Lesions, parameters: Parameters) -> dict[str, np.ndarray
         "x_steroid": lesions.x_steroid,
         "symptom_yes": lesions.symptom_yes,
         "symptom_no": lesions.symptom_no,
-        "growth": lesions.growth,
-        "growth_weeks": lesions.growth_weeks / GROWTH_WEEKS,
-        "growth_mask": lesions.growth_mask,
+        **growth_features(lesions, float(parameters.value(STEROID_SHARE_ENTRY))),
         "is_histo": is_histo.astype(float),
         "histo_onehot": onehot,
         "is_follow": (lesions.label_source == FOLLOW_UP).astype(float),
@@ -427,6 +426,7 @@ def _parameters(prior: _PriorFactory, parameters: Parameters, centered: Sequence
     theta["growth_rate"] = (g0, g0 + g_sep)
     theta["growth_sd"] = prior("growth_sd", "growth.sd")
     theta["growth_tau"] = prior("growth_tau_lesion", "growth.tau_lesion")
+    theta["growth_steroid_shift"] = prior("growth_steroid_shift", "growth.steroid_shift")
     theta["growth_misread"] = float(parameters.value("growth.misread"))
     theta["sensitivity"] = prior("reference_sensitivity", "reference.follow_up_sensitivity")
     theta["specificity"] = prior("reference_specificity", "reference.follow_up_specificity")
@@ -514,12 +514,11 @@ def _symptom_log_lik(theta: dict, d: dict):
 
 def _growth_log_lik(theta: dict, d: dict):
     r0, r1 = theta["growth_rate"]
-    sums = growth_sums(
-        d["growth"], d["growth_weeks"], d["growth_mask"], lambda x: pt.sum(x, axis=1)
-    )
+    sums = shifted_sums(d["growth_sums"], d["steroid_sums"], theta["growth_steroid_shift"])
     sd2, tau2 = theta["growth_sd"] ** 2, theta["growth_tau"] ** 2
-    necrosis = trajectory_log_density(sums, r0, sd2, tau2, pt.log)
-    recurrence = trajectory_log_density(sums, r1, sd2, tau2, pt.log)
+    weight = d["steroid_log_weight"]  # mixed over what unrecorded steroid changes may hide
+    necrosis = pt.logsumexp(weight + trajectory_log_density(sums, r0, sd2, tau2, pt.log), axis=1)
+    recurrence = pt.logsumexp(weight + trajectory_log_density(sums, r1, sd2, tau2, pt.log), axis=1)
     keep, slip = np.log1p(-theta["growth_misread"]), np.log(theta["growth_misread"])
     return pt.stack(
         [

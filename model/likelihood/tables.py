@@ -36,7 +36,6 @@ from typing import NamedTuple
 import numpy as np
 
 from model.inputs.encode import READ, UNSEEN_CENTER, Lesions
-from model.inputs.vocabulary import GROWTH_WEEKS
 from model.likelihood.class_prior import (
     PRIOR_TERMS,
     PriorComponents,
@@ -44,6 +43,7 @@ from model.likelihood.class_prior import (
     prior_components,
 )
 from model.likelihood.draws import PosteriorDraws
+from model.likelihood.growth import growth_features
 from model.modalities.forms import binary_log_prob, misread_read_log_prob, numpy_backend
 from model.modalities.registry import Registry
 from model.modalities.spec import Marker
@@ -112,7 +112,7 @@ class Tables(NamedTuple):
     misread: np.ndarray  # (slot,)
     symptom_log: np.ndarray  # (4, symptom, S): log P(yes | D), log P(no | D), then without D
     decline: np.ndarray  # (5, S): the decline logit's coefficients (draws.DECLINE_TERMS)
-    growth: np.ndarray  # (5, S): rho_1 - rho_0, (rho_1^2 - rho_0^2) / 2, rho_0, sd^2, tau^2
+    growth: np.ndarray  # (6, S): rho_1 - rho_0, (rho_1^2 - rho_0^2) / 2, rho_0, sd^2, tau^2, beta
     growth_misread: float
     prior_terms: np.ndarray  # (5, S): the class prior's coefficients, in PRIOR_TERMS order
     prior_offsets: np.ndarray  # (C+1, S): the centers' offsets u (0 for an unseen center)
@@ -127,6 +127,7 @@ class ScoreTables:
     prior: PriorTerms
     binary: np.ndarray  # (slot, 2 result, 2 class, S): log P(result | class) of binary tests
     concordance: np.ndarray  # (S,): P(a patient's lesions share one class), beyond chance
+    steroid_share: float  # P(steroid dose raised) behind a rescan without a record
 
     @property
     def n_draws(self) -> int:
@@ -152,6 +153,7 @@ class ScoreTables:
             pick(self.prior),
             np.ascontiguousarray(self.binary[..., draws]),
             np.ascontiguousarray(self.concordance[draws]),
+            self.steroid_share,
         )
 
 
@@ -190,7 +192,16 @@ def build_tables(draws: PosteriorDraws, registry: Registry) -> ScoreTables:
         [np.log(if_decline), np.log1p(-if_decline), np.log(if_stable), np.log1p(-if_stable)]
     )
     r0, r1 = draws.growth_rate[:, 0], draws.growth_rate[:, 1]
-    growth = np.stack([r1 - r0, 0.5 * (r1**2 - r0**2), r0, draws.growth_sd**2, draws.growth_tau**2])
+    growth = np.stack(
+        [
+            r1 - r0,
+            0.5 * (r1**2 - r0**2),
+            r0,
+            draws.growth_sd**2,
+            draws.growth_tau**2,
+            draws.growth_steroid_shift,
+        ]
+    )
     tables = Tables(
         core_intercept=intercept,
         core_slope=slope,
@@ -217,6 +228,7 @@ def build_tables(draws: PosteriorDraws, registry: Registry) -> ScoreTables:
         prior,
         _binary_table(draws, registry),
         np.ascontiguousarray(draws.concordance, dtype=float),
+        draws.steroid_share,
     )
 
 
@@ -323,9 +335,9 @@ class LesionFeatures(NamedTuple):
     row: np.ndarray  # (n, slot) index into the discrete rows (READ), else -1
     symptom_yes: np.ndarray  # (n, symptom)
     symptom_no: np.ndarray
-    growth: np.ndarray  # (n, scans) log volume ratio
-    growth_weeks: np.ndarray  # (n, scans) interval / 6 weeks
-    growth_mask: np.ndarray  # (n, scans)
+    growth_sums: np.ndarray  # (n, 4) P, W, Q, m of the rescans (growth.growth_features)
+    steroid_sums: np.ndarray  # (n, K, 3) A, B, C of each pattern of steroid increases
+    steroid_log_weight: np.ndarray  # (n, K), -inf for a pattern the record rules out
 
 
 def lesion_features(
@@ -377,9 +389,7 @@ def lesion_features(
         "row": row,
         "symptom_yes": lesions.symptom_yes,
         "symptom_no": lesions.symptom_no,
-        "growth": lesions.growth,
-        "growth_weeks": lesions.growth_weeks / GROWTH_WEEKS,
-        "growth_mask": lesions.growth_mask,
+        **growth_features(lesions, tables.steroid_share),
     }
     integer = {"center", "prior_row", "state", "kind", "row"}
     features = LesionFeatures(

@@ -420,7 +420,8 @@ def _treatments(f: _Facts) -> tuple[str, str]:
     return (
         "Every lesion follows surgery and chemoradiotherapy. Re-irradiation shifts the prior odds "
         "of recurrence (a covariate); a steroid increase is context for the clinical-decline "
-        "model, not evidence of class. Lesions scanned within "
+        "model, not evidence of class, and one before a rescan shrinks that rescan's growth (a "
+        "covariate of growth, in either class). Lesions scanned within "
         f"{window:g} weeks of bevacizumab, which suppresses enhancement and perfusion, are "
         "refused unless an explicit override scores them, and every output then says so.",
         "the treatments the study's patients received",
@@ -471,7 +472,8 @@ def _predictors(f: _Facts) -> tuple[str, str]:
     return (
         "Imaging: "
         + "; ".join(parts)
-        + ". Growth at up to three rescans (log volume ratio per week). Symptoms (headache, "
+        + ". Growth at up to three rescans (log volume ratio per week), with a steroid increase "
+        "before each as its covariate. Symptoms (headache, "
         "seizure, focal deficit, cognitive change) through one clinical-decline factor, with "
         "edema-to-lesion ratio, eloquent location and steroid increase as its context. Class "
         "prior: time since radiotherapy (a pseudoprogression-window weight, 1/2 at "
@@ -767,7 +769,8 @@ FIXED = {
         "Each continuous marker is modelled on the log scale as a normal distribution per class "
         "and technique, with a calibration shift per center and a misread probability that "
         "bounds what one measurement can say; binary tests by sensitivity and specificity; "
-        "growth as a log-volume rate per week with a rate per lesion shared by its rescans."
+        "growth as a log-volume rate per week with a rate per lesion shared by its rescans, "
+        "shifted after a steroid increase."
     ),
     "12e": (
         "Discrimination: c-statistic. Calibration: intercept and slope (logistic recalibration), "

@@ -352,8 +352,9 @@ def _sequential(
         variant = patient.copy()
         variant["patient_id"] = f"step {m}"  # each step its own patient
         for j in range(m + 1, MAX_FOLLOW_UPS + 1):
-            variant.iloc[own, variant.columns.get_loc(f"volume_fu{j}_ml")] = np.nan
-            variant.iloc[own, variant.columns.get_loc(f"interval_fu{j}_weeks")] = np.nan
+            for column in (f"volume_fu{j}_ml", f"interval_fu{j}_weeks"):
+                variant.iloc[own, variant.columns.get_loc(column)] = np.nan
+            variant.iloc[own, variant.columns.get_loc(f"steroid_increase_fu{j}")] = pd.NA
         variants.append(variant)
     table = pd.concat(variants, ignore_index=True)
     result = predict(

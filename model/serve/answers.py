@@ -175,6 +175,7 @@ class LiveScorer:
                 grown = table.copy()
                 grown[f"volume_fu{scan}_ml"] = latest * (1.0 + growth)
                 grown[f"interval_fu{scan}_weeks"] = WHAT_IF_INTERVAL_WEEKS
+                grown[f"steroid_increase_fu{scan}"] = False  # planned with the dose unchanged
                 label = f"rescan in 6 weeks, volume {100 * growth:+.0f}%"
                 scenarios.append(("growth", label, grown))
         out = []

@@ -111,7 +111,7 @@ def test_each_leaf_says_the_answers_that_led_there(changes, path):
         ("progressive", 2, "flair_change_fu1"),
         ("progressive", 3, "flair_change_fu2"),
         ("steroids", 0, "steroid_increase"),
-        ("steroids", 2, "the steroid change before follow-up 2 (not in the format)"),
+        ("steroids", 2, "steroid_increase_fu2"),
         ("bevacizumab", 1, "bevacizumab at follow-up 1 (not in the format)"),
         ("first_bevacizumab_scan", 0, "the first scan on bevacizumab or not (not in the format)"),
     ],
@@ -212,7 +212,7 @@ def test_an_improving_follow_up_without_the_steroid_change_is_left_open():
     )
     table = radiology_categories(cohort_from_records(pd.DataFrame([row])))
     assert table["btrads"].tolist() == ["1a or 1b"]
-    assert "the steroid change before follow-up 1 (not in the format)" in table["btrads_basis"][0]
+    assert table["btrads_basis"][0] == "improved; open: steroid_increase_fu1"
 
 
 def test_a_row_without_the_optional_columns_names_them():
@@ -226,6 +226,24 @@ def test_the_steroid_change_before_the_question_scan_is_read_where_recorded():
         lesion(months_since_rt=12, flair_change="unchanged", volume_prior_ml=6.0, **steroids)
         for steroids in ({"steroid_increase": "yes"}, {"steroid_increase": "no"}, {})
     ]
+    assert btrads(*rows) == ["1b", "1a", "1a or 1b"]
+
+
+def test_the_steroid_change_before_a_follow_up_is_read_at_that_follow_up():
+    """An improved follow-up is 1b after a steroid increase recorded before it and 1a without;
+    the change recorded before the question scan says nothing of the follow-up."""
+    base = lesion(
+        months_since_rt=12,
+        flair_change="unchanged",
+        volume_prior_ml=6.0,
+        steroid_increase="yes",
+        volume_fu1_ml=3.0,
+        interval_fu1_weeks=6,
+        flair_change_fu1="unchanged",
+    )
+    rows = [{**base, **steroids} for steroids in (
+        {"steroid_increase_fu1": "yes"}, {"steroid_increase_fu1": "no"}, {}
+    )]  # fmt: skip
     assert btrads(*rows) == ["1b", "1a", "1a or 1b"]
 
 
@@ -250,8 +268,7 @@ def test_bevacizumab_makes_an_improvement_a_possible_medication_effect():
         "improved; open: the first scan on bevacizumab or not (not in the format)",
         "improved; no medication effect",
         "improved; open: bevacizumab at follow-up 1 (not in the format), the first scan on "
-        "bevacizumab or not (not in the format), the steroid change before follow-up 1 (not in "
-        "the format)",
+        "bevacizumab or not (not in the format), steroid_increase_fu1",
     ]
 
 

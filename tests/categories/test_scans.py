@@ -26,6 +26,7 @@ def test_a_row_becomes_its_scans_in_order_with_their_times():
             "flair_change_fu1": "improved",
             "volume_fu2_ml": 4.0,
             "interval_fu2_weeks": 8,
+            "steroid_increase_fu2": "no",
             "steroid_increase": "yes",
             "out_of_field": "negative",
         },
@@ -49,7 +50,11 @@ def test_a_row_becomes_its_scans_in_order_with_their_times():
         [UNKNOWN] * 4,
     ]
     assert series.latest.tolist() == [2, 0, 0]
-    assert series.steroid_increase.tolist() == [1, 0, UNKNOWN]
+    assert series.steroid_increase.tolist() == [
+        [1, UNKNOWN, 0, UNKNOWN],
+        [0, UNKNOWN, UNKNOWN, UNKNOWN],
+        [UNKNOWN] * 4,
+    ]
     assert series.out_of_field.tolist() == [0, 1, UNKNOWN]
     assert len(series) == 3
 

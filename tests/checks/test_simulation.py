@@ -77,18 +77,35 @@ def test_modalities_are_independent_within_class_and_center(large):
             assert abs(r) < 4 / np.sqrt(m.sum()), (k, c, r)
 
 
-def test_growth_per_six_weeks(large):
+def test_growth_per_six_weeks_and_the_steroid_shift(large):
+    """Rescans with the dose unchanged grow at the class's rate (misread mixed); those after a
+    recorded increase by that plus the steroid shift; increases are drawn at the share and
+    recorded at the record share."""
     cohort, truth = large
     t, z, v = cohort.table, truth.latent_class, truth.parameters
     m = t["volume_fu1_ml"].notna().to_numpy()
     g = np.log(t["volume_fu1_ml"].to_numpy() / t["volume_baseline_ml"].to_numpy())
     weeks = t["interval_fu1_weeks"].to_numpy()
+    steroid = t["steroid_increase_fu1"]
+    raised = (steroid == True).fillna(False).to_numpy(bool)  # noqa: E712
+    unchanged = (steroid == False).fillna(False).to_numpy(bool)  # noqa: E712
     e = v["growth.misread"]
     rates = [v["growth.rate_necrosis"] + k * v["growth.separation"] for k in (0, 1)]
     for k in (0, 1):
         sel = m & (z == k) & (t["volume_baseline_ml"].to_numpy() > 1)  # rounding noise negligible
-        slope = np.sum(g[sel] * weeks[sel]) / np.sum(weeks[sel] ** 2) * GROWTH_WEEKS
-        assert abs(slope - ((1 - e) * rates[k] + e * rates[1 - k])) < 0.01
+        expected = (1 - e) * rates[k] + e * rates[1 - k]
+        for rows, shift in ((sel & unchanged, 0.0), (sel & raised, v["growth.steroid_shift"])):
+            slope = np.sum((g[rows] - shift) * weeks[rows]) / np.sum(weeks[rows] ** 2)
+            assert abs(slope * GROWTH_WEEKS - expected) < 0.015
+        raised_mean = np.mean(g[sel & raised] / weeks[sel & raised])
+        unchanged_mean = np.mean(g[sel & unchanged] / weeks[sel & unchanged])
+        assert raised_mean < unchanged_mean  # a steroid increase shrinks the rescan
+    parameters = load_parameters()
+    recorded = (raised | unchanged)[m].mean()
+    assert abs(recorded - parameters.value("cohort_design.steroid_known")) < 0.01
+    share = raised[m].sum() / (raised | unchanged)[m].sum()
+    assert abs(share - parameters.value("context.follow_up_steroid_share")) < 0.01
+    assert not (raised | unchanged)[~m].any()  # no record without its rescan
 
 
 def test_prevalence_and_covariate_effects(large):

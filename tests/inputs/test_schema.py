@@ -95,6 +95,24 @@ def test_a_file_from_before_the_symptom_context_loads_with_it_missing(tmp_path):
     assert (lesions.x_edema[0], lesions.x_eloquent[0], lesions.x_steroid[0]) == (0.0, 0.0, 0.5)
 
 
+def test_a_file_from_before_the_follow_up_steroid_record_loads_with_it_unknown(tmp_path):
+    """Rescans without a steroid column are read as not recorded (-1), a recorded change as 1 or
+    0, and a missing rescan as 0."""
+    from model.inputs.encode import encode
+    from model.inputs.parameters import bundled_parameters
+
+    old = "patient_id,center,volume_baseline_ml,volume_fu1_ml,interval_fu1_weeks\np1,X,3,4,6\n"
+    lesions = encode(load_cohort(write(tmp_path, old)), ["X"], bundled_parameters())
+    assert lesions.growth_steroid.tolist() == [[-1.0, 0.0, 0.0]]
+    new = (
+        "patient_id,center,volume_baseline_ml,volume_fu1_ml,interval_fu1_weeks,"
+        "steroid_increase_fu1,volume_fu2_ml,interval_fu2_weeks,steroid_increase_fu2\n"
+        "p1,X,3,4,6,yes,4.2,6,no\n"
+    )
+    lesions = encode(load_cohort(write(tmp_path, new, "new.csv")), ["X"], bundled_parameters())
+    assert lesions.growth_steroid.tolist() == [[1.0, 0.0, 0.0]]
+
+
 @pytest.mark.parametrize(
     ("cells", "expected"),
     [
@@ -139,6 +157,16 @@ def test_a_file_from_before_the_symptom_context_loads_with_it_missing(tmp_path):
         ({"edema_ratio": "101"}, (2, "edema_ratio")),
         ({"eloquent_location": "left"}, (2, "eloquent_location")),
         ({"steroid_increase": "1"}, (2, "steroid_increase")),
+        (
+            {
+                "volume_baseline_ml": "3",
+                "volume_fu1_ml": "4",
+                "interval_fu1_weeks": "6",
+                "steroid_increase_fu1": "true",
+            },
+            (2, "steroid_increase_fu1"),
+        ),  # fmt: skip
+        ({"volume_baseline_ml": "3", "steroid_increase_fu1": "yes"}, (2, "volume_fu1_ml")),
         ({"volume_prior_ml": "2"}, (2, "volume_baseline_ml")),
         ({"flair_change": "worse"}, (2, "volume_baseline_ml")),
         ({"volume_baseline_ml": "3", "flair_change_fu1": "worse"}, (2, "volume_fu1_ml")),

@@ -262,6 +262,7 @@ def test_symptoms_and_growth():
         "interval_fu1_weeks": 7,
         "volume_fu2_ml": 4.1,
         "interval_fu2_weeks": 5,
+        "steroid_increase_fu2": "yes",
     }
     record.update({"edema_ratio": 6.0, "eloquent_location": "yes", "steroid_increase": "no"})
     result, _ = run([record])
@@ -280,12 +281,21 @@ def test_symptoms_and_growth():
     ]
     symptoms = np.log(lik[1] / lik[0])
     assert result.terms[0, TERM["symptoms"]] == pytest.approx(symptoms, abs=1e-12)
-    # the two rescans share the lesion's rate: jointly normal; the series as a whole misread
+    # the two rescans share the lesion's rate: jointly normal; the second follows a recorded
+    # steroid increase (shifted by beta), the first may hide one (a mixture weighted by the
+    # share); the series as a whole misread
     e, sd, tau = V["growth.misread"], V["growth.sd"], V["growth.tau_lesion"]
+    beta, share = V["growth.steroid_shift"], P.value("context.follow_up_steroid_share")
     g, w = np.log([3.9 / 3.0, 4.1 / 3.9]), np.array([7, 5]) / 6
     rates = [V["growth.rate_necrosis"] + k * V["growth.separation"] for k in (0, 1)]
     cov = sd**2 * np.eye(2) + tau**2 * np.outer(w, w)
-    dens = [stats.multivariate_normal(rates[k] * w, cov).pdf(g) for k in (0, 1)]
+    dens = [
+        sum(
+            weight * stats.multivariate_normal(rates[k] * w + beta * np.array([s1, 1]), cov).pdf(g)
+            for s1, weight in ((0, 1 - share), (1, share))
+        )
+        for k in (0, 1)
+    ]
     lik = [(1 - e) * dens[k] + e * dens[1 - k] for k in (0, 1)]
     growth = np.log(lik[1] / lik[0])
     assert result.terms[0, TERM["growth"]] == pytest.approx(growth, abs=1e-9)
