@@ -151,6 +151,33 @@ def growth_features(lesions: Lesions, share: float) -> dict[str, np.ndarray]:
     return dict(zip(("growth_sums", "steroid_sums", "steroid_log_weight"), arrays, strict=True))
 
 
+def split_by_patterns(features: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """:func:`growth_features` split into lesions with one steroid pattern and those with more.
+
+    Most lesions' records allow one pattern (every rescan's change recorded, or no rescan), and
+    their density needs no mixture; only the others are evaluated at every pattern. Returns the
+    single lesions' sums (n1, 4) and pattern sums (n1, 1, 3), the mixed lesions' sums (n2, 4),
+    pattern sums (n2, K, 3) and log weights (n2, K), and ``growth_order``: each lesion's position
+    in the single lesions followed by the mixed ones.
+    """
+    weight = features["steroid_log_weight"]
+    allowed = np.isfinite(weight)
+    single = np.flatnonzero(allowed.sum(axis=1) == 1)
+    mixed = np.flatnonzero(allowed.sum(axis=1) > 1)
+    sums, steroid = features["growth_sums"], features["steroid_sums"]
+    pattern = np.argmax(allowed[single], axis=1)
+    order = np.empty(len(weight), dtype=np.int64)
+    order[np.concatenate([single, mixed])] = np.arange(len(weight))
+    return {
+        "growth_single_sums": sums[single],
+        "growth_single_steroid": steroid[single, pattern][:, None, :],
+        "growth_mixed_sums": sums[mixed],
+        "growth_mixed_steroid": steroid[mixed],
+        "growth_mixed_weight": weight[mixed],
+        "growth_order": order,
+    }
+
+
 def shifted_sums(sums, steroid_sums, shift):
     """(P, W, Q, m) of every lesion and pattern once the steroid shift is taken out: (n, K) each.
 

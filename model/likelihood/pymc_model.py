@@ -51,7 +51,12 @@ from model.inputs.parameters import STEROID_SHARE_ENTRY, Parameters
 from model.inputs.vocabulary import CLASSES, SYMPTOMS
 from model.likelihood.class_prior import class_prior_logit, prior_components
 from model.likelihood.draws import DECLINE_TERMS, kind_dim
-from model.likelihood.growth import growth_features, shifted_sums, trajectory_log_density
+from model.likelihood.growth import (
+    growth_features,
+    shifted_sums,
+    split_by_patterns,
+    trajectory_log_density,
+)
 from model.likelihood.patients import PatientGroups, patient_log_likelihood
 from model.likelihood.symptoms import decline_logit, symptom_log_likelihood
 from model.modalities.forms import (
@@ -277,7 +282,7 @@ def model_data(lesions: Lesions, parameters: Parameters) -> dict[str, np.ndarray
         "x_steroid": lesions.x_steroid,
         "symptom_yes": lesions.symptom_yes,
         "symptom_no": lesions.symptom_no,
-        **growth_features(lesions, float(parameters.value(STEROID_SHARE_ENTRY))),
+        **split_by_patterns(growth_features(lesions, float(parameters.value(STEROID_SHARE_ENTRY)))),
         "is_histo": is_histo.astype(float),
         "histo_onehot": onehot,
         "is_follow": (lesions.label_source == FOLLOW_UP).astype(float),
@@ -306,7 +311,14 @@ def model_data(lesions: Lesions, parameters: Parameters) -> dict[str, np.ndarray
                     "early": lesions.early_weight[index],
                 }
             )
-    integer = {"center", "alone_index", "joint_first", "joint_index", "patient_order"}
+    integer = {
+        "center",
+        "alone_index",
+        "joint_first",
+        "joint_index",
+        "patient_order",
+        "growth_order",
+    }
     for part, names in _PARTS.items():
         for name in names:
             pieces = [piece[name] for piece in parts[part]]
@@ -514,11 +526,22 @@ def _symptom_log_lik(theta: dict, d: dict):
 
 def _growth_log_lik(theta: dict, d: dict):
     r0, r1 = theta["growth_rate"]
-    sums = shifted_sums(d["growth_sums"], d["steroid_sums"], theta["growth_steroid_shift"])
     sd2, tau2 = theta["growth_sd"] ** 2, theta["growth_tau"] ** 2
-    weight = d["steroid_log_weight"]  # mixed over what unrecorded steroid changes may hide
-    necrosis = pt.logsumexp(weight + trajectory_log_density(sums, r0, sd2, tau2, pt.log), axis=1)
-    recurrence = pt.logsumexp(weight + trajectory_log_density(sums, r1, sd2, tau2, pt.log), axis=1)
+    shift = theta["growth_steroid_shift"]
+    single = shifted_sums(d["growth_single_sums"], d["growth_single_steroid"], shift)
+    mixed = shifted_sums(d["growth_mixed_sums"], d["growth_mixed_steroid"], shift)
+
+    def density(rate):
+        # a lesion whose record hides a steroid change: the mixture over what it may hide
+        hidden = d["growth_mixed_weight"] + trajectory_log_density(mixed, rate, sd2, tau2, pt.log)
+        return pt.concatenate(
+            [
+                trajectory_log_density(single, rate, sd2, tau2, pt.log)[:, 0],
+                pt.logsumexp(hidden, axis=1),
+            ]
+        )[d["growth_order"]]
+
+    necrosis, recurrence = density(r0), density(r1)
     keep, slip = np.log1p(-theta["growth_misread"]), np.log(theta["growth_misread"])
     return pt.stack(
         [
