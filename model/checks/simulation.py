@@ -40,7 +40,7 @@ from model.core.files import atomic_write_text
 from model.inputs.early_window import early_weight, window_of
 from model.inputs.parameters import STEROID_SHARE_ENTRY, Parameters, Prior, load_parameters
 from model.inputs.reading import cohort_from_records
-from model.inputs.schema import Cohort, schema_for, trusted_cohort
+from model.inputs.schema import Cohort, follow_up_columns, schema_for, trusted_cohort
 from model.inputs.vocabulary import GROWTH_WEEKS, MAX_FOLLOW_UPS, SYMPTOMS
 from model.likelihood.class_prior import PRIOR_TERMS, class_prior_logit
 from model.likelihood.draws import DECLINE_TERMS
@@ -233,6 +233,10 @@ def simulate(
             table.update(_binary(rng, modality, values, z))
     table.update(_symptoms(stream(seed, "symptoms"), p, values, z, first))
     table.update(_follow_up(stream(seed, "follow-up"), p, values, z))
+    for marker in p.registry.markers:
+        if marker.follow_up:
+            rng = stream(seed, f"follow-up {marker.name}")
+            table.update(_marker_trend(rng, marker, values, z, table))
     table.update(_reference(stream(seed, "reference"), p, values, z, table))
     read = [f.name for f in schema_for(p.registry).fields if f.model_input]
     frame = pd.DataFrame(table)[read]  # the columns only the radiology categories read stay blank
@@ -452,6 +456,43 @@ def _follow_up(rng, p: Parameters, values: dict[str, float], z: np.ndarray) -> d
         out[f"volume_fu{j}_ml"] = np.where(present, np.round(volume, _ROUND["volume"]), np.nan)
         out[f"interval_fu{j}_weeks"] = np.where(present, weeks, np.nan)
         out[f"steroid_increase_fu{j}"] = _as_boolean(np.where(present & recorded, raised, -1))
+    return out
+
+
+def _marker_trend(rng, marker: Marker, values, z: np.ndarray, table: dict) -> dict[str, Any]:
+    """A marker's values at the follow-up scans, each scan measuring it as often as the first.
+
+    The lesion's own rate of change (Normal(rho_k, tau) per six weeks, rho_1 = rho_0 + direction x
+    separation; a misread series looks like the other class) carries the value from its last
+    measurement, with scan-to-scan noise (:mod:`model.likelihood.trends`), kept within the
+    marker's physiological range. A lesion known only by a read at the first scan has no number
+    to follow.
+    """
+    n = len(z)
+    prefix = f"modality.{marker.name}"
+    looks = misread_classes(rng, z, values[f"{prefix}.misread"])
+    rate = (
+        values[f"{prefix}.follow_up_rate_necrosis"]
+        + looks * marker.direction * values[f"{prefix}.follow_up_separation"]
+        + values[f"{prefix}.follow_up_tau_lesion"] * rng.standard_normal(n)
+    )
+    last = np.log(np.asarray(table[marker.value_column], dtype=float))
+    since = np.zeros(n)
+    out: dict[str, Any] = {}
+    for j, column in enumerate(follow_up_columns(marker), start=1):
+        weeks = np.nan_to_num(np.asarray(table[f"interval_fu{j}_weeks"], dtype=float))
+        since = since + weeks
+        measured = (
+            ~np.isnan(np.asarray(table[f"volume_fu{j}_ml"], dtype=float))
+            & ~np.isnan(last)
+            & (rng.random(n) < marker.available)
+        )
+        step = rng.normal(rate * since / GROWTH_WEEKS, values[f"{prefix}.follow_up_sd"])
+        # a value beyond what patients show is read as the range's edge, as a scanner would
+        low, high = np.log(marker.physiological_range)
+        last = np.where(measured, np.clip(last + step, low, high), last)
+        since = np.where(measured, 0.0, since)
+        out[column] = np.where(measured, _round(np.exp(last)), np.nan)
     return out
 
 

@@ -201,10 +201,10 @@ def with_value(lesions: Lesions, marker: Marker, kind: str, log_value) -> Lesion
 
 
 def without(lesions: Lesions, name: str) -> Lesions:
-    """The lesions with no result of a modality."""
+    """The lesions with no result of a modality, at the first scan or at follow-up."""
     n = len(lesions)
     none = Evidence(np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n), np.zeros(n))
-    return lesions.with_evidence(name, none)
+    return lesions.with_evidence(name, none).without_trend(name)
 
 
 def with_rescan(lesions: Lesions, log_growth: np.ndarray, weeks: float) -> Lesions:

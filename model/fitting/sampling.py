@@ -42,7 +42,7 @@ from model.likelihood.draws import PosteriorDraws, draws_from_posterior
 from model.modalities.registry import Registry
 from model.modalities.spec import Marker
 
-MODEL_VERSION = 5
+MODEL_VERSION = 6
 """Bump when the model's parameters or likelihood change meaning: older fit files are refused."""
 
 FIT_FORMAT = "rnbayes-fit-2"  # 2: the checksum covers statistics, coordinates and provenance
@@ -53,6 +53,7 @@ _MODEL_SOURCES = (
     "likelihood/patients.py",
     "likelihood/symptoms.py",
     "likelihood/growth.py",
+    "likelihood/trends.py",
     "inputs/encode.py",
     "inputs/early_window.py",
     "modalities/forms.py",

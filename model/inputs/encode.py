@@ -16,7 +16,7 @@ import pandas as pd
 
 from model.inputs.early_window import early_weight, window_of
 from model.inputs.parameters import Parameters
-from model.inputs.schema import Cohort
+from model.inputs.schema import Cohort, follow_up_columns
 from model.inputs.vocabulary import MAX_FOLLOW_UPS, SYMPTOMS
 from model.modalities.spec import BinaryTest, Marker
 
@@ -58,6 +58,28 @@ class Evidence(NamedTuple):
         return Evidence(*(a[index] for a in self))
 
 
+class Trend(NamedTuple):
+    """One marker's values at n lesions' follow-up scans, as changes since its last measurement.
+
+    Attributes
+    ----------
+    change : float array (n, scans)
+        log(value / the value at the last scan that measured it); 0 where not measured.
+    weeks : float array (n, scans)
+        Weeks since that last measurement; 0 where not measured.
+    mask : float array (n, scans)
+        1 where follow-up scan j measured the marker and an earlier scan had measured it too.
+    """
+
+    change: np.ndarray
+    weeks: np.ndarray
+    mask: np.ndarray
+
+    def subset(self, index) -> Trend:
+        """The trends at ``index``."""
+        return Trend(*(a[index] for a in self))
+
+
 def no_evidence(n: int) -> Evidence:
     """n lesions without a result."""
     return Evidence(np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n), np.zeros(n))
@@ -91,6 +113,9 @@ class Lesions:
         steroid increase.
     evidence : mapping of str to Evidence
         Each registered modality's results, in registry order.
+    trends : mapping of str to Trend
+        The follow-up values of each marker that declares its change between scans
+        (:data:`model.modalities.spec.FOLLOW_UP_PARAMETERS`), in registry order.
     symptom_yes, symptom_no : float arrays (n, items)
         1 where the item is recorded yes / no; both 0 when unknown.
     growth, growth_weeks : float arrays (n, 3)
@@ -116,6 +141,7 @@ class Lesions:
     x_eloquent: np.ndarray
     x_steroid: np.ndarray
     evidence: Mapping[str, Evidence]
+    trends: Mapping[str, Trend]
     symptom_yes: np.ndarray
     symptom_no: np.ndarray
     growth: np.ndarray
@@ -137,7 +163,7 @@ class Lesions:
         values = {}
         for f in fields(self):
             array = getattr(self, f.name)
-            if f.name == "evidence":
+            if f.name in ("evidence", "trends"):
                 values[f.name] = {name: e.subset(index) for name, e in array.items()}
             elif f.name == "patient":
                 values[f.name] = _copies_apart(array, index)
@@ -146,10 +172,17 @@ class Lesions:
         return Lesions(**values)
 
     def with_evidence(self, name: str, evidence: Evidence) -> Lesions:
-        """These lesions with one modality's results replaced."""
+        """These lesions with one modality's results replaced (its follow-up values kept)."""
         if name not in self.evidence:
             raise KeyError(f"no modality {name!r} in these lesions")
         return replace(self, evidence={**self.evidence, name: evidence})
+
+    def without_trend(self, name: str) -> Lesions:
+        """These lesions with no follow-up values of a marker."""
+        if name not in self.trends:
+            return self
+        empty = Trend(*(np.zeros_like(a) for a in self.trends[name]))
+        return replace(self, trends={**self.trends, name: empty})
 
 
 def _copies_apart(patient: np.ndarray, index: np.ndarray | slice) -> np.ndarray:
@@ -213,6 +246,7 @@ def encode(cohort: Cohort, centers: Sequence[str], parameters: Parameters) -> Le
         x_eloquent=_patient_max(_effect_code(t["eloquent_location"]), patient),
         x_steroid=_effect_code(t["steroid_increase"]),
         evidence={m.name: _evidence(t, m) for m in registry},
+        trends={m.name: _trend(t, m) for m in registry if getattr(m, "follow_up", False)},
         symptom_yes=yes,
         symptom_no=no,
         **_growth(t),
@@ -305,6 +339,30 @@ def _evidence(t, modality: Marker | BinaryTest) -> Evidence:
     return Evidence(state, kind, log_value, sign)
 
 
+def _trend(t, marker: Marker) -> Trend:
+    """A marker's follow-up values as changes since its last measurement.
+
+    Scans are consecutive: a follow-up scan needs the one before it
+    (:mod:`model.inputs.validation`).
+    """
+    n = len(t)
+    change, weeks, mask = (np.zeros((n, MAX_FOLLOW_UPS)) for _ in range(3))
+    previous = t[marker.value_column].to_numpy(float)
+    measured_at = np.zeros(n)
+    elapsed = np.zeros(n)
+    for j, column in enumerate(follow_up_columns(marker)):
+        elapsed = elapsed + np.nan_to_num(t[f"interval_fu{j + 1}_weeks"].to_numpy(float))
+        value = t[column].to_numpy(float)
+        present = ~np.isnan(value) & ~np.isnan(previous)
+        change[present, j] = np.log(value[present] / previous[present])
+        weeks[present, j] = (elapsed - measured_at)[present]
+        mask[present, j] = 1.0
+        measured = ~np.isnan(value)
+        previous = np.where(measured, value, previous)
+        measured_at = np.where(measured, elapsed, measured_at)
+    return Trend(change, weeks, mask)
+
+
 def _growth(t) -> dict[str, np.ndarray]:
     n = len(t)
     growth = np.zeros((n, MAX_FOLLOW_UPS))
@@ -318,8 +376,11 @@ def _growth(t) -> dict[str, np.ndarray]:
         growth[present, j] = np.log(volume[present] / previous[present])
         weeks[present, j] = t[f"interval_fu{j + 1}_weeks"].to_numpy(float)[present]
         mask[present, j] = 1.0
-        raised = _effect_code(t[f"steroid_increase_fu{j + 1}"])
-        steroid[present, j] = np.select([raised > 0, raised < 0], [1.0, 0.0], -1.0)[present]
+        raised = t[f"steroid_increase_fu{j + 1}"]
+        recorded = raised.notna().to_numpy(bool)
+        steroid[present, j] = np.where(recorded, raised.fillna(False).to_numpy(float), -1.0)[
+            present
+        ]
         previous = volume
     return {
         "growth": growth,

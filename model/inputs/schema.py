@@ -268,7 +268,27 @@ def modality_fields(modality: Marker | BinaryTest) -> tuple[Field, ...]:
                 modality.read_cutoff_column, f"cutoff the {modality.label} read used", low, high
             )
         )
+    for j, column in enumerate(follow_up_columns(modality), start=1):
+        fields.append(
+            _number(
+                column,
+                f"{unit}, at follow-up scan {j} (the same {modality.label} kind as the first scan)",
+                low,
+                high,
+            )
+        )
     return tuple(fields)
+
+
+def follow_up_columns(marker: Marker) -> tuple[str, ...]:
+    """A marker's value columns at follow-up scans 1, 2, ...
+
+    None unless it declares its change between scans
+    (:data:`model.modalities.spec.FOLLOW_UP_PARAMETERS`).
+    """
+    if not marker.follow_up:
+        return ()
+    return tuple(f"{marker.value_column}_fu{j}" for j in range(1, MAX_FOLLOW_UPS + 1))
 
 
 @dataclass(frozen=True, eq=False)
@@ -566,10 +586,17 @@ def modality_columns_markdown(registry: Registry) -> str:
     """The registered modalities' columns as the Markdown table ``data/README.md`` shows."""
     lines = ["| column | modality | type / unit | allowed values |", "|---|---|---|---|"]
     for modality in registry:
+        later = follow_up_columns(modality) if isinstance(modality, Marker) else ()
         for field in modality_fields(modality):
             if field.kind == "number":
                 kind = getattr(modality, "unit", "")
                 allowed = f"number > {field.low:g} and ≤ {field.high:g}"
+                if field.name in later:
+                    scan = later.index(field.name) + 1
+                    kind += f", at follow-up scan {scan}"
+                    allowed += (
+                        f"; needs `volume_fu{scan}_ml` and a number in `{modality.value_column}`"
+                    )
             else:
                 kind = "choice"
                 allowed = " or ".join(f"`{c}`" for c in field.choices)

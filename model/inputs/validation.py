@@ -29,6 +29,7 @@ from model.inputs.schema import (
     Field,
     Schema,
     default_registry,
+    follow_up_columns,
     modality_fields,
     schema_for,
     text_column,
@@ -303,6 +304,22 @@ class Validator:
             self._flag(read & ~cutoff, rows, cutoff_col, "", f"the cutoff that '{read_col}' used")
             self._flag(
                 cutoff & ~read, rows, read_col, "", "'positive' or 'negative' (a cutoff is given)"
+            )
+        for j, column in enumerate(follow_up_columns(marker), start=1):
+            later = _present(columns[column])
+            self._flag(
+                later & ~value,
+                rows,
+                marker.value_column,
+                "",
+                f"a number: '{column}' is compared with it (a read has no number to compare)",
+            )
+            self._flag(
+                later & ~_present(columns[f"volume_fu{j}_ml"]),
+                rows,
+                f"volume_fu{j}_ml",
+                "",
+                f"a value: '{column}' was measured at follow-up scan {j}",
             )
         if marker.kind_column is not None:
             kind = _present(columns[marker.kind_column])

@@ -16,7 +16,7 @@ import numpy as np
 from model.inputs.parameters import STEROID_SHARE_ENTRY, Parameters
 from model.inputs.vocabulary import GROWTH_WEEKS, SYMPTOMS
 from model.modalities.registry import Registry
-from model.modalities.spec import EARLY_SHIFT, BinaryTest, Marker
+from model.modalities.spec import EARLY_SHIFT, FOLLOW_UP_PARAMETERS, BinaryTest, Marker
 
 DECLINE_TERMS: tuple[str, ...] = ("intercept", "recurrence", "edema", "eloquent", "steroid")
 """The clinical-decline logit's coefficients, in the order of :attr:`PosteriorDraws.decline`."""
@@ -52,6 +52,8 @@ def hyperparameters(registry: Registry) -> tuple[str, ...]:
             out.append(f"{modality.name}_tau_center")
             if modality.early_shift:
                 out.append(f"{modality.name}_{EARLY_SHIFT}")
+            if modality.follow_up:
+                out += [f"{modality.name}_{p}" for p in FOLLOW_UP_PARAMETERS]
         else:
             out += [f"{modality.name}_sensitivity", f"{modality.name}_specificity"]
     return tuple(out)
@@ -78,6 +80,12 @@ class MarkerDraws:
     early_shift : array (S,)
         In the pseudoprogression window, the share of the separation by which the necrosis
         location moves towards recurrence (0 for a marker without an early effect).
+    trend_rate : array (S, 2)
+        Mean log change per six weeks between scans, necrosis and recurrence
+        (:mod:`model.likelihood.trends`); 0 for a marker without follow-up values.
+    trend_sd, trend_tau : arrays (S,)
+        Scan-to-scan noise of that change and the spread of the lesions' own rates (1 and 0 for a
+        marker without follow-up values).
     """
 
     mu_necrosis: np.ndarray
@@ -88,6 +96,9 @@ class MarkerDraws:
     misread: float
     direction: int
     early_shift: np.ndarray
+    trend_rate: np.ndarray
+    trend_sd: np.ndarray
+    trend_tau: np.ndarray
 
     def class_locations(self, early: bool = False) -> np.ndarray:
         """(S, K, 2): the log-scale location of each class (necrosis, recurrence), no offset.
@@ -109,6 +120,9 @@ class MarkerDraws:
             self.misread,
             self.direction,
             self.early_shift[index],
+            self.trend_rate[index],
+            self.trend_sd[index],
+            self.trend_tau[index],
         )
 
 
@@ -229,6 +243,7 @@ def draws_from_posterior(posterior: Any, parameters: Parameters) -> PosteriorDra
                 float(parameters.value(f"modality.{m.name}.misread")),
                 m.direction,
                 get(f"{m.name}_{EARLY_SHIFT}") if m.early_shift else np.zeros_like(tau),
+                *_trend_draws(m, lambda p, m=m: get(f"{m.name}_{p}"), len(tau)),
             )
         else:
             binary[m.name] = BinaryDraws(get(f"{m.name}_sensitivity"), get(f"{m.name}_specificity"))
@@ -257,6 +272,18 @@ def draws_from_posterior(posterior: Any, parameters: Parameters) -> PosteriorDra
         specificity=get("reference_specificity"),
         hidden_shares=parameters.hidden_shares(),
     )
+
+
+def _trend_draws(marker: Marker, get, n_draws: int) -> tuple[np.ndarray, ...]:
+    """A marker's (trend_rate, trend_sd, trend_tau).
+
+    From ``get(parameter)`` of each of the :data:`~model.modalities.spec.FOLLOW_UP_PARAMETERS`;
+    neutral values when it declares none.
+    """
+    if not marker.follow_up:
+        return np.zeros((n_draws, 2)), np.ones(n_draws), np.zeros(n_draws)
+    rate, separation, sd, tau = (get(p) for p in FOLLOW_UP_PARAMETERS)
+    return np.stack([rate, rate + marker.direction * separation], axis=-1), sd, tau
 
 
 def draws_from_values(
@@ -310,6 +337,7 @@ def draws_from_values(
             float(values[f"{prefix}.misread"]),
             m.direction,
             one(f"{prefix}.{EARLY_SHIFT}") if m.early_shift else np.zeros(1),
+            *_trend_draws(m, lambda p, prefix=prefix: one(f"{prefix}.{p}"), 1),
         )
     g0 = values["growth.rate_necrosis"]
     return PosteriorDraws(
@@ -368,6 +396,8 @@ def parameter_variables(registry: Registry) -> list[tuple[str, str, dict[str, st
         out.append((f"{prefix}.tau_center", f"{m.name}_tau_center", {}))
         if m.early_shift:
             out.append((f"{prefix}.{EARLY_SHIFT}", f"{m.name}_{EARLY_SHIFT}", {}))
+        if m.follow_up:
+            out += [(f"{prefix}.{p}", f"{m.name}_{p}", {}) for p in FOLLOW_UP_PARAMETERS]
         for kind in m.kind_names:
             for p in ("mu_necrosis", "separation", "sigma"):
                 out.append((f"{prefix}.{kind}.{p}", f"{m.name}_{p}", {kind_dim(m): kind}))

@@ -126,8 +126,7 @@ def lesion_growth_sums(
         (n, K): each pattern's log weight, -inf where the record rules it out.
     """
     sums = np.stack(growth_sums(growth, weeks, mask, lambda x: x.sum(axis=1)), axis=1)
-    increases, log_weight = steroid_patterns(steroid, mask, share)
-    s = increases * mask[:, None, :]
+    s, log_weight = steroid_patterns(steroid, mask, share)  # 0 where there is no rescan
     steroid_sums = np.stack(
         [(s * weeks[:, None, :]).sum(axis=2), (s * growth[:, None, :]).sum(axis=2), (s * s).sum(2)],
         axis=2,
@@ -237,6 +236,13 @@ def trajectory_log_density_scalar(
 
 
 @njit(cache=True)
+def _shifted(sums: np.ndarray, pattern: np.ndarray, shift: float) -> tuple[float, float]:
+    """P and Q of one lesion once a steroid pattern's shift is taken out (:func:`shifted_sums`)."""
+    A, B, C = pattern[0], pattern[1], pattern[2]
+    return sums[0] - shift * A, sums[2] - shift * (2.0 * B - shift * C)
+
+
+@njit(cache=True)
 def trajectory_terms(
     sums: np.ndarray,
     steroid: np.ndarray,
@@ -258,10 +264,9 @@ def trajectory_terms(
     is computed only when ``need_density``; with several, both come from the mixture over
     patterns.
     """
-    P0, W, Q0, m = sums[0], sums[1], sums[2], sums[3]
+    W, m = sums[1], sums[3]
     if single >= 0:
-        A, B, C = steroid[single, 0], steroid[single, 1], steroid[single, 2]
-        P, Q = P0 - shift * A, Q0 - shift * (2.0 * B - shift * C)
+        P, Q = _shifted(sums, steroid[single], shift)
         core = trajectory_core_llr(P, W, gap, half_square_gap, sd2, tau2)
         if not need_density:
             return 0.0, core
@@ -270,8 +275,7 @@ def trajectory_terms(
     for k in range(len(log_weight)):
         if log_weight[k] == -math.inf:
             continue
-        A, B, C = steroid[k, 0], steroid[k, 1], steroid[k, 2]
-        P, Q = P0 - shift * A, Q0 - shift * (2.0 * B - shift * C)
+        P, Q = _shifted(sums, steroid[k], shift)
         d0 = log_weight[k] + trajectory_log_density_scalar(P, W, Q, m, rate, sd2, tau2)
         d1 = d0 + trajectory_core_llr(P, W, gap, half_square_gap, sd2, tau2)
         necrosis = logaddexp(necrosis, d0)

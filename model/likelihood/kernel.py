@@ -6,6 +6,8 @@ For every posterior draw the evidence of a lesion is evaluated exactly as in
 - a marker's number: the core log likelihood ratio (linear in the log value) through the misread
   mixture (:func:`model.modalities.forms.misread_llr`);
 - a read or a binary test result: its precomputed row;
+- a marker measured again at follow-up: its changes between scans, a trajectory like growth
+  (:mod:`model.likelihood.trends`), through the marker's misread mixture, in the marker's term;
 - symptoms: the items' log rates given decline, mixed over decline
   (:func:`model.likelihood.symptoms.symptom_log_lik`); growth: the lesion's rescans together
   (:mod:`model.likelihood.growth`), through the misread mixture.
@@ -27,7 +29,12 @@ from scipy.special import expit, logsumexp
 
 from model.inputs.encode import READ, VALUE, Lesions
 from model.inputs.vocabulary import MAX_LESIONS_PER_PATIENT
-from model.likelihood.growth import only_pattern, trajectory_terms
+from model.likelihood.growth import (
+    only_pattern,
+    trajectory_core_llr,
+    trajectory_log_density_scalar,
+    trajectory_terms,
+)
 from model.likelihood.order_statistics import order_statistics
 from model.likelihood.patients import PatientGroups, configuration_log_weights, configurations
 from model.likelihood.symptoms import decline_logit_numba, symptom_log_lik
@@ -98,6 +105,19 @@ def _score_kernel(
                 r = rows[f.row[i, e]]
                 for s in range(S):
                     t = r[1, s] - r[0, s]
+                    ell[s] += t
+                    term += t
+            if f.trend_sums[i, e, 3] > 0:
+                P, W, R, eps = (
+                    f.trend_sums[i, e, 0],
+                    f.trend_sums[i, e, 1],
+                    T.trend[e],
+                    T.misread[e],
+                )
+                for s in range(S):
+                    t = misread_llr(
+                        trajectory_core_llr(P, W, R[0, s], R[1, s], R[3, s], R[4, s]), eps
+                    )
                     ell[s] += t
                     term += t
             out_terms[i, 1 + e] = term / S
@@ -210,6 +230,19 @@ def _trajectory(f, i, G, s, single, need_density):
 
 
 @njit(cache=True)
+def _trend_class_logs(sums, R, eps, s):
+    """A marker's follow-up changes at draw s: log p(changes | necrosis) and the misread shifts.
+
+    The shifts are those of the two classes (:mod:`model.likelihood.trends`).
+    """
+    P, W, Q, m = sums[0], sums[1], sums[2], sums[3]
+    base = trajectory_log_density_scalar(P, W, Q, m, R[2, s], R[3, s], R[4, s])
+    core = trajectory_core_llr(P, W, R[0, s], R[1, s], R[3, s], R[4, s])
+    shift0, shift1 = misread_shifts(core, math.log1p(-eps), math.log(eps))
+    return base, shift0, shift1
+
+
+@njit(cache=True)
 def _symptom_answers(f, T, i, with_decline, without):
     """Per draw, the log-probability of lesion i's recorded items with decline and without it.
 
@@ -267,6 +300,12 @@ def _class_log_joint_kernel(f, T, rows, priors, out):
                 elif f.state[i, e] == READ:
                     v0 += rows[f.row[i, e], 0, s]
                     v1 += rows[f.row[i, e], 1, s]
+                if f.trend_sums[i, e, 3] > 0:
+                    base, shift0, shift1 = _trend_class_logs(
+                        f.trend_sums[i, e], T.trend[e], T.misread[e], s
+                    )
+                    v0 += base + shift0
+                    v1 += base + shift1
             if recorded:
                 v0 += symptom_log_lik(l1[s], l0[s], eta[s])
                 v1 += symptom_log_lik(l1[s], l0[s], eta[s] + D[1, s])

@@ -13,6 +13,9 @@ For lesion i at center c, with class k (0 necrosis, 1 recurrence) marginalised:
   pseudoprogression window a marker that declares an early shift moves its treatment-effect
   location that share of the separation, times the window weight
   (:mod:`model.inputs.early_window`), towards recurrence;
+- a marker measured again at follow-up: its changes between scans are a trajectory like growth,
+  the lesion's own rate Normal(rho_k, tau) per 6 weeks with rho_1 = rho_0 + direction x
+  separation, through the marker's misread mixture (:mod:`model.likelihood.trends`);
 - each binary test: positive with probability sensitivity (recurrence) or 1 - specificity;
 - symptoms: the items share one latent clinical decline, whose probability depends on the class
   and on the context (edema, eloquent location, steroid increase), :mod:`model.likelihood.symptoms`;
@@ -59,13 +62,14 @@ from model.likelihood.growth import (
 )
 from model.likelihood.patients import PatientGroups, patient_log_likelihood
 from model.likelihood.symptoms import decline_logit, symptom_log_likelihood
+from model.likelihood.trends import trend_sums
 from model.modalities.forms import (
     binary_log_prob,
     misread_log_density,
     misread_read_log_prob,
     pytensor_backend,
 )
-from model.modalities.spec import EARLY_SHIFT, BinaryTest, Marker
+from model.modalities.spec import EARLY_SHIFT, FOLLOW_UP_PARAMETERS, BinaryTest, Marker
 
 DATA_PREFIX = "lesions_"
 
@@ -311,7 +315,14 @@ def model_data(lesions: Lesions, parameters: Parameters) -> dict[str, np.ndarray
                     "early": lesions.early_weight[index],
                 }
             )
+    sums = trend_sums(lesions, parameters.registry)
+    for e, modality in enumerate(parameters.registry):
+        if getattr(modality, "follow_up", False):
+            index = np.flatnonzero(sums[:, e, 3] > 0)
+            arrays[f"trend_{modality.name}_index"] = index
+            arrays[f"trend_{modality.name}_sums"] = sums[index, e]
     integer = {
+        *(f"trend_{m.name}_index" for m in parameters.registry.markers if m.follow_up),
         "center",
         "alone_index",
         "joint_first",
@@ -397,13 +408,19 @@ def _marker(prior: _PriorFactory, marker: Marker, parameters: Parameters, center
         if marker.early_shift
         else 0.0
     )
-    return {
+    out = {
         "mu0": mu0,
         "mu1": mu0 + step,
         "sigma": sigma,
         "offset": offset,
         "early": early * step,
     }
+    if marker.follow_up:
+        rate, separation, sd, tau = (
+            prior(f"{marker.name}_{p}", f"modality.{marker.name}.{p}") for p in FOLLOW_UP_PARAMETERS
+        )
+        out["trend"] = (rate, rate + marker.direction * separation, sd, tau)
+    return out
 
 
 def _parameters(prior: _PriorFactory, parameters: Parameters, centered: Sequence[str]) -> dict:
@@ -497,6 +514,13 @@ def _result_terms(theta: dict, d: dict, layout: MarkerLayout):
                 necrosis = misread_read_log_prob(z0, z1, eps, xp)
                 recurrence = misread_read_log_prob(z1, z0, eps, xp)
             yield d[f"{part}_index"], pt.stack([necrosis, recurrence], axis=1)
+    for m, name in enumerate(layout.markers):
+        if "trend" in theta["modalities"][name]:
+            misread = float(layout.misread[layout.first_kind[m]])  # the marker's, on every kind
+            trend = _trend_log_lik(
+                theta["modalities"][name]["trend"], d[f"trend_{name}_sums"], misread
+            )
+            yield d[f"trend_{name}_index"], trend
     if layout.binary:
         tests = [theta["modalities"][name] for name in layout.binary]
         test = d["binary_test"]
@@ -524,6 +548,29 @@ def _symptom_log_lik(theta: dict, d: dict):
     return pt.stack([necrosis, recurrence], axis=1)
 
 
+def _misread_pair(necrosis, recurrence, misread: float):
+    """(n, 2): a whole series' class log-densities through the misread mixture."""
+    keep, slip = np.log1p(-misread), np.log(misread)
+    return pt.stack(
+        [
+            pt.logaddexp(keep + necrosis, slip + recurrence),
+            pt.logaddexp(keep + recurrence, slip + necrosis),
+        ],
+        axis=1,
+    )
+
+
+def _trend_log_lik(trend, sums, misread: float):
+    """(n, 2): a marker's follow-up changes under each class (:mod:`model.likelihood.trends`)."""
+    r0, r1, sd, tau = trend
+    columns = tuple(sums[:, k] for k in range(4))
+    return _misread_pair(
+        trajectory_log_density(columns, r0, sd**2, tau**2, pt.log),
+        trajectory_log_density(columns, r1, sd**2, tau**2, pt.log),
+        misread,
+    )
+
+
 def _growth_log_lik(theta: dict, d: dict):
     r0, r1 = theta["growth_rate"]
     sd2, tau2 = theta["growth_sd"] ** 2, theta["growth_tau"] ** 2
@@ -541,15 +588,7 @@ def _growth_log_lik(theta: dict, d: dict):
             ]
         )[d["growth_order"]]
 
-    necrosis, recurrence = density(r0), density(r1)
-    keep, slip = np.log1p(-theta["growth_misread"]), np.log(theta["growth_misread"])
-    return pt.stack(
-        [
-            pt.logaddexp(keep + necrosis, slip + recurrence),
-            pt.logaddexp(keep + recurrence, slip + necrosis),
-        ],
-        axis=1,
-    )
+    return _misread_pair(density(r0), density(r1), theta["growth_misread"])
 
 
 def _label_log_lik(theta: dict, d: dict):

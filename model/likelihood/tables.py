@@ -44,6 +44,7 @@ from model.likelihood.class_prior import (
 )
 from model.likelihood.draws import PosteriorDraws
 from model.likelihood.growth import growth_features
+from model.likelihood.trends import trend_sums
 from model.modalities.forms import binary_log_prob, misread_read_log_prob, numpy_backend
 from model.modalities.registry import Registry
 from model.modalities.spec import Marker
@@ -114,6 +115,7 @@ class Tables(NamedTuple):
     decline: np.ndarray  # (5, S): the decline logit's coefficients (draws.DECLINE_TERMS)
     growth: np.ndarray  # (6, S): rho_1 - rho_0, (rho_1^2 - rho_0^2) / 2, rho_0, sd^2, tau^2, beta
     growth_misread: float
+    trend: np.ndarray  # (slot, 5, S): a marker's change between scans, in growth's first 5 rows
     prior_terms: np.ndarray  # (5, S): the class prior's coefficients, in PRIOR_TERMS order
     prior_offsets: np.ndarray  # (C+1, S): the centers' offsets u (0 for an unseen center)
 
@@ -191,14 +193,9 @@ def build_tables(draws: PosteriorDraws, registry: Registry) -> ScoreTables:
     symptom_log = np.stack(
         [np.log(if_decline), np.log1p(-if_decline), np.log(if_stable), np.log1p(-if_stable)]
     )
-    r0, r1 = draws.growth_rate[:, 0], draws.growth_rate[:, 1]
     growth = np.stack(
         [
-            r1 - r0,
-            0.5 * (r1**2 - r0**2),
-            r0,
-            draws.growth_sd**2,
-            draws.growth_tau**2,
+            *_trajectory_rows(draws.growth_rate, draws.growth_sd, draws.growth_tau),
             draws.growth_steroid_shift,
         ]
     )
@@ -213,6 +210,7 @@ def build_tables(draws: PosteriorDraws, registry: Registry) -> ScoreTables:
         decline=draws.decline.T,
         growth=growth,
         growth_misread=float(draws.growth_misread),
+        trend=_trend_table(draws, registry),
         prior_terms=np.stack([getattr(draws, name) for name in PRIOR_TERMS]),
         prior_offsets=np.concatenate([draws.u.T, np.zeros((1, draws.n_draws))]),
     )
@@ -230,6 +228,23 @@ def build_tables(draws: PosteriorDraws, registry: Registry) -> ScoreTables:
         np.ascontiguousarray(draws.concordance, dtype=float),
         draws.steroid_share,
     )
+
+
+def _trajectory_rows(rate: np.ndarray, sd: np.ndarray, tau: np.ndarray) -> list[np.ndarray]:
+    """rho_1 - rho_0, (rho_1^2 - rho_0^2) / 2, rho_0, sd^2, tau^2 of a trajectory, per draw."""
+    r0, r1 = rate[:, 0], rate[:, 1]
+    return [r1 - r0, 0.5 * (r1**2 - r0**2), r0, sd**2, tau**2]
+
+
+def _trend_table(draws: PosteriorDraws, registry: Registry) -> np.ndarray:
+    """(slot, 5, S): each marker's change between scans (:mod:`model.likelihood.trends`)."""
+    out = np.zeros((len(registry), 5, draws.n_draws))
+    out[:, 3] = 1.0  # a slot without follow-up values: unit noise, never read
+    for e, modality in enumerate(registry):
+        m = draws.markers.get(modality.name)
+        if m is not None:
+            out[e] = _trajectory_rows(m.trend_rate, m.trend_sd, m.trend_tau)
+    return out
 
 
 def class_moments(draws: PosteriorDraws, registry: Registry) -> Moments:
@@ -338,6 +353,7 @@ class LesionFeatures(NamedTuple):
     growth_sums: np.ndarray  # (n, 4) P, W, Q, m of the rescans (growth.growth_features)
     steroid_sums: np.ndarray  # (n, K, 3) A, B, C of each pattern of steroid increases
     steroid_log_weight: np.ndarray  # (n, K), -inf for a pattern the record rules out
+    trend_sums: np.ndarray  # (n, slot, 4) P, W, Q, m of each marker's follow-up changes
 
 
 def lesion_features(
@@ -390,6 +406,7 @@ def lesion_features(
         "symptom_yes": lesions.symptom_yes,
         "symptom_no": lesions.symptom_no,
         **growth_features(lesions, tables.steroid_share),
+        "trend_sums": trend_sums(lesions, registry),
     }
     integer = {"center", "prior_row", "state", "kind", "row"}
     features = LesionFeatures(

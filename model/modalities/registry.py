@@ -22,6 +22,7 @@ from model.core.errors import Problem
 from model.modalities.spec import (
     BINARY_PARAMETERS,
     EARLY_SHIFT,
+    FOLLOW_UP_PARAMETERS,
     MARKER_MODALITY_PARAMETERS,
     MARKER_PARAMETERS,
     BinaryTest,
@@ -57,6 +58,7 @@ _MARKER_KEYS = (
     "kind_cycle",
     *MARKER_MODALITY_PARAMETERS,
     EARLY_SHIFT,
+    *FOLLOW_UP_PARAMETERS,
 )
 _KIND_KEYS = ("label", "classic_cutoff", "read_cutoffs", "published", *MARKER_PARAMETERS)
 _BINARY_KEYS = ("form", "label", "column", "source", "available", "published", *BINARY_PARAMETERS)
@@ -263,6 +265,7 @@ class _Reader:
         early_shift = EARLY_SHIFT in table  # optional: a marker may read the same in both windows
         if early_shift and self.with_parameters:
             self.parameter(where, table, EARLY_SHIFT)
+        follow_up = self.follow_up(where, table)
         kinds = [
             self.kind(f"{where}.{k}", table.get(k), valid, read_column is not None)
             for k in kind_names
@@ -285,6 +288,7 @@ class _Reader:
             read_only=read_only,
             kind_cycle=tuple(cycle),
             early_shift=early_shift,
+            follow_up=follow_up,
         )
 
     def kind(self, where: str, table: Any, valid, has_reads: bool) -> Kind | None:
@@ -450,6 +454,22 @@ class _Reader:
             return
         self.parameter_tables[f"{where}.{key}"] = value
 
+    def follow_up(self, where: str, table: Mapping[str, Any]) -> bool:
+        """Whether a marker declares its change between scans: all of its parameters, or none."""
+        declared = [p for p in FOLLOW_UP_PARAMETERS if p in table]
+        if declared and len(declared) < len(FOLLOW_UP_PARAMETERS):
+            missing = [p for p in FOLLOW_UP_PARAMETERS if p not in table]
+            self.bad(
+                f"{where}.{missing[0]}",
+                None,
+                f"all of {', '.join(FOLLOW_UP_PARAMETERS)} or none (found {', '.join(declared)})",
+            )
+            return False
+        if declared and self.with_parameters:
+            for p in FOLLOW_UP_PARAMETERS:
+                self.parameter(where, table, p)
+        return bool(declared)
+
     def check_unique_columns(self, modalities: list[Modality]) -> None:
         seen: dict[str, str] = {}
         kinds: dict[str, str] = {}
@@ -521,6 +541,8 @@ def _declaration_mapping(modality: Modality) -> dict[str, Any]:
         out["read_only"] = design(modality.read_only)
     if modality.early_shift:  # the entry itself is stored with the parameters
         out[EARLY_SHIFT] = {"source": stored}
+    if modality.follow_up:  # likewise
+        out.update({p: {"source": stored} for p in FOLLOW_UP_PARAMETERS})
     for kind in modality.kinds:
         entry = {"label": kind.label, "classic_cutoff": design(kind.classic_cutoff)}
         if modality.has_reads:

@@ -36,6 +36,18 @@ EARLY_SHIFT = "early_necrosis_shift"
 separation by which the treatment-effect location moves towards recurrence (inflamed, leaky
 pseudoprogression looks more like tumour on perfusion than late necrosis does)."""
 
+FOLLOW_UP_PARAMETERS: tuple[str, ...] = (
+    "follow_up_rate_necrosis",
+    "follow_up_separation",
+    "follow_up_sd",
+    "follow_up_tau_lesion",
+)
+"""Optional per-marker parameters of the marker's change between scans (log scale, per six weeks):
+the mean rate under treatment effect, how much faster it moves towards recurrence under
+recurrence, the scan-to-scan noise, and the spread of the lesions' own rates
+(:mod:`model.likelihood.trends`). A marker that declares them has a value column per follow-up
+scan (:func:`model.inputs.schema.follow_up_columns`)."""
+
 BINARY_PARAMETERS: tuple[str, ...] = ("sensitivity", "specificity")
 """Parameters of a binary test."""
 
@@ -117,6 +129,9 @@ class Marker:
     early_shift : bool
         Whether the marker declares an :data:`EARLY_SHIFT` parameter; without one the marker
         reads the same in the pseudoprogression window as after it.
+    follow_up : bool
+        Whether the marker declares the :data:`FOLLOW_UP_PARAMETERS`: its value may be measured
+        again at each follow-up scan, and its change between scans is evidence.
     """
 
     name: str
@@ -135,6 +150,7 @@ class Marker:
     kind_cycle: tuple[str, ...]
     transform: str = "log"
     early_shift: bool = False
+    follow_up: bool = False
 
     form = "continuous"
 
@@ -168,7 +184,11 @@ class Marker:
             for kind in self.kind_names
             for p in MARKER_PARAMETERS
         )
-        own = (*MARKER_MODALITY_PARAMETERS, *((EARLY_SHIFT,) if self.early_shift else ()))
+        own = (
+            *MARKER_MODALITY_PARAMETERS,
+            *((EARLY_SHIFT,) if self.early_shift else ()),
+            *(FOLLOW_UP_PARAMETERS if self.follow_up else ()),
+        )
         return (*(f"modality.{self.name}.{p}" for p in own), *per_kind)
 
     def to_scale(self, value):

@@ -28,7 +28,7 @@ from model.decision.utilities import LesionContext, immediate_bands
 from model.decision.value import decide
 from model.fitting.sampling import Fit
 from model.inputs.encode import NONE, UNSEEN_CENTER, VALUE
-from model.inputs.schema import Cohort, is_missing, lesion_name
+from model.inputs.schema import Cohort, follow_up_columns, is_missing, lesion_name
 from model.inputs.vocabulary import MAX_FOLLOW_UPS
 from model.likelihood.tables import center_columns
 from model.modalities.registry import Registry
@@ -335,8 +335,10 @@ def _sequential(
 ) -> list[dict]:
     """P(recurrence) with the evidence up to each scan (baseline imaging, follow-up 1, ...).
 
-    Each step also gives the log-odds its rescan added (``added``): the rescans share the lesion's
-    growth rate, so a rescan that only confirms the earlier growth adds less than the first did.
+    Each step also gives the log-odds its rescan added (``added``), by its growth and by the marker
+    values measured again at it: the rescans share the lesion's growth rate (and its rate of
+    change of each marker), so a rescan that only confirms the earlier growth adds less than the
+    first did.
     The patient's other lesions are scored with it at every step, as they are for its probability.
 
     ``under_bevacizumab``: the lesion was scored under the explicit override, and so is each step.
@@ -347,12 +349,16 @@ def _sequential(
     siblings = np.flatnonzero(lesions.patient == lesions.patient[i])
     patient = cohort.table.iloc[siblings]
     own = int(np.flatnonzero(siblings == i)[0])
+    followed = [m for m in fit.registry.markers if m.follow_up]
+    # the marker values measured at each follow-up scan, left out with the scan
+    later = list(zip(*(follow_up_columns(m) for m in followed), strict=True))
+    later = later or [()] * MAX_FOLLOW_UPS
     variants = []
     for m in range(scans + 1):
         variant = patient.copy()
         variant["patient_id"] = f"step {m}"  # each step its own patient
         for j in range(m + 1, MAX_FOLLOW_UPS + 1):
-            for column in (f"volume_fu{j}_ml", f"interval_fu{j}_weeks"):
+            for column in (f"volume_fu{j}_ml", f"interval_fu{j}_weeks", *later[j - 1]):
                 variant.iloc[own, variant.columns.get_loc(column)] = np.nan
             variant.iloc[own, variant.columns.get_loc(f"steroid_increase_fu{j}")] = pd.NA
         variants.append(variant)
@@ -361,7 +367,8 @@ def _sequential(
         fit, cohort.with_table(table), ci_prob=ci_prob, allow_bevacizumab=under_bevacizumab
     ).iloc[own :: len(siblings)]
     labels = ["baseline imaging", *(f"follow-up {j}" for j in range(1, scans + 1))]
-    added = np.diff(result["llr_growth"].to_numpy(), prepend=0.0)
+    rescans = result[["llr_growth", *(f"llr_{m.name}" for m in followed)]].sum(axis=1)
+    added = np.diff(rescans.to_numpy(), prepend=rescans.iloc[0])
     return [
         {
             "label": label,

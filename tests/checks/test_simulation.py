@@ -108,6 +108,38 @@ def test_growth_per_six_weeks_and_the_steroid_shift(large):
     assert not (raised | unchanged)[~m].any()  # no record without its rescan
 
 
+def test_follow_up_values_change_at_the_class_rate_since_their_last_measurement(large):
+    """A marker's first follow-up value moves from the first scan's at its class's rate (misread
+    mixed), with the scan-to-scan noise and the lesions' spread; lesions known only by a read, or
+    without the rescan, have none."""
+    cohort, truth = large
+    t, z, v = cohort.table, truth.latent_class, truth.parameters
+    for marker in load_parameters().registry.markers:
+        if not marker.follow_up:
+            continue
+        prefix = f"modality.{marker.name}"
+        later = t[f"{marker.value_column}_fu1"].to_numpy(float)
+        m = ~np.isnan(later)
+        assert not (m & t[marker.value_column].isna().to_numpy()).any()
+        assert not (m & t["volume_fu1_ml"].isna().to_numpy()).any()
+        followed = (t[marker.value_column].notna() & t["volume_fu1_ml"].notna()).to_numpy()
+        assert abs(m.sum() / followed.sum() - marker.available) < 0.03
+        d = np.log(later / t[marker.value_column].to_numpy(float))
+        w = t["interval_fu1_weeks"].to_numpy(float) / GROWTH_WEEKS
+        e = v[f"{prefix}.misread"]
+        rate0, step = v[f"{prefix}.follow_up_rate_necrosis"], v[f"{prefix}.follow_up_separation"]
+        rates = [rate0 + k * marker.direction * step for k in (0, 1)]
+        for k in (0, 1):
+            rows = m & (z == k)
+            slope = np.sum(d[rows] * w[rows]) / np.sum(w[rows] ** 2)
+            assert abs(slope - ((1 - e) * rates[k] + e * rates[1 - k])) < 0.02, (marker.name, k)
+        # the lesions' own rates: the residual spread grows with the interval as tau^2 w^2
+        residual = d - np.where(z == 1, rates[1], rates[0]) * w
+        spread = np.var(residual[m & (z == 0) & (w < 1.2)])
+        expected = v[f"{prefix}.follow_up_sd"] ** 2 + v[f"{prefix}.follow_up_tau_lesion"] ** 2
+        assert abs(spread / expected - 1) < 0.25, marker.name
+
+
 def test_prevalence_and_covariate_effects(large):
     cohort, truth = large
     t, z = cohort.table, truth.latent_class

@@ -113,6 +113,25 @@ def test_a_file_from_before_the_follow_up_steroid_record_loads_with_it_unknown(t
     assert lesions.growth_steroid.tolist() == [[1.0, 0.0, 0.0]]
 
 
+def test_a_file_from_before_follow_up_marker_values_loads_without_them(tmp_path):
+    """Without the follow-up value columns no lesion has a change; with them, a value is compared
+    with the last scan that measured the marker, over the weeks since."""
+    from model.inputs.encode import encode
+    from model.inputs.parameters import bundled_parameters
+
+    head = "patient_id,center,perfusion_technique,perfusion_ratio,volume_baseline_ml"
+    scans = "volume_fu1_ml,interval_fu1_weeks,volume_fu2_ml,interval_fu2_weeks"
+    old = f"{head},{scans}\np1,X,DSC,2,3,4,6,5,8\n"
+    lesions = encode(load_cohort(write(tmp_path, old)), ["X"], bundled_parameters())
+    assert set(lesions.trends) == {"perfusion", "pet"}
+    assert lesions.trends["perfusion"].mask.sum() == 0
+    new = f"{head},{scans},perfusion_ratio_fu2\np1,X,DSC,2,3,4,6,5,8,3\n"
+    trend = encode(load_cohort(write(tmp_path, new, "new.csv")), ["X"], bundled_parameters())
+    change, weeks, mask = trend.trends["perfusion"]
+    assert mask.tolist() == [[0.0, 1.0, 0.0]]
+    assert change[0, 1] == pytest.approx(math.log(3 / 2)) and weeks[0, 1] == 14.0
+
+
 @pytest.mark.parametrize(
     ("cells", "expected"),
     [
@@ -167,6 +186,44 @@ def test_a_file_from_before_the_follow_up_steroid_record_loads_with_it_unknown(t
             (2, "steroid_increase_fu1"),
         ),  # fmt: skip
         ({"volume_baseline_ml": "3", "steroid_increase_fu1": "yes"}, (2, "volume_fu1_ml")),
+        (
+            {"perfusion_technique": "DSC", "perfusion_ratio": "2", "perfusion_ratio_fu1": "2.5"},
+            (2, "volume_fu1_ml"),
+        ),
+        (
+            {
+                "perfusion_technique": "DSC",
+                "perfusion_read": "positive",
+                "perfusion_read_cutoff": "1.75",
+                "volume_baseline_ml": "3",
+                "volume_fu1_ml": "4",
+                "interval_fu1_weeks": "6",
+                "perfusion_ratio_fu1": "2",
+            },
+            (2, "perfusion_ratio"),
+        ),
+        (
+            {
+                "pet_tracer": "FET",
+                "pet_tbr": "2",
+                "volume_baseline_ml": "3",
+                "volume_fu1_ml": "4",
+                "interval_fu1_weeks": "6",
+                "pet_tbr_fu1": "1_5",
+            },
+            (2, "pet_tbr_fu1"),
+        ),
+        (
+            {
+                "perfusion_technique": "DSC",
+                "perfusion_ratio": "2",
+                "volume_baseline_ml": "3",
+                "volume_fu1_ml": "4",
+                "interval_fu1_weeks": "6",
+                "perfusion_ratio_fu1": "25",
+            },
+            (2, "perfusion_ratio_fu1"),
+        ),
         ({"volume_prior_ml": "2"}, (2, "volume_baseline_ml")),
         ({"flair_change": "worse"}, (2, "volume_baseline_ml")),
         ({"volume_baseline_ml": "3", "flair_change_fu1": "worse"}, (2, "volume_fu1_ml")),

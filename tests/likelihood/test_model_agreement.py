@@ -23,6 +23,7 @@ from model.core.files import bundled
 from model.inputs.encode import NONE, READ, VALUE, encode
 from model.inputs.parameters import load_parameters
 from model.inputs.reading import cohort_from_records
+from model.inputs.schema import follow_up_columns
 from model.inputs.vocabulary import READS
 from model.likelihood.draws import draws_from_posterior
 from model.likelihood.kernel import class_log_joint, class_log_terms, score
@@ -167,10 +168,26 @@ def lesion_records(registry, rng):
                 "interval_fu1_weeks": 6,
             }
         )
+        _follow_up_values(record, registry, rng)
         records.append(record)
     for i, record in enumerate(records):
         record["patient_id"] = f"L{i}"
     return records, int(np.prod([len(s) for s in states]))
+
+
+def _follow_up_values(record, registry, rng):
+    """A second rescan on some lesions, and follow-up values of the markers that declare them:
+    at one scan, at both, or at the second only (a change over both intervals)."""
+    if rng.random() < 0.5:
+        record.update({"volume_fu2_ml": 5.0, "interval_fu2_weeks": 8})
+    for marker in registry.markers:
+        value = record.get(marker.value_column)
+        if not marker.follow_up or value is None or value != value:
+            continue
+        for j, column in enumerate(follow_up_columns(marker), start=1):
+            if f"volume_fu{j}_ml" in record and rng.random() < 0.6:
+                later = np.clip(value * np.exp(rng.normal(0.0, 0.4)), *marker.physiological_range)
+                record[column] = float(np.round(later, 3))
 
 
 def prior_draws(graph, n_draws, seed):
@@ -227,6 +244,12 @@ def test_pymc_and_scorer_agree_for_every_modality_state_and_combination(paramete
             state = lesions.evidence[marker.name].state
             for kind_state in (VALUE, READ):
                 assert ((state == kind_state) & partway).any(), marker.name
+    # follow-up values: one change, two, and one over two intervals
+    for marker in registry.markers:
+        if marker.follow_up:
+            trend = lesions.trends[marker.name]
+            assert (trend.mask.sum(axis=1) == 1).any() and (trend.mask.sum(axis=1) == 2).any()
+            assert (trend.weeks[:, 1] > 8).any(), marker.name
     present = sum((lesions.evidence[m.name].state != NONE).astype(int) for m in registry)
     assert (present == len(registry)).any()
     # missing, a number and (where a modality has reads) positive and negative reads, for markers;

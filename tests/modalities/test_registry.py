@@ -44,7 +44,7 @@ def test_a_registry_round_trips_through_its_stored_form():
     again, tables, found = read_registry(registry.to_mapping(), "fit", with_parameters=False)
     assert found == [] and tables == {}
     assert again.to_mapping() == registry.to_mapping()
-    assert again == registry and again["perfusion"].early_shift
+    assert again == registry and again["perfusion"].early_shift and again["pet"].follow_up
 
 
 @pytest.mark.parametrize(
@@ -117,6 +117,12 @@ def test_a_registry_round_trips_through_its_stored_form():
             '[modality.pet.MET.sigma]\nvalue = 0.294\nprior = "normal"',
             "modality.pet.MET.sigma.prior",
             "lognormal or halfnormal",
+        ),
+        (
+            "[modality.pet.follow_up_sd]",
+            "[modality.pet.follow_up_spread]",
+            "modality.pet.follow_up_sd",
+            "or none",
         ),
     ],
 )
