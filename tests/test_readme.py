@@ -229,8 +229,9 @@ def test_decision_numbers_are_the_bundled_fits_output(bundled_fit):
 
 
 def test_rescan_and_sibling_numbers_are_the_bundled_fits_output(bundled_fit):
-    """EX7's growth log-odds per rescan (as the report's sequential update adds them) and EX9's
-    callosal lesion scored alone, as the README's model and decision prose quote them."""
+    """EX7's growth log-odds per rescan (as the report's sequential update adds them), EX10 with and
+    without its follow-up rCBV, and EX9's callosal lesion scored alone, as the README's model and
+    decision prose quote them."""
     import pandas as pd
     from conftest import DATA
 
@@ -248,8 +249,14 @@ def test_rescan_and_sibling_numbers_are_the_bundled_fits_output(bundled_fit):
     growth = predict(bundled_fit, pd.concat(steps))["llr_growth"].diff().iloc[1:]
     alone = table[table["lesion_id"] == "L2-callosal"]
     p_alone = predict(bundled_fit, alone)["p_recurrence"].iloc[0]
+    ex10 = table[table["patient_id"] == "EX10-rescan-perfusion-rising"]
+    ex10 = pd.concat([ex10.assign(perfusion_ratio_fu1=""), ex10.assign(patient_id="with")])
+    rising = predict(bundled_fit, ex10)
     phrases = [
         f"add {growth.iloc[0]:+.2f} and then {growth.iloc[1]:+.2f})",
+        f"adds {rising['llr_perfusion'].diff().iloc[1]:+.2f} to the log-odds: P(recurrence) "
+        f"{rising['p_recurrence'].iloc[0]:.2f} without the follow-up value, "
+        f"{rising['p_recurrence'].iloc[1]:.2f} with it",
         f"would have P = {p_alone:.2f} on its own",
     ]
     stale = [p for p in phrases if p not in README]

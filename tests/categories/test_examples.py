@@ -42,6 +42,11 @@ HAND = {
     "EX9-two-lesions / L1-frontal": ("4", "PD"),
     # 10 months; 1.0 -> 1.2 mL (+20%), FLAIR unchanged -> 3b; RANO +20% -> SD.
     "EX9-two-lesions / L2-callosal": ("3b", "SD"),
+    # 9 months; prior 2.6 -> 3.0 (+15%, FLAIR unchanged) -> 3.2 mL (+7%, FLAIR unchanged, 6 weeks).
+    # Latest scan, follow-up 1. BT-RADS: enhancement within 10% of the scan before (unchanged),
+    # FLAIR unchanged -> 2 (the rising rCBV is not a node of the flowchart).
+    # RANO: question scan +15% over 2.6 (SD, nadir 2.6); follow-up 1 +23% over the nadir -> SD.
+    "EX10-rescan-perfusion-rising": ("2", "SD"),
 }
 
 

@@ -77,17 +77,18 @@ def test_bootstrap_intervals_hold_the_value_and_are_left_empty_where_scores_most
 
 
 def test_a_center_whose_perfusion_reads_high_is_flagged(bundled_fit, bundled_cohort_path):
-    """An external cohort where C05 (its lesions four times, as new patients) reads perfusion
-    2.5 times too high: its predictions overshoot, so its calibration intercept's interval lies
-    below 0 and it is flagged; the other centers' scores do not move."""
+    """An external cohort where C05 (its lesions six times, as new patients) reads perfusion
+    2.5 times too high, at every scan: its predictions overshoot, so its calibration intercept's
+    interval lies below 0 and it is flagged; the other centers' scores do not move. (The
+    follow-up rCBVs' changes, in which the shift cancels, carry part of the evidence, so the
+    shift moves the predictions less than it moves the first scan's.)"""
     cohort = pd.read_csv(bundled_cohort_path, dtype=str, keep_default_na=False)
     c05 = cohort[cohort.center == "C05"]
-    copies = [c05.assign(patient_id=c05.patient_id + f"-{k}") for k in range(3)]
+    copies = [c05.assign(patient_id=c05.patient_id + f"-{k}") for k in range(5)]
     cohort = pd.concat([cohort, *copies], ignore_index=True)
-    at = (cohort.center == "C05") & (cohort.perfusion_ratio != "")
-    cohort.loc[at, "perfusion_ratio"] = [
-        f"{min(2.5 * float(v), 20):.3g}" for v in cohort.loc[at, "perfusion_ratio"]
-    ]
+    for column in ("perfusion_ratio", *(f"perfusion_ratio_fu{j}" for j in (1, 2, 3))):
+        at = (cohort.center == "C05") & (cohort[column] != "")  # every scan reads high
+        cohort.loc[at, column] = [f"{min(2.5 * float(v), 20):.3g}" for v in cohort.loc[at, column]]
     shifted = evaluate(bundled_fit, cohort, bootstrap=200)
     intercept = shifted[shifted.metric == "calibration_intercept"].set_index("group")
     assert intercept.at["C05", "bootstrap_high"] < 0 and intercept.at["C05", "flagged"]
@@ -228,4 +229,4 @@ def test_a_cohort_with_modalities_the_fit_lacks_is_refused_saying_which(
         evaluate(fit_without_pet, bundled_cohort_path, bootstrap=10)
     text = str(caught.value)
     assert "column 'pet_tbr': expected a column of the modalities in use (it belongs to PET" in text
-    assert text.count("belongs to PET") == 4  # tracer, TBR, read and its cutoff
+    assert text.count("belongs to PET") == 7  # tracer, TBR, read, its cutoff, 3 follow-up TBRs

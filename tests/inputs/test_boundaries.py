@@ -46,10 +46,14 @@ def companions(column: str) -> dict[str, str]:
         kind = {"perfusion": {"perfusion_technique": "DSC"}, "pet": {"pet_tracer": "FET"}}
         return {f"{stem}_read": "positive", **kind.get(stem, {})}
     scan = re.fullmatch(r"(volume|interval)_fu(\d)_(ml|weeks)", column)
-    if scan:
+    later = re.fullmatch(r"(perfusion_ratio|pet_tbr)_fu(\d)", column)
+    if scan or later:
         out = {"volume_baseline_ml": "4"}
-        for j in range(1, int(scan.group(2)) + 1):
+        for j in range(1, int((scan or later).group(2)) + 1):
             out |= {f"volume_fu{j}_ml": "4", f"interval_fu{j}_weeks": "6"}
+        if later:  # a follow-up value needs its first scan's number of the marker
+            first = later.group(1)
+            return out | {first: "2", **cells[first]}
         return out
     return {}
 
@@ -68,6 +72,7 @@ def test_the_documented_table_covers_every_numeric_column():
         "perfusion_ratio", "perfusion_read_cutoff", "pet_tbr", "pet_read_cutoff", "adc",
         "adc_read_cutoff", "ktrans", "cho_naa",
         *(f"volume_fu{j}_ml" for j in (1, 2, 3)), *(f"interval_fu{j}_weeks" for j in (1, 2, 3)),
+        *(f"{marker}_fu{j}" for marker in ("perfusion_ratio", "pet_tbr") for j in (1, 2, 3)),
     }  # fmt: skip
     assert set(RANGES) == expected
 

@@ -41,6 +41,12 @@ def workbook(path, rows=None, change=None, title="Lesions"):
     return path
 
 
+def cell(column: str, row: int) -> str:
+    """The workbook cell of a cohort column (as :func:`workbook` lays the columns out) and row."""
+    header = CSV.read_text(encoding="utf-8").splitlines()[0].split(",")
+    return f"{openpyxl.utils.get_column_letter(header.index(column) + 1)}{row}"
+
+
 def problems(path) -> str:
     with pytest.raises(InputError) as caught:
         load_cohort(path)
@@ -69,27 +75,31 @@ def test_a_broken_cell_is_named_by_sheet_cell_column_value_and_expectation(tmp_p
 
 
 def test_a_date_where_a_number_belongs_is_refused_not_converted(tmp_path):
+    months = cell("months_since_rt", 5)
+
     def date(book, sheet):
-        sheet["Z5"] = datetime.datetime(2024, 3, 1)  # months_since_rt
+        sheet[months] = datetime.datetime(2024, 3, 1)
 
     text = problems(workbook(tmp_path / "dates.xlsx", 10, date))
-    assert "cell Z5, column 'months_since_rt': got '2024-03-01 00:00:00'" in text
+    assert f"cell {months}, column 'months_since_rt': got '2024-03-01 00:00:00'" in text
     assert "holds a date or time here" in text
 
 
 def test_cell_types_are_judged_by_the_column(tmp_path):
+    headache = cell("headache", 2)
+
     def types(book, sheet):
         sheet["A2"] = 12.5  # a patient id that is a fraction
-        sheet["S2"] = True  # headache: TRUE is yes
+        sheet[headache] = True  # TRUE is yes
         sheet["E3"] = True  # perfusion_ratio: TRUE is not a number
 
     text = problems(workbook(tmp_path / "types.xlsx", 10, types))
     assert "cell A2, column 'patient_id': got '12.5'" in text
     assert "cell E3, column 'perfusion_ratio': got 'True'" in text
-    assert "cell S2" not in text
+    assert f"cell {headache}" not in text
 
     def yes(book, sheet):
-        sheet["S2"] = True
+        sheet[headache] = True
 
     cohort = load_cohort(workbook(tmp_path / "yes.xlsx", 10, yes))
     assert bool(cohort.table["headache"].iloc[0]) is True

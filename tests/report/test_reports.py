@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 
+import pandas as pd
 import pytest
 from matplotlib.image import imread
 
@@ -220,6 +221,31 @@ def test_sequential_view_for_a_lesion_with_rescans(reports):
     section = html[html.index("After each scan") :]
     added = [float(x) for x in re.findall(r"<td>([+-]\d+\.\d\d)</td></tr>", section)[:2]]
     assert len(added) == 2 and 0 < added[1] < added[0]
+
+
+def test_a_rescans_added_log_odds_include_the_perfusion_measured_again_at_it(reports, bundled_fit):
+    """EX10's rescan barely grew (towards necrosis) while its rCBV rose (towards recurrence): the
+    baseline step has neither, and the rescan adds both, its growth and its perfusion change."""
+    from conftest import DATA
+
+    from model.scoring.predict import predict
+
+    table = pd.read_csv(DATA / "patients_example.csv", dtype=str, keep_default_na=False)
+    ex10 = table[table["patient_id"] == "EX10-rescan-perfusion-rising"]
+    scans = ("volume_fu1_ml", "interval_fu1_weeks", "flair_change_fu1", "perfusion_ratio_fu1")
+    before = predict(bundled_fit, ex10.assign(**dict.fromkeys(scans, ""))).iloc[0]
+    after = predict(bundled_fit, ex10).iloc[0]
+    expected = after.llr_growth + after.llr_perfusion - before.llr_perfusion
+    assert after.llr_growth < 0 < after.llr_perfusion - before.llr_perfusion
+    html = next(p for p in reports.pages if "EX10" in p.name).read_text()
+    section = html[html.index("After each scan") :]
+    shown = re.findall(r"<td>([\d.]+)</td>\s*<td>[\d.]+&ndash;", section)
+    assert [float(x) for x in shown] == [
+        round(before.p_recurrence, 2),
+        round(after.p_recurrence, 2),
+    ]
+    (added,) = re.findall(r"<td>([+-]\d+\.\d\d)</td></tr>", section)[:1]
+    assert float(added) == pytest.approx(expected, abs=0.006)
 
 
 def test_breakdown_counts_only_the_modalities_a_lesion_has(reports, browser):
