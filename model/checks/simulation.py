@@ -236,7 +236,7 @@ def simulate(
     for marker in p.registry.markers:
         if marker.follow_up:
             rng = stream(seed, f"follow-up {marker.name}")
-            table.update(_marker_trend(rng, marker, values, z, table))
+            table.update(_marker_trend(rng, marker, values, z, table, keep_in_range=validate))
     table.update(_reference(stream(seed, "reference"), p, values, z, table))
     read = [f.name for f in schema_for(p.registry).fields if f.model_input]
     frame = pd.DataFrame(table)[read]  # the columns only the radiology categories read stay blank
@@ -459,14 +459,20 @@ def _follow_up(rng, p: Parameters, values: dict[str, float], z: np.ndarray) -> d
     return out
 
 
-def _marker_trend(rng, marker: Marker, values, z: np.ndarray, table: dict) -> dict[str, Any]:
+def _marker_trend(
+    rng, marker: Marker, values, z: np.ndarray, table: dict, keep_in_range: bool
+) -> dict[str, Any]:
     """A marker's values at the follow-up scans, each scan measuring it as often as the first.
 
     The lesion's own rate of change (Normal(rho_k, tau) per six weeks, rho_1 = rho_0 + direction x
     separation; a misread series looks like the other class) carries the value from its last
-    measurement, with scan-to-scan noise (:mod:`model.likelihood.trends`), kept within the
-    marker's physiological range. A lesion known only by a read at the first scan has no number
-    to follow.
+    measurement, with scan-to-scan noise (:mod:`model.likelihood.trends`). A lesion known only
+    by a read at the first scan has no number to follow.
+
+    ``keep_in_range``: a value beyond the marker's physiological range is read as the range's
+    edge, so that a cohort for users validates. Simulation studies keep the values as drawn: a
+    prior draw of a fast rate carries them far beyond it, and the edge would bend every such
+    trajectory away from the model being checked (it made SBC reject perfusion's rates).
     """
     n = len(z)
     prefix = f"modality.{marker.name}"
@@ -488,9 +494,12 @@ def _marker_trend(rng, marker: Marker, values, z: np.ndarray, table: dict) -> di
             & (rng.random(n) < marker.available)
         )
         step = rng.normal(rate * since / GROWTH_WEEKS, values[f"{prefix}.follow_up_sd"])
-        # a value beyond what patients show is read as the range's edge, as a scanner would
-        low, high = np.log(marker.physiological_range)
-        last = np.where(measured, np.clip(last + step, low, high), last)
+        moved = (
+            np.clip(last + step, *np.log(marker.physiological_range))
+            if keep_in_range
+            else (last + step)
+        )
+        last = np.where(measured, moved, last)
         since = np.where(measured, 0.0, since)
         out[column] = np.where(measured, _round(np.exp(last)), np.nan)
     return out

@@ -55,7 +55,7 @@ def open_page(browser, path):
 def test_pages_render_without_errors_or_network_and_show_the_probability(
     reports, browser, bundled_fit
 ):
-    assert len(reports.pages) == 10  # nine patients, one with two lesions
+    assert len(reports.pages) == 11  # ten patients, one with two lesions
     for path in [reports.index, *reports.pages]:
         page, problems, requests = open_page(browser, path)
         assert problems == [], (path.name, problems)

@@ -80,7 +80,7 @@ def test_value_panel_is_decides_answer(client, scorer):
 def test_upload_reads_a_patients_file_and_refuses_a_bad_one(client):
     text = (DATA / "patients_example.csv").read_text()
     answer = client.post("/api/upload", json={"name": "examples.csv", "text": text}).get_json()
-    assert answer["errors"] == [] and len(answer["lesions"]) == 10
+    assert answer["errors"] == [] and len(answer["lesions"]) == 11
     first = answer["lesions"][0]
     assert first["patient_id"] == "EX1-clear-recurrence" and first["perfusion_ratio"] == "3.4"
     assert first["headache"] == "yes"
