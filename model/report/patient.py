@@ -351,8 +351,7 @@ def _sequential(
     own = int(np.flatnonzero(siblings == i)[0])
     followed = [m for m in fit.registry.markers if m.follow_up]
     # the marker values measured at each follow-up scan, left out with the scan
-    later = list(zip(*(follow_up_columns(m) for m in followed), strict=True))
-    later = later or [()] * MAX_FOLLOW_UPS
+    later = [[follow_up_columns(m)[j] for m in followed] for j in range(MAX_FOLLOW_UPS)]
     variants = []
     for m in range(scans + 1):
         variant = patient.copy()
