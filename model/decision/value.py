@@ -48,6 +48,7 @@ from model.decision.utilities import (
 )
 from model.fitting.sampling import Fit
 from model.inputs.encode import NONE, VALUE, Evidence, Lesions
+from model.inputs.schema import text_column
 from model.inputs.vocabulary import MAX_FOLLOW_UPS
 from model.likelihood.kernel import class_log_joint, patient_offsets
 from model.likelihood.tables import ScoreTables
@@ -314,7 +315,7 @@ def decide(
     ]
     table = pd.DataFrame(rows)
     table.insert(0, "patient_id", cohort.table["patient_id"].to_numpy())
-    table.insert(1, "lesion_id", cohort.table["lesion_id"].to_numpy())
+    table.insert(1, "lesion_id", text_column(cohort.table["lesion_id"]))
     table.insert(2, "p_recurrence", probability)
     table.insert(3, "under_bevacizumab", predictions["under_bevacizumab"].to_numpy())
     table.insert(4, "symptomatic", [c.symptomatic for c in situations])

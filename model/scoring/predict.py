@@ -32,7 +32,7 @@ from model.inputs.reading import (
     load_cohort,
     load_patient,
 )
-from model.inputs.schema import Cohort
+from model.inputs.schema import Cohort, text_column
 from model.inputs.treatment import WINDOW_ENTRY, check_bevacizumab
 from model.likelihood.kernel import contributions, score
 from model.likelihood.tables import ScoreTables, build_tables
@@ -229,7 +229,7 @@ def _prediction_frame(
     frame = pd.DataFrame(
         {
             "patient_id": cohort.table["patient_id"].to_numpy(),
-            "lesion_id": cohort.table["lesion_id"].to_numpy(),
+            "lesion_id": text_column(cohort.table["lesion_id"]),
             "center": cohort.table["center"].to_numpy(),
             "center_seen": lesions.center != UNSEEN_CENTER,
             "under_bevacizumab": treated,
