@@ -14,6 +14,7 @@ from model.likelihood.growth import (
     lesion_growth_sums,
     only_pattern,
     shifted_sums,
+    split_by_patterns,
     steroid_patterns,
     trajectory_core_llr,
     trajectory_log_density,
@@ -83,6 +84,29 @@ def test_the_steroid_patterns_are_the_record_and_what_its_blanks_may_hide():
     assert sorted(map(tuple, increases[0][allowed[0]])) == [(1, 0, 0), (1, 1, 0)]
     assert sorted(np.exp(log_weight[0][allowed[0]]).round(12)) == [0.2, 0.8]
     assert increases[1][allowed[1]].tolist() == [[0, 0, 0]]
+    blank_but_missing = steroid_patterns(
+        np.array([[-1.0, -1.0, -1.0]]), np.array([[1.0, 0, 0]]), 0.2
+    )
+    assert np.isfinite(blank_but_missing[1]).sum() == 2  # only the rescan that exists may hide one
+
+
+def test_lesions_split_by_their_patterns_keep_their_own_and_their_order():
+    """Lesions whose record allows one pattern carry that pattern's increases, each its own; the
+    others keep every pattern; growth_order puts each lesion back where it was."""
+    steroid = np.array([[0.0, 0.0, 0.0], [-1.0, 0.0, 0.0], [1.0, 1.0, 0.0], [0.0, 1.0, 0.0]])
+    mask = np.array([[1.0, 1.0, 1.0], [1.0, 1.0, 0.0], [1.0, 1.0, 0.0], [1.0, 1.0, 0.0]])
+    growth = np.array([[0.1, 0.2, 0.0], [0.3, 0.1, 0.0], [0.4, 0.5, 0.0], [0.0, 0.2, 0.0]])
+    weeks = np.full((4, 3), 1.0)
+    sums, steroid_sums, weight = lesion_growth_sums(growth, weeks, mask, steroid, 0.2)
+    split = split_by_patterns(
+        {"growth_sums": sums, "steroid_sums": steroid_sums, "steroid_log_weight": weight}
+    )
+    assert split["growth_single_sums"].shape[0] == 3 and split["growth_mixed_sums"].shape[0] == 1
+    own = [steroid_sums[i][np.isfinite(weight[i])][0] for i in (0, 2, 3)]
+    np.testing.assert_array_equal(split["growth_single_steroid"][:, 0], own)
+    assert len({tuple(x) for x in own}) == 3  # three different records, three different sums
+    together = np.concatenate([split["growth_single_sums"], split["growth_mixed_sums"]])
+    np.testing.assert_array_equal(together[split["growth_order"]], sums)
 
 
 @settings(max_examples=100, deadline=None)

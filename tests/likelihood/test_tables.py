@@ -140,17 +140,34 @@ def test_a_registry_without_modalities_still_gets_tables(few_draws_fit):
     assert empty.tables.prior_offsets.shape == (C + 1, S)
 
 
-def test_scoring_in_blocks_gives_what_one_block_gives(example, monkeypatch):
+@pytest.mark.parametrize(
+    ("block_values", "block_lesions"),
+    [(lambda S: 3 * S, 3), (lambda S: S // 2, 1)],
+    ids=["three lesions", "fewer values than one lesion's draws"],
+)
+def test_scoring_in_blocks_gives_what_one_block_gives(
+    example, monkeypatch, block_values, block_lesions
+):
     """The scorer works through lesions in blocks, so that the per-context priors it holds stay
-    bounded; blocks of three lesions give every output a single block gives."""
+    bounded: each block holds at most SCORE_BLOCK_VALUES / S lesions (at least one), every lesion
+    is in exactly one, and the blocks give every output a single block gives."""
     from model.likelihood import kernel
 
     lesions, tables, C, registry = example
     tables = tables.select(np.arange(40))
     whole = kernel.score(lesions, tables, C, registry, keep_draws=True)
-    monkeypatch.setattr(kernel, "SCORE_BLOCK_VALUES", 3 * tables.n_draws)
+    sizes = []
+
+    def counting_features(block, *args):
+        sizes.append(len(block))
+        return lesion_features(block, *args)
+
+    monkeypatch.setattr(kernel, "SCORE_BLOCK_VALUES", block_values(tables.n_draws))
+    monkeypatch.setattr(kernel, "lesion_features", counting_features)
     blocks = kernel.score(lesions, tables, C, registry, keep_draws=True)
     assert len(lesions) > 6
+    block_calls = sizes[: -(-len(lesions) // block_lesions)]  # the joint patients' calls follow
+    assert max(block_calls) == block_lesions and sum(block_calls) == len(lesions)
     for name in ("p_mean", "p_low", "p_high", "terms", "p_draws", "patient_p_mean"):
         np.testing.assert_allclose(getattr(blocks, name), getattr(whole, name), rtol=1e-12)
 

@@ -19,7 +19,8 @@ from model.inputs.reading import cohort_from_records
 from model.likelihood.draws import draws_from_values
 from model.likelihood.kernel import contributions, score
 from model.likelihood.tables import build_tables
-from model.likelihood.trends import has_trend
+from model.likelihood.trends import has_trend, trend_sums
+from model.modalities.registry import Registry
 
 BASE = {
     "patient_id": "p",
@@ -101,6 +102,28 @@ def test_the_follow_up_values_together_are_bounded_by_the_misread(parameters, ta
     added = terms["perfusion"].to_numpy() - terms["perfusion"].iloc[0]
     assert bound * 0.95 < added[1] <= bound + 1e-9
     assert -bound - 1e-9 <= added[2] < -bound * 0.95
+
+
+def test_the_sums_sit_in_each_markers_own_slot_whatever_the_order(parameters, tables):
+    """A modality without follow-up values has zero sums in its slot and does not end the
+    search: with the registry reversed, PET's and perfusion's sums follow their slots."""
+    _, lesions = terms_of(
+        [{"perfusion_ratio_fu1": 2.4, "pet_tbr_fu1": 1.5}, {}], parameters, tables
+    )
+    registry = parameters.registry
+    forward = trend_sums(lesions, registry)
+    backward = trend_sums(lesions, Registry(tuple(reversed(registry.modalities))))
+    np.testing.assert_array_equal(backward, forward[:, ::-1])
+    followed = [registry.names.index(name) for name in ("perfusion", "pet")]
+    assert (forward[0, followed, 0] != 0).all() and not np.delete(forward, followed, axis=1).any()
+    assert not forward[1].any()
+
+
+def test_which_lesions_have_follow_up_values_of_a_marker(parameters, tables):
+    _, lesions = terms_of([{"perfusion_ratio_fu1": 2.4}, {}], parameters, tables)
+    assert has_trend(lesions, "perfusion").tolist() == [True, False]
+    never = has_trend(lesions, "adc")
+    assert never.dtype == bool and never.tolist() == [False, False]
 
 
 def test_a_modality_removed_for_a_what_if_takes_its_follow_up_values(parameters, tables):
